@@ -1,0 +1,51 @@
+# Goldbean developer tasks.  `make test` is the test command (CI runs it via .ci/run).
+#
+#   make venv       create .venv (if missing) and install -e .[postgres,test]
+#   make run        run the demo (sqlite database under var/)
+#   make test       run pytest; pass extra options with PYTEST_ARGS="-k foo -x"
+#   make lint       ruff check
+#   make bench      run bench/ledger_bench.py
+#   make clean      remove var/ and caches (keeps .venv)
+#   make distclean  clean + remove .venv
+
+PYTHON ?= python3
+VENV   ?= .venv
+VPY    := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: venv run test lint bench clean distclean
+
+venv: $(STAMP)
+
+# Create the virtualenv only if it does not exist yet.
+$(VPY):
+	$(PYTHON) -m venv $(VENV)
+
+# (Re)install only when the packaging files are newer than the stamp.
+$(STAMP): setup.cfg pyproject.toml | $(VPY)
+	$(VPY) -m pip install --disable-pip-version-check -q -e '.[postgres,test]'
+	@touch $(STAMP)
+
+run: venv
+	@mkdir -p var
+	GOLDBEAN_DEMO=1 $(VENV)/bin/goldbean demo
+
+test: venv
+	@echo "==> $$($(VPY) --version) ($(VPY)), pytest $(PYTEST_ARGS)"
+	@echo "==> CI=$${CI:-unset}; the PostgreSQL used is shown in the 'postgresql:' header line (tests/pg.py)"
+	$(VPY) -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+bench: venv
+	$(VPY) bench/ledger_bench.py
+
+clean:
+	rm -rf var/ build/ dist/ *.egg-info .pytest_cache .hypothesis .mypy_cache .ruff_cache \
+	       .coverage htmlcov bench/out
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

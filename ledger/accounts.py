@@ -1,0 +1,232 @@
+"""Bean accounts: volunteers, beneficiaries and the gift pool (merchants are in
+merchants.py).
+
+Every bean movement is double entry (SPEC §3): the debited account records
+``BeansDebited`` and the credited one ``BeansCredited`` in the same atomic save. The
+system accounts ``issuance`` and ``retired`` are not aggregates (every award would write
+them); their balances follow from the flows: an award or allotment debits issuance, a
+correction credits it, a settlement credits retired.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from ledger.errors import AwardCapExceeded, InsufficientBalance, LimitExceeded, PinLocked, WrongPin
+from ledger.money import check_beans
+
+
+class Flow:
+    """The kinds of bean movement of SPEC §3."""
+
+    AWARD = "award"
+    ALLOTMENT = "allotment"
+    GIFT = "gift"
+    POOL_ALLOCATION = "pool_allocation"
+    REDEMPTION = "redemption"
+    REFUND = "refund"
+    SETTLEMENT = "settlement"
+    CORRECTION = "correction"
+
+    ISSUING = (AWARD, ALLOTMENT)  # credited from issuance
+    ALL = (AWARD, ALLOTMENT, GIFT, POOL_ALLOCATION, REDEMPTION, REFUND, SETTLEMENT, CORRECTION)
+
+
+ISSUANCE = "issuance"
+RETIRED = "retired"
+
+
+class Account(Aggregate):
+    """A bean account. Subclasses add the rules of their kind."""
+
+    kind = "account"
+
+    class Opened(Aggregate.Created):
+        display_name: str
+        number: str | None
+
+        def apply(self, account: Account) -> None:
+            account.display_name = self.display_name
+            account.number = self.number
+            account.balance = 0
+            account.init_state()
+
+    class BeansCredited(Aggregate.Event):
+        flow: str
+        amount: int
+        counterparty: str
+        ref: str
+        day: str
+
+        def apply(self, account: Account) -> None:
+            account.balance += self.amount
+            account.on_credited(self)
+
+    class BeansDebited(Aggregate.Event):
+        flow: str
+        amount: int
+        counterparty: str
+        ref: str
+        day: str
+
+        def apply(self, account: Account) -> None:
+            account.balance -= self.amount
+            account.on_debited(self)
+
+    def init_state(self) -> None:
+        """Set the kind's own starting state."""
+
+    def on_credited(self, event: Any) -> None:
+        """Update the kind's own state after a credit."""
+
+    def on_debited(self, event: Any) -> None:
+        """Update the kind's own state after a debit."""
+
+    def credit(self, *, flow: str, amount: int, counterparty: object, ref: object, at, day: str) -> None:
+        check_beans(amount)
+        self.trigger_event(
+            self.BeansCredited, timestamp=at, flow=flow, amount=amount,
+            counterparty=str(counterparty), ref=str(ref), day=day,
+        )
+
+    def debit(self, *, flow: str, amount: int, counterparty: object, ref: object, at, day: str) -> None:
+        check_beans(amount)
+        self.check_can_pay(amount)
+        self.trigger_event(
+            self.BeansDebited, timestamp=at, flow=flow, amount=amount,
+            counterparty=str(counterparty), ref=str(ref), day=day,
+        )
+
+    def check_can_pay(self, amount: int) -> None:
+        """Raise InsufficientBalance unless the account holds ``amount`` beans."""
+        if amount > self.balance:
+            raise InsufficientBalance(
+                f"the account holds {self.balance} beans, {amount} are needed"
+            )
+
+
+class Volunteer(Account):
+    """A resident who reports and helps; earns awards, spends, gives."""
+
+    kind = "volunteer"
+
+    class LeaderboardChoiceMade(Aggregate.Event):
+        opt_in: bool
+
+        def apply(self, account: Volunteer) -> None:
+            account.leaderboard_opt_in = self.opt_in
+
+    def init_state(self) -> None:
+        self.leaderboard_opt_in = False
+        self.award_day = ""
+        self.awarded_on_day = 0
+
+    def on_credited(self, event: Any) -> None:
+        if event.flow == Flow.AWARD:
+            if event.day != self.award_day:
+                self.award_day, self.awarded_on_day = event.day, 0
+            self.awarded_on_day += event.amount
+
+    def awarded_on(self, day: str) -> int:
+        return self.awarded_on_day if day == self.award_day else 0
+
+    def check_award_cap(self, amount: int, day: str, cap: int) -> None:
+        """Raise AwardCapExceeded if ``amount`` more on ``day`` would pass ``cap``."""
+        if self.awarded_on(day) + amount > cap:
+            raise AwardCapExceeded(
+                f"{self.display_name} was awarded {self.awarded_on(day)} beans on {day}; "
+                f"{amount} more would pass the daily cap of {cap}"
+            )
+
+    def choose_leaderboard(self, opt_in: bool, at) -> None:
+        if opt_in != self.leaderboard_opt_in:
+            self.trigger_event(self.LeaderboardChoiceMade, timestamp=at, opt_in=bool(opt_in))
+
+
+class Beneficiary(Account):
+    """An elderly or special-care resident who spends with a printed card."""
+
+    kind = "beneficiary"
+
+    class CardIssued(Aggregate.Event):
+        card_number: str
+        pin_hash: str | None
+
+        def apply(self, account: Beneficiary) -> None:
+            account.card_number = self.card_number
+            account.pin_hash = self.pin_hash
+            account.pin_failures = 0
+            account.pin_locked = False
+
+    class WrongPinEntered(Aggregate.Event):
+        failures: int
+        locked: bool
+
+        def apply(self, account: Beneficiary) -> None:
+            account.pin_failures = self.failures
+            account.pin_locked = self.locked
+
+    class CardUnlocked(Aggregate.Event):
+        by: str
+
+        def apply(self, account: Beneficiary) -> None:
+            account.pin_failures = 0
+            account.pin_locked = False
+
+    def init_state(self) -> None:
+        self.card_number: str | None = None
+        self.pin_hash: str | None = None
+        self.pin_failures = 0
+        self.pin_locked = False
+        self.spend_day = ""
+        self.spent_on_day = 0
+
+    def on_debited(self, event: Any) -> None:
+        if event.flow == Flow.REDEMPTION:
+            if event.day != self.spend_day:
+                self.spend_day, self.spent_on_day = event.day, 0
+            self.spent_on_day += event.amount
+            self.pin_failures = 0  # a card redemption passed its PIN check
+
+    def on_credited(self, event: Any) -> None:
+        # A refund given back on the day of spending gives back that day's allowance.
+        if event.flow == Flow.REFUND and event.day == self.spend_day:
+            self.spent_on_day = max(0, self.spent_on_day - event.amount)
+
+    def spent_on(self, day: str) -> int:
+        return self.spent_on_day if day == self.spend_day else 0
+
+    def check_daily_limit(self, amount: int, day: str, limit: int) -> None:
+        """Raise LimitExceeded if spending ``amount`` more on ``day`` passes ``limit``."""
+        if self.spent_on(day) + amount > limit:
+            raise LimitExceeded(
+                f"a beneficiary may spend at most {limit} beans a day; "
+                f"{self.spent_on(day)} spent today, {amount} asked"
+            )
+
+    def issue_card(self, card_number: str, pin_hash: str | None, at) -> None:
+        self.trigger_event(self.CardIssued, timestamp=at, card_number=card_number, pin_hash=pin_hash)
+
+    def check_pin_not_locked(self) -> None:
+        if self.pin_locked:
+            raise PinLocked("this card is locked after too many wrong PINs; ask a coordinator")
+
+    def record_wrong_pin(self, max_attempts: int, at) -> WrongPin:
+        """Record one wrong PIN and return the error to raise (PinLocked on the last try)."""
+        failures = self.pin_failures + 1
+        locked = failures >= max_attempts
+        self.trigger_event(self.WrongPinEntered, timestamp=at, failures=failures, locked=locked)
+        if locked:
+            return PinLocked(f"wrong PIN {failures} times: the card is now locked")
+        return WrongPin(f"wrong PIN ({max_attempts - failures} tries left)")
+
+    def unlock_card(self, by: str, at) -> None:
+        self.trigger_event(self.CardUnlocked, timestamp=at, by=by)
+
+
+class Pool(Account):
+    """The gift pool (爱心池): volunteers give into it, coordinators allocate from it."""
+
+    kind = "pool"

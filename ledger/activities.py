@@ -1,0 +1,77 @@
+"""Volunteer activities (SPEC §4): volunteers check in with the activity's code while it
+runs; the coordinator confirms the attendance list, which awards each attendee once."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+
+from eventsourcing.domain import Aggregate
+
+from ledger.errors import ActivityNotRunning, InvalidCode, InvalidState, ValidationError
+
+
+class Activity(Aggregate):
+    class Created(Aggregate.Created):
+        title: str
+        starts_at: datetime
+        ends_at: datetime
+        beans: int
+        checkin_code: str
+        by: str
+
+        def apply(self, activity: Activity) -> None:
+            activity.title = self.title
+            activity.starts_at = self.starts_at
+            activity.ends_at = self.ends_at
+            activity.beans = self.beans
+            activity.checkin_code = self.checkin_code
+            activity.checked_in = []
+            activity.confirmed = []
+
+    class CheckedIn(Aggregate.Event):
+        account_id: str
+
+        def apply(self, activity: Activity) -> None:
+            activity.checked_in.append(self.account_id)
+
+    class AttendanceConfirmed(Aggregate.Event):
+        by: str
+        account_ids: list[str]
+        beans: int
+
+        def apply(self, activity: Activity) -> None:
+            activity.confirmed.extend(self.account_ids)
+
+    def check_in(self, account_id: str, code: str, at: datetime) -> bool:
+        """Record a check-in; False if the volunteer had already checked in."""
+        if not hmac.compare_digest(code.encode(), self.checkin_code.encode()):
+            raise InvalidCode("this is not the check-in code of this activity")
+        if not self.starts_at <= at <= self.ends_at:
+            raise ActivityNotRunning(
+                f"check-in is open only while the activity runs "
+                f"({self.starts_at.isoformat()} to {self.ends_at.isoformat()})"
+            )
+        if account_id in self.checked_in:
+            return False
+        self.trigger_event(self.CheckedIn, timestamp=at, account_id=account_id)
+        return True
+
+    def attendees_to_confirm(self, account_ids: list[str] | None) -> list[str]:
+        """The attendees a confirmation would award: the given ones (all checked in)
+        or everyone checked in, less those already confirmed."""
+        if account_ids is None:
+            chosen = list(self.checked_in)
+        else:
+            chosen = list(dict.fromkeys(account_ids))
+            strangers = [a for a in chosen if a not in self.checked_in]
+            if strangers:
+                raise ValidationError(f"not checked in to this activity: {', '.join(strangers)}")
+        return [a for a in chosen if a not in self.confirmed]
+
+    def confirm(self, by: str, account_ids: list[str], at: datetime) -> None:
+        if at < self.starts_at:
+            raise InvalidState("attendance can be confirmed once the activity has started")
+        self.trigger_event(
+            self.AttendanceConfirmed, timestamp=at, by=by, account_ids=account_ids, beans=self.beans
+        )

@@ -1,0 +1,21 @@
+"""The Goldbean ledger: one event-sourced application with every command of SPEC §3–§5.
+
+Each command follows DESIGN.md's flow: plain values in → aggregates check their rules
+(``check_*``) and record events → one atomic ``save`` of every aggregate it touched →
+a frozen view out. Clashing concurrent writes are retried by reloading (core.run);
+commands that move beans or cash take an idempotency ``key`` and derive their record's
+id from it, so a repeat returns the first result and records nothing new.
+"""
+
+from __future__ import annotations
+
+from ledger.commands_awards import AwardCommands
+from ledger.commands_fund import FundCommands
+from ledger.commands_giving import GivingCommands
+from ledger.commands_payments import PaymentCommands
+
+
+class Ledger(PaymentCommands, AwardCommands, GivingCommands, FundCommands):
+    """Goldbean's ledger application. Construct it with ledger.persistence.open_ledger()."""
+
+    name = "Goldbean"

@@ -1,0 +1,209 @@
+"""Commands that award beans: incidents (SPEC §4) and activities."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ledger import codes
+from ledger.accounts import ISSUANCE, Flow, Volunteer
+from ledger.activities import Activity
+from ledger.core import LedgerCore, check_text
+from ledger.errors import AwardCapExceeded, ValidationError
+from ledger.incidents import Incident
+from ledger.views import Actor, ActivityView, CheckinView, ConfirmationView, IncidentView
+
+
+class AwardCommands(LedgerCore):
+    def award_all(self, volunteer_ids: list[str], amount: int, ref: object, at: datetime) -> list[Volunteer]:
+        """Load the volunteers and credit each ``amount`` from issuance, or raise
+        AwardCapExceeded naming everyone the award would take past the daily cap.
+        The caller saves them with the aggregate that caused the award."""
+        volunteers = [self.load(v, Volunteer, "volunteer account") for v in volunteer_ids]
+        if amount == 0:
+            return []
+        day, cap = self.day_of(at), self.rules.daily_award_cap
+        refused = []
+        for volunteer in volunteers:
+            try:
+                volunteer.check_award_cap(amount, day, cap)
+            except AwardCapExceeded as error:
+                refused.append(str(error))
+        if refused:
+            raise AwardCapExceeded("; ".join(refused))
+        for volunteer in volunteers:
+            volunteer.credit(flow=Flow.AWARD, amount=amount, counterparty=ISSUANCE, ref=ref, at=at, day=day)
+        return volunteers
+
+    # --- incidents ---------------------------------------------------------------------
+
+    def submit_incident(
+        self, reporter_id: object, category: str, description: str,
+        location: str | None = None, urgent: bool = False,
+    ) -> IncidentView:
+        """A volunteer reports an incident; it waits for a coordinator to verify it."""
+        self.rules.check_incident_category(category)
+        description = check_text(description, "description", max_length=2000)
+        location = check_text(location, "location", max_length=200, required=False)
+
+        def attempt() -> IncidentView:
+            reporter = self.load(reporter_id, Volunteer, "volunteer account")
+            incident = Incident._create(
+                Incident.Submitted, timestamp=self.now(), reporter_id=str(reporter.id),
+                category=category, description=description, location=location, urgent=bool(urgent),
+            )
+            self.save(incident)
+            return incident_view(incident)
+
+        return self.run(attempt, "submitting an incident")
+
+    def verify_incident(self, incident_id: object, by: Actor, award: int | None = None) -> IncidentView:
+        """Verify a submitted incident and award its reporter (the category's award
+        unless the coordinator sets another between 0 and 100).
+
+        Raises SelfVerification when the coordinator reported or handles it,
+        AwardCapExceeded when the reporter would pass the daily cap, InvalidState when
+        it is not waiting for verification.
+        """
+        def attempt() -> IncidentView:
+            incident = self.load(incident_id, Incident, "incident")
+            incident.check_status("submitted", doing="verify")
+            incident.check_not_involved(by.account_id, "verify")
+            beans = self.rules.incident_awards[incident.category] if award is None else self.rules.check_award(award)
+            at = self.now()
+            reporter = self.award_all([incident.reporter_id], beans, incident.id, at)
+            incident.verify(by.name, beans, at)
+            self.save(incident, *reporter)
+            return incident_view(incident)
+
+        return self.run(attempt, "verifying an incident")
+
+    def reject_incident(self, incident_id: object, by: Actor, reason: str) -> IncidentView:
+        reason = check_text(reason, "reason", max_length=500)
+        return self._change_incident(incident_id, "rejecting", lambda i, at: i.reject(by.name, reason, at))
+
+    def mark_duplicate(self, incident_id: object, by: Actor, of: object) -> IncidentView:
+        """Close a submitted incident as a duplicate of another one; nobody is awarded."""
+        original = self.load(of, Incident, "incident")
+        return self._change_incident(
+            incident_id, "marking a duplicate", lambda i, at: i.mark_duplicate(by.name, str(original.id), at)
+        )
+
+    def assign_handlers(self, incident_id: object, by: Actor, account_ids: list[object]) -> IncidentView:
+        """Name the volunteers who handle an incident; they are awarded when it is resolved."""
+        if not account_ids:
+            raise ValidationError("name at least one handler")
+        handlers = [str(self.load(a, Volunteer, "volunteer account").id) for a in account_ids]
+        return self._change_incident(
+            incident_id, "assigning handlers", lambda i, at: i.assign_handlers(by.name, handlers, at)
+        )
+
+    def resolve_incident(self, incident_id: object, by: Actor, award_per_handler: int | None = None) -> IncidentView:
+        """Resolve a verified incident and award each handler (5 beans unless set).
+
+        Raises SelfVerification, AwardCapExceeded (naming the handlers) or InvalidState.
+        """
+        beans = self.rules.handler_award if award_per_handler is None else self.rules.check_award(award_per_handler)
+
+        def attempt() -> IncidentView:
+            incident = self.load(incident_id, Incident, "incident")
+            incident.check_status("verified", doing="resolve")
+            incident.check_not_involved(by.account_id, "resolve")
+            at = self.now()
+            handlers = self.award_all(incident.handler_ids, beans, incident.id, at)
+            incident.resolve(by.name, beans, at)
+            self.save(incident, *handlers)
+            return incident_view(incident)
+
+        return self.run(attempt, "resolving an incident")
+
+    def _change_incident(self, incident_id: object, what: str, change) -> IncidentView:
+        def attempt() -> IncidentView:
+            incident = self.load(incident_id, Incident, "incident")
+            change(incident, self.now())
+            self.save(incident)
+            return incident_view(incident)
+
+        return self.run(attempt, f"{what} an incident")
+
+    def get_incident(self, incident_id: object) -> IncidentView:
+        return incident_view(self.load(incident_id, Incident, "incident"))
+
+    # --- activities --------------------------------------------------------------------
+
+    def create_activity(
+        self, title: str, starts_at: datetime, ends_at: datetime, beans: int, by: Actor
+    ) -> ActivityView:
+        """Create an activity whose check-in code works from ``starts_at`` to ``ends_at``."""
+        title = check_text(title, "title", max_length=200)
+        beans = self.rules.check_award(beans)
+        for moment in (starts_at, ends_at):
+            if not isinstance(moment, datetime) or moment.tzinfo is None:
+                raise ValidationError("starts_at and ends_at must be timezone-aware date-times")
+        if ends_at <= starts_at:
+            raise ValidationError("an activity must end after it starts")
+        activity = Activity._create(
+            Activity.Created, timestamp=self.now(), title=title, starts_at=starts_at,
+            ends_at=ends_at, beans=beans, checkin_code=codes.new_checkin_code(), by=by.name,
+        )
+        self.save(activity)
+        return activity_view(activity)
+
+    def check_in(self, activity_id: object, account_id: object, checkin_code: str) -> CheckinView:
+        """A volunteer checks in with the code shown at the activity, while it runs.
+
+        Raises InvalidCode for a wrong code and ActivityNotRunning outside its times;
+        checking in twice is harmless.
+        """
+        code = codes.parse_checkin_code(checkin_code)
+
+        def attempt() -> CheckinView:
+            activity = self.load(activity_id, Activity, "activity")
+            volunteer = self.load(account_id, Volunteer, "volunteer account")
+            new = activity.check_in(str(volunteer.id), code, self.now())
+            if new:
+                self.save(activity)
+            return CheckinView(str(activity.id), str(volunteer.id), new)
+
+        return self.run(attempt, "checking in")
+
+    def confirm_attendance(
+        self, activity_id: object, by: Actor, account_ids: list[object] | None = None
+    ) -> ConfirmationView:
+        """Confirm who attended (everyone checked in, or the given ones) and award each
+        attendee once. Raises AwardCapExceeded naming anyone the award would take past
+        the daily cap, and awards nobody in that case."""
+        chosen = None if account_ids is None else [str(a) for a in account_ids]
+
+        def attempt() -> ConfirmationView:
+            activity = self.load(activity_id, Activity, "activity")
+            attendees = activity.attendees_to_confirm(chosen)
+            if not attendees:
+                return ConfirmationView(str(activity.id), 0, [])
+            at = self.now()
+            volunteers = self.award_all(attendees, activity.beans, activity.id, at)
+            activity.confirm(by.name, attendees, at)
+            self.save(activity, *volunteers)
+            return ConfirmationView(str(activity.id), len(attendees), attendees)
+
+        return self.run(attempt, "confirming attendance")
+
+    def get_activity(self, activity_id: object) -> ActivityView:
+        return activity_view(self.load(activity_id, Activity, "activity"))
+
+
+def incident_view(incident: Incident) -> IncidentView:
+    return IncidentView(
+        id=str(incident.id), status=incident.status, category=incident.category,
+        reporter_id=incident.reporter_id, description=incident.description,
+        location=incident.location, urgent=incident.urgent, handler_ids=list(incident.handler_ids),
+        award=incident.award, award_per_handler=incident.award_per_handler,
+        reason=incident.reason, duplicate_of=incident.duplicate_of, at=incident.created_on,
+    )
+
+
+def activity_view(activity: Activity) -> ActivityView:
+    return ActivityView(
+        id=str(activity.id), title=activity.title, starts_at=activity.starts_at,
+        ends_at=activity.ends_at, beans=activity.beans, checkin_code=activity.checkin_code,
+        checked_in=list(activity.checked_in), confirmed=list(activity.confirmed),
+    )

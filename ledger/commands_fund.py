@@ -1,0 +1,157 @@
+"""The fund: cash donations, monthly settlements with merchants, and the fund's
+position (SPEC §4)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from uuid import uuid4
+
+from ledger.core import LedgerCore, check_text
+from ledger.errors import DuplicateReceipt, IdempotencyKeyReused, NothingToSettle, ValidationError
+from ledger.fund import Donation, Fund, Settlement
+from ledger.ids import FUND_ID, derived_id
+from ledger.merchants import Merchant
+from ledger.money import cash_fen, check_fen, rebate_fen
+from ledger.views import Actor, DonationView, FundPosition, LinePaidView, SettlementLine, SettlementView
+
+
+class FundCommands(LedgerCore):
+    def record_donation(
+        self, *, donor: str | None, anonymous: bool, amount_fen: int, received_on: date,
+        receipt_no: str, by: Actor,
+    ) -> DonationView:
+        """Record a cash donation into the fund. The receipt number is unique: the same
+        donation recorded again returns the first record; a different donation under the
+        same receipt number raises DuplicateReceipt."""
+        check_fen(amount_fen)
+        receipt_no = check_text(receipt_no, "receipt_no", max_length=64)
+        donor_name = check_text(donor, "donor", max_length=120, required=not anonymous) or ""
+        if not isinstance(received_on, date) or isinstance(received_on, datetime):
+            raise ValidationError("received_on must be a date")
+        record_id = derived_id("donation", receipt_no)
+
+        def attempt() -> DonationView:
+            first = self.find(record_id, Donation)
+            if first is not None:
+                if (first.donor, first.anonymous, first.amount_fen, first.received_on) != (
+                    donor_name, bool(anonymous), amount_fen, received_on
+                ):
+                    raise DuplicateReceipt(f"receipt {receipt_no} is already recorded for another donation")
+                return donation_view(first)
+            at = self.now()
+            if received_on > date.fromisoformat(self.day_of(at)):
+                raise ValidationError("received_on is in the future")
+            fund = self.load_or_open_fund(at)
+            donation = Donation._create(
+                Donation.Received, id=record_id, timestamp=at, donor=donor_name, anonymous=bool(anonymous),
+                amount_fen=amount_fen, received_on=received_on, receipt_no=receipt_no, by=by.name,
+            )
+            fund.receive(donation.id, amount_fen, at)
+            self.save(donation, fund)
+            return donation_view(donation)
+
+        return self.run(attempt, "recording a donation")
+
+    def prepare_settlement(self, by: Actor, *, cutoff: date | None = None, key: str | None = None) -> SettlementView:
+        """Prepare a settlement of every merchant's net redeemed beans recorded before
+        ``cutoff`` (a local date; default the first day of the current month) and not
+        yet settled. The beans are reserved for it, so refunds cannot spend them.
+
+        Raises NothingToSettle when no merchant has such beans.
+        """
+        record_id = derived_id("settlement", by.name, key) if key is not None else uuid4()
+
+        def attempt() -> SettlementView:
+            at = self.now()
+            cutoff_day = cutoff or date.fromisoformat(self.calendar.period(at) + "-01")
+            if not isinstance(cutoff_day, date) or cutoff_day > date.fromisoformat(self.day_of(at)) + timedelta(days=1):
+                raise ValidationError("the cutoff must be a date no later than tomorrow")
+            first = self.find(record_id, Settlement) if key is not None else None
+            if first is not None:
+                if first.cutoff != self.calendar.start_of_day(cutoff_day):
+                    raise IdempotencyKeyReused("this settlement key was used with another cutoff")
+                return settlement_view(first)
+            merchants = [self.load(m, Merchant, "merchant") for m in self.index.ids_of("merchant")]
+            lines, reserved = [], []
+            for merchant in merchants:
+                beans = merchant.reserve_for_settlement(record_id, cutoff_day.isoformat(), at)
+                if beans:
+                    cash = cash_fen(beans, self.rules.bean_value_fen)
+                    lines.append({"merchant_id": str(merchant.id), "beans": beans, "cash_fen": cash,
+                                  "rebate_fen": rebate_fen(cash, merchant.rebate_bps)})
+                    reserved.append(merchant)
+            if not lines:
+                raise NothingToSettle(f"no merchant holds unsettled beans from before {cutoff_day}")
+            period = (cutoff_day - timedelta(days=1)).strftime("%Y-%m")
+            settlement = Settlement._create(
+                Settlement.Prepared, id=record_id, timestamp=at, period=period,
+                cutoff=self.calendar.start_of_day(cutoff_day), lines=lines, by=by.name,
+            )
+            self.save(settlement, *reserved)
+            return settlement_view(settlement)
+
+        return self.run(attempt, "preparing a settlement")
+
+    def approve_settlement(self, settlement_id: object, by: Actor) -> SettlementView:
+        """Approve a prepared settlement; FourEyesRequired if ``by`` prepared it."""
+
+        def attempt() -> SettlementView:
+            settlement = self.load(settlement_id, Settlement, "settlement")
+            settlement.approve(by.name, self.now())
+            self.save(settlement)
+            return settlement_view(settlement)
+
+        return self.run(attempt, "approving a settlement")
+
+    def pay_settlement_line(
+        self, settlement_id: object, merchant_id: object, payment_ref: str, by: Actor
+    ) -> LinePaidView:
+        """Record that the fund paid one merchant's line (cash + rebate): the fund's
+        balance drops and the merchant's beans are retired. A line is paid once.
+
+        Raises InvalidState (not approved, or already paid), InsufficientFund.
+        """
+        payment_ref = check_text(payment_ref, "payment_ref", max_length=100)
+
+        def attempt() -> LinePaidView:
+            settlement = self.load(settlement_id, Settlement, "settlement")
+            line = settlement.check_can_pay(str(merchant_id))
+            at = self.now()
+            fund = self.load_or_open_fund(at)
+            fund.pay(settlement.id, line["merchant_id"], line["cash_fen"] + line["rebate_fen"], at)
+            merchant = self.load(line["merchant_id"], Merchant, "merchant")
+            merchant.debit_settled(amount=line["beans"], ref=settlement.id, at=at, day=self.day_of(at))
+            settlement.mark_paid(line["merchant_id"], payment_ref, by.name, at)
+            self.save(settlement, fund, merchant)
+            return LinePaidView(str(settlement.id), line["merchant_id"], at, payment_ref)
+
+        return self.run(attempt, "paying a settlement line")
+
+    def get_settlement(self, settlement_id: object) -> SettlementView:
+        return settlement_view(self.load(settlement_id, Settlement, "settlement"))
+
+    def get_fund(self) -> FundPosition:
+        """The fund's cash balance, what it owes for beans in circulation, and the ratio."""
+        fund = self.find(FUND_ID, Fund)
+        balance = fund.balance_fen if fund else 0
+        outstanding = self.index.outstanding_beans()
+        liability = cash_fen(outstanding, self.rules.bean_value_fen)
+        coverage = (
+            (Decimal(balance) / Decimal(liability)).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+            if liability else None
+        )
+        return FundPosition(balance, liability, coverage, outstanding)
+
+
+def donation_view(donation: Donation) -> DonationView:
+    return DonationView(str(donation.id), donation.amount_fen, donation.receipt_no, donation.received_on)
+
+
+def settlement_view(settlement: Settlement) -> SettlementView:
+    return SettlementView(
+        id=str(settlement.id), period=settlement.period, cutoff=settlement.cutoff,
+        status=settlement.status, lines=[SettlementLine(**line) for line in settlement.lines],
+        total_fen=settlement.total_fen, prepared_by=settlement.prepared_by,
+        approved_by=settlement.approved_by,
+    )

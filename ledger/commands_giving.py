@@ -1,0 +1,161 @@
+"""Gifts, the gift pool, corrections and monthly allotments (SPEC §3)."""
+
+from __future__ import annotations
+
+import logging
+from uuid import uuid4
+
+from ledger.accounts import ISSUANCE, Beneficiary, Flow, Volunteer
+from ledger.calendar import parse_period
+from ledger.core import LedgerCore, as_uuid, check_text
+from ledger.errors import IdempotencyKeyReused, ValidationError
+from ledger.ids import POOL_ID, derived_id
+from ledger.money import check_beans
+from ledger.records import Allotment, Correction, Gift, PoolAllocation
+from ledger.views import Actor, AllocationView, AllotmentRun, CorrectionView, GiftView
+
+log = logging.getLogger(__name__)
+
+
+class GivingCommands(LedgerCore):
+    def give(
+        self, from_id: object, to: object, amount: int, *, message: str | None = None, key: str | None = None
+    ) -> GiftView:
+        """A volunteer gives beans to a beneficiary (by account id) or to ``"pool"``.
+
+        Raises InsufficientBalance, NotFound, IdempotencyKeyReused.
+        """
+        check_beans(amount)
+        message = check_text(message, "message", max_length=200, required=False)
+        giver_id = as_uuid(from_id, "volunteer account")
+        to_pool = to == "pool"
+        record_id = derived_id("gift", giver_id, key) if key is not None else uuid4()
+
+        def attempt() -> GiftView:
+            first = self.find(record_id, Gift) if key is not None else None
+            if first is not None:
+                if (first.to_pool, first.to_id if not to_pool else "pool", first.amount) != (
+                    to_pool, "pool" if to_pool else str(to), amount
+                ):
+                    raise IdempotencyKeyReused("this gift key was used for another gift")
+                return gift_view(first)
+            at = self.now()
+            giver = self.load(giver_id, Volunteer, "volunteer account")
+            receiver = self.load_or_open_pool(at) if to_pool else self.load(to, Beneficiary, "beneficiary account")
+            day = self.day_of(at)
+            giver.debit(flow=Flow.GIFT, amount=amount, counterparty=receiver.id, ref=record_id, at=at, day=day)
+            receiver.credit(flow=Flow.GIFT, amount=amount, counterparty=giver.id, ref=record_id, at=at, day=day)
+            gift = Gift._create(
+                Gift.Given, id=record_id, timestamp=at, from_id=str(giver.id), to_id=str(receiver.id),
+                to_pool=to_pool, amount=amount, message=message,
+            )
+            self.save(gift, giver, receiver)
+            return gift_view(gift)
+
+        return self.run(attempt, "giving beans")
+
+    def allocate_pool(self, to: object, amount: int, by: Actor, *, key: str | None = None) -> AllocationView:
+        """A coordinator moves beans from the gift pool to a beneficiary.
+
+        Raises InsufficientBalance when the pool holds less.
+        """
+        check_beans(amount)
+        record_id = derived_id("pool-allocation", by.name, key) if key is not None else uuid4()
+
+        def attempt() -> AllocationView:
+            first = self.find(record_id, PoolAllocation) if key is not None else None
+            if first is not None:
+                if (first.to_id, first.amount) != (str(as_uuid(to)), amount):
+                    raise IdempotencyKeyReused("this allocation key was used for another allocation")
+                return AllocationView(str(first.id), first.to_id, first.amount)
+            at = self.now()
+            receiver = self.load(to, Beneficiary, "beneficiary account")
+            pool = self.load_or_open_pool(at)
+            day = self.day_of(at)
+            pool.debit(flow=Flow.POOL_ALLOCATION, amount=amount, counterparty=receiver.id, ref=record_id, at=at, day=day)
+            receiver.credit(flow=Flow.POOL_ALLOCATION, amount=amount, counterparty=POOL_ID, ref=record_id, at=at, day=day)
+            allocation = PoolAllocation._create(
+                PoolAllocation.Allocated, id=record_id, timestamp=at, to_id=str(receiver.id),
+                amount=amount, by=by.name,
+            )
+            self.save(allocation, pool, receiver)
+            return AllocationView(str(allocation.id), allocation.to_id, amount)
+
+        return self.run(attempt, "allocating from the pool")
+
+    def correct(
+        self, account_id: object, amount: int, reason: str, by: Actor, *,
+        corrects: str | None = None, key: str | None = None,
+    ) -> CorrectionView:
+        """Take back beans awarded or allotted in error: the account is debited and the
+        beans return to issuance. Never more than the balance (InsufficientBalance)."""
+        check_beans(amount)
+        reason = check_text(reason, "reason", max_length=500)
+        corrects = check_text(corrects, "corrects", max_length=100, required=False)
+        record_id = derived_id("correction", by.name, key) if key is not None else uuid4()
+
+        def attempt() -> CorrectionView:
+            first = self.find(record_id, Correction) if key is not None else None
+            if first is not None:
+                if (first.account_id, first.amount) != (str(as_uuid(account_id)), amount):
+                    raise IdempotencyKeyReused("this correction key was used for another correction")
+                return CorrectionView(str(first.id), first.account_id, first.amount)
+            at = self.now()
+            account = self.load_account(account_id, Volunteer, Beneficiary)
+            account.debit(
+                flow=Flow.CORRECTION, amount=amount, counterparty=ISSUANCE, ref=record_id, at=at, day=self.day_of(at)
+            )
+            correction = Correction._create(
+                Correction.Made, id=record_id, timestamp=at, account_id=str(account.id), amount=amount,
+                reason=reason, corrects=corrects, by=by.name,
+            )
+            self.save(correction, account)
+            return CorrectionView(str(correction.id), correction.account_id, amount)
+
+        return self.run(attempt, "correcting")
+
+    def grant_allotments(
+        self, period: str, by: Actor, *, amount: int | None = None, account_ids: list[object] | None = None
+    ) -> AllotmentRun:
+        """Grant the monthly allotment for ``period`` (YYYY-MM) to every beneficiary, or
+        to the given ones. Each beneficiary gets at most one allotment per period, so a
+        repeated or interrupted run grants only what is missing (``skipped`` counts the
+        rest). A later period than the current month is refused."""
+        parse_period(period)
+        if period > self.calendar.period(self.now()):
+            raise ValidationError(f"the allotment period {period} has not begun")
+        beans = self.rules.allotment_beans if amount is None else check_beans(amount)
+        targets = [str(a) for a in account_ids] if account_ids is not None else self.index.ids_of("beneficiary")
+        granted: list[str] = []
+        for number, beneficiary_id in enumerate(dict.fromkeys(targets), start=1):
+            if self._grant_allotment(beneficiary_id, period, beans, by):
+                granted.append(beneficiary_id)
+            if number % 500 == 0:
+                log.info("allotments for %s: %d of %d beneficiaries done", period, number, len(targets))
+        total = len(dict.fromkeys(targets))
+        return AllotmentRun(period, len(granted), total - len(granted), beans * len(granted), granted)
+
+    def _grant_allotment(self, beneficiary_id: str, period: str, beans: int, by: Actor) -> bool:
+        record_id = derived_id("allotment", as_uuid(beneficiary_id, "beneficiary account"), period)
+
+        def attempt() -> bool:
+            if self.exists(record_id):
+                return False
+            at = self.now()
+            beneficiary = self.load(beneficiary_id, Beneficiary, "beneficiary account")
+            beneficiary.credit(
+                flow=Flow.ALLOTMENT, amount=beans, counterparty=ISSUANCE, ref=record_id, at=at, day=self.day_of(at)
+            )
+            allotment = Allotment._create(
+                Allotment.Granted, id=record_id, timestamp=at, beneficiary_id=str(beneficiary.id),
+                period=period, amount=beans, by=by.name,
+            )
+            self.save(allotment, beneficiary)
+            return True
+
+        return self.run(attempt, "granting an allotment")
+
+
+def gift_view(gift: Gift) -> GiftView:
+    return GiftView(str(gift.id), gift.from_id, "pool" if gift.to_pool else gift.to_id, gift.amount)
+

@@ -1,0 +1,204 @@
+"""Commands and queries about members: accounts, merchants, cards and codes."""
+
+from __future__ import annotations
+
+from ledger import codes
+from ledger.accounts import Account, Beneficiary, Pool, Volunteer
+from ledger.core import LedgerCore, check_text
+from ledger.errors import CardRevoked, InvalidCode, NotFound
+from ledger.ids import POOL_ID, derived_id
+from ledger.merchants import Merchant
+from ledger.records import AccountNumberClaimed, CardRegistered
+from ledger.views import AccountView, Actor, CardView, MerchantView
+
+
+class MemberCommands(LedgerCore):
+    # --- opening accounts --------------------------------------------------------------
+
+    def open_volunteer(self, display_name: str) -> AccountView:
+        """Open a volunteer account with a fresh account number."""
+        return self._open(Volunteer, display_name)
+
+    def open_beneficiary(self, display_name: str) -> AccountView:
+        """Open a beneficiary account; issue_card() gives it a card to spend with."""
+        return self._open(Beneficiary, display_name)
+
+    def register_merchant(
+        self, name: str, category: str, rebate_bps: int | None = None, by: Actor | None = None
+    ) -> MerchantView:
+        """Register a partner merchant (active) with its category and rebate rate.
+
+        Raises ValidationError for an unknown category or a rate outside 0..10000 bps.
+        """
+        name = check_text(name, "merchant name", max_length=120)
+        self.rules.check_merchant_category(category)
+        bps = self.rules.default_rebate_bps if rebate_bps is None else self.rules.check_rebate_bps(rebate_bps)
+
+        def attempt() -> MerchantView:
+            at, number = self.now(), codes.new_account_number()
+            merchant = Merchant._create(
+                Merchant.Registered, timestamp=at, display_name=name, number=number,
+                category=category, rebate_bps=bps,
+            )
+            self.save(merchant, self._claim_number(number, merchant))
+            return merchant_view(merchant)
+
+        return self.run(attempt, "registering a merchant")
+
+    def _open(self, cls: type[Account], display_name: str) -> AccountView:
+        name = check_text(display_name, "display name", max_length=120)
+
+        def attempt() -> AccountView:
+            # A clash on the number claim (two accounts drew the same number) retries
+            # with a new number.
+            number = codes.new_account_number()
+            account = cls._create(cls.Opened, timestamp=self.now(), display_name=name, number=number)
+            self.save(account, self._claim_number(number, account))
+            return account_view(account)
+
+        return self.run(attempt, f"opening a {cls.kind} account")
+
+    @staticmethod
+    def _claim_number(number: str, account: Account) -> AccountNumberClaimed:
+        return AccountNumberClaimed._create(
+            AccountNumberClaimed.Claimed, id=derived_id("account-number", number),
+            timestamp=account.modified_on, account_id=str(account.id),
+        )
+
+    def account_id_for_number(self, number: str) -> str:
+        claim = self.find(derived_id("account-number", number), AccountNumberClaimed)
+        if claim is None:
+            raise NotFound(f"no account numbered {number}")
+        return claim.account_id
+
+    # --- merchants ---------------------------------------------------------------------
+
+    def suspend_merchant(self, merchant_id: object, by: Actor) -> MerchantView:
+        """Suspend a merchant: it can no longer redeem or be paid until reactivated."""
+        return self._merchant_status(merchant_id, by, suspend=True)
+
+    def reactivate_merchant(self, merchant_id: object, by: Actor) -> MerchantView:
+        return self._merchant_status(merchant_id, by, suspend=False)
+
+    def _merchant_status(self, merchant_id: object, by: Actor, suspend: bool) -> MerchantView:
+        def attempt() -> MerchantView:
+            merchant = self.load(merchant_id, Merchant, "merchant")
+            (merchant.suspend if suspend else merchant.reactivate)(by.name, self.now())
+            self.save(merchant)
+            return merchant_view(merchant)
+
+        return self.run(attempt, "changing a merchant's status")
+
+    def get_merchant(self, merchant_id: object) -> MerchantView:
+        return merchant_view(self.load(merchant_id, Merchant, "merchant"))
+
+    def merchant_for_code(self, merchant_code: str) -> Merchant:
+        """The merchant a counter code names; InvalidCode if it names none."""
+        number = codes.parse_merchant_code(merchant_code)
+        try:
+            return self.load(self.account_id_for_number(number), Merchant, "merchant")
+        except NotFound:
+            raise InvalidCode("this merchant code names no merchant") from None
+
+    def get_merchant_by_code(self, merchant_code: str) -> MerchantView:
+        return merchant_view(self.merchant_for_code(merchant_code))
+
+    # --- accounts ----------------------------------------------------------------------
+
+    def get_account(self, account_id: object) -> AccountView:
+        return account_view(self.load_account(account_id, Volunteer, Beneficiary, Merchant, Pool))
+
+    def get_balance(self, account_id: object) -> int:
+        return self.get_account(account_id).balance
+
+    def get_pool_balance(self) -> int:
+        pool = self.find(POOL_ID, Pool)
+        return pool.balance if pool else 0
+
+    def set_leaderboard_opt_in(self, account_id: object, opt_in: bool) -> AccountView:
+        """A volunteer chooses whether their display name may appear on the leaderboard."""
+
+        def attempt() -> AccountView:
+            volunteer = self.load(account_id, Volunteer, "volunteer account")
+            volunteer.choose_leaderboard(bool(opt_in), self.now())
+            self.save(volunteer)
+            return account_view(volunteer)
+
+        return self.run(attempt, "changing a leaderboard choice")
+
+    # --- codes and cards ---------------------------------------------------------------
+
+    def issue_payment_code(self, account_id: object) -> codes.IssuedPaymentCode:
+        """A volunteer's payment code for the next 60 s (SPEC §5); accepted once."""
+        volunteer = self.load(account_id, Volunteer, "volunteer account")
+        return codes.issue_payment_code(
+            self.keyring, volunteer.number, self.now(), self.rules.payment_code_ttl_seconds
+        )
+
+    def issue_card(self, beneficiary_id: object, by: Actor, pin: str | None = None) -> CardView:
+        """Print a new card for a beneficiary, revoking any earlier card; the optional
+        4-digit PIN is asked at the point of sale. Raises ValidationError for a bad PIN."""
+        pin_hash = codes.hash_pin(codes.validate_pin(pin)) if pin is not None else None
+
+        def attempt() -> CardView:
+            beneficiary = self.load(beneficiary_id, Beneficiary, "beneficiary account")
+            number, at = codes.new_card_number(), self.now()
+            beneficiary.issue_card(number, pin_hash, at)
+            card = CardRegistered._create(
+                CardRegistered.Registered, id=derived_id("card", number), timestamp=at,
+                beneficiary_id=str(beneficiary.id),
+            )
+            self.save(beneficiary, card)
+            return CardView(str(beneficiary.id), codes.card_code(number), pin_hash is not None)
+
+        return self.run(attempt, "issuing a card")
+
+    def unlock_card(self, beneficiary_id: object, by: Actor) -> AccountView:
+        """Clear a card's PIN lock-out after too many wrong PINs."""
+
+        def attempt() -> AccountView:
+            beneficiary = self.load(beneficiary_id, Beneficiary, "beneficiary account")
+            beneficiary.unlock_card(by.name, self.now())
+            self.save(beneficiary)
+            return account_view(beneficiary)
+
+        return self.run(attempt, "unlocking a card")
+
+    def beneficiary_for_card(self, card_code: str) -> Beneficiary:
+        """The beneficiary whose *current* card this is.
+
+        Raises InvalidCode for a malformed or unknown card, CardRevoked for a card that
+        a reissued card replaced.
+        """
+        number = codes.parse_card_code(card_code)
+        card = self.find(derived_id("card", number), CardRegistered)
+        if card is None:
+            raise InvalidCode("this card is not known")
+        beneficiary = self.load(card.beneficiary_id, Beneficiary, "beneficiary account")
+        if beneficiary.card_number != number:
+            raise CardRevoked("this card was replaced by a newer card")
+        return beneficiary
+
+    def volunteer_for_payment_code(self, claims: codes.PaymentCodeClaims) -> Volunteer:
+        try:
+            return self.load(self.account_id_for_number(claims.account_number), Volunteer, "volunteer")
+        except NotFound:
+            raise InvalidCode("this payment code names no volunteer") from None
+
+
+def account_view(account: Account) -> AccountView:
+    return AccountView(
+        id=str(account.id), kind=account.kind, display_name=account.display_name,
+        balance=account.balance, number=account.number,
+        leaderboard_opt_in=getattr(account, "leaderboard_opt_in", False),
+    )
+
+
+def merchant_view(merchant: Merchant) -> MerchantView:
+    return MerchantView(
+        id=str(merchant.id), name=merchant.name, category=merchant.category,
+        rebate_bps=merchant.rebate_bps, status=merchant.status,
+        unsettled_beans=merchant.unsettled_beans, balance=merchant.balance,
+        number=merchant.number, merchant_code=codes.merchant_code(merchant.number),
+    )
+

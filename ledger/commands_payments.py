@@ -1,0 +1,203 @@
+"""Spending beans at merchants: redemptions by code or card, payments by merchant code,
+and refunds (SPEC §4, §5)."""
+
+from __future__ import annotations
+
+import hashlib
+from uuid import uuid4
+
+from ledger import codes
+from ledger.accounts import Account, Beneficiary, Flow, Volunteer
+from ledger.commands_members import MemberCommands
+from ledger.core import as_uuid, check_text
+from ledger.errors import (
+    CodeUsed, IdempotencyKeyReused, InvalidCode, LimitExceeded, MerchantNotAllowed, NotFound,
+    ValidationError,
+)
+from ledger.ids import derived_id
+from ledger.merchants import Merchant
+from ledger.money import check_beans
+from ledger.records import PaymentCodeUsed, Redemption
+from ledger.views import RedemptionView, RefundView
+
+
+class PaymentCommands(MemberCommands):
+    def redeem(
+        self, merchant_id: object, code: str, amount: int, *, pin: str | None = None,
+        note: str | None = None, key: str | None = None,
+    ) -> RedemptionView:
+        """A merchant's point of sale takes ``amount`` beans from the customer who shows
+        ``code``: a volunteer's payment code or a beneficiary's card (with its PIN).
+
+        With ``key``, a repeat returns the first redemption and moves nothing.
+        Raises InvalidCode, CodeExpired, CodeUsed, CardRevoked, WrongPin / PinLocked,
+        MerchantNotAllowed, MerchantSuspended, LimitExceeded, InsufficientBalance,
+        IdempotencyKeyReused.
+        """
+        self.check_amount(amount)
+        note = check_text(note, "note", max_length=200, required=False)
+        kind = codes.classify_code(code)
+        if kind not in ("payment", "card"):
+            raise InvalidCode("show a volunteer payment code or a beneficiary card")
+        merchant_uuid = as_uuid(merchant_id, "merchant")
+        fingerprint = _fingerprint("redeem", _digits(code), amount, note)
+        record_id = derived_id("redemption", merchant_uuid, key) if key is not None else uuid4()
+
+        def attempt() -> RedemptionView:
+            first = self.replay(record_id, fingerprint) if key is not None else None
+            if first is not None:
+                return first
+            at = self.now()
+            merchant = self.load(merchant_uuid, Merchant, "merchant")
+            merchant.check_active()
+            marker = None
+            if kind == "payment":
+                claims = codes.verify_payment_code(
+                    self.keyring, code, at, self.rules.payment_code_ttl_seconds
+                )
+                payer: Account = self.volunteer_for_payment_code(claims)
+                marker_id = derived_id("payment-code", claims.code)
+                if self.exists(marker_id):
+                    raise CodeUsed("this payment code was already used; show a fresh one")
+                marker = PaymentCodeUsed._create(
+                    PaymentCodeUsed.Used, id=marker_id, timestamp=at, redemption_id=str(record_id)
+                )
+            else:
+                payer = self.beneficiary_for_card(code)
+                self.check_card_spend(payer, merchant, amount, pin, at)
+            redemption = self.move_to_merchant(record_id, payer, merchant, amount, kind, note, fingerprint, at)
+            self.save(redemption, marker, payer, merchant)
+            return redemption_view(redemption)
+
+        return self.run(attempt, "redeeming")
+
+    def pay_merchant(
+        self, payer_id: object, merchant_code: str, amount: int, *, key: str | None = None
+    ) -> RedemptionView:
+        """A volunteer scans a merchant's counter code and pays ``amount`` beans; the
+        merchant's screen shows the payment once it is recorded here."""
+        self.check_amount(amount)
+        payer_uuid = as_uuid(payer_id, "volunteer account")
+        fingerprint = _fingerprint("pay", _digits(merchant_code), amount, None)
+        record_id = derived_id("payment", payer_uuid, key) if key is not None else uuid4()
+
+        def attempt() -> RedemptionView:
+            first = self.replay(record_id, fingerprint) if key is not None else None
+            if first is not None:
+                return first
+            at = self.now()
+            merchant = self.merchant_for_code(merchant_code)
+            merchant.check_active()
+            payer = self.load(payer_uuid, Volunteer, "volunteer account")
+            redemption = self.move_to_merchant(
+                record_id, payer, merchant, amount, "merchant_code", None, fingerprint, at
+            )
+            self.save(redemption, payer, merchant)
+            return redemption_view(redemption)
+
+        return self.run(attempt, "paying a merchant")
+
+    def refund(
+        self, redemption_id: object, merchant_id: object, amount: int, *, key: str | None = None
+    ) -> RefundView:
+        """The merchant gives back part or all of one of its redemptions to the payer.
+
+        Raises NotFound (also for another merchant's redemption), RefundWindowClosed,
+        RefundExceedsRedemption, InsufficientBalance (the merchant's unsettled beans).
+        """
+        check_beans(amount)
+        merchant_uuid = as_uuid(merchant_id, "merchant")
+
+        def attempt() -> RefundView:
+            redemption = self.load(redemption_id, Redemption, "redemption")
+            if redemption.merchant_id != str(merchant_uuid):
+                raise NotFound(f"no redemption {redemption_id} at this merchant")
+            if key is not None and key in redemption.refunds:
+                refund_id, first_amount = redemption.refunds[key]
+                if first_amount != amount:
+                    raise IdempotencyKeyReused("this refund key was used for another amount")
+                return RefundView(refund_id, str(redemption.id), first_amount)
+            at = self.now()
+            redemption.check_refund(amount, at, self.rules.refund_window_days)
+            merchant = self.load(merchant_uuid, Merchant, "merchant")
+            payer = self.load_account(redemption.payer_id)
+            refund_id = str(derived_id("refund", redemption.id, key) if key is not None else uuid4())
+            day = self.day_of(at)
+            merchant.debit(flow=Flow.REFUND, amount=amount, counterparty=payer.id, ref=redemption.id, at=at, day=day)
+            payer.credit(flow=Flow.REFUND, amount=amount, counterparty=merchant.id, ref=redemption.id, at=at, day=day)
+            redemption.refund(refund_id, amount, key, at)
+            self.save(redemption, merchant, payer)
+            return RefundView(refund_id, str(redemption.id), amount)
+
+        return self.run(attempt, "refunding")
+
+    def get_redemption(self, redemption_id: object) -> RedemptionView:
+        return redemption_view(self.load(redemption_id, Redemption, "redemption"))
+
+    # --- shared steps ------------------------------------------------------------------
+
+    def check_amount(self, amount: int) -> None:
+        check_beans(amount)
+        if amount > self.rules.max_redemption:
+            raise LimitExceeded(f"at most {self.rules.max_redemption} beans per transaction")
+
+    def replay(self, record_id, fingerprint: str) -> RedemptionView | None:
+        """The first result of a repeated idempotency key, or None if it is new."""
+        first = self.find(record_id, Redemption)
+        if first is None:
+            return None
+        if first.fingerprint != fingerprint:
+            raise IdempotencyKeyReused("this idempotency key was used for another payment")
+        return redemption_view(first)
+
+    def check_card_spend(self, payer: Beneficiary, merchant: Merchant, amount: int, pin: str | None, at) -> None:
+        """The beneficiary rules: allowed category, PIN (recording wrong tries), daily limit."""
+        if merchant.category not in self.rules.beneficiary_categories:
+            raise MerchantNotAllowed(
+                f"beneficiary cards are for {', '.join(self.rules.beneficiary_categories)} shops"
+            )
+        if payer.pin_hash is not None:
+            payer.check_pin_not_locked()
+            good = pin is not None and _pin_matches(pin, payer.pin_hash)
+            if not good:
+                error = payer.record_wrong_pin(self.rules.pin_max_attempts, at)
+                self.save(payer)  # the wrong try counts even though the payment fails
+                raise error
+        payer.check_daily_limit(amount, self.day_of(at), self.rules.beneficiary_daily_limit)
+
+    def move_to_merchant(
+        self, record_id, payer: Account, merchant: Merchant, amount: int, method: str,
+        note: str | None, fingerprint: str, at,
+    ) -> Redemption:
+        day = self.day_of(at)
+        payer.debit(flow=Flow.REDEMPTION, amount=amount, counterparty=merchant.id, ref=record_id, at=at, day=day)
+        merchant.credit(flow=Flow.REDEMPTION, amount=amount, counterparty=payer.id, ref=record_id, at=at, day=day)
+        return Redemption._create(
+            Redemption.Made, id=record_id, timestamp=at, payer_id=str(payer.id),
+            merchant_id=str(merchant.id), amount=amount, method=method, note=note,
+            fingerprint=fingerprint, day=day,
+        )
+
+
+def _pin_matches(pin: str, stored: str) -> bool:
+    try:
+        return codes.check_pin(pin, stored)
+    except ValidationError:  # a malformed PIN is just a wrong PIN at the counter
+        return False
+
+
+def _fingerprint(*parts: object) -> str:
+    return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:32]
+
+
+def redemption_view(redemption: Redemption) -> RedemptionView:
+    return RedemptionView(
+        id=str(redemption.id), payer_id=redemption.payer_id, merchant_id=redemption.merchant_id,
+        amount=redemption.amount, refunded=redemption.refunded, method=redemption.method,
+        at=redemption.at,
+    )
+
+
+
+def _digits(code: str) -> str:
+    return "".join(ch for ch in str(code) if ch not in " -")

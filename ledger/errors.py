@@ -1,0 +1,126 @@
+"""The ledger's errors: one hierarchy rooted at :class:`LedgerError`.
+
+Every refusal of a command is one of these classes. The HTTP layer maps each class to
+one status and one stable ``code`` word in a single table (SPEC §6); subclasses inherit
+their parent's mapping unless the table names them.
+"""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Raised when the ledger refuses a command; the base of every ledger error."""
+
+
+class NotFound(LedgerError):
+    """Raised when an account, merchant, incident, activity, redemption or settlement
+    named by a command does not exist."""
+
+
+class ValidationError(LedgerError):
+    """Raised when a command's values are malformed or out of range (a non-positive
+    amount, an unknown category, an award outside 0..100, a bad period or PIN format)."""
+
+
+class InvalidState(LedgerError):
+    """Raised when a command does not fit the current state of its subject (verifying
+    a rejected incident, approving a paid settlement, paying an unapproved line)."""
+
+
+class NothingToSettle(ValidationError):
+    """Raised when a settlement is prepared but no merchant holds unsettled beans
+    recorded before the cutoff."""
+
+
+class InsufficientBalance(LedgerError):
+    """Raised when the debited account holds fewer beans than the movement needs
+    (for a merchant: fewer unsettled beans than a refund needs)."""
+
+
+class InsufficientFund(LedgerError):
+    """Raised when the fund's cash balance does not cover a settlement line's cash plus
+    rebate."""
+
+
+class InvalidCode(LedgerError):
+    """Raised when a payment code, card code, merchant code or check-in code is
+    malformed, fails its signature or check value, or names nothing known."""
+
+
+class CodeExpired(LedgerError):
+    """Raised when a payment code is older than its lifetime (60 s by default)."""
+
+
+class ActivityNotRunning(CodeExpired):
+    """Raised when an activity's check-in code is used before the activity starts or
+    after it ends."""
+
+
+class CodeUsed(LedgerError):
+    """Raised when a volunteer payment code that was already accepted once is presented
+    again (including a concurrent second use)."""
+
+
+class CardRevoked(LedgerError):
+    """Raised when a beneficiary card that was replaced by a reissued card is presented."""
+
+
+class WrongPin(LedgerError):
+    """Raised when the PIN given for a beneficiary card does not match, or is missing
+    for a card that has one."""
+
+
+class PinLocked(WrongPin):
+    """Raised when a card is locked after too many wrong PINs; a coordinator unlocks it."""
+
+
+class MerchantNotAllowed(LedgerError):
+    """Raised when a beneficiary card is used at a merchant whose category is not one
+    beneficiaries may spend at (grocery, produce, canteen by default)."""
+
+
+class MerchantSuspended(LedgerError):
+    """Raised when a suspended merchant tries to redeem or receive a payment."""
+
+
+class LimitExceeded(LedgerError):
+    """Raised when a redemption exceeds the per-transaction limit, or a beneficiary's
+    spending would exceed the daily limit."""
+
+
+class AwardCapExceeded(LedgerError):
+    """Raised when an award would take a volunteer past the daily award cap (200 beans
+    per calendar day by default); the message names the accounts."""
+
+
+class SelfVerification(LedgerError):
+    """Raised when a coordinator verifies or resolves an incident that they reported or
+    handled."""
+
+
+class FourEyesRequired(LedgerError):
+    """Raised when the fund officer who prepared a settlement tries to approve it."""
+
+
+class RefundExceedsRedemption(LedgerError):
+    """Raised when a refund is larger than what is left unrefunded of its redemption."""
+
+
+class RefundWindowClosed(LedgerError):
+    """Raised when a refund is asked for more than 30 days (by default) after its
+    redemption."""
+
+
+class IdempotencyKeyReused(LedgerError):
+    """Raised when an idempotency key that already produced a result is presented with
+    different values."""
+
+
+class DuplicateReceipt(IdempotencyKeyReused):
+    """Raised when a donation repeats a receipt number already recorded with different
+    values."""
+
+
+class Conflict(LedgerError):
+    """Raised when a command kept clashing with concurrent writes to the same aggregates
+    after its bounded retries; the caller may try again."""

@@ -1,0 +1,141 @@
+"""The bean fund: cash donations in, settlement payments out (SPEC §4).
+
+The fund is one aggregate with a fixed id. It owns the rule that a settlement line is
+paid only while its balance covers the line's cash plus rebate, so a donation and a
+payment never race past each other.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from eventsourcing.domain import Aggregate
+
+from ledger.errors import FourEyesRequired, InsufficientFund, InvalidState, NotFound
+
+PREPARED, APPROVED, PAID = "prepared", "approved", "paid"
+
+
+class Fund(Aggregate):
+    class Opened(Aggregate.Created):
+        def apply(self, fund: Fund) -> None:
+            fund.balance_fen = 0
+            fund.donated_fen = 0
+            fund.paid_fen = 0
+
+    class DonationReceived(Aggregate.Event):
+        donation_id: str
+        amount_fen: int
+
+        def apply(self, fund: Fund) -> None:
+            fund.balance_fen += self.amount_fen
+            fund.donated_fen += self.amount_fen
+
+    class SettlementLinePaid(Aggregate.Event):
+        settlement_id: str
+        merchant_id: str
+        amount_fen: int
+
+        def apply(self, fund: Fund) -> None:
+            fund.balance_fen -= self.amount_fen
+            fund.paid_fen += self.amount_fen
+
+    def receive(self, donation_id: object, amount_fen: int, at: datetime) -> None:
+        self.trigger_event(
+            self.DonationReceived, timestamp=at, donation_id=str(donation_id), amount_fen=amount_fen
+        )
+
+    def pay(self, settlement_id: object, merchant_id: str, amount_fen: int, at: datetime) -> None:
+        if amount_fen > self.balance_fen:
+            raise InsufficientFund(
+                f"the fund holds {self.balance_fen} fen; this line needs {amount_fen} fen"
+            )
+        self.trigger_event(
+            self.SettlementLinePaid, timestamp=at, settlement_id=str(settlement_id),
+            merchant_id=merchant_id, amount_fen=amount_fen,
+        )
+
+
+class Donation(Aggregate):
+    """A cash donation; its id is derived from the receipt number, which is unique."""
+
+    class Received(Aggregate.Created):
+        donor: str
+        anonymous: bool
+        amount_fen: int
+        received_on: date
+        receipt_no: str
+        by: str
+
+        def apply(self, donation: Donation) -> None:
+            donation.donor, donation.anonymous = self.donor, self.anonymous
+            donation.amount_fen, donation.received_on = self.amount_fen, self.received_on
+            donation.receipt_no, donation.by, donation.at = self.receipt_no, self.by, self.timestamp
+
+
+class Settlement(Aggregate):
+    """Cash owed to merchants for the beans they redeemed before a cutoff.
+
+    Lines are plain dicts ``{merchant_id, beans, cash_fen, rebate_fen, paid_at,
+    payment_ref}`` so that snapshots and events stay JSON.
+    """
+
+    class Prepared(Aggregate.Created):
+        period: str
+        cutoff: datetime
+        lines: list[dict]
+        by: str
+
+        def apply(self, settlement: Settlement) -> None:
+            settlement.period, settlement.cutoff = self.period, self.cutoff
+            settlement.lines = [dict(line, paid_at=None, payment_ref=None) for line in self.lines]
+            settlement.prepared_by = self.by
+            settlement.approved_by = None
+            settlement.status = PREPARED
+
+    class Approved(Aggregate.Event):
+        by: str
+
+        def apply(self, settlement: Settlement) -> None:
+            settlement.approved_by = self.by
+            settlement.status = APPROVED
+
+    class LinePaid(Aggregate.Event):
+        merchant_id: str
+        payment_ref: str
+        by: str
+
+        def apply(self, settlement: Settlement) -> None:
+            line = settlement.line(self.merchant_id)
+            line["paid_at"], line["payment_ref"] = self.timestamp, self.payment_ref
+            if all(line["paid_at"] is not None for line in settlement.lines):
+                settlement.status = PAID
+
+
+    @property
+    def total_fen(self) -> int:
+        return sum(line["cash_fen"] + line["rebate_fen"] for line in self.lines)
+
+    def line(self, merchant_id: str) -> dict:
+        for line in self.lines:
+            if line["merchant_id"] == merchant_id:
+                return line
+        raise NotFound(f"settlement {self.id} has no line for merchant {merchant_id}")
+
+    def approve(self, by: str, at: datetime) -> None:
+        if self.status != PREPARED:
+            raise InvalidState(f"this settlement is already {self.status}")
+        if by == self.prepared_by:
+            raise FourEyesRequired("a settlement is approved by another officer than the one who prepared it")
+        self.trigger_event(self.Approved, timestamp=at, by=by)
+
+    def check_can_pay(self, merchant_id: str) -> dict:
+        if self.status == PREPARED:
+            raise InvalidState("this settlement must be approved before it is paid")
+        line = self.line(merchant_id)
+        if line["paid_at"] is not None:
+            raise InvalidState(f"this line was already paid ({line['payment_ref']})")
+        return line
+
+    def mark_paid(self, merchant_id: str, payment_ref: str, by: str, at: datetime) -> None:
+        self.trigger_event(self.LinePaid, timestamp=at, merchant_id=merchant_id, payment_ref=payment_ref, by=by)

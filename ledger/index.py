@@ -1,0 +1,72 @@
+"""A small in-process index that follows the event log: which accounts exist, by kind,
+and how many beans are in circulation.
+
+Commands use it to find every beneficiary (allotments) and every merchant
+(settlements), and get_fund() to price the fund's liability. It reads only the events
+it needs, from where it last stopped, so each call costs what was recorded since. The
+projections package builds the durable read models; this index keeps the ledger usable
+on its own.
+"""
+
+from __future__ import annotations
+
+from threading import Lock
+from typing import TYPE_CHECKING
+
+from eventsourcing.utils import get_topic
+
+from ledger.accounts import Beneficiary, Flow, Pool, Volunteer
+from ledger.merchants import Merchant
+
+if TYPE_CHECKING:
+    from eventsourcing.application import Application
+
+_KINDS = (Volunteer, Beneficiary, Merchant, Pool)
+_BATCH = 5000
+
+
+class LedgerIndex:
+    def __init__(self, app: Application) -> None:
+        self._app = app
+        self._lock = Lock()
+        self._position = 0
+        self._ids: dict[str, list[str]] = {cls.kind: [] for cls in _KINDS}
+        self._outstanding = 0
+        self._opened = {get_topic(Merchant.Registered): "merchant"} | {
+            get_topic(cls.Opened): cls.kind for cls in _KINDS if cls is not Merchant
+        }
+        self._credited = {get_topic(cls.BeansCredited) for cls in _KINDS}
+        self._debited = {get_topic(cls.BeansDebited) for cls in _KINDS}
+        self._topics = sorted(set(self._opened) | self._credited | self._debited)
+
+    def ids_of(self, kind: str) -> list[str]:
+        """Ids of every account of ``kind``, in the order they were opened."""
+        with self._lock:
+            self._catch_up()
+            return list(self._ids[kind])
+
+    def outstanding_beans(self) -> int:
+        """Beans held by anyone but issuance and retired: issued, less corrected and retired."""
+        with self._lock:
+            self._catch_up()
+            return self._outstanding
+
+    def _catch_up(self) -> None:
+        recorder, mapper = self._app.recorder, self._app.mapper
+        while True:
+            batch = recorder.select_notifications(
+                start=self._position, limit=_BATCH, topics=self._topics, inclusive_of_start=False
+            )
+            for notification in batch:
+                topic = notification.topic
+                if topic in self._opened:
+                    self._ids[self._opened[topic]].append(str(notification.originator_id))
+                else:
+                    event = mapper.to_domain_event(notification)
+                    if topic in self._credited and event.flow in Flow.ISSUING:
+                        self._outstanding += event.amount
+                    elif topic in self._debited and event.flow in (Flow.CORRECTION, Flow.SETTLEMENT):
+                        self._outstanding -= event.amount
+                self._position = notification.id
+            if len(batch) < _BATCH:
+                return

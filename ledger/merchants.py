@@ -1,0 +1,125 @@
+"""Partner merchants: a bean account that receives redemptions and is settled in cash.
+
+A merchant's ``balance`` is the beans it holds and has not yet been paid for. Beans
+received are kept in buckets by local day so that a settlement can take exactly what was
+recorded before its cutoff; a prepared settlement *reserves* its beans, so a refund can
+only spend beans that are neither paid nor promised to a settlement.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from ledger.accounts import Account, Flow
+from ledger.errors import InsufficientBalance, InvalidState, MerchantSuspended
+
+CARRIED = "0000-00-00"  # bucket for beans a settlement could not take yet; sorts first
+
+
+class Merchant(Account):
+    kind = "merchant"
+
+    class Registered(Account.Opened):
+        category: str
+        rebate_bps: int
+
+        def apply(self, merchant: Merchant) -> None:
+            super().apply(merchant)
+            merchant.category = self.category
+            merchant.rebate_bps = self.rebate_bps
+
+    class Suspended(Aggregate.Event):
+        by: str
+
+        def apply(self, merchant: Merchant) -> None:
+            merchant.status = "suspended"
+
+    class Reactivated(Aggregate.Event):
+        by: str
+
+        def apply(self, merchant: Merchant) -> None:
+            merchant.status = "active"
+
+    class SettlementReserved(Aggregate.Event):
+        settlement_id: str
+        cutoff_day: str
+        beans: int
+
+        def apply(self, merchant: Merchant) -> None:
+            before = {day: n for day, n in merchant.buckets.items() if day < self.cutoff_day}
+            for day in before:
+                del merchant.buckets[day]
+            carried = sum(before.values()) - self.beans
+            if carried:
+                merchant.buckets[CARRIED] = carried
+            merchant.reserved += self.beans
+
+    def init_state(self) -> None:
+        self.status = "active"
+        self.buckets: dict[str, int] = {}
+        self.reserved = 0
+
+    def on_credited(self, event: Any) -> None:
+        self.buckets[event.day] = self.buckets.get(event.day, 0) + event.amount
+
+    def on_debited(self, event: Any) -> None:
+        if event.flow == Flow.SETTLEMENT:
+            self.reserved -= event.amount
+        else:
+            self.buckets[event.day] = self.buckets.get(event.day, 0) - event.amount
+
+    @property
+    def name(self) -> str:
+        return self.display_name
+
+    @property
+    def unsettled_beans(self) -> int:
+        """Beans held and not yet in any settlement."""
+        return self.balance - self.reserved
+
+    def check_active(self) -> None:
+        if self.status != "active":
+            raise MerchantSuspended(f"merchant {self.name} is suspended")
+
+    def check_can_pay(self, amount: int) -> None:
+        # Refunds spend only unsettled beans; settlement debits spend reserved beans,
+        # which settle_line() checks against the settlement itself.
+        if amount > self.unsettled_beans:
+            raise InsufficientBalance(
+                f"merchant {self.name} holds {self.unsettled_beans} unsettled beans, "
+                f"{amount} are needed"
+            )
+
+    def debit_settled(self, *, amount: int, ref: object, at, day: str) -> None:
+        """Retire ``amount`` reserved beans that the fund has just paid for."""
+        if amount > self.reserved:
+            raise InvalidState(f"merchant {self.name} has only {self.reserved} beans reserved")
+        self.trigger_event(
+            self.BeansDebited, timestamp=at, flow=Flow.SETTLEMENT, amount=amount,
+            counterparty="retired", ref=str(ref), day=day,
+        )
+
+    def beans_before(self, cutoff_day: str) -> int:
+        """Beans a settlement with this cutoff would take now."""
+        recorded = sum(n for day, n in self.buckets.items() if day < cutoff_day)
+        return max(0, min(recorded, self.unsettled_beans))
+
+    def reserve_for_settlement(self, settlement_id: object, cutoff_day: str, at) -> int:
+        """Promise the beans recorded before ``cutoff_day`` to a settlement; return them."""
+        beans = self.beans_before(cutoff_day)
+        if beans > 0:
+            self.trigger_event(
+                self.SettlementReserved, timestamp=at, settlement_id=str(settlement_id),
+                cutoff_day=cutoff_day, beans=beans,
+            )
+        return beans
+
+    def suspend(self, by: str, at) -> None:
+        if self.status == "active":
+            self.trigger_event(self.Suspended, timestamp=at, by=by)
+
+    def reactivate(self, by: str, at) -> None:
+        if self.status != "active":
+            self.trigger_event(self.Reactivated, timestamp=at, by=by)

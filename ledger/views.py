@@ -1,0 +1,184 @@
+"""What commands and queries return: plain frozen values, never aggregates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who gives a staff command: a user name, and their own bean account if they have
+    one (used by the four-eyes rules)."""
+
+    name: str
+    account_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AccountView:
+    id: str
+    kind: str
+    display_name: str
+    balance: int
+    number: str | None = None
+    leaderboard_opt_in: bool = False
+
+
+@dataclass(frozen=True)
+class MerchantView:
+    id: str
+    name: str
+    category: str
+    rebate_bps: int
+    status: str
+    unsettled_beans: int
+    balance: int
+    number: str
+    merchant_code: str
+
+
+@dataclass(frozen=True)
+class CardView:
+    account_id: str
+    card_code: str
+    has_pin: bool
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    id: str
+    status: str
+    category: str
+    reporter_id: str
+    description: str
+    location: str | None
+    urgent: bool
+    handler_ids: list[str]
+    award: int | None
+    award_per_handler: int | None
+    reason: str | None
+    duplicate_of: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ActivityView:
+    id: str
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    beans: int
+    checkin_code: str
+    checked_in: list[str]
+    confirmed: list[str]
+
+
+@dataclass(frozen=True)
+class CheckinView:
+    activity_id: str
+    account_id: str
+    new: bool
+
+
+@dataclass(frozen=True)
+class ConfirmationView:
+    id: str
+    awarded: int
+    account_ids: list[str]
+
+
+@dataclass(frozen=True)
+class RedemptionView:
+    id: str
+    payer_id: str
+    merchant_id: str
+    amount: int
+    refunded: int
+    method: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RefundView:
+    id: str
+    redemption_id: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class GiftView:
+    id: str
+    from_id: str
+    to: str  # an account id, or "pool"
+    amount: int
+
+
+@dataclass(frozen=True)
+class AllocationView:
+    id: str
+    to: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class CorrectionView:
+    id: str
+    account_id: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class AllotmentRun:
+    period: str
+    granted: int
+    skipped: int
+    total: int
+    granted_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DonationView:
+    id: str
+    amount_fen: int
+    receipt_no: str
+    received_on: date
+
+
+@dataclass(frozen=True)
+class SettlementLine:
+    merchant_id: str
+    beans: int
+    cash_fen: int
+    rebate_fen: int
+    paid_at: datetime | None = None
+    payment_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class SettlementView:
+    id: str
+    period: str
+    cutoff: datetime
+    status: str
+    lines: list[SettlementLine]
+    total_fen: int
+    prepared_by: str
+    approved_by: str | None
+
+
+@dataclass(frozen=True)
+class LinePaidView:
+    settlement_id: str
+    merchant_id: str
+    paid_at: datetime
+    payment_ref: str
+
+
+@dataclass(frozen=True)
+class FundPosition:
+    balance_fen: int
+    liability_fen: int
+    coverage: Decimal | None  # balance / liability, 4 places; None while nothing is owed
+    outstanding_beans: int
