@@ -84,19 +84,33 @@ class Account(Aggregate):
     def on_debited(self, event: Any) -> None:
         """Update the kind's own state after a debit."""
 
-    def credit(self, *, flow: str, amount: int, counterparty: object, ref: object, at, day: str) -> None:
+    def credit(
+        self, *, flow: str, amount: int, counterparty: object, ref: object, at, day: str
+    ) -> None:
         check_beans(amount)
         self.trigger_event(
-            self.BeansCredited, timestamp=at, flow=flow, amount=amount,
-            counterparty=str(counterparty), ref=str(ref), day=day,
+            self.BeansCredited,
+            timestamp=at,
+            flow=flow,
+            amount=amount,
+            counterparty=str(counterparty),
+            ref=str(ref),
+            day=day,
         )
 
-    def debit(self, *, flow: str, amount: int, counterparty: object, ref: object, at, day: str) -> None:
+    def debit(
+        self, *, flow: str, amount: int, counterparty: object, ref: object, at, day: str
+    ) -> None:
         check_beans(amount)
         self.check_can_pay(amount)
         self.trigger_event(
-            self.BeansDebited, timestamp=at, flow=flow, amount=amount,
-            counterparty=str(counterparty), ref=str(ref), day=day,
+            self.BeansDebited,
+            timestamp=at,
+            flow=flow,
+            amount=amount,
+            counterparty=str(counterparty),
+            ref=str(ref),
+            day=day,
         )
 
     def check_can_pay(self, amount: int) -> None:
@@ -207,7 +221,9 @@ class Beneficiary(Account):
             )
 
     def issue_card(self, card_number: str, pin_hash: str | None, at) -> None:
-        self.trigger_event(self.CardIssued, timestamp=at, card_number=card_number, pin_hash=pin_hash)
+        self.trigger_event(
+            self.CardIssued, timestamp=at, card_number=card_number, pin_hash=pin_hash
+        )
 
     def check_pin_not_locked(self) -> None:
         if self.pin_locked:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ledger.errors import ValidationError
@@ -40,7 +40,7 @@ class ProgrammeCalendar:
 
     def start_of_day(self, day: date) -> datetime:
         """The UTC instant at which the local ``day`` begins."""
-        return datetime.combine(day, time(0), tzinfo=self.zone).astimezone(timezone.utc)
+        return datetime.combine(day, time(0), tzinfo=self.zone).astimezone(UTC)
 
     def start_of_period(self, period: str) -> datetime:
         """The UTC instant at which the local month ``period`` begins."""

@@ -6,7 +6,7 @@ window or a payment code's 60 seconds without sleeping. Times are timezone-aware
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from threading import Lock
 from typing import Protocol
 
@@ -21,7 +21,7 @@ class SystemClock:
     """The real clock."""
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class FakeClock:
@@ -49,4 +49,4 @@ class FakeClock:
 def _utc(when: datetime) -> datetime:
     if when.tzinfo is None:
         raise ValueError("the clock needs a timezone-aware datetime")
-    return when.astimezone(timezone.utc)
+    return when.astimezone(UTC)

@@ -10,11 +10,13 @@ from ledger.activities import Activity
 from ledger.core import LedgerCore, check_text
 from ledger.errors import AwardCapExceeded, ValidationError
 from ledger.incidents import Incident
-from ledger.views import Actor, ActivityView, CheckinView, ConfirmationView, IncidentView
+from ledger.views import ActivityView, Actor, CheckinView, ConfirmationView, IncidentView
 
 
 class AwardCommands(LedgerCore):
-    def award_all(self, volunteer_ids: list[str], amount: int, ref: object, at: datetime) -> list[Volunteer]:
+    def award_all(
+        self, volunteer_ids: list[str], amount: int, ref: object, at: datetime
+    ) -> list[Volunteer]:
         """Load the volunteers and credit each ``amount`` from issuance, or raise
         AwardCapExceeded naming everyone the award would take past the daily cap.
         The caller saves them with the aggregate that caused the award."""
@@ -31,14 +33,20 @@ class AwardCommands(LedgerCore):
         if refused:
             raise AwardCapExceeded("; ".join(refused))
         for volunteer in volunteers:
-            volunteer.credit(flow=Flow.AWARD, amount=amount, counterparty=ISSUANCE, ref=ref, at=at, day=day)
+            volunteer.credit(
+                flow=Flow.AWARD, amount=amount, counterparty=ISSUANCE, ref=ref, at=at, day=day
+            )
         return volunteers
 
     # --- incidents ---------------------------------------------------------------------
 
     def submit_incident(
-        self, reporter_id: object, category: str, description: str,
-        location: str | None = None, urgent: bool = False,
+        self,
+        reporter_id: object,
+        category: str,
+        description: str,
+        location: str | None = None,
+        urgent: bool = False,
     ) -> IncidentView:
         """A volunteer reports an incident; it waits for a coordinator to verify it."""
         self.rules.check_incident_category(category)
@@ -48,15 +56,22 @@ class AwardCommands(LedgerCore):
         def attempt() -> IncidentView:
             reporter = self.load(reporter_id, Volunteer, "volunteer account")
             incident = Incident._create(
-                Incident.Submitted, timestamp=self.now(), reporter_id=str(reporter.id),
-                category=category, description=description, location=location, urgent=bool(urgent),
+                Incident.Submitted,
+                timestamp=self.now(),
+                reporter_id=str(reporter.id),
+                category=category,
+                description=description,
+                location=location,
+                urgent=bool(urgent),
             )
             self.save(incident)
             return incident_view(incident)
 
         return self.run(attempt, "submitting an incident")
 
-    def verify_incident(self, incident_id: object, by: Actor, award: int | None = None) -> IncidentView:
+    def verify_incident(
+        self, incident_id: object, by: Actor, award: int | None = None
+    ) -> IncidentView:
         """Verify a submitted incident and award its reporter (the category's award
         unless the coordinator sets another between 0 and 100).
 
@@ -64,11 +79,16 @@ class AwardCommands(LedgerCore):
         AwardCapExceeded when the reporter would pass the daily cap, InvalidState when
         it is not waiting for verification.
         """
+
         def attempt() -> IncidentView:
             incident = self.load(incident_id, Incident, "incident")
             incident.check_status("submitted", doing="verify")
             incident.check_not_involved(by.account_id, "verify")
-            beans = self.rules.incident_awards[incident.category] if award is None else self.rules.check_award(award)
+            beans = (
+                self.rules.incident_awards[incident.category]
+                if award is None
+                else self.rules.check_award(award)
+            )
             at = self.now()
             reporter = self.award_all([incident.reporter_id], beans, incident.id, at)
             incident.verify(by.name, beans, at)
@@ -79,30 +99,44 @@ class AwardCommands(LedgerCore):
 
     def reject_incident(self, incident_id: object, by: Actor, reason: str) -> IncidentView:
         reason = check_text(reason, "reason", max_length=500)
-        return self._change_incident(incident_id, "rejecting", lambda i, at: i.reject(by.name, reason, at))
+        return self._change_incident(
+            incident_id, "rejecting", lambda i, at: i.reject(by.name, reason, at)
+        )
 
     def mark_duplicate(self, incident_id: object, by: Actor, of: object) -> IncidentView:
         """Close a submitted incident as a duplicate of another one; nobody is awarded."""
         original = self.load(of, Incident, "incident")
         return self._change_incident(
-            incident_id, "marking a duplicate", lambda i, at: i.mark_duplicate(by.name, str(original.id), at)
+            incident_id,
+            "marking a duplicate",
+            lambda i, at: i.mark_duplicate(by.name, str(original.id), at),
         )
 
-    def assign_handlers(self, incident_id: object, by: Actor, account_ids: list[object]) -> IncidentView:
+    def assign_handlers(
+        self, incident_id: object, by: Actor, account_ids: list[object]
+    ) -> IncidentView:
         """Name the volunteers who handle an incident; they are awarded when it is resolved."""
         if not account_ids:
             raise ValidationError("name at least one handler")
         handlers = [str(self.load(a, Volunteer, "volunteer account").id) for a in account_ids]
         return self._change_incident(
-            incident_id, "assigning handlers", lambda i, at: i.assign_handlers(by.name, handlers, at)
+            incident_id,
+            "assigning handlers",
+            lambda i, at: i.assign_handlers(by.name, handlers, at),
         )
 
-    def resolve_incident(self, incident_id: object, by: Actor, award_per_handler: int | None = None) -> IncidentView:
+    def resolve_incident(
+        self, incident_id: object, by: Actor, award_per_handler: int | None = None
+    ) -> IncidentView:
         """Resolve a verified incident and award each handler (5 beans unless set).
 
         Raises SelfVerification, AwardCapExceeded (naming the handlers) or InvalidState.
         """
-        beans = self.rules.handler_award if award_per_handler is None else self.rules.check_award(award_per_handler)
+        beans = (
+            self.rules.handler_award
+            if award_per_handler is None
+            else self.rules.check_award(award_per_handler)
+        )
 
         def attempt() -> IncidentView:
             incident = self.load(incident_id, Incident, "incident")
@@ -142,8 +176,14 @@ class AwardCommands(LedgerCore):
         if ends_at <= starts_at:
             raise ValidationError("an activity must end after it starts")
         activity = Activity._create(
-            Activity.Created, timestamp=self.now(), title=title, starts_at=starts_at,
-            ends_at=ends_at, beans=beans, checkin_code=codes.new_checkin_code(), by=by.name,
+            Activity.Created,
+            timestamp=self.now(),
+            title=title,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            beans=beans,
+            checkin_code=codes.new_checkin_code(),
+            by=by.name,
         )
         self.save(activity)
         return activity_view(activity)
@@ -193,17 +233,30 @@ class AwardCommands(LedgerCore):
 
 def incident_view(incident: Incident) -> IncidentView:
     return IncidentView(
-        id=str(incident.id), status=incident.status, category=incident.category,
-        reporter_id=incident.reporter_id, description=incident.description,
-        location=incident.location, urgent=incident.urgent, handler_ids=list(incident.handler_ids),
-        award=incident.award, award_per_handler=incident.award_per_handler,
-        reason=incident.reason, duplicate_of=incident.duplicate_of, at=incident.created_on,
+        id=str(incident.id),
+        status=incident.status,
+        category=incident.category,
+        reporter_id=incident.reporter_id,
+        description=incident.description,
+        location=incident.location,
+        urgent=incident.urgent,
+        handler_ids=list(incident.handler_ids),
+        award=incident.award,
+        award_per_handler=incident.award_per_handler,
+        reason=incident.reason,
+        duplicate_of=incident.duplicate_of,
+        at=incident.created_on,
     )
 
 
 def activity_view(activity: Activity) -> ActivityView:
     return ActivityView(
-        id=str(activity.id), title=activity.title, starts_at=activity.starts_at,
-        ends_at=activity.ends_at, beans=activity.beans, checkin_code=activity.checkin_code,
-        checked_in=list(activity.checked_in), confirmed=list(activity.confirmed),
+        id=str(activity.id),
+        title=activity.title,
+        starts_at=activity.starts_at,
+        ends_at=activity.ends_at,
+        beans=activity.beans,
+        checkin_code=activity.checkin_code,
+        checked_in=list(activity.checked_in),
+        confirmed=list(activity.confirmed),
     )

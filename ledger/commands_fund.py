@@ -13,13 +13,26 @@ from ledger.fund import Donation, Fund, Settlement
 from ledger.ids import FUND_ID, derived_id
 from ledger.merchants import Merchant
 from ledger.money import cash_fen, check_fen, rebate_fen
-from ledger.views import Actor, DonationView, FundPosition, LinePaidView, SettlementLine, SettlementView
+from ledger.views import (
+    Actor,
+    DonationView,
+    FundPosition,
+    LinePaidView,
+    SettlementLine,
+    SettlementView,
+)
 
 
 class FundCommands(LedgerCore):
     def record_donation(
-        self, *, donor: str | None, anonymous: bool, amount_fen: int, received_on: date,
-        receipt_no: str, by: Actor,
+        self,
+        *,
+        donor: str | None,
+        anonymous: bool,
+        amount_fen: int,
+        received_on: date,
+        receipt_no: str,
+        by: Actor,
     ) -> DonationView:
         """Record a cash donation into the fund. The receipt number is unique: the same
         donation recorded again returns the first record; a different donation under the
@@ -35,17 +48,29 @@ class FundCommands(LedgerCore):
             first = self.find(record_id, Donation)
             if first is not None:
                 if (first.donor, first.anonymous, first.amount_fen, first.received_on) != (
-                    donor_name, bool(anonymous), amount_fen, received_on
+                    donor_name,
+                    bool(anonymous),
+                    amount_fen,
+                    received_on,
                 ):
-                    raise DuplicateReceipt(f"receipt {receipt_no} is already recorded for another donation")
+                    raise DuplicateReceipt(
+                        f"receipt {receipt_no} is already recorded for another donation"
+                    )
                 return donation_view(first)
             at = self.now()
             if received_on > date.fromisoformat(self.day_of(at)):
                 raise ValidationError("received_on is in the future")
             fund = self.load_or_open_fund(at)
             donation = Donation._create(
-                Donation.Received, id=record_id, timestamp=at, donor=donor_name, anonymous=bool(anonymous),
-                amount_fen=amount_fen, received_on=received_on, receipt_no=receipt_no, by=by.name,
+                Donation.Received,
+                id=record_id,
+                timestamp=at,
+                donor=donor_name,
+                anonymous=bool(anonymous),
+                amount_fen=amount_fen,
+                received_on=received_on,
+                receipt_no=receipt_no,
+                by=by.name,
             )
             fund.receive(donation.id, amount_fen, at)
             self.save(donation, fund)
@@ -53,7 +78,9 @@ class FundCommands(LedgerCore):
 
         return self.run(attempt, "recording a donation")
 
-    def prepare_settlement(self, by: Actor, *, cutoff: date | None = None, key: str | None = None) -> SettlementView:
+    def prepare_settlement(
+        self, by: Actor, *, cutoff: date | None = None, key: str | None = None
+    ) -> SettlementView:
         """Prepare a settlement of every merchant's net redeemed beans recorded before
         ``cutoff`` (a local date; default the first day of the current month) and not
         yet settled. The beans are reserved for it, so refunds cannot spend them.
@@ -65,7 +92,9 @@ class FundCommands(LedgerCore):
         def attempt() -> SettlementView:
             at = self.now()
             cutoff_day = cutoff or date.fromisoformat(self.calendar.period(at) + "-01")
-            if not isinstance(cutoff_day, date) or cutoff_day > date.fromisoformat(self.day_of(at)) + timedelta(days=1):
+            if not isinstance(cutoff_day, date) or cutoff_day > date.fromisoformat(
+                self.day_of(at)
+            ) + timedelta(days=1):
                 raise ValidationError("the cutoff must be a date no later than tomorrow")
             first = self.find(record_id, Settlement) if key is not None else None
             if first is not None:
@@ -78,15 +107,26 @@ class FundCommands(LedgerCore):
                 beans = merchant.reserve_for_settlement(record_id, cutoff_day.isoformat(), at)
                 if beans:
                     cash = cash_fen(beans, self.rules.bean_value_fen)
-                    lines.append({"merchant_id": str(merchant.id), "beans": beans, "cash_fen": cash,
-                                  "rebate_fen": rebate_fen(cash, merchant.rebate_bps)})
+                    lines.append(
+                        {
+                            "merchant_id": str(merchant.id),
+                            "beans": beans,
+                            "cash_fen": cash,
+                            "rebate_fen": rebate_fen(cash, merchant.rebate_bps),
+                        }
+                    )
                     reserved.append(merchant)
             if not lines:
                 raise NothingToSettle(f"no merchant holds unsettled beans from before {cutoff_day}")
             period = (cutoff_day - timedelta(days=1)).strftime("%Y-%m")
             settlement = Settlement._create(
-                Settlement.Prepared, id=record_id, timestamp=at, period=period,
-                cutoff=self.calendar.start_of_day(cutoff_day), lines=lines, by=by.name,
+                Settlement.Prepared,
+                id=record_id,
+                timestamp=at,
+                period=period,
+                cutoff=self.calendar.start_of_day(cutoff_day),
+                lines=lines,
+                by=by.name,
             )
             self.save(settlement, *reserved)
             return settlement_view(settlement)
@@ -121,7 +161,9 @@ class FundCommands(LedgerCore):
             fund = self.load_or_open_fund(at)
             fund.pay(settlement.id, line["merchant_id"], line["cash_fen"] + line["rebate_fen"], at)
             merchant = self.load(line["merchant_id"], Merchant, "merchant")
-            merchant.debit_settled(amount=line["beans"], ref=settlement.id, at=at, day=self.day_of(at))
+            merchant.debit_settled(
+                amount=line["beans"], ref=settlement.id, at=at, day=self.day_of(at)
+            )
             settlement.mark_paid(line["merchant_id"], payment_ref, by.name, at)
             self.save(settlement, fund, merchant)
             return LinePaidView(str(settlement.id), line["merchant_id"], at, payment_ref)
@@ -139,19 +181,26 @@ class FundCommands(LedgerCore):
         liability = cash_fen(outstanding, self.rules.bean_value_fen)
         coverage = (
             (Decimal(balance) / Decimal(liability)).quantize(Decimal("0.0001"), ROUND_HALF_UP)
-            if liability else None
+            if liability
+            else None
         )
         return FundPosition(balance, liability, coverage, outstanding)
 
 
 def donation_view(donation: Donation) -> DonationView:
-    return DonationView(str(donation.id), donation.amount_fen, donation.receipt_no, donation.received_on)
+    return DonationView(
+        str(donation.id), donation.amount_fen, donation.receipt_no, donation.received_on
+    )
 
 
 def settlement_view(settlement: Settlement) -> SettlementView:
     return SettlementView(
-        id=str(settlement.id), period=settlement.period, cutoff=settlement.cutoff,
-        status=settlement.status, lines=[SettlementLine(**line) for line in settlement.lines],
-        total_fen=settlement.total_fen, prepared_by=settlement.prepared_by,
+        id=str(settlement.id),
+        period=settlement.period,
+        cutoff=settlement.cutoff,
+        status=settlement.status,
+        lines=[SettlementLine(**line) for line in settlement.lines],
+        total_fen=settlement.total_fen,
+        prepared_by=settlement.prepared_by,
         approved_by=settlement.approved_by,
     )

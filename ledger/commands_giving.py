@@ -19,7 +19,13 @@ log = logging.getLogger(__name__)
 
 class GivingCommands(LedgerCore):
     def give(
-        self, from_id: object, to: object, amount: int, *, message: str | None = None, key: str | None = None
+        self,
+        from_id: object,
+        to: object,
+        amount: int,
+        *,
+        message: str | None = None,
+        key: str | None = None,
     ) -> GiftView:
         """A volunteer gives beans to a beneficiary (by account id) or to ``"pool"``.
 
@@ -35,26 +41,49 @@ class GivingCommands(LedgerCore):
             first = self.find(record_id, Gift) if key is not None else None
             if first is not None:
                 if (first.to_pool, first.to_id if not to_pool else "pool", first.amount) != (
-                    to_pool, "pool" if to_pool else str(to), amount
+                    to_pool,
+                    "pool" if to_pool else str(to),
+                    amount,
                 ):
                     raise IdempotencyKeyReused("this gift key was used for another gift")
                 return gift_view(first)
             at = self.now()
             giver = self.load(giver_id, Volunteer, "volunteer account")
-            receiver = self.load_or_open_pool(at) if to_pool else self.load(to, Beneficiary, "beneficiary account")
+            receiver = (
+                self.load_or_open_pool(at)
+                if to_pool
+                else self.load(to, Beneficiary, "beneficiary account")
+            )
             day = self.day_of(at)
-            giver.debit(flow=Flow.GIFT, amount=amount, counterparty=receiver.id, ref=record_id, at=at, day=day)
-            receiver.credit(flow=Flow.GIFT, amount=amount, counterparty=giver.id, ref=record_id, at=at, day=day)
+            giver.debit(
+                flow=Flow.GIFT,
+                amount=amount,
+                counterparty=receiver.id,
+                ref=record_id,
+                at=at,
+                day=day,
+            )
+            receiver.credit(
+                flow=Flow.GIFT, amount=amount, counterparty=giver.id, ref=record_id, at=at, day=day
+            )
             gift = Gift._create(
-                Gift.Given, id=record_id, timestamp=at, from_id=str(giver.id), to_id=str(receiver.id),
-                to_pool=to_pool, amount=amount, message=message,
+                Gift.Given,
+                id=record_id,
+                timestamp=at,
+                from_id=str(giver.id),
+                to_id=str(receiver.id),
+                to_pool=to_pool,
+                amount=amount,
+                message=message,
             )
             self.save(gift, giver, receiver)
             return gift_view(gift)
 
         return self.run(attempt, "giving beans")
 
-    def allocate_pool(self, to: object, amount: int, by: Actor, *, key: str | None = None) -> AllocationView:
+    def allocate_pool(
+        self, to: object, amount: int, by: Actor, *, key: str | None = None
+    ) -> AllocationView:
         """A coordinator moves beans from the gift pool to a beneficiary.
 
         Raises InsufficientBalance when the pool holds less.
@@ -66,17 +95,37 @@ class GivingCommands(LedgerCore):
             first = self.find(record_id, PoolAllocation) if key is not None else None
             if first is not None:
                 if (first.to_id, first.amount) != (str(as_uuid(to)), amount):
-                    raise IdempotencyKeyReused("this allocation key was used for another allocation")
+                    raise IdempotencyKeyReused(
+                        "this allocation key was used for another allocation"
+                    )
                 return AllocationView(str(first.id), first.to_id, first.amount)
             at = self.now()
             receiver = self.load(to, Beneficiary, "beneficiary account")
             pool = self.load_or_open_pool(at)
             day = self.day_of(at)
-            pool.debit(flow=Flow.POOL_ALLOCATION, amount=amount, counterparty=receiver.id, ref=record_id, at=at, day=day)
-            receiver.credit(flow=Flow.POOL_ALLOCATION, amount=amount, counterparty=POOL_ID, ref=record_id, at=at, day=day)
+            pool.debit(
+                flow=Flow.POOL_ALLOCATION,
+                amount=amount,
+                counterparty=receiver.id,
+                ref=record_id,
+                at=at,
+                day=day,
+            )
+            receiver.credit(
+                flow=Flow.POOL_ALLOCATION,
+                amount=amount,
+                counterparty=POOL_ID,
+                ref=record_id,
+                at=at,
+                day=day,
+            )
             allocation = PoolAllocation._create(
-                PoolAllocation.Allocated, id=record_id, timestamp=at, to_id=str(receiver.id),
-                amount=amount, by=by.name,
+                PoolAllocation.Allocated,
+                id=record_id,
+                timestamp=at,
+                to_id=str(receiver.id),
+                amount=amount,
+                by=by.name,
             )
             self.save(allocation, pool, receiver)
             return AllocationView(str(allocation.id), allocation.to_id, amount)
@@ -84,8 +133,14 @@ class GivingCommands(LedgerCore):
         return self.run(attempt, "allocating from the pool")
 
     def correct(
-        self, account_id: object, amount: int, reason: str, by: Actor, *,
-        corrects: str | None = None, key: str | None = None,
+        self,
+        account_id: object,
+        amount: int,
+        reason: str,
+        by: Actor,
+        *,
+        corrects: str | None = None,
+        key: str | None = None,
     ) -> CorrectionView:
         """Take back beans awarded or allotted in error: the account is debited and the
         beans return to issuance. Never more than the balance (InsufficientBalance)."""
@@ -98,16 +153,29 @@ class GivingCommands(LedgerCore):
             first = self.find(record_id, Correction) if key is not None else None
             if first is not None:
                 if (first.account_id, first.amount) != (str(as_uuid(account_id)), amount):
-                    raise IdempotencyKeyReused("this correction key was used for another correction")
+                    raise IdempotencyKeyReused(
+                        "this correction key was used for another correction"
+                    )
                 return CorrectionView(str(first.id), first.account_id, first.amount)
             at = self.now()
             account = self.load_account(account_id, Volunteer, Beneficiary)
             account.debit(
-                flow=Flow.CORRECTION, amount=amount, counterparty=ISSUANCE, ref=record_id, at=at, day=self.day_of(at)
+                flow=Flow.CORRECTION,
+                amount=amount,
+                counterparty=ISSUANCE,
+                ref=record_id,
+                at=at,
+                day=self.day_of(at),
             )
             correction = Correction._create(
-                Correction.Made, id=record_id, timestamp=at, account_id=str(account.id), amount=amount,
-                reason=reason, corrects=corrects, by=by.name,
+                Correction.Made,
+                id=record_id,
+                timestamp=at,
+                account_id=str(account.id),
+                amount=amount,
+                reason=reason,
+                corrects=corrects,
+                by=by.name,
             )
             self.save(correction, account)
             return CorrectionView(str(correction.id), correction.account_id, amount)
@@ -115,7 +183,12 @@ class GivingCommands(LedgerCore):
         return self.run(attempt, "correcting")
 
     def grant_allotments(
-        self, period: str, by: Actor, *, amount: int | None = None, account_ids: list[object] | None = None
+        self,
+        period: str,
+        by: Actor,
+        *,
+        amount: int | None = None,
+        account_ids: list[object] | None = None,
     ) -> AllotmentRun:
         """Grant the monthly allotment for ``period`` (YYYY-MM) to every beneficiary, or
         to the given ones. Each beneficiary gets at most one allotment per period, so a
@@ -125,15 +198,23 @@ class GivingCommands(LedgerCore):
         if period > self.calendar.period(self.now()):
             raise ValidationError(f"the allotment period {period} has not begun")
         beans = self.rules.allotment_beans if amount is None else check_beans(amount)
-        targets = [str(a) for a in account_ids] if account_ids is not None else self.index.ids_of("beneficiary")
+        targets = (
+            [str(a) for a in account_ids]
+            if account_ids is not None
+            else self.index.ids_of("beneficiary")
+        )
         granted: list[str] = []
         for number, beneficiary_id in enumerate(dict.fromkeys(targets), start=1):
             if self._grant_allotment(beneficiary_id, period, beans, by):
                 granted.append(beneficiary_id)
             if number % 500 == 0:
-                log.info("allotments for %s: %d of %d beneficiaries done", period, number, len(targets))
+                log.info(
+                    "allotments for %s: %d of %d beneficiaries done", period, number, len(targets)
+                )
         total = len(dict.fromkeys(targets))
-        return AllotmentRun(period, len(granted), total - len(granted), beans * len(granted), granted)
+        return AllotmentRun(
+            period, len(granted), total - len(granted), beans * len(granted), granted
+        )
 
     def _grant_allotment(self, beneficiary_id: str, period: str, beans: int, by: Actor) -> bool:
         record_id = derived_id("allotment", as_uuid(beneficiary_id, "beneficiary account"), period)
@@ -144,11 +225,21 @@ class GivingCommands(LedgerCore):
             at = self.now()
             beneficiary = self.load(beneficiary_id, Beneficiary, "beneficiary account")
             beneficiary.credit(
-                flow=Flow.ALLOTMENT, amount=beans, counterparty=ISSUANCE, ref=record_id, at=at, day=self.day_of(at)
+                flow=Flow.ALLOTMENT,
+                amount=beans,
+                counterparty=ISSUANCE,
+                ref=record_id,
+                at=at,
+                day=self.day_of(at),
             )
             allotment = Allotment._create(
-                Allotment.Granted, id=record_id, timestamp=at, beneficiary_id=str(beneficiary.id),
-                period=period, amount=beans, by=by.name,
+                Allotment.Granted,
+                id=record_id,
+                timestamp=at,
+                beneficiary_id=str(beneficiary.id),
+                period=period,
+                amount=beans,
+                by=by.name,
             )
             self.save(allotment, beneficiary)
             return True
@@ -158,4 +249,3 @@ class GivingCommands(LedgerCore):
 
 def gift_view(gift: Gift) -> GiftView:
     return GiftView(str(gift.id), gift.from_id, "pool" if gift.to_pool else gift.to_id, gift.amount)
-

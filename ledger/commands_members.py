@@ -32,13 +32,21 @@ class MemberCommands(LedgerCore):
         """
         name = check_text(name, "merchant name", max_length=120)
         self.rules.check_merchant_category(category)
-        bps = self.rules.default_rebate_bps if rebate_bps is None else self.rules.check_rebate_bps(rebate_bps)
+        bps = (
+            self.rules.default_rebate_bps
+            if rebate_bps is None
+            else self.rules.check_rebate_bps(rebate_bps)
+        )
 
         def attempt() -> MerchantView:
             at, number = self.now(), codes.new_account_number()
             merchant = Merchant._create(
-                Merchant.Registered, timestamp=at, display_name=name, number=number,
-                category=category, rebate_bps=bps,
+                Merchant.Registered,
+                timestamp=at,
+                display_name=name,
+                number=number,
+                category=category,
+                rebate_bps=bps,
             )
             self.save(merchant, self._claim_number(number, merchant))
             return merchant_view(merchant)
@@ -52,7 +60,9 @@ class MemberCommands(LedgerCore):
             # A clash on the number claim (two accounts drew the same number) retries
             # with a new number.
             number = codes.new_account_number()
-            account = cls._create(cls.Opened, timestamp=self.now(), display_name=name, number=number)
+            account = cls._create(
+                cls.Opened, timestamp=self.now(), display_name=name, number=number
+            )
             self.save(account, self._claim_number(number, account))
             return account_view(account)
 
@@ -61,8 +71,10 @@ class MemberCommands(LedgerCore):
     @staticmethod
     def _claim_number(number: str, account: Account) -> AccountNumberClaimed:
         return AccountNumberClaimed._create(
-            AccountNumberClaimed.Claimed, id=derived_id("account-number", number),
-            timestamp=account.modified_on, account_id=str(account.id),
+            AccountNumberClaimed.Claimed,
+            id=derived_id("account-number", number),
+            timestamp=account.modified_on,
+            account_id=str(account.id),
         )
 
     def account_id_for_number(self, number: str) -> str:
@@ -145,7 +157,9 @@ class MemberCommands(LedgerCore):
             number, at = codes.new_card_number(), self.now()
             beneficiary.issue_card(number, pin_hash, at)
             card = CardRegistered._create(
-                CardRegistered.Registered, id=derived_id("card", number), timestamp=at,
+                CardRegistered.Registered,
+                id=derived_id("card", number),
+                timestamp=at,
                 beneficiary_id=str(beneficiary.id),
             )
             self.save(beneficiary, card)
@@ -181,24 +195,33 @@ class MemberCommands(LedgerCore):
 
     def volunteer_for_payment_code(self, claims: codes.PaymentCodeClaims) -> Volunteer:
         try:
-            return self.load(self.account_id_for_number(claims.account_number), Volunteer, "volunteer")
+            return self.load(
+                self.account_id_for_number(claims.account_number), Volunteer, "volunteer"
+            )
         except NotFound:
             raise InvalidCode("this payment code names no volunteer") from None
 
 
 def account_view(account: Account) -> AccountView:
     return AccountView(
-        id=str(account.id), kind=account.kind, display_name=account.display_name,
-        balance=account.balance, number=account.number,
+        id=str(account.id),
+        kind=account.kind,
+        display_name=account.display_name,
+        balance=account.balance,
+        number=account.number,
         leaderboard_opt_in=getattr(account, "leaderboard_opt_in", False),
     )
 
 
 def merchant_view(merchant: Merchant) -> MerchantView:
     return MerchantView(
-        id=str(merchant.id), name=merchant.name, category=merchant.category,
-        rebate_bps=merchant.rebate_bps, status=merchant.status,
-        unsettled_beans=merchant.unsettled_beans, balance=merchant.balance,
-        number=merchant.number, merchant_code=codes.merchant_code(merchant.number),
+        id=str(merchant.id),
+        name=merchant.name,
+        category=merchant.category,
+        rebate_bps=merchant.rebate_bps,
+        status=merchant.status,
+        unsettled_beans=merchant.unsettled_beans,
+        balance=merchant.balance,
+        number=merchant.number,
+        merchant_code=codes.merchant_code(merchant.number),
     )
-

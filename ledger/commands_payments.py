@@ -11,7 +11,12 @@ from ledger.accounts import Account, Beneficiary, Flow, Volunteer
 from ledger.commands_members import MemberCommands
 from ledger.core import as_uuid, check_text
 from ledger.errors import (
-    CodeUsed, IdempotencyKeyReused, InvalidCode, LimitExceeded, MerchantNotAllowed, NotFound,
+    CodeUsed,
+    IdempotencyKeyReused,
+    InvalidCode,
+    LimitExceeded,
+    MerchantNotAllowed,
+    NotFound,
     ValidationError,
 )
 from ledger.ids import derived_id
@@ -23,8 +28,14 @@ from ledger.views import RedemptionView, RefundView
 
 class PaymentCommands(MemberCommands):
     def redeem(
-        self, merchant_id: object, code: str, amount: int, *, pin: str | None = None,
-        note: str | None = None, key: str | None = None,
+        self,
+        merchant_id: object,
+        code: str,
+        amount: int,
+        *,
+        pin: str | None = None,
+        note: str | None = None,
+        key: str | None = None,
     ) -> RedemptionView:
         """A merchant's point of sale takes ``amount`` beans from the customer who shows
         ``code``: a volunteer's payment code or a beneficiary's card (with its PIN).
@@ -65,7 +76,9 @@ class PaymentCommands(MemberCommands):
             else:
                 payer = self.beneficiary_for_card(code)
                 self.check_card_spend(payer, merchant, amount, pin, at)
-            redemption = self.move_to_merchant(record_id, payer, merchant, amount, kind, note, fingerprint, at)
+            redemption = self.move_to_merchant(
+                record_id, payer, merchant, amount, kind, note, fingerprint, at
+            )
             self.save(redemption, marker, payer, merchant)
             return redemption_view(redemption)
 
@@ -121,10 +134,26 @@ class PaymentCommands(MemberCommands):
             redemption.check_refund(amount, at, self.rules.refund_window_days)
             merchant = self.load(merchant_uuid, Merchant, "merchant")
             payer = self.load_account(redemption.payer_id)
-            refund_id = str(derived_id("refund", redemption.id, key) if key is not None else uuid4())
+            refund_id = str(
+                derived_id("refund", redemption.id, key) if key is not None else uuid4()
+            )
             day = self.day_of(at)
-            merchant.debit(flow=Flow.REFUND, amount=amount, counterparty=payer.id, ref=redemption.id, at=at, day=day)
-            payer.credit(flow=Flow.REFUND, amount=amount, counterparty=merchant.id, ref=redemption.id, at=at, day=day)
+            merchant.debit(
+                flow=Flow.REFUND,
+                amount=amount,
+                counterparty=payer.id,
+                ref=redemption.id,
+                at=at,
+                day=day,
+            )
+            payer.credit(
+                flow=Flow.REFUND,
+                amount=amount,
+                counterparty=merchant.id,
+                ref=redemption.id,
+                at=at,
+                day=day,
+            )
             redemption.refund(refund_id, amount, key, at)
             self.save(redemption, merchant, payer)
             return RefundView(refund_id, str(redemption.id), amount)
@@ -150,7 +179,9 @@ class PaymentCommands(MemberCommands):
             raise IdempotencyKeyReused("this idempotency key was used for another payment")
         return redemption_view(first)
 
-    def check_card_spend(self, payer: Beneficiary, merchant: Merchant, amount: int, pin: str | None, at) -> None:
+    def check_card_spend(
+        self, payer: Beneficiary, merchant: Merchant, amount: int, pin: str | None, at
+    ) -> None:
         """The beneficiary rules: allowed category, PIN (recording wrong tries), daily limit."""
         if merchant.category not in self.rules.beneficiary_categories:
             raise MerchantNotAllowed(
@@ -166,16 +197,44 @@ class PaymentCommands(MemberCommands):
         payer.check_daily_limit(amount, self.day_of(at), self.rules.beneficiary_daily_limit)
 
     def move_to_merchant(
-        self, record_id, payer: Account, merchant: Merchant, amount: int, method: str,
-        note: str | None, fingerprint: str, at,
+        self,
+        record_id,
+        payer: Account,
+        merchant: Merchant,
+        amount: int,
+        method: str,
+        note: str | None,
+        fingerprint: str,
+        at,
     ) -> Redemption:
         day = self.day_of(at)
-        payer.debit(flow=Flow.REDEMPTION, amount=amount, counterparty=merchant.id, ref=record_id, at=at, day=day)
-        merchant.credit(flow=Flow.REDEMPTION, amount=amount, counterparty=payer.id, ref=record_id, at=at, day=day)
+        payer.debit(
+            flow=Flow.REDEMPTION,
+            amount=amount,
+            counterparty=merchant.id,
+            ref=record_id,
+            at=at,
+            day=day,
+        )
+        merchant.credit(
+            flow=Flow.REDEMPTION,
+            amount=amount,
+            counterparty=payer.id,
+            ref=record_id,
+            at=at,
+            day=day,
+        )
         return Redemption._create(
-            Redemption.Made, id=record_id, timestamp=at, payer_id=str(payer.id),
-            merchant_id=str(merchant.id), amount=amount, method=method, note=note,
-            fingerprint=fingerprint, day=day,
+            Redemption.Made,
+            id=record_id,
+            timestamp=at,
+            payer_id=str(payer.id),
+            merchant_id=str(merchant.id),
+            amount=amount,
+            method=method,
+            note=note,
+            fingerprint=fingerprint,
+            day=day,
         )
 
 
@@ -192,11 +251,14 @@ def _fingerprint(*parts: object) -> str:
 
 def redemption_view(redemption: Redemption) -> RedemptionView:
     return RedemptionView(
-        id=str(redemption.id), payer_id=redemption.payer_id, merchant_id=redemption.merchant_id,
-        amount=redemption.amount, refunded=redemption.refunded, method=redemption.method,
+        id=str(redemption.id),
+        payer_id=redemption.payer_id,
+        merchant_id=redemption.merchant_id,
+        amount=redemption.amount,
+        refunded=redemption.refunded,
+        method=redemption.method,
         at=redemption.at,
     )
-
 
 
 def _digits(code: str) -> str:

@@ -138,7 +138,9 @@ class LedgerCore(Application):
 
     def load_or_open_pool(self, at: datetime) -> Pool:
         pool = self.find(POOL_ID, Pool)
-        return pool or Pool._create(Pool.Opened, id=POOL_ID, timestamp=at, display_name="pool", number=None)
+        return pool or Pool._create(
+            Pool.Opened, id=POOL_ID, timestamp=at, display_name="pool", number=None
+        )
 
     def load_or_open_fund(self, at: datetime) -> Fund:
         fund = self.find(FUND_ID, Fund)
@@ -155,7 +157,9 @@ def as_uuid(value: object, what: str = "id") -> UUID:
         raise NotFound(f"no {what} {value!r}") from None
 
 
-def check_text(value: object, what: str, *, max_length: int = 500, required: bool = True) -> str | None:
+def check_text(
+    value: object, what: str, *, max_length: int = 500, required: bool = True
+) -> str | None:
     """Trimmed text from a caller, or ValidationError."""
     if value is None and not required:
         return None

@@ -51,8 +51,11 @@ class Fund(Aggregate):
                 f"the fund holds {self.balance_fen} fen; this line needs {amount_fen} fen"
             )
         self.trigger_event(
-            self.SettlementLinePaid, timestamp=at, settlement_id=str(settlement_id),
-            merchant_id=merchant_id, amount_fen=amount_fen,
+            self.SettlementLinePaid,
+            timestamp=at,
+            settlement_id=str(settlement_id),
+            merchant_id=merchant_id,
+            amount_fen=amount_fen,
         )
 
 
@@ -111,7 +114,6 @@ class Settlement(Aggregate):
             if all(line["paid_at"] is not None for line in settlement.lines):
                 settlement.status = PAID
 
-
     @property
     def total_fen(self) -> int:
         return sum(line["cash_fen"] + line["rebate_fen"] for line in self.lines)
@@ -126,7 +128,9 @@ class Settlement(Aggregate):
         if self.status != PREPARED:
             raise InvalidState(f"this settlement is already {self.status}")
         if by == self.prepared_by:
-            raise FourEyesRequired("a settlement is approved by another officer than the one who prepared it")
+            raise FourEyesRequired(
+                "a settlement is approved by another officer than the one who prepared it"
+            )
         self.trigger_event(self.Approved, timestamp=at, by=by)
 
     def check_can_pay(self, merchant_id: str) -> dict:
@@ -138,4 +142,6 @@ class Settlement(Aggregate):
         return line
 
     def mark_paid(self, merchant_id: str, payment_ref: str, by: str, at: datetime) -> None:
-        self.trigger_event(self.LinePaid, timestamp=at, merchant_id=merchant_id, payment_ref=payment_ref, by=by)
+        self.trigger_event(
+            self.LinePaid, timestamp=at, merchant_id=merchant_id, payment_ref=payment_ref, by=by
+        )

@@ -9,7 +9,11 @@ from eventsourcing.domain import Aggregate
 from ledger.errors import InvalidState, SelfVerification, ValidationError
 
 SUBMITTED, VERIFIED, REJECTED, DUPLICATE, RESOLVED = (
-    "submitted", "verified", "rejected", "duplicate", "resolved",
+    "submitted",
+    "verified",
+    "rejected",
+    "duplicate",
+    "resolved",
 )
 
 

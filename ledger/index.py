@@ -65,7 +65,10 @@ class LedgerIndex:
                     event = mapper.to_domain_event(notification)
                     if topic in self._credited and event.flow in Flow.ISSUING:
                         self._outstanding += event.amount
-                    elif topic in self._debited and event.flow in (Flow.CORRECTION, Flow.SETTLEMENT):
+                    elif topic in self._debited and event.flow in (
+                        Flow.CORRECTION,
+                        Flow.SETTLEMENT,
+                    ):
                         self._outstanding -= event.amount
                 self._position = notification.id
             if len(batch) < _BATCH:

@@ -97,8 +97,13 @@ class Merchant(Account):
         if amount > self.reserved:
             raise InvalidState(f"merchant {self.name} has only {self.reserved} beans reserved")
         self.trigger_event(
-            self.BeansDebited, timestamp=at, flow=Flow.SETTLEMENT, amount=amount,
-            counterparty="retired", ref=str(ref), day=day,
+            self.BeansDebited,
+            timestamp=at,
+            flow=Flow.SETTLEMENT,
+            amount=amount,
+            counterparty="retired",
+            ref=str(ref),
+            day=day,
         )
 
     def beans_before(self, cutoff_day: str) -> int:
@@ -111,8 +116,11 @@ class Merchant(Account):
         beans = self.beans_before(cutoff_day)
         if beans > 0:
             self.trigger_event(
-                self.SettlementReserved, timestamp=at, settlement_id=str(settlement_id),
-                cutoff_day=cutoff_day, beans=beans,
+                self.SettlementReserved,
+                timestamp=at,
+                settlement_id=str(settlement_id),
+                cutoff_day=cutoff_day,
+                beans=beans,
             )
         return beans
 

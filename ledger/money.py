@@ -12,7 +12,9 @@ from ledger.errors import ValidationError
 def round_half_up_div(numerator: int, denominator: int) -> int:
     """``numerator / denominator`` rounded half-up, for non-negative integers."""
     if numerator < 0 or denominator <= 0:
-        raise ValueError("round_half_up_div takes a non-negative numerator and positive denominator")
+        raise ValueError(
+            "round_half_up_div takes a non-negative numerator and positive denominator"
+        )
     return (2 * numerator + denominator) // (2 * denominator)
 
 

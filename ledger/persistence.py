@@ -30,7 +30,7 @@ def env_for_url(url: str, *, create_tables: bool = False) -> dict[str, str]:
     if parts.scheme == "memory":
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
     if parts.scheme == "sqlite":
-        path = unquote(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else ""
+        path = unquote(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else ""
         if not path:
             raise ValueError("a SQLite URL looks like sqlite:///path/to/file.sqlite3")
         if path != ":memory:":
@@ -60,7 +60,9 @@ def env_for_url(url: str, *, create_tables: bool = False) -> dict[str, str]:
         if "schema" in query:
             env["POSTGRES_SCHEMA"] = query["schema"]
         return env
-    raise ValueError(f"unsupported database URL scheme {parts.scheme!r} (sqlite, postgresql, memory)")
+    raise ValueError(
+        f"unsupported database URL scheme {parts.scheme!r} (sqlite, postgresql, memory)"
+    )
 
 
 def open_ledger(url: str = DEFAULT_URL, *, create_tables: bool | None = None, **kwargs) -> Ledger:

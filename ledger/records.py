@@ -50,14 +50,15 @@ class Redemption(Aggregate):
             if self.key is not None:
                 redemption.refunds[self.key] = [self.refund_id, self.amount]
 
-
     @property
     def unrefunded(self) -> int:
         return self.amount - self.refunded
 
     def check_refund(self, amount: int, at: datetime, window_days: int) -> None:
         if (at - self.at).total_seconds() > window_days * 86_400:
-            raise RefundWindowClosed(f"refunds are possible for {window_days} days after a redemption")
+            raise RefundWindowClosed(
+                f"refunds are possible for {window_days} days after a redemption"
+            )
         if amount > self.unrefunded:
             raise RefundExceedsRedemption(
                 f"{self.unrefunded} of this redemption's {self.amount} beans are left to refund"

@@ -3,18 +3,33 @@ SPEC's default; the HTTP layer builds a :class:`Rules` from its settings."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
 
 from ledger.calendar import ProgrammeCalendar
 from ledger.errors import ValidationError
 
 INCIDENT_CATEGORIES = ("fire", "public_security", "dispute", "sanitation", "resident_need", "other")
-MERCHANT_CATEGORIES = ("grocery", "produce", "canteen", "restaurant", "pharmacy", "services", "other")
+MERCHANT_CATEGORIES = (
+    "grocery",
+    "produce",
+    "canteen",
+    "restaurant",
+    "pharmacy",
+    "services",
+    "other",
+)
 
 _DEFAULT_AWARDS = MappingProxyType(
-    {"fire": 10, "public_security": 5, "dispute": 3, "sanitation": 2, "resident_need": 2, "other": 1}
+    {
+        "fire": 10,
+        "public_security": 5,
+        "dispute": 3,
+        "sanitation": 2,
+        "resident_need": 2,
+        "other": 1,
+    }
 )
 
 
@@ -53,7 +68,11 @@ class Rules:
 
     def check_award(self, award: object) -> int:
         """An award a coordinator chose: a whole number between 0 and ``max_award``."""
-        if not isinstance(award, int) or isinstance(award, bool) or not 0 <= award <= self.max_award:
+        if (
+            not isinstance(award, int)
+            or isinstance(award, bool)
+            or not 0 <= award <= self.max_award
+        ):
             raise ValidationError(f"an award must be a whole number from 0 to {self.max_award}")
         return award
 
@@ -68,6 +87,10 @@ class Rules:
         return category
 
     def check_rebate_bps(self, rebate_bps: object) -> int:
-        if not isinstance(rebate_bps, int) or isinstance(rebate_bps, bool) or not 0 <= rebate_bps <= 10_000:
+        if (
+            not isinstance(rebate_bps, int)
+            or isinstance(rebate_bps, bool)
+            or not 0 <= rebate_bps <= 10_000
+        ):
             raise ValidationError("rebate_bps must be a whole number from 0 to 10000")
         return rebate_bps
