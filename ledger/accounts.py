@@ -196,17 +196,24 @@ class Beneficiary(Account):
         self.pin_locked = False
         self.spend_day = ""
         self.spent_on_day = 0
+        self.spent_refs: list[str] = []  # the day's card redemptions, for same-day refunds
 
     def on_debited(self, event: Any) -> None:
         if event.flow == Flow.REDEMPTION:
             if event.day != self.spend_day:
-                self.spend_day, self.spent_on_day = event.day, 0
+                self.spend_day, self.spent_on_day, self.spent_refs = event.day, 0, []
             self.spent_on_day += event.amount
+            self.spent_refs.append(event.ref)
             self.pin_failures = 0  # a card redemption passed its PIN check
 
     def on_credited(self, event: Any) -> None:
-        # A refund given back on the day of spending gives back that day's allowance.
-        if event.flow == Flow.REFUND and event.day == self.spend_day:
+        # Refunding one of today's purchases gives back that much of today's allowance;
+        # refunding an older purchase does not.
+        if (
+            event.flow == Flow.REFUND
+            and event.day == self.spend_day
+            and event.ref in self.spent_refs
+        ):
             self.spent_on_day = max(0, self.spent_on_day - event.amount)
 
     def spent_on(self, day: str) -> int:

@@ -8,12 +8,15 @@ Check digits use the Damm algorithm (quasigroup of order 10), which catches ever
 single-digit error and every transposition of adjacent digits.
 
 * Account number, 8 digits, first digit 1-9 (random).
-* Volunteer payment code, 35 digits, shown by the volunteer, valid for 60 s by default::
+* Volunteer payment code, 37 digits, shown by the volunteer, valid for 60 s by default::
 
-      8 | key id (1) | account number (8) | issue second mod 100000 (5) | MAC (20)
+      8 | key id (1) | account number (8) | issue second mod 100000 (5) | nonce (2) | MAC (20)
+
+  The random nonce lets a volunteer show a fresh code within the same second as one just
+  used (the ledger draws again on the rare repeat).
 
   The issue second is whole UTC seconds since the epoch. The MAC is the first 8 bytes of
-  HMAC-SHA256(key, b"goldbean/payment-code/v1/" + the first 15 digits + "/" + the *full*
+  HMAC-SHA256(key, b"goldbean/payment-code/v1/" + the first 17 digits + "/" + the *full*
   issue second), read as a big-endian unsigned integer and zero-padded to 20 digits (64
   bits). Only the last 5 digits of the issue second travel in the code; the verifier
   takes the latest matching second, so a code replayed a whole 100000 s cycle later is
@@ -55,7 +58,8 @@ _DAMM = (
 )
 
 PAYMENT_PREFIX, CARD_PREFIX, MERCHANT_PREFIX, CHECKIN_PREFIX = "8", "6", "7", "5"
-PAYMENT_LENGTH, CARD_LENGTH, MERCHANT_LENGTH, CHECKIN_LENGTH = 35, 17, 10, 13
+PAYMENT_LENGTH, CARD_LENGTH, MERCHANT_LENGTH, CHECKIN_LENGTH = 37, 17, 10, 13
+_PAYMENT_BODY = 17  # digits before the MAC
 _KINDS = {
     (PAYMENT_PREFIX, PAYMENT_LENGTH): "payment",
     (CARD_PREFIX, CARD_LENGTH): "card",
@@ -245,7 +249,8 @@ def issue_payment_code(
     _check_window(ttl_seconds)
     issued = _whole_seconds(now)
     stamp = issued % _TIME_MODULUS
-    body = f"{PAYMENT_PREFIX}{keyring.current}{account_number}{stamp:05d}"
+    nonce = secrets.randbelow(100)
+    body = f"{PAYMENT_PREFIX}{keyring.current}{account_number}{stamp:05d}{nonce:02d}"
     code = body + _payment_mac(keyring._keys[keyring.current], body, issued)
     expires_at = _EPOCH + (issued + ttl_seconds) * _SECOND
     return IssuedPaymentCode(code=code, expires_at=expires_at)
@@ -266,7 +271,7 @@ def verify_payment_code(
     _check_window(ttl_seconds, skew_seconds)
     now_seconds = _whole_seconds(now)
     digits = _normalise(code, PAYMENT_PREFIX, PAYMENT_LENGTH, "payment code")
-    body, mac = digits[:15], digits[15:]
+    body, mac = digits[:_PAYMENT_BODY], digits[_PAYMENT_BODY:]
     key = keyring.key(int(digits[1]))
     if key is None:
         raise InvalidCode("the payment code names an unknown key")

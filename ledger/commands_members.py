@@ -5,7 +5,7 @@ from __future__ import annotations
 from ledger import codes
 from ledger.accounts import Account, Beneficiary, Pool, Volunteer
 from ledger.core import LedgerCore, check_text
-from ledger.errors import CardRevoked, InvalidCode, NotFound
+from ledger.errors import CardRevoked, Conflict, InvalidCode, NotFound
 from ledger.ids import POOL_ID, derived_id
 from ledger.merchants import Merchant
 from ledger.records import AccountNumberClaimed, CardRegistered
@@ -141,11 +141,18 @@ class MemberCommands(LedgerCore):
     # --- codes and cards ---------------------------------------------------------------
 
     def issue_payment_code(self, account_id: object) -> codes.IssuedPaymentCode:
-        """A volunteer's payment code for the next 60 s (SPEC §5); accepted once."""
+        """A volunteer's payment code for the next 60 s (SPEC §5); accepted once.
+
+        Codes of the same second differ by a random nonce; on the rare draw of a code
+        that was already used, draw again.
+        """
         volunteer = self.load(account_id, Volunteer, "volunteer account")
-        return codes.issue_payment_code(
-            self.keyring, volunteer.number, self.now(), self.rules.payment_code_ttl_seconds
-        )
+        now, ttl = self.now(), self.rules.payment_code_ttl_seconds
+        for _ in range(20):
+            issued = codes.issue_payment_code(self.keyring, volunteer.number, now, ttl)
+            if not self.exists(derived_id("payment-code", issued.code)):
+                return issued
+        raise Conflict("every payment code of this second is used; try again in a second")
 
     def issue_card(self, beneficiary_id: object, by: Actor, pin: str | None = None) -> CardView:
         """Print a new card for a beneficiary, revoking any earlier card; the optional
