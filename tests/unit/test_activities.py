@@ -16,7 +16,7 @@ from ledger.errors import (
     NotFound,
     ValidationError,
 )
-from tests.unit.scenario import Community
+from tests.scenario import Community
 
 KUNMING = ZoneInfo("Asia/Shanghai")
 

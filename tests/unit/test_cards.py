@@ -28,7 +28,7 @@ from ledger.errors import (
 )
 from ledger.persistence import open_ledger
 from ledger.views import Actor, CardView
-from tests.unit.scenario import Community
+from tests.scenario import Community
 
 COORDINATOR = Community.coordinator
 ADMIN = Actor("admin")

@@ -21,7 +21,7 @@ from ledger.errors import (
     ValidationError,
 )
 from ledger.views import Actor
-from tests.unit.scenario import Community
+from tests.scenario import Community
 
 APRIL_CUTOFF = datetime(2026, 3, 31, 16, 0, tzinfo=UTC)  # 1 April 00:00 in Kunming
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from ledger.errors import IdempotencyKeyReused, InsufficientBalance, NotFound, ValidationError
-from tests.unit.scenario import Community
+from tests.scenario import Community
 
 
 @pytest.fixture

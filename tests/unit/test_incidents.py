@@ -16,7 +16,7 @@ from ledger.errors import (
     ValidationError,
 )
 from ledger.views import Actor
-from tests.unit.scenario import Community
+from tests.scenario import Community
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ point of sale, or scans the merchant's counter code and pays; the merchant refun
 all of a redemption.
 
 Each test is a small worked account: who earned what, who spent what, and what every
-account holds afterwards. In memory (tests.unit.scenario.Community), on a fake clock that
+account holds afterwards. In memory (tests.scenario.Community), on a fake clock that
 starts at 2026-03-10 02:00 UTC, 10:00 in Asia/Shanghai.
 """
 
@@ -30,7 +30,7 @@ from ledger.errors import (
     ValidationError,
 )
 from ledger.views import Actor
-from tests.unit.scenario import Community
+from tests.scenario import Community
 
 ADMIN = Actor("admin")
 

@@ -17,10 +17,9 @@ raises, so a test can ``pytest.raises`` around any step. Staff actors are fixed:
 ``coordinator`` ("coord-1"), ``officer`` ("fo-1", prepares settlements) and
 ``second_officer`` ("fo-2", approves them); none of them holds a bean account.
 
-Time stands still unless a step says otherwise: :meth:`spend` and :meth:`pay` move the
-clock on one second afterwards, because a volunteer's payment code is issued per second
-and accepted once. Use :meth:`move_to_local`, :meth:`advance` or :meth:`next_day` to cross
-days and months (local time is ``Asia/Shanghai`` unless the rules say otherwise).
+Time stands still unless a test moves it: use :meth:`move_to_local`, :meth:`advance` or
+:meth:`next_day` to cross days and months (local time is ``Asia/Shanghai`` unless the
+rules say otherwise).
 
 No database is needed: :meth:`in_memory` uses ``memory://``; :meth:`on` opens any URL
 (e.g. the ``sqlite_url`` or ``postgres_url`` fixtures) with its tables created.
@@ -184,15 +183,12 @@ class Community:
         code: str | None = None,
     ) -> RedemptionView:
         """The volunteer shows a payment code (a fresh one unless ``code`` is given) and
-        the merchant redeems ``beans``. The clock then moves on one second.
+        the merchant redeems ``beans``.
 
         A retry of the same request needs the same ``code`` and ``key``.
         """
         code = code or self.payment_code(volunteer_id)
-        try:
-            return self.ledger.redeem(merchant_id, code, beans, key=key)
-        finally:
-            self.clock.advance(seconds=1)
+        return self.ledger.redeem(merchant_id, code, beans, key=key)
 
     def spend_card(
         self, beneficiary_id: str, merchant_id: str, beans: int, pin: str | None = None,
@@ -207,10 +203,7 @@ class Community:
     ) -> RedemptionView:
         """The volunteer scans the merchant's counter code and pays ``beans``."""
         merchant_code = self.ledger.get_merchant(merchant_id).merchant_code
-        try:
-            return self.ledger.pay_merchant(volunteer_id, merchant_code, beans, key=key)
-        finally:
-            self.clock.advance(seconds=1)
+        return self.ledger.pay_merchant(volunteer_id, merchant_code, beans, key=key)
 
     def refund(self, redemption: RedemptionView, beans: int, key: str | None = None) -> RefundView:
         """The merchant gives ``beans`` of one of its redemptions back to the payer."""
