@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from uuid import uuid4
 
 from ledger.core import LedgerCore, check_text
-from ledger.errors import DuplicateReceipt, IdempotencyKeyReused, NothingToSettle, ValidationError
+from ledger.errors import DuplicateReceipt, NothingToSettle, ValidationError
 from ledger.fund import Donation, Fund, Settlement
 from ledger.ids import FUND_ID, derived_id
 from ledger.merchants import Merchant
@@ -45,7 +45,7 @@ class FundCommands(LedgerCore):
         record_id = derived_id("donation", receipt_no)
 
         def attempt() -> DonationView:
-            first = self.find(record_id, Donation)
+            first = self.find_existing(record_id, Donation)
             if first is not None:
                 if (first.donor, first.anonymous, first.amount_fen, first.received_on) != (
                     donor_name,
@@ -89,18 +89,30 @@ class FundCommands(LedgerCore):
         """
         record_id = derived_id("settlement", by.name, key) if key is not None else uuid4()
 
-        def attempt() -> SettlementView:
-            at = self.now()
-            cutoff_day = cutoff or date.fromisoformat(self.calendar.period(at) + "-01")
-            if not isinstance(cutoff_day, date) or cutoff_day > date.fromisoformat(
-                self.day_of(at)
-            ) + timedelta(days=1):
+        def cutoff_day_now() -> date:
+            today = date.fromisoformat(self.day_of(self.now()))
+            day = cutoff or today.replace(day=1)
+            if not isinstance(day, date) or isinstance(day, datetime):
+                raise ValidationError("the cutoff must be a date")
+            if day > today + timedelta(days=1):
                 raise ValidationError("the cutoff must be a date no later than tomorrow")
-            first = self.find(record_id, Settlement) if key is not None else None
+            return day
+
+        replay = self.keyed(
+            key,
+            record_id,
+            Settlement,
+            lambda first: first.cutoff == self.calendar.start_of_day(cutoff_day_now()),
+            settlement_view,
+            "settlement",
+        )
+
+        def attempt() -> SettlementView:
+            cutoff_day = cutoff_day_now()
+            first = replay() if replay is not None else None
             if first is not None:
-                if first.cutoff != self.calendar.start_of_day(cutoff_day):
-                    raise IdempotencyKeyReused("this settlement key was used with another cutoff")
-                return settlement_view(first)
+                return first
+            at = self.now()
             merchants = [self.load(m, Merchant, "merchant") for m in self.index.ids_of("merchant")]
             lines, reserved = [], []
             for merchant in merchants:
@@ -131,7 +143,7 @@ class FundCommands(LedgerCore):
             self.save(settlement, *reserved)
             return settlement_view(settlement)
 
-        return self.run(attempt, "preparing a settlement")
+        return self.run(attempt, "preparing a settlement", replay)
 
     def approve_settlement(self, settlement_id: object, by: Actor) -> SettlementView:
         """Approve a prepared settlement; FourEyesRequired if ``by`` prepared it."""
@@ -155,12 +167,14 @@ class FundCommands(LedgerCore):
         payment_ref = check_text(payment_ref, "payment_ref", max_length=100)
 
         def attempt() -> LinePaidView:
-            settlement = self.load(settlement_id, Settlement, "settlement")
-            line = settlement.check_can_pay(str(merchant_id))
             at = self.now()
             fund = self.load_or_open_fund(at)
+            merchant = self.load(merchant_id, Merchant, "merchant")
+            # Read the settlement last: if another officer paid this line meanwhile, the
+            # settlement says so (rather than the merchant's reserve or the fund).
+            settlement = self.load(settlement_id, Settlement, "settlement")
+            line = settlement.check_can_pay(str(merchant.id))
             fund.pay(settlement.id, line["merchant_id"], line["cash_fen"] + line["rebate_fen"], at)
-            merchant = self.load(line["merchant_id"], Merchant, "merchant")
             merchant.debit_settled(
                 amount=line["beans"], ref=settlement.id, at=at, day=self.day_of(at)
             )

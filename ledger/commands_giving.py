@@ -8,7 +8,7 @@ from uuid import uuid4
 from ledger.accounts import ISSUANCE, Beneficiary, Flow, Volunteer
 from ledger.calendar import parse_period
 from ledger.core import LedgerCore, as_uuid, check_text
-from ledger.errors import IdempotencyKeyReused, ValidationError
+from ledger.errors import ValidationError
 from ledger.ids import POOL_ID, derived_id
 from ledger.money import check_beans
 from ledger.records import Allotment, Correction, Gift, PoolAllocation
@@ -35,18 +35,22 @@ class GivingCommands(LedgerCore):
         message = check_text(message, "message", max_length=200, required=False)
         giver_id = as_uuid(from_id, "volunteer account")
         to_pool = to == "pool"
+        to_id = "pool" if to_pool else str(as_uuid(to, "beneficiary account"))
         record_id = derived_id("gift", giver_id, key) if key is not None else uuid4()
 
+        replay = self.keyed(
+            key,
+            record_id,
+            Gift,
+            lambda g: ("pool" if g.to_pool else g.to_id, g.amount) == (to_id, amount),
+            gift_view,
+            "gift",
+        )
+
         def attempt() -> GiftView:
-            first = self.find(record_id, Gift) if key is not None else None
+            first = replay() if replay is not None else None
             if first is not None:
-                if (first.to_pool, first.to_id if not to_pool else "pool", first.amount) != (
-                    to_pool,
-                    "pool" if to_pool else str(to),
-                    amount,
-                ):
-                    raise IdempotencyKeyReused("this gift key was used for another gift")
-                return gift_view(first)
+                return first
             at = self.now()
             giver = self.load(giver_id, Volunteer, "volunteer account")
             receiver = (
@@ -79,7 +83,7 @@ class GivingCommands(LedgerCore):
             self.save(gift, giver, receiver)
             return gift_view(gift)
 
-        return self.run(attempt, "giving beans")
+        return self.run(attempt, "giving beans", replay)
 
     def allocate_pool(
         self, to: object, amount: int, by: Actor, *, key: str | None = None
@@ -91,14 +95,19 @@ class GivingCommands(LedgerCore):
         check_beans(amount)
         record_id = derived_id("pool-allocation", by.name, key) if key is not None else uuid4()
 
+        replay = self.keyed(
+            key,
+            record_id,
+            PoolAllocation,
+            lambda a: (a.to_id, a.amount) == (str(as_uuid(to)), amount),
+            lambda a: AllocationView(str(a.id), a.to_id, a.amount),
+            "allocation",
+        )
+
         def attempt() -> AllocationView:
-            first = self.find(record_id, PoolAllocation) if key is not None else None
+            first = replay() if replay is not None else None
             if first is not None:
-                if (first.to_id, first.amount) != (str(as_uuid(to)), amount):
-                    raise IdempotencyKeyReused(
-                        "this allocation key was used for another allocation"
-                    )
-                return AllocationView(str(first.id), first.to_id, first.amount)
+                return first
             at = self.now()
             receiver = self.load(to, Beneficiary, "beneficiary account")
             pool = self.load_or_open_pool(at)
@@ -130,7 +139,7 @@ class GivingCommands(LedgerCore):
             self.save(allocation, pool, receiver)
             return AllocationView(str(allocation.id), allocation.to_id, amount)
 
-        return self.run(attempt, "allocating from the pool")
+        return self.run(attempt, "allocating from the pool", replay)
 
     def correct(
         self,
@@ -149,14 +158,19 @@ class GivingCommands(LedgerCore):
         corrects = check_text(corrects, "corrects", max_length=100, required=False)
         record_id = derived_id("correction", by.name, key) if key is not None else uuid4()
 
+        replay = self.keyed(
+            key,
+            record_id,
+            Correction,
+            lambda c: (c.account_id, c.amount) == (str(as_uuid(account_id)), amount),
+            lambda c: CorrectionView(str(c.id), c.account_id, c.amount),
+            "correction",
+        )
+
         def attempt() -> CorrectionView:
-            first = self.find(record_id, Correction) if key is not None else None
+            first = replay() if replay is not None else None
             if first is not None:
-                if (first.account_id, first.amount) != (str(as_uuid(account_id)), amount):
-                    raise IdempotencyKeyReused(
-                        "this correction key was used for another correction"
-                    )
-                return CorrectionView(str(first.id), first.account_id, first.amount)
+                return first
             at = self.now()
             account = self.load_account(account_id, Volunteer, Beneficiary)
             account.debit(
@@ -180,7 +194,7 @@ class GivingCommands(LedgerCore):
             self.save(correction, account)
             return CorrectionView(str(correction.id), correction.account_id, amount)
 
-        return self.run(attempt, "correcting")
+        return self.run(attempt, "correcting", replay)
 
     def grant_allotments(
         self,

@@ -78,10 +78,14 @@ class MemberCommands(LedgerCore):
         )
 
     def account_id_for_number(self, number: str) -> str:
-        claim = self.find(derived_id("account-number", number), AccountNumberClaimed)
-        if claim is None:
-            raise NotFound(f"no account numbered {number}")
-        return claim.account_id
+        """The account that claimed ``number`` (claims never change, so they are memoised)."""
+        account_id = self._claims.get(number)
+        if account_id is None:
+            claim = self.find(derived_id("account-number", number), AccountNumberClaimed)
+            if claim is None:
+                raise NotFound(f"no account numbered {number}")
+            account_id = self._claims[number] = claim.account_id
+        return account_id
 
     # --- merchants ---------------------------------------------------------------------
 

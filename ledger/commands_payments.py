@@ -53,9 +53,10 @@ class PaymentCommands(MemberCommands):
         merchant_uuid = as_uuid(merchant_id, "merchant")
         fingerprint = _fingerprint("redeem", _digits(code), amount, note)
         record_id = derived_id("redemption", merchant_uuid, key) if key is not None else uuid4()
+        replay = self.payment_replay(key, record_id, fingerprint)
 
         def attempt() -> RedemptionView:
-            first = self.replay(record_id, fingerprint) if key is not None else None
+            first = replay() if replay is not None else None
             if first is not None:
                 return first
             at = self.now()
@@ -82,7 +83,7 @@ class PaymentCommands(MemberCommands):
             self.save(redemption, marker, payer, merchant)
             return redemption_view(redemption)
 
-        return self.run(attempt, "redeeming")
+        return self.run(attempt, "redeeming", replay)
 
     def pay_merchant(
         self, payer_id: object, merchant_code: str, amount: int, *, key: str | None = None
@@ -93,9 +94,10 @@ class PaymentCommands(MemberCommands):
         payer_uuid = as_uuid(payer_id, "volunteer account")
         fingerprint = _fingerprint("pay", _digits(merchant_code), amount, None)
         record_id = derived_id("payment", payer_uuid, key) if key is not None else uuid4()
+        replay = self.payment_replay(key, record_id, fingerprint)
 
         def attempt() -> RedemptionView:
-            first = self.replay(record_id, fingerprint) if key is not None else None
+            first = replay() if replay is not None else None
             if first is not None:
                 return first
             at = self.now()
@@ -108,7 +110,7 @@ class PaymentCommands(MemberCommands):
             self.save(redemption, payer, merchant)
             return redemption_view(redemption)
 
-        return self.run(attempt, "paying a merchant")
+        return self.run(attempt, "paying a merchant", replay)
 
     def refund(
         self, redemption_id: object, merchant_id: object, amount: int, *, key: str | None = None
@@ -121,19 +123,29 @@ class PaymentCommands(MemberCommands):
         check_beans(amount)
         merchant_uuid = as_uuid(merchant_id, "merchant")
 
-        def attempt() -> RefundView:
+        def replay() -> RefundView | None:
             redemption = self.load(redemption_id, Redemption, "redemption")
             if redemption.merchant_id != str(merchant_uuid):
                 raise NotFound(f"no redemption {redemption_id} at this merchant")
-            if key is not None and key in redemption.refunds:
-                refund_id, first_amount = redemption.refunds[key]
-                if first_amount != amount:
-                    raise IdempotencyKeyReused("this refund key was used for another amount")
-                return RefundView(refund_id, str(redemption.id), first_amount)
+            if key is None or key not in redemption.refunds:
+                return None
+            refund_id, first_amount = redemption.refunds[key]
+            if first_amount != amount:
+                raise IdempotencyKeyReused("this refund key was used for another amount")
+            return RefundView(refund_id, str(redemption.id), first_amount)
+
+        def attempt() -> RefundView:
+            first = replay()
+            if first is not None:
+                return first
+            payer_id = self.load(redemption_id, Redemption, "redemption").payer_id
+            merchant = self.load(merchant_uuid, Merchant, "merchant")
+            payer = self.load_account(payer_id)
+            # Read the redemption again, last: if a concurrent refund of it committed
+            # meanwhile, its own limits are what refuse this one.
+            redemption = self.load(redemption_id, Redemption, "redemption")
             at = self.now()
             redemption.check_refund(amount, at, self.rules.refund_window_days)
-            merchant = self.load(merchant_uuid, Merchant, "merchant")
-            payer = self.load_account(redemption.payer_id)
             refund_id = str(
                 derived_id("refund", redemption.id, key) if key is not None else uuid4()
             )
@@ -158,7 +170,7 @@ class PaymentCommands(MemberCommands):
             self.save(redemption, merchant, payer)
             return RefundView(refund_id, str(redemption.id), amount)
 
-        return self.run(attempt, "refunding")
+        return self.run(attempt, "refunding", replay if key is not None else None)
 
     def get_redemption(self, redemption_id: object) -> RedemptionView:
         return redemption_view(self.load(redemption_id, Redemption, "redemption"))
@@ -170,14 +182,15 @@ class PaymentCommands(MemberCommands):
         if amount > self.rules.max_redemption:
             raise LimitExceeded(f"at most {self.rules.max_redemption} beans per transaction")
 
-    def replay(self, record_id, fingerprint: str) -> RedemptionView | None:
-        """The first result of a repeated idempotency key, or None if it is new."""
-        first = self.find(record_id, Redemption)
-        if first is None:
-            return None
-        if first.fingerprint != fingerprint:
-            raise IdempotencyKeyReused("this idempotency key was used for another payment")
-        return redemption_view(first)
+    def payment_replay(self, key: str | None, record_id, fingerprint: str):
+        return self.keyed(
+            key,
+            record_id,
+            Redemption,
+            lambda first: first.fingerprint == fingerprint,
+            redemption_view,
+            "payment",
+        )
 
     def check_card_spend(
         self, payer: Beneficiary, merchant: Merchant, amount: int, pin: str | None, at

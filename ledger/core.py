@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -21,7 +21,7 @@ from eventsourcing.utils import Environment
 from ledger.accounts import Account, Beneficiary, Pool, Volunteer
 from ledger.clock import Clock, SystemClock
 from ledger.codes import Keyring
-from ledger.errors import Conflict, NotFound, ValidationError
+from ledger.errors import Conflict, IdempotencyKeyReused, LedgerError, NotFound, ValidationError
 from ledger.fund import Fund
 from ledger.ids import FUND_ID, POOL_ID
 from ledger.index import LedgerIndex
@@ -45,6 +45,17 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
+def project(aggregate: Any, events: Iterable[Any]) -> Any:
+    """Apply events to an aggregate (None before its first event).
+
+    The library's default projector checks a runtime Protocol on every event, which
+    costs a fifth of a command's CPU; our events are all the library's own classes.
+    """
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
 class LedgerCore(Application):
     """Infrastructure shared by every command: the clock, the rules, the signing keys,
     bounded optimistic retries, and typed loading of aggregates."""
@@ -52,6 +63,10 @@ class LedgerCore(Application):
     name = "Goldbean"
     # Accounts live long; a snapshot every 50 events keeps a command's cost flat.
     snapshotting_intervals = {Volunteer: 50, Beneficiary: 50, Merchant: 50, Pool: 50, Fund: 50}
+    snapshotting_projectors = {cls: project for cls in snapshotting_intervals}
+    # An LRU cache of aggregates: a cached aggregate is brought up to date with one query
+    # for its newer events ("fast-forward"), so writers in other processes are seen.
+    env = {"AGGREGATE_CACHE_MAXSIZE": "5000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
 
     def __init__(
         self,
@@ -69,6 +84,7 @@ class LedgerCore(Application):
         self.keyring = keyring or Keyring.generate()
         self.max_attempts = max_attempts
         self.index = LedgerIndex(self)
+        self._claims: dict[str, str] = {}  # account number -> account id; claims are immutable
 
     # The ledger is configured only by what it is given (ledger.persistence builds the
     # env from GOLDBEAN_DATABASE_URL); stray PERSISTENCE_* variables must not leak in.
@@ -93,16 +109,29 @@ class LedgerCore(Application):
 
     # --- running commands --------------------------------------------------------------
 
-    def run(self, attempt: Callable[[], T], what: str) -> T:
+    def run(
+        self, attempt: Callable[[], T], what: str, replay: Callable[[], T | None] | None = None
+    ) -> T:
         """Run ``attempt`` until it saves without a clash.
 
         ``attempt`` must load everything it needs afresh each time. A clash
         (IntegrityError) means another writer got to one of the same aggregates first,
         or created the same derived id; the next attempt sees what it wrote.
+
+        ``replay`` (for commands with an idempotency key) returns the first result of the
+        key, or None. It is asked again when an attempt is refused: a twin request with
+        the same key may have committed between the attempt's reads (after its effect, the
+        code is used or the balance is spent), and then its result is the answer.
         """
         for number in range(1, self.max_attempts + 1):
             try:
                 return attempt()
+            except LedgerError:
+                first = replay() if replay is not None else None
+                if first is None:
+                    raise
+                log.info("%s: a twin request with the same key committed first", what)
+                return first
             except IntegrityError:
                 if number == self.max_attempts:
                     log.warning("%s: still clashing after %d attempts", what, number)
@@ -114,12 +143,42 @@ class LedgerCore(Application):
     # --- loading -----------------------------------------------------------------------
 
     def find(self, aggregate_id: UUID, cls: type[A]) -> A | None:
-        """The aggregate with this id, or None; a TypeError-free check of its class."""
+        """The aggregate with this id if it is a ``cls``, else None."""
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate = self.repository.get(aggregate_id, projector_func=project)
         except AggregateNotFoundError:
             return None
         return aggregate if isinstance(aggregate, cls) else None
+
+    def find_existing(self, aggregate_id: UUID, cls: type[A]) -> A | None:
+        """Like find(), but one cheap query when the id is (as usual) still unused."""
+        return self.find(aggregate_id, cls) if self.exists(aggregate_id) else None
+
+    def keyed(
+        self,
+        key: str | None,
+        record_id: UUID,
+        cls: type[A],
+        matches: Callable[[A], bool],
+        view: Callable[[A], T],
+        what: str,
+    ) -> Callable[[], T | None] | None:
+        """For a command with an idempotency ``key``: a function that returns the key's
+        first result (its ``cls`` record's view), None while the key is unused, and raises
+        IdempotencyKeyReused if the record does not ``match`` this command's values.
+        None when there is no key."""
+        if key is None:
+            return None
+
+        def replay() -> T | None:
+            first = self.find_existing(record_id, cls)
+            if first is None:
+                return None
+            if not matches(first):
+                raise IdempotencyKeyReused(f"this idempotency key was used for another {what}")
+            return view(first)
+
+        return replay
 
     def exists(self, aggregate_id: UUID) -> bool:
         return bool(self.recorder.select_events(aggregate_id, limit=1))
