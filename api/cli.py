@@ -1,0 +1,259 @@
+"""The ``goldbean`` command-line tool.
+
+    goldbean db init [--database-url URL]           create the ledger's tables once
+    goldbean demo [--database-url URL] [--seed N] [--force]
+                                                    build the demo community into an empty
+                                                    database and print its summary
+    goldbean --version
+
+Settings come from api/settings.py (defaults < ``GOLDBEAN_*`` environment < options given
+here). Exit status: 0 done, 1 error (one line on stderr; ``--log-level DEBUG`` logs the
+detail), 2 usage error. Nothing happens at import time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sqlite3
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+
+from eventsourcing.persistence import PersistenceError
+
+from api.settings import LOG_LEVELS, Settings, SettingsError
+from ledger.errors import LedgerError
+from ledger.persistence import env_for_url, init_db, open_ledger, redact
+
+log = logging.getLogger(__name__)
+
+
+class CliError(Exception):
+    """Raised for a failure the tool explains in one line."""
+
+
+# Errors a person can cause and fix: a one-line message, no traceback.
+EXPECTED = (CliError, SettingsError, LedgerError, PersistenceError, sqlite3.Error, OSError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help and --version exit 0; usage errors exit 2
+        return stop.code if isinstance(stop.code, int) else 2
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        print("goldbean: interrupted", file=sys.stderr)
+        return 130
+    except EXPECTED as error:
+        log.debug("goldbean %s failed", args.command, exc_info=True)
+        print(f"goldbean: error: {_one_line(error)}", file=sys.stderr)
+        return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="where the ledger lives (default: $GOLDBEAN_DATABASE_URL, "
+        "else sqlite:///var/goldbean.sqlite3)",
+    )
+    common.add_argument(
+        "--log-level",
+        metavar="LEVEL",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        help="logging level (default: $GOLDBEAN_LOG_LEVEL, else INFO)",
+    )
+
+    parser = argparse.ArgumentParser(
+        prog="goldbean", description="Goldbean (金豆): a points ledger for community volunteering."
+    )
+    parser.add_argument("--version", action="version", version=f"goldbean {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    db = commands.add_parser("db", help="database administration")
+    db_commands = db.add_subparsers(dest="db_command", metavar="COMMAND", required=True)
+    init = db_commands.add_parser(
+        "init", parents=[common], help="create the ledger's tables (once, before any worker starts)"
+    )
+    init.set_defaults(handler=db_init)
+
+    demo = commands.add_parser(
+        "demo",
+        parents=[common],
+        help="build the demo community into an empty database",
+        description="Build a demo community with three months of history into an empty "
+        "database and print its summary. If the database already holds events, "
+        "print the summary of what is there instead (never a second demo).",
+    )
+    demo.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
+    demo.add_argument(
+        "--force",
+        action="store_true",
+        help="insist on a fresh demo: fail instead of showing the existing "
+        "data when the database is not empty",
+    )
+    demo.set_defaults(handler=demo_command)
+    return parser
+
+
+# --- commands ---------------------------------------------------------------------------
+
+
+def db_init(args: argparse.Namespace) -> int:
+    settings = _settings(args, require_secret=False)  # db init signs nothing
+    url = settings.database_url
+    if url.startswith("memory:"):
+        print("memory:// keeps nothing between runs; there are no tables to create.")
+        return 0
+    with _database(url):
+        created_schema = _prepare_database(url)
+        init_db(url)
+        events = _count_events(url)
+    if created_schema:
+        print(f"Created the schema {created_schema!r}.")
+    print(
+        f"The ledger's tables are ready at {_where(url)} (created if missing); "
+        f"it holds {events:,} events."
+    )
+    return 0
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    from api.demo import build_demo, demo_clock, summarize  # the demo's data, only when asked
+
+    settings = _settings(args, demo=True)
+    url = settings.database_url
+    memory = url.startswith("memory:")
+    clock = demo_clock()
+    with _database(url):
+        if not memory:
+            _prepare_database(url)
+            init_db(url)
+        ledger = open_ledger(
+            url,
+            clock=clock,
+            rules=settings.rules(),
+            keyring=settings.keyring(),
+            create_tables=memory,
+        )
+    try:
+        with _database(url):
+            events = ledger.recorder.max_notification_id() or 0
+        if events:
+            if args.force:
+                raise CliError(
+                    f"{_where(url)} already holds {events:,} events, and a demo is only ever built "
+                    "into an empty database: delete the file (or use another schema or database) "
+                    "and run again"
+                )
+            print(
+                f"{_where(url)} already holds {events:,} events, so no demo is built into it "
+                "(a fresh demo needs an empty database). What it holds:"
+            )
+            print(summarize(ledger).format())
+            return 0
+        print(f"Building the demo community into {_where(url)} (seed {args.seed}) ...", flush=True)
+        started = time.perf_counter()
+        summary = build_demo(
+            ledger, clock, seed=args.seed, progress=lambda line: print(f"  {line}", flush=True)
+        )
+        print(f"Built in {time.perf_counter() - started:.1f} s.")
+        print(summary.format())
+        return 0
+    finally:
+        ledger.close()
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def _settings(args: argparse.Namespace, **options) -> Settings:
+    """Load the settings (options given on the command line win), then set up logging."""
+    demo = options.pop("demo", None)
+    config = {"database_url": args.database_url, "log_level": args.log_level, "demo": demo}
+    settings = Settings.load({k: v for k, v in config.items() if v is not None}, **options)
+    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    log.debug("settings: %r", settings)
+    return settings
+
+
+@contextmanager
+def _database(url: str) -> Iterator[None]:
+    """Explain a database that cannot be opened or read in one line, naming it."""
+    try:
+        yield
+    except (PersistenceError, sqlite3.Error, OSError) as error:
+        raise CliError(f"cannot use the database at {redact(url)}: {_one_line(error)}") from error
+
+
+def _prepare_database(url: str) -> str | None:
+    """Check that a PostgreSQL server answers (with the driver's own reason if not) and
+    create the URL's ``?schema=`` if it is missing; return the schema created, if any."""
+    env = env_for_url(url)
+    if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
+        return None
+    try:
+        import psycopg
+        from psycopg import sql
+    except ImportError:
+        raise CliError("PostgreSQL needs psycopg: pip install -e '.[postgres]'") from None
+    schema = env.get("POSTGRES_SCHEMA")
+    try:
+        with psycopg.connect(
+            host=env["POSTGRES_HOST"],
+            port=env["POSTGRES_PORT"],
+            dbname=env["POSTGRES_DBNAME"],
+            user=env["POSTGRES_USER"],
+            password=env["POSTGRES_PASSWORD"] or None,
+            connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]),
+            autocommit=True,
+        ) as conn:
+            if not schema:
+                return None
+            found = conn.execute(
+                "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (schema,)
+            ).fetchone()
+            if found:
+                return None
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+            return schema
+    except psycopg.Error as error:
+        raise CliError(f"cannot use PostgreSQL at {redact(url)}: {_one_line(error)}") from error
+
+
+def _count_events(url: str) -> int:
+    ledger = open_ledger(url, create_tables=False)
+    try:
+        return ledger.recorder.max_notification_id() or 0
+    finally:
+        ledger.close()
+
+
+def _where(url: str) -> str:
+    """The URL without its password; for SQLite, also the file it names."""
+    if url.startswith("sqlite:///"):
+        path = env_for_url(url)["SQLITE_DBNAME"]
+        if path != ":memory:" and not Path(path).is_absolute():
+            return f"{url} ({Path(path).resolve()})"
+    return redact(url)
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
+
+
+def _version() -> str:
+    try:
+        return metadata.version("goldbean")
+    except metadata.PackageNotFoundError:
+        return "unknown"
