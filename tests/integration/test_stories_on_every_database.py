@@ -110,9 +110,12 @@ def test_settlement_rules_hold_on_every_database(community):
     community.check_books()
 
 
-def test_a_story_reads_back_after_reopening(database_url):
-    if database_url == "memory://":
-        pytest.skip("an in-memory ledger does not outlive its process")
+@pytest.mark.parametrize(
+    "url_fixture", ["sqlite_url", pytest.param("postgres_url", marks=pytest.mark.postgres)]
+)
+def test_a_story_reads_back_after_reopening(request, url_fixture):
+    """(An in-memory ledger does not outlive its process, so only the databases.)"""
+    database_url = request.getfixturevalue(url_fixture)
     community = Community.on(database_url)
     li = community.volunteer("李伟")
     zhao = community.beneficiary("赵奶奶")
