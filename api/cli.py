@@ -128,7 +128,8 @@ def db_init(args: argparse.Namespace) -> int:
 
 
 def demo_command(args: argparse.Namespace) -> int:
-    from api.demo import build_demo, demo_clock, summarize  # the demo's data, only when asked
+    from api.demo import build_demo, demo_clock  # the demo's data, only when asked
+    from api.demo_summary import summarize
 
     settings = _settings(args, demo=True)
     url = settings.database_url

@@ -14,7 +14,7 @@ The builder keeps the programme's rules itself (daily award cap, beneficiary lim
 shops, per-transaction maximum, balances) by checking before each command; a command
 the ledger still refuses is logged as a warning and counted in the summary.
 
-:func:`summarize` describes any ledger (also one built earlier) as a :class:`DemoSummary`.
+:mod:`api.demo_summary` describes the result.
 """
 
 from __future__ import annotations
@@ -25,22 +25,13 @@ import logging
 import random
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
-from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from eventsourcing.utils import get_topic
-
-from ledger import codes
-from ledger.accounts import Beneficiary
+from api.demo_summary import DemoSummary, summarize, yuan
 from ledger.application import Ledger
 from ledger.clock import FakeClock
 from ledger.errors import LedgerError
-from ledger.fund import Donation, Settlement
-from ledger.incidents import Incident
-from ledger.records import Redemption
 from ledger.views import Actor
 
 log = logging.getLogger(__name__)
@@ -99,72 +90,6 @@ COMPANIES = ("昆明金沙商贸有限公司", "云南滇池物业服务有限�
              "春城爱心车队", "滇味食品有限公司")
 RESIDENTS = ("张先生", "李女士", "王建国", "陈阿姨", "刘志强", "杨女士", "周老师")
 # fmt: on
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One account a person can try things with."""
-
-    id: str
-    name: str
-    detail: str
-
-
-@dataclass(frozen=True)
-class DemoSummary:
-    """What a ledger holds, in numbers a person can check."""
-
-    volunteers: int
-    beneficiaries: int
-    merchants: int
-    incidents: int
-    redemptions: int
-    events: int
-    beans_outstanding: int
-    fund_balance_fen: int
-    liability_fen: int
-    coverage: Decimal | None
-    donations_fen: int
-    settlements_paid: int
-    first_day: str | None
-    last_day: str | None
-    refused: int = 0
-    volunteer: Sample | None = None
-    merchant: Sample | None = None
-    beneficiary: Sample | None = None
-
-    def format(self) -> str:
-        coverage = "n/a (nothing owed)" if self.coverage is None else f"{self.coverage:.2f}"
-        lines = [
-            f"Goldbean community, {self.first_day or '-'} to {self.last_day or '-'}",
-            f"  people        {self.volunteers} volunteers, {self.beneficiaries} beneficiaries, "
-            f"{self.merchants} merchants",
-            f"  activity      {self.incidents:,} incidents, {self.redemptions:,} redemptions, "
-            f"{self.events:,} events in the log",
-            f"  beans         {self.beans_outstanding:,} outstanding (held by volunteers, "
-            "beneficiaries, the pool and merchants)",
-            f"  fund          balance {yuan(self.fund_balance_fen)} "
-            f"(donations {yuan(self.donations_fen)}, "
-            f"paid out {yuan(self.donations_fen - self.fund_balance_fen)})",
-            f"                liability {yuan(self.liability_fen)}, coverage {coverage}",
-            f"  settlements   {self.settlements_paid} paid in full",
-        ]
-        if self.refused:
-            lines.append(f"  refused       {self.refused} commands (see the warnings above)")
-        samples = {"volunteer": self.volunteer, "merchant": self.merchant,
-                   "beneficiary": self.beneficiary}
-        if any(samples.values()):
-            lines.append("Try it with:")
-            lines += [f"  {label:<12}  {s.name}  id {s.id}  {s.detail}"
-                      for label, s in samples.items() if s]
-        return "\n".join(lines)
-
-
-def yuan(fen: int) -> str:
-    """Fen as yuan for people: 123456 -> ¥1,234.56."""
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(fen), 100)
-    return f"{sign}¥{whole:,}.{cents:02d}"
 
 
 def demo_clock(now: datetime | None = None, days: int = DEMO_DAYS) -> FakeClock:
@@ -276,8 +201,10 @@ class _Builder:
                 self.issue_card(b.id, f"{self.rng.randint(0, 9999):04d}" if n in with_pin else None)
         self.donate(company=True, amount_fen=1_000_000)
         self.do("granting allotments", self.L.grant_allotments, self.month, self.coordinator())
-        self.progress(f"{self.day()}: {len(self.merchants)} merchants, {len(self.volunteers)} "
-                      f"volunteers, {len(self.cards)} beneficiaries with cards")
+        self.progress(
+            f"{self.day()}: {len(self.merchants)} merchants, {len(self.volunteers)} "
+            f"volunteers, {len(self.cards)} beneficiaries with cards"
+        )
 
     def join(self) -> None:
         name = ""
@@ -310,8 +237,13 @@ class _Builder:
             return self.at(day, rng.randint(first_hour, last_hour), rng.randint(0, 59))
 
         if today.day == 1:
-            self.later(self.at(day, 9), "granting allotments", self.L.grant_allotments, period,
-                       self.coordinator())
+            self.later(
+                self.at(day, 9),
+                "granting allotments",
+                self.L.grant_allotments,
+                period,
+                self.coordinator(),
+            )
         if today.day == 3:
             self.schedule(self.at(day, 10), lambda: self.settle(day))
         if today.day in (15, 28):
@@ -355,16 +287,24 @@ class _Builder:
         rng, now = self.rng, self.clock.now()
         reporter = self.pick_volunteer()
         category = rng.choices(list(REPORTS), [share for share, _ in REPORTS.values()])[0]
-        recent = [r for r in self.recent[category]
-                  if now - r[0] < timedelta(hours=6) and r[3] != reporter]
+        recent = [
+            r for r in self.recent[category] if now - r[0] < timedelta(hours=6) and r[3] != reporter
+        ]
         duplicate_of, location = None, rng.choice(LOCATIONS)
         if recent and rng.random() < 0.5:  # someone else reports the same thing again
             _, duplicate_of, description, _ = rng.choice(recent)
         else:
             description = rng.choice(REPORTS[category][1])
         urgent = category == "fire" or (category == "public_security" and rng.random() < 0.4)
-        incident = self.do("reporting an incident", self.L.submit_incident, reporter, category,
-                           description, location=location, urgent=urgent)
+        incident = self.do(
+            "reporting an incident",
+            self.L.submit_incident,
+            reporter,
+            category,
+            description,
+            location=location,
+            urgent=urgent,
+        )
         if incident is None:
             return
         self.stats["incidents"] += 1
@@ -372,11 +312,23 @@ class _Builder:
         hours = rng.uniform(1, 80 if rng.random() < 0.15 else 30)  # some wait for days
         when = now + (timedelta(minutes=rng.randint(5, 50)) if urgent else timedelta(hours=hours))
         if duplicate_of:
-            self.later(when, "marking a duplicate", self.L.mark_duplicate, incident.id,
-                       self.coordinator(), duplicate_of)
+            self.later(
+                when,
+                "marking a duplicate",
+                self.L.mark_duplicate,
+                incident.id,
+                self.coordinator(),
+                duplicate_of,
+            )
         elif rng.random() < 0.07:
-            self.later(when, "rejecting an incident", self.L.reject_incident, incident.id,
-                       self.coordinator(), rng.choice(REJECT_REASONS))
+            self.later(
+                when,
+                "rejecting an incident",
+                self.L.reject_incident,
+                incident.id,
+                self.coordinator(),
+                rng.choice(REJECT_REASONS),
+            )
         else:
             self.schedule(when, lambda: self.verify(incident.id, reporter, category, urgent))
 
@@ -387,8 +339,11 @@ class _Builder:
     def verify(self, incident_id: str, reporter: str, category: str, urgent: bool) -> None:
         rng, usual = self.rng, self.L.rules.incident_awards[category]
         award = usual
-        mistake = (category == "sanitation" and not self.correction_done
-                   and self.clock.now() > self.at(30, 0))
+        mistake = (
+            category == "sanitation"
+            and not self.correction_done
+            and self.clock.now() > self.at(30, 0)
+        )
         if mistake:
             award = 20  # a slip of the coordinator's finger, corrected the next day
         elif urgent and rng.random() < 0.3:
@@ -396,30 +351,50 @@ class _Builder:
         if award > self.room_for_award(reporter):
             log.info("demo: %s is near the daily award cap", self.names[reporter])
             award = self.room_for_award(reporter)
-        if not self.do("verifying an incident", self.L.verify_incident, incident_id,
-                       self.coordinator(), award=award):
+        if not self.do(
+            "verifying an incident",
+            self.L.verify_incident,
+            incident_id,
+            self.coordinator(),
+            award=award,
+        ):
             return
         self.awarded[(reporter, self.day())] += award
         self.stats["verified"] += 1
         now = self.clock.now()
         if mistake and award > usual:
             self.correction_done = True
-            self.schedule(now + timedelta(hours=rng.uniform(16, 26)),
-                          lambda: self.correct(reporter, award - usual, incident_id))
+            self.schedule(
+                now + timedelta(hours=rng.uniform(16, 26)),
+                lambda: self.correct(reporter, award - usual, incident_id),
+            )
         if category in NEEDS_HANDLERS or rng.random() < 0.3:
-            handlers = list(dict.fromkeys(self.pick_volunteer(reporter)
-                                          for _ in range(rng.randint(1, 3))))
+            handlers = list(
+                dict.fromkeys(self.pick_volunteer(reporter) for _ in range(rng.randint(1, 3)))
+            )
             assigned = now + timedelta(minutes=rng.randint(5, 20 if urgent else 120))
-            self.later(assigned, "assigning handlers", self.L.assign_handlers, incident_id,
-                       self.coordinator(), handlers)
+            self.later(
+                assigned,
+                "assigning handlers",
+                self.L.assign_handlers,
+                incident_id,
+                self.coordinator(),
+                handlers,
+            )
             hours = rng.uniform(1, 6) if urgent else rng.uniform(3, 72)
-            self.schedule(assigned + timedelta(hours=hours),
-                          lambda: self.resolve(incident_id, handlers))
+            self.schedule(
+                assigned + timedelta(hours=hours), lambda: self.resolve(incident_id, handlers)
+            )
 
     def resolve(self, incident_id: str, handlers: list[str]) -> None:
         award = min([self.L.rules.handler_award] + [self.room_for_award(h) for h in handlers])
-        if self.do("resolving an incident", self.L.resolve_incident, incident_id,
-                   self.coordinator(), award_per_handler=award):
+        if self.do(
+            "resolving an incident",
+            self.L.resolve_incident,
+            incident_id,
+            self.coordinator(),
+            award_per_handler=award,
+        ):
             for h in handlers:
                 self.awarded[(h, self.day())] += award
             self.stats["resolved"] += 1
@@ -429,9 +404,16 @@ class _Builder:
         if beans <= 0:
             log.warning("demo: no correction, %s has spent the beans", self.names[volunteer])
             return
-        self.do("correcting an award", self.L.correct, volunteer, beans,
-                "核实时奖励误录为20豆，应为2豆", self.coordinator(), corrects=incident_id,
-                key=self.key())
+        self.do(
+            "correcting an award",
+            self.L.correct,
+            volunteer,
+            beans,
+            "核实时奖励误录为20豆，应为2豆",
+            self.coordinator(),
+            corrects=incident_id,
+            key=self.key(),
+        )
 
     # --- activities ----------------------------------------------------------------------
 
@@ -439,16 +421,29 @@ class _Builder:
         title, beans = self.rng.choice(ACTIVITIES)
         starts = self.at(day, self.rng.choice((9, 14, 15)))
         ends = starts + timedelta(hours=self.rng.choice((2, 3)))
-        activity = self.do("creating an activity", self.L.create_activity, title, starts, ends,
-                           beans, by=self.coordinator())
+        activity = self.do(
+            "creating an activity",
+            self.L.create_activity,
+            title,
+            starts,
+            ends,
+            beans,
+            by=self.coordinator(),
+        )
         if activity is None:
             return
         self.stats["activities"] += 1
         crowd = min(len(self.volunteers), self.rng.randint(8, 20))
         attendees = list(dict.fromkeys(self.pick_volunteer() for _ in range(2 * crowd)))[:crowd]
         for v in attendees:
-            self.later(starts + timedelta(minutes=self.rng.randint(0, 40)), "checking in",
-                       self.L.check_in, activity.id, v, activity.checkin_code)
+            self.later(
+                starts + timedelta(minutes=self.rng.randint(0, 40)),
+                "checking in",
+                self.L.check_in,
+                activity.id,
+                v,
+                activity.checkin_code,
+            )
         self.schedule(ends + timedelta(minutes=30), lambda: self.confirm(activity.id, beans))
 
     def confirm(self, activity_id: str, beans: int) -> None:
@@ -457,8 +452,13 @@ class _Builder:
         for v in checked_in:
             if v not in within:
                 log.info("demo: %s is at the daily award cap; not confirmed", self.names[v])
-        confirmed = self.do("confirming attendance", self.L.confirm_attendance, activity_id,
-                            self.coordinator(), account_ids=within)
+        confirmed = self.do(
+            "confirming attendance",
+            self.L.confirm_attendance,
+            activity_id,
+            self.coordinator(),
+            account_ids=within,
+        )
         for v in confirmed.account_ids if confirmed else ():
             self.awarded[(v, self.day())] += beans
 
@@ -477,26 +477,48 @@ class _Builder:
         if rng.random() < 0.7:  # the volunteer shows a payment code and the till scans it
             issued = self.do("issuing a payment code", self.L.issue_payment_code, volunteer)
             self.clock.advance(seconds=rng.randint(4, 25))
-            redemption = issued and self.do("redeeming a payment code", self.L.redeem,
-                                            merchant_id, issued.code, amount, key=self.key())
+            redemption = issued and self.do(
+                "redeeming a payment code",
+                self.L.redeem,
+                merchant_id,
+                issued.code,
+                amount,
+                key=self.key(),
+            )
         else:  # the volunteer scans the shop's counter code
-            redemption = self.do("paying by counter code", self.L.pay_merchant, volunteer,
-                                 counter_code, amount, key=self.key())
+            redemption = self.do(
+                "paying by counter code",
+                self.L.pay_merchant,
+                volunteer,
+                counter_code,
+                amount,
+                key=self.key(),
+            )
         if redemption:
             self.redeemed(redemption.id, merchant_id, refund_chance=0.03)
 
     def shop_with_card(self, beneficiary: str) -> None:
         rules = self.L.rules
-        room = min(self.L.get_balance(beneficiary), rules.max_redemption,
-                   rules.beneficiary_daily_limit - self.spent[(beneficiary, self.day())])
+        room = min(
+            self.L.get_balance(beneficiary),
+            rules.max_redemption,
+            rules.beneficiary_daily_limit - self.spent[(beneficiary, self.day())],
+        )
         merchant_id, category, _ = self.pick_merchant(rules.beneficiary_categories)
         meal = category == "canteen"
         amount = min(room, self.rng.randint(8, 15) if meal else self.rng.randint(5, 45))
         if amount < 5:
             return
         card_code, pin = self.cards[beneficiary]
-        redemption = self.do("redeeming a card", self.L.redeem, merchant_id, card_code, amount,
-                             pin=pin, key=self.key())
+        redemption = self.do(
+            "redeeming a card",
+            self.L.redeem,
+            merchant_id,
+            card_code,
+            amount,
+            pin=pin,
+            key=self.key(),
+        )
         if redemption:
             self.spent[(beneficiary, self.day())] += amount
             self.redeemed(redemption.id, merchant_id, refund_chance=0.02)
@@ -505,8 +527,10 @@ class _Builder:
         self.stats["redemptions"] += 1
         self.redeemed_at.append(self.clock.now())
         if self.rng.random() < refund_chance:  # an item goes back later that day
-            self.schedule(self.clock.now() + timedelta(minutes=self.rng.randint(10, 600)),
-                          lambda: self.refund(redemption_id, merchant_id))
+            self.schedule(
+                self.clock.now() + timedelta(minutes=self.rng.randint(10, 600)),
+                lambda: self.refund(redemption_id, merchant_id),
+            )
 
     def refund(self, redemption_id: str, merchant_id: str) -> None:
         redemption = self.L.get_redemption(redemption_id)
@@ -529,8 +553,15 @@ class _Builder:
             return
         amount = self.rng.randint(5, min(30, balance))
         to = "pool" if self.rng.random() < 0.4 else self.rng.choice(list(self.cards))
-        if self.do("giving beans", self.L.give, volunteer, to, amount,
-                   message=self.rng.choice(GIFT_MESSAGES), key=self.key()):
+        if self.do(
+            "giving beans",
+            self.L.give,
+            volunteer,
+            to,
+            amount,
+            message=self.rng.choice(GIFT_MESSAGES),
+            key=self.key(),
+        ):
             self.stats["gifts"] += 1
 
     def allocate_pool(self) -> None:
@@ -539,8 +570,14 @@ class _Builder:
         share = self.L.get_pool_balance() // max(1, len(needy))
         if share >= 5:
             for b in needy:
-                self.do("allocating from the pool", self.L.allocate_pool, b, share,
-                        self.coordinator(), key=self.key())
+                self.do(
+                    "allocating from the pool",
+                    self.L.allocate_pool,
+                    b,
+                    share,
+                    self.coordinator(),
+                    key=self.key(),
+                )
 
     # --- the fund ----------------------------------------------------------------------------
 
@@ -548,13 +585,21 @@ class _Builder:
         rng = self.rng
         anonymous = not company and rng.random() < 0.35
         donor = None if anonymous else rng.choice(COMPANIES if company else RESIDENTS)
-        amount = amount_fen or rng.choice((100_000, 200_000, 300_000) if company
-                                          else (5_000, 10_000, 20_000, 50_000))
+        amount = amount_fen or rng.choice(
+            (100_000, 200_000, 300_000) if company else (5_000, 10_000, 20_000, 50_000)
+        )
         today = date.fromisoformat(self.day())
         received = max(today - timedelta(days=rng.randint(0, 2)), self.first_date)
-        if self.do("recording a donation", self.L.record_donation, donor=donor,
-                   anonymous=anonymous, amount_fen=amount, received_on=received,
-                   receipt_no=f"JS{today:%Y}-{next(self.receipts):04d}", by=PREPARER):
+        if self.do(
+            "recording a donation",
+            self.L.record_donation,
+            donor=donor,
+            anonymous=anonymous,
+            amount_fen=amount,
+            received_on=received,
+            receipt_no=f"JS{today:%Y}-{next(self.receipts):04d}",
+            by=PREPARER,
+        ):
             self.stats["donations"] += 1
 
     def settle(self, day: int) -> None:
@@ -565,11 +610,17 @@ class _Builder:
             log.info("demo: nothing was redeemed before %s", cutoff.date())
             return
         self.settled_to = cutoff
-        settlement = self.do("preparing a settlement", self.L.prepare_settlement, PREPARER,
-                             key=self.key())
+        settlement = self.do(
+            "preparing a settlement", self.L.prepare_settlement, PREPARER, key=self.key()
+        )
         if settlement:
-            self.later(self.at(day + 1, 15), "approving a settlement", self.L.approve_settlement,
-                       settlement.id, APPROVER)
+            self.later(
+                self.at(day + 1, 15),
+                "approving a settlement",
+                self.L.approve_settlement,
+                settlement.id,
+                APPROVER,
+            )
             self.schedule(self.at(day + 2, 10), lambda: self.pay(settlement.id))
 
     def pay(self, settlement_id: str) -> None:
@@ -581,85 +632,16 @@ class _Builder:
                 log.warning("demo: the fund cannot pay merchant %s yet", line.merchant_id)
                 continue
             ref = f"FT{self.clock.now().astimezone(self.tz):%Y%m%d}{n:03d}"
-            if self.do("paying a settlement line", self.L.pay_settlement_line, settlement_id,
-                       line.merchant_id, ref, PREPARER):
+            if self.do(
+                "paying a settlement line",
+                self.L.pay_settlement_line,
+                settlement_id,
+                line.merchant_id,
+                ref,
+                PREPARER,
+            ):
                 paid += owed
-        self.progress(f"{self.day()}: settlement for {settlement.period} paid to "
-                      f"{len(settlement.lines)} merchants, {yuan(paid)} with rebates")
-
-
-# --- describing a ledger ---------------------------------------------------------------------
-
-
-def summarize(ledger: Ledger, *, refused: int = 0) -> DemoSummary:
-    """Count what ``ledger`` holds and pick sample accounts to try things with."""
-    fund, index, recorder = ledger.get_fund(), ledger.index, ledger.recorder
-    volunteers, merchants = index.ids_of("volunteer"), index.ids_of("merchant")
-    beneficiaries = index.ids_of("beneficiary")
-    settlements = [str(n.originator_id) for n in _notifications(ledger, Settlement.Prepared)]
-    donations = [_event(ledger, n) for n in _notifications(ledger, Donation.Received)]
-    events = recorder.max_notification_id() or 0
-    first, last = (
-        (_event(ledger, recorder.select_notifications(start=n, limit=1)[0]) for n in (1, events))
-        if events else (None, None)
-    )
-    return DemoSummary(
-        volunteers=len(volunteers), beneficiaries=len(beneficiaries), merchants=len(merchants),
-        incidents=len(_notifications(ledger, Incident.Submitted)),
-        redemptions=len(_notifications(ledger, Redemption.Made)),
-        events=events, beans_outstanding=fund.outstanding_beans,
-        fund_balance_fen=fund.balance_fen, liability_fen=fund.liability_fen,
-        coverage=fund.coverage, donations_fen=sum(d.amount_fen for d in donations),
-        settlements_paid=sum(ledger.get_settlement(s).status == "paid" for s in settlements),
-        first_day=ledger.calendar.day(first.timestamp) if first else None,
-        last_day=ledger.calendar.day(last.timestamp) if last else None,
-        refused=refused,
-        volunteer=_sample_volunteer(ledger, volunteers[:200]),
-        merchant=_sample_merchant(ledger, merchants[:200]),
-        beneficiary=_sample_beneficiary(ledger, beneficiaries[:200]),
-    )
-
-
-def _notifications(ledger: Ledger, event_class: type) -> list:
-    found, start, topics = [], 0, [get_topic(event_class)]
-    while True:
-        batch = ledger.recorder.select_notifications(
-            start=start, limit=5000, topics=topics, inclusive_of_start=False
+        self.progress(
+            f"{self.day()}: settlement for {settlement.period} paid to "
+            f"{len(settlement.lines)} merchants, {yuan(paid)} with rebates"
         )
-        found.extend(batch)
-        if len(batch) < 5000:
-            return found
-        start = batch[-1].id
-
-
-def _event(ledger: Ledger, notification):
-    return ledger.mapper.to_domain_event(notification)
-
-
-def _sample_volunteer(ledger: Ledger, ids: list[str]) -> Sample | None:
-    accounts = [ledger.get_account(v) for v in ids]
-    if not accounts:
-        return None
-    best = max(accounts, key=lambda a: a.balance)
-    detail = f"account number {best.number}, {best.balance:,} beans"
-    return Sample(best.id, best.display_name, detail)
-
-
-def _sample_merchant(ledger: Ledger, ids: list[str]) -> Sample | None:
-    shops = [ledger.get_merchant(m) for m in ids]
-    shops.sort(key=lambda m: m.category not in ledger.rules.beneficiary_categories)  # cards work
-    for m in shops:
-        if m.status == "active":
-            return Sample(m.id, m.name, f"({m.category}), counter code {m.merchant_code}")
-    return None
-
-
-def _sample_beneficiary(ledger: Ledger, ids: list[str]) -> Sample | None:
-    """The beneficiary with the most beans among those whose card has no PIN."""
-    cards = [ledger.find(UUID(b), Beneficiary) for b in ids]
-    usable = [b for b in cards if b is not None and b.card_number and b.pin_hash is None]
-    if not usable:
-        return None
-    best = max(usable, key=lambda b: b.balance)
-    detail = f"card code {codes.card_code(best.card_number)} (no PIN), {best.balance:,} beans"
-    return Sample(str(best.id), best.display_name, detail)

@@ -19,7 +19,8 @@ import pytest
 from eventsourcing.utils import get_topic
 
 from api.cli import main
-from api.demo import DEMO_DAYS, yuan
+from api.demo import DEMO_DAYS
+from api.demo_summary import yuan
 from ledger.accounts import Beneficiary
 from ledger.activities import Activity
 from ledger.application import Ledger
