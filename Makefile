@@ -3,7 +3,7 @@
 #   make venv       create .venv (if missing) and install -e .[postgres,test]
 #   make run        run the demo (sqlite database under var/)
 #   make test       run pytest; pass extra options with PYTEST_ARGS="-k foo -x"
-#   make lint       ruff check
+#   make lint       ruff check + mypy (ledger/)
 #   make bench      run bench/ledger_bench.py
 #   make clean      remove var/ and caches (keeps .venv)
 #   make distclean  clean + remove .venv
@@ -38,6 +38,7 @@ test: venv
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: venv
 	$(VPY) bench/ledger_bench.py

@@ -10,7 +10,7 @@ correction credits it, a settlement credits retired.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.domain import Aggregate
 
@@ -40,6 +40,11 @@ RETIRED = "retired"
 
 class Account(Aggregate):
     """A bean account. Subclasses add the rules of their kind."""
+
+    if TYPE_CHECKING:  # set by the events; annotations here would become __init__ fields
+        display_name: str
+        number: str | None
+        balance: int
 
     kind = "account"
 
@@ -124,6 +129,9 @@ class Account(Aggregate):
 class Volunteer(Account):
     """A resident who reports and helps; earns awards, spends, gives."""
 
+    if TYPE_CHECKING:
+        number: str  # every person's account has a number
+
     kind = "volunteer"
 
     class LeaderboardChoiceMade(Aggregate.Event):
@@ -161,6 +169,9 @@ class Volunteer(Account):
 
 class Beneficiary(Account):
     """An elderly or special-care resident who spends with a printed card."""
+
+    if TYPE_CHECKING:
+        number: str  # every person's account has a number
 
     kind = "beneficiary"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from eventsourcing.domain import Aggregate
 
@@ -12,6 +13,15 @@ from ledger.errors import ActivityNotRunning, InvalidCode, InvalidState, Validat
 
 
 class Activity(Aggregate):
+    if TYPE_CHECKING:  # set by the events; annotations here would become __init__ fields
+        title: str
+        starts_at: datetime
+        ends_at: datetime
+        beans: int
+        checkin_code: str
+        checked_in: list[str]
+        confirmed: list[str]
+
     class Created(Aggregate.Created):
         title: str
         starts_at: datetime

@@ -7,7 +7,7 @@ from datetime import datetime
 from ledger import codes
 from ledger.accounts import ISSUANCE, Flow, Volunteer
 from ledger.activities import Activity
-from ledger.core import LedgerCore, check_text
+from ledger.core import LedgerCore, check_text, optional_text
 from ledger.errors import AwardCapExceeded, ValidationError
 from ledger.incidents import Incident
 from ledger.views import ActivityView, Actor, CheckinView, ConfirmationView, IncidentView
@@ -51,7 +51,7 @@ class AwardCommands(LedgerCore):
         """A volunteer reports an incident; it waits for a coordinator to verify it."""
         self.rules.check_incident_category(category)
         description = check_text(description, "description", max_length=2000)
-        location = check_text(location, "location", max_length=200, required=False)
+        location = optional_text(location, "location", max_length=200)
 
         def attempt() -> IncidentView:
             reporter = self.load(reporter_id, Volunteer, "volunteer account")

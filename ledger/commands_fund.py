@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from uuid import uuid4
 
-from ledger.core import LedgerCore, check_text
+from ledger.core import LedgerCore, check_text, optional_text
 from ledger.errors import DuplicateReceipt, NothingToSettle, ValidationError
 from ledger.fund import Donation, Fund, Settlement
 from ledger.ids import FUND_ID, derived_id
@@ -39,7 +39,11 @@ class FundCommands(LedgerCore):
         same receipt number raises DuplicateReceipt."""
         check_fen(amount_fen)
         receipt_no = check_text(receipt_no, "receipt_no", max_length=64)
-        donor_name = check_text(donor, "donor", max_length=120, required=not anonymous) or ""
+        donor_name = (
+            optional_text(donor, "donor", max_length=120) or ""
+            if anonymous
+            else check_text(donor, "donor", max_length=120)
+        )
         if not isinstance(received_on, date) or isinstance(received_on, datetime):
             raise ValidationError("received_on must be a date")
         record_id = derived_id("donation", receipt_no)

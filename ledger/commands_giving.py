@@ -7,7 +7,7 @@ from uuid import uuid4
 
 from ledger.accounts import ISSUANCE, Beneficiary, Flow, Volunteer
 from ledger.calendar import parse_period
-from ledger.core import LedgerCore, as_uuid, check_text
+from ledger.core import LedgerCore, as_uuid, check_text, optional_text
 from ledger.errors import ValidationError
 from ledger.ids import POOL_ID, derived_id
 from ledger.money import check_beans
@@ -32,7 +32,7 @@ class GivingCommands(LedgerCore):
         Raises InsufficientBalance, NotFound, IdempotencyKeyReused.
         """
         check_beans(amount)
-        message = check_text(message, "message", max_length=200, required=False)
+        message = optional_text(message, "message", max_length=200)
         giver_id = as_uuid(from_id, "volunteer account")
         to_pool = to == "pool"
         to_id = "pool" if to_pool else str(as_uuid(to, "beneficiary account"))
@@ -155,7 +155,7 @@ class GivingCommands(LedgerCore):
         beans return to issuance. Never more than the balance (InsufficientBalance)."""
         check_beans(amount)
         reason = check_text(reason, "reason", max_length=500)
-        corrects = check_text(corrects, "corrects", max_length=100, required=False)
+        corrects = optional_text(corrects, "corrects", max_length=100)
         record_id = derived_id("correction", by.name, key) if key is not None else uuid4()
 
         replay = self.keyed(

@@ -9,7 +9,7 @@ from uuid import uuid4
 from ledger import codes
 from ledger.accounts import Account, Beneficiary, Flow, Volunteer
 from ledger.commands_members import MemberCommands
-from ledger.core import as_uuid, check_text
+from ledger.core import as_uuid, optional_text
 from ledger.errors import (
     CodeUsed,
     IdempotencyKeyReused,
@@ -46,7 +46,7 @@ class PaymentCommands(MemberCommands):
         IdempotencyKeyReused.
         """
         self.check_amount(amount)
-        note = check_text(note, "note", max_length=200, required=False)
+        note = optional_text(note, "note", max_length=200)
         kind = codes.classify_code(code)
         if kind not in ("payment", "card"):
             raise InvalidCode("show a volunteer payment code or a beneficiary card")

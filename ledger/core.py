@@ -216,14 +216,20 @@ def as_uuid(value: object, what: str = "id") -> UUID:
         raise NotFound(f"no {what} {value!r}") from None
 
 
-def check_text(
-    value: object, what: str, *, max_length: int = 500, required: bool = True
-) -> str | None:
-    """Trimmed text from a caller, or ValidationError."""
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or (required and not value.strip()):
+def check_text(value: object, what: str, *, max_length: int = 500) -> str:
+    """Required text from a caller, trimmed; ValidationError if missing or unfit."""
+    text = optional_text(value, what, max_length=max_length)
+    if text is None:
         raise ValidationError(f"{what} is required")
+    return text
+
+
+def optional_text(value: object, what: str, *, max_length: int = 500) -> str | None:
+    """Optional text from a caller, trimmed (None when absent or blank)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(f"{what} must be text")
     text = value.strip()
     if len(text) > max_length:
         raise ValidationError(f"{what} is longer than {max_length} characters")

@@ -8,6 +8,7 @@ payment never race past each other.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from eventsourcing.domain import Aggregate
 
@@ -17,6 +18,11 @@ PREPARED, APPROVED, PAID = "prepared", "approved", "paid"
 
 
 class Fund(Aggregate):
+    if TYPE_CHECKING:  # set by the events; annotations here would become __init__ fields
+        balance_fen: int
+        donated_fen: int
+        paid_fen: int
+
     class Opened(Aggregate.Created):
         def apply(self, fund: Fund) -> None:
             fund.balance_fen = 0
@@ -62,6 +68,15 @@ class Fund(Aggregate):
 class Donation(Aggregate):
     """A cash donation; its id is derived from the receipt number, which is unique."""
 
+    if TYPE_CHECKING:  # set by the events; annotations here would become __init__ fields
+        donor: str
+        anonymous: bool
+        amount_fen: int
+        received_on: date
+        receipt_no: str
+        by: str
+        at: datetime
+
     class Received(Aggregate.Created):
         donor: str
         anonymous: bool
@@ -82,6 +97,14 @@ class Settlement(Aggregate):
     Lines are plain dicts ``{merchant_id, beans, cash_fen, rebate_fen, paid_at,
     payment_ref}`` so that snapshots and events stay JSON.
     """
+
+    if TYPE_CHECKING:  # set by the events; annotations here would become __init__ fields
+        period: str
+        cutoff: datetime
+        lines: list[dict]
+        prepared_by: str
+        approved_by: str | None
+        status: str
 
     class Prepared(Aggregate.Created):
         period: str

@@ -4,6 +4,8 @@ on resolution."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from eventsourcing.domain import Aggregate
 
 from ledger.errors import InvalidState, SelfVerification, ValidationError
@@ -18,6 +20,19 @@ SUBMITTED, VERIFIED, REJECTED, DUPLICATE, RESOLVED = (
 
 
 class Incident(Aggregate):
+    if TYPE_CHECKING:  # set by the events; annotations here would become __init__ fields
+        reporter_id: str
+        category: str
+        description: str
+        location: str | None
+        urgent: bool
+        status: str
+        handler_ids: list[str]
+        award: int | None
+        award_per_handler: int | None
+        reason: str | None
+        duplicate_of: str | None
+
     class Submitted(Aggregate.Created):
         reporter_id: str
         category: str

@@ -11,7 +11,7 @@ on its own.
 from __future__ import annotations
 
 from threading import Lock
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.utils import get_topic
 
@@ -62,7 +62,7 @@ class LedgerIndex:
                 if topic in self._opened:
                     self._ids[self._opened[topic]].append(str(notification.originator_id))
                 else:
-                    event = mapper.to_domain_event(notification)
+                    event: Any = mapper.to_domain_event(notification)
                     if topic in self._credited and event.flow in Flow.ISSUING:
                         self._outstanding += event.amount
                     elif topic in self._debited and event.flow in (

@@ -8,7 +8,7 @@ only spend beans that are neither paid nor promised to a settlement.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.domain import Aggregate
 
@@ -19,13 +19,18 @@ CARRIED = "0000-00-00"  # bucket for beans a settlement could not take yet; sort
 
 
 class Merchant(Account):
+    if TYPE_CHECKING:  # set by the events; annotations here would become __init__ fields
+        number: str
+        category: str
+        rebate_bps: int
+
     kind = "merchant"
 
     class Registered(Account.Opened):
         category: str
         rebate_bps: int
 
-        def apply(self, merchant: Merchant) -> None:
+        def apply(self, merchant: Any) -> None:
             super().apply(merchant)
             merchant.category = self.category
             merchant.rebate_bps = self.rebate_bps

@@ -10,6 +10,7 @@ same answer.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from eventsourcing.domain import Aggregate
 
@@ -18,6 +19,18 @@ from ledger.errors import RefundExceedsRedemption, RefundWindowClosed
 
 class Redemption(Aggregate):
     """Beans a volunteer or beneficiary paid to a merchant, by code, card or merchant code."""
+
+    if TYPE_CHECKING:  # set by the events; annotations here would become __init__ fields
+        payer_id: str
+        merchant_id: str
+        amount: int
+        method: str
+        note: str | None
+        fingerprint: str
+        day: str
+        at: datetime
+        refunded: int
+        refunds: dict[str, list]
 
     class Made(Aggregate.Created):
         payer_id: str
@@ -71,6 +84,14 @@ class Redemption(Aggregate):
 class Gift(Aggregate):
     """Beans a volunteer gave to a beneficiary or to the pool."""
 
+    if TYPE_CHECKING:  # set by the events; annotations here would become __init__ fields
+        from_id: str
+        to_id: str
+        to_pool: bool
+        amount: int
+        message: str | None
+        at: datetime
+
     class Given(Aggregate.Created):
         from_id: str
         to_id: str
@@ -86,6 +107,12 @@ class Gift(Aggregate):
 class PoolAllocation(Aggregate):
     """Beans a coordinator moved from the pool to a beneficiary."""
 
+    if TYPE_CHECKING:  # set by the events; annotations here would become __init__ fields
+        to_id: str
+        amount: int
+        by: str
+        at: datetime
+
     class Allocated(Aggregate.Created):
         to_id: str
         amount: int
@@ -98,6 +125,14 @@ class PoolAllocation(Aggregate):
 
 class Correction(Aggregate):
     """Beans a coordinator took back to issuance to reverse an erroneous award or allotment."""
+
+    if TYPE_CHECKING:  # set by the events; annotations here would become __init__ fields
+        account_id: str
+        amount: int
+        reason: str
+        corrects: str | None
+        by: str
+        at: datetime
 
     class Made(Aggregate.Created):
         account_id: str
@@ -115,6 +150,13 @@ class Correction(Aggregate):
 class Allotment(Aggregate):
     """A beneficiary's monthly grant; its id is derived from beneficiary and period."""
 
+    if TYPE_CHECKING:  # set by the events; annotations here would become __init__ fields
+        beneficiary_id: str
+        period: str
+        amount: int
+        by: str
+        at: datetime
+
     class Granted(Aggregate.Created):
         beneficiary_id: str
         period: str
@@ -129,6 +171,9 @@ class Allotment(Aggregate):
 class AccountNumberClaimed(Aggregate):
     """Claims an account number (id derived from the number) for one account."""
 
+    if TYPE_CHECKING:  # set by the events; annotations here would become __init__ fields
+        account_id: str
+
     class Claimed(Aggregate.Created):
         account_id: str
 
@@ -139,6 +184,9 @@ class AccountNumberClaimed(Aggregate):
 class CardRegistered(Aggregate):
     """Maps a printed card's number (id derived from it) to its beneficiary."""
 
+    if TYPE_CHECKING:  # set by the events; annotations here would become __init__ fields
+        beneficiary_id: str
+
     class Registered(Aggregate.Created):
         beneficiary_id: str
 
@@ -148,6 +196,9 @@ class CardRegistered(Aggregate):
 
 class PaymentCodeUsed(Aggregate):
     """Marks a volunteer payment code (id derived from the code) as accepted once."""
+
+    if TYPE_CHECKING:  # set by the events; annotations here would become __init__ fields
+        redemption_id: str
 
     class Used(Aggregate.Created):
         redemption_id: str
