@@ -8,14 +8,13 @@ only spend beans that are neither paid nor promised to a settlement.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from eventsourcing.domain import Aggregate
 
 from ledger.accounts import Account, Flow
 from ledger.errors import InsufficientBalance, InvalidState, MerchantSuspended
-
-CARRIED = "0000-00-00"  # bucket for beans a settlement could not take yet; sorts first
 
 
 class Merchant(Account):
@@ -56,9 +55,13 @@ class Merchant(Account):
             before = {day: n for day, n in merchant.buckets.items() if day < self.cutoff_day}
             for day in before:
                 del merchant.buckets[day]
+            # Beans recorded before the cutoff that this settlement could not take (later
+            # refunds spent them) wait for the next one, dated the last day they can be
+            # from, so no settlement with an earlier cutoff takes them.
             carried = sum(before.values()) - self.beans
             if carried:
-                merchant.buckets[CARRIED] = carried
+                last_day = date.fromisoformat(self.cutoff_day) - timedelta(days=1)
+                merchant.buckets[last_day.isoformat()] = carried
             merchant.reserved += self.beans
 
     def init_state(self) -> None:

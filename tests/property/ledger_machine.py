@@ -1,0 +1,903 @@
+"""A hypothesis state machine that drives random sequences of commands against the
+ledger and against a tiny reference model of SPEC §3–§5, and checks after every step
+that the two agree (DESIGN.md, house style 11).
+
+The model is plain dicts and counters: each account's beans; what was issued, corrected
+and retired; the fund's cash; each volunteer's awards per local day; each beneficiary's
+card spending per local day; which allotments were granted; which redemptions, refunds,
+settlements and settlement lines exist, and each merchant's net redeemed beans by day.
+It predicts each command's outcome exactly: success, or the named errors that must
+refuse it. When several rules refuse the same command the ledger may name any one of
+them (SPEC does not order its checks). A refused command must record nothing at all.
+
+Where SPEC leaves a choice the model follows docs/LEDGER.md: a refund of one of the same
+day's card purchases gives that much of the day's allowance back. A settlement takes
+each merchant's net beans recorded before its cutoff and not taken yet, earliest first,
+never more than the merchant holds unsettled. After a settlement with a later cutoff
+SPEC does not say which beans that one took, so a line is then only checked to be
+within the unsettled beans, and all lines up to a cutoff within the net beans recorded
+before it (the model cannot tell whether NothingToSettle or a refusal to settle an
+earlier period again is due).
+
+Use :func:`machine_for` with a store: a function returning a context manager that
+yields a database URL for one example and cleans up after it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    initialize,
+    invariant,
+    multiple,
+    precondition,
+    rule,
+)
+
+from ledger.clock import FakeClock
+from ledger.codes import Keyring
+from ledger.errors import (
+    AwardCapExceeded,
+    CardRevoked,
+    CodeExpired,
+    CodeUsed,
+    FourEyesRequired,
+    IdempotencyKeyReused,
+    InsufficientBalance,
+    InsufficientFund,
+    InvalidCode,
+    InvalidState,
+    LedgerError,
+    MerchantSuspended,
+    NotFound,
+    NothingToSettle,
+    RefundExceedsRedemption,
+    RefundWindowClosed,
+    SelfVerification,
+    ValidationError,
+)
+from ledger.persistence import open_ledger
+from ledger.views import Actor
+from tests.property.model import (
+    ALLOTMENT,
+    AWARDS,
+    BASE,
+    BEAN_FEN,
+    CARD_CATEGORIES,
+    CARD_DAILY_LIMIT,
+    CODE_CYCLE,
+    CODE_LIFETIME,
+    CODE_SKEW,
+    COORDINATOR,
+    CUTOFFS,
+    DEFAULT_REBATE_BPS,
+    DONATION_FEN,
+    HANDLER_AWARD,
+    INCIDENT_AWARDS,
+    MAX_BENEFICIARIES,
+    MAX_MERCHANTS,
+    MAX_SPEND,
+    MAX_VOLUNTEERS,
+    MERCHANT_CATEGORIES,
+    OFFICERS,
+    OUTCOMES,
+    POOL,
+    RARELY,
+    REBATE_BPS,
+    REFUND_WINDOW,
+    REFUSED,
+    STARTS,
+    STEPS,
+    Batch,
+    Errors,
+    Keyed,
+    Line,
+    MerchantBook,
+    Model,
+    half_up_rebate,
+    local_midnight,
+    redemption_facts,
+    same_result,
+    settlement_facts,
+)
+
+Store = Callable[[], AbstractContextManager[str]]
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    """Random command sequences against a fresh ledger per example (see module doc)."""
+
+    store: Store  # set by machine_for()
+    durable = False  # whether the store outlives a Ledger object (the reopen rule)
+
+    volunteers = Bundle("volunteers")
+    beneficiaries = Bundle("beneficiaries")
+    merchants = Bundle("merchants")
+    redemptions = Bundle("redemptions")
+    settlements = Bundle("settlements")
+    verified_incidents = Bundle("verified_incidents")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._store = type(self).store()
+        self.url = self._store.__enter__()
+        try:
+            self.clock = FakeClock(BASE)
+            self.keyring = Keyring.generate()
+            self.ledger = self._open()
+        except BaseException:
+            self._store.__exit__(None, None, None)
+            raise
+        self.model = Model(self.clock)
+        self.keyed: list[Keyed] = []
+        self.used_codes: list[tuple[str, datetime]] = []  # accepted payment codes, issued at
+        self.replaced_cards: list[tuple[str, str]] = []  # (beneficiary, old card code)
+        self._numbers = itertools.count(1)
+
+    def _open(self):
+        return open_ledger(self.url, create_tables=True, clock=self.clock, keyring=self.keyring)
+
+    def teardown(self) -> None:
+        try:
+            self.ledger.close()
+        finally:
+            self._store.__exit__(None, None, None)
+
+    def new_key(self, prefix: str = "key") -> str:
+        return f"{prefix}-{next(self._numbers)}"
+
+    def attempt(
+        self,
+        what: str,
+        call: Callable[[], Any],
+        must: Errors | None = None,
+        may: Errors | None = None,
+    ) -> Any:
+        """Run a command the model has judged: refused with one of ``must`` if any, else
+        succeeding or (where the model cannot tell) refused with one of ``may``. A
+        refused command records nothing. Returns the command's result, or REFUSED."""
+        must, may = must or set(), may or set()
+        position = self.ledger.recorder.max_notification_id()
+        try:
+            result = call()
+        except LedgerError as error:
+            allowed = tuple(must | may)
+            if not allowed or not isinstance(error, allowed):
+                expected = " or ".join(sorted(e.__name__ for e in allowed)) or "success"
+                raise AssertionError(f"{what}: expected {expected}, got {error!r}") from error
+            assert self.ledger.recorder.max_notification_id() == position, (
+                f"{what} was refused ({type(error).__name__}) but recorded events"
+            )
+            OUTCOMES[what, type(error).__name__] += 1
+            return REFUSED
+        if must:
+            expected = " or ".join(sorted(e.__name__ for e in must))
+            raise AssertionError(f"{what}: expected {expected}, but it succeeded: {result!r}")
+        OUTCOMES[what, "ok"] += 1
+        return result
+
+    def remember(self, what: str, key: str, again, other, first, facts=same_result) -> None:
+        self.keyed.append(Keyed(what, key, again, other, facts(first), facts))
+
+    @staticmethod
+    def amount(data: st.DataObject, affordable: int, *edges: int) -> int:
+        """Mostly an amount the payer can afford, else one of the rules' edges."""
+        choices = st.integers(1, max(1, affordable))
+        positive = sorted({edge for edge in edges if edge > 0})
+        if positive:
+            choices |= st.sampled_from(positive)
+        return data.draw(choices, label="amount")
+
+    # --- time ------------------------------------------------------------------------------
+
+    @initialize(start=st.sampled_from(STARTS))
+    def start_the_clock(self, start: datetime) -> None:
+        self.move_clock_to(start)
+
+    def move_clock_to(self, when: datetime) -> None:
+        if when > self.clock.now():
+            self.clock.set(when)
+
+    @rule(step=st.sampled_from(STEPS))
+    def time_passes(self, step: timedelta) -> None:
+        self.clock.advance(seconds=step.total_seconds())
+
+    @rule(offset=st.sampled_from([-60, -1, 0, 1, 60]))
+    def cross_local_midnight(self, offset: int) -> None:
+        midnight = local_midnight(self.model.today + timedelta(days=1))
+        self.move_clock_to(midnight + timedelta(seconds=offset))
+
+    @rule(offset=st.sampled_from([-60, -1, 0, 1, 3600]))
+    def cross_month_end(self, offset: int) -> None:
+        first_of_next = (self.model.today.replace(day=28) + timedelta(days=4)).replace(day=1)
+        self.move_clock_to(local_midnight(first_of_next) + timedelta(seconds=offset))
+
+    @rule(redemption=redemptions, extra=st.sampled_from([0, 1]))
+    def reach_refund_deadline(self, redemption: str, extra: int) -> None:
+        at = self.model.spends[redemption].at
+        self.move_clock_to(at + REFUND_WINDOW + timedelta(seconds=extra))
+
+    @precondition(lambda self: self.durable)
+    @rule()
+    def reopen_ledger(self) -> None:
+        """A new Ledger object on the same store reads the same books (snapshots, index)."""
+        self.ledger.close()
+        self.ledger = self._open()
+
+    # --- members ---------------------------------------------------------------------------
+
+    def _open_volunteer(self) -> str:
+        view = self.ledger.open_volunteer(f"Volunteer {next(self._numbers)}")
+        assert (view.kind, view.balance) == ("volunteer", 0)
+        self.model.open(view.id, "volunteer")
+        return view.id
+
+    def _open_beneficiary(self) -> str:
+        view = self.ledger.open_beneficiary(f"Grandma {next(self._numbers)}")
+        assert (view.kind, view.balance) == ("beneficiary", 0)
+        self.model.open(view.id, "beneficiary")
+        self.model.cards[view.id] = self.ledger.issue_card(view.id, by=COORDINATOR).card_code
+        return view.id
+
+    def _register_merchant(self, category: str, rebate_bps: int | None) -> str:
+        name = f"Shop {next(self._numbers)}"
+        view = self.ledger.register_merchant(name, category, rebate_bps, by=COORDINATOR)
+        bps = DEFAULT_REBATE_BPS if rebate_bps is None else rebate_bps
+        assert (view.category, view.rebate_bps, view.status) == (category, bps, "active")
+        assert (view.balance, view.unsettled_beans) == (0, 0)
+        self.model.open(view.id, "merchant")
+        self.model.merchants[view.id] = MerchantBook(category, bps, view.merchant_code)
+        return view.id
+
+    @initialize(target=volunteers, beans=st.integers(0, 100))
+    def first_volunteers_at_an_activity(self, beans: int):
+        volunteers = [self._open_volunteer(), self._open_volunteer()]
+        self.award_by_activity(volunteers, beans)
+        return multiple(*volunteers)
+
+    @initialize(target=beneficiaries)
+    def first_beneficiary_with_an_allotment(self):
+        beneficiary = self._open_beneficiary()
+        period = self.model.today.strftime("%Y-%m")
+        run = self.ledger.grant_allotments(period, COORDINATOR, account_ids=[beneficiary])
+        assert run.granted_ids == [beneficiary]
+        self.model.allot(beneficiary, period, ALLOTMENT)
+        return beneficiary
+
+    @initialize(
+        target=merchants,
+        food=st.sampled_from(CARD_CATEGORIES),
+        other=st.sampled_from(MERCHANT_CATEGORIES),
+    )
+    def first_merchants(self, food: str, other: str):
+        return multiple(self._register_merchant(food, None), self._register_merchant(other, 1250))
+
+    @precondition(lambda self: len(self.model.ids("volunteer")) < MAX_VOLUNTEERS)
+    @rule(target=volunteers)
+    def open_volunteer(self) -> str:
+        return self._open_volunteer()
+
+    @precondition(lambda self: len(self.model.ids("beneficiary")) < MAX_BENEFICIARIES)
+    @rule(target=beneficiaries)
+    def open_beneficiary(self) -> str:
+        return self._open_beneficiary()
+
+    @precondition(lambda self: len(self.model.merchants) < MAX_MERCHANTS)
+    @rule(target=merchants, category=st.sampled_from(MERCHANT_CATEGORIES), rebate_bps=REBATE_BPS)
+    def register_merchant(self, category: str, rebate_bps: int | None) -> str:
+        return self._register_merchant(category, rebate_bps)
+
+    @rule(merchant=merchants, suspend=st.booleans())
+    def suspend_or_reactivate(self, merchant: str, suspend: bool) -> None:
+        change = self.ledger.suspend_merchant if suspend else self.ledger.reactivate_merchant
+        assert change(merchant, by=COORDINATOR).status == ("suspended" if suspend else "active")
+        self.model.merchants[merchant].active = not suspend
+
+    @rule(beneficiary=beneficiaries)
+    def reissue_card(self, beneficiary: str) -> None:
+        card = self.ledger.issue_card(beneficiary, by=COORDINATOR)
+        self.replaced_cards.append((beneficiary, self.model.cards[beneficiary]))
+        self.model.cards[beneficiary] = card.card_code
+
+    # --- awards ----------------------------------------------------------------------------
+
+    @rule(
+        target=verified_incidents, reporter=volunteers, award=AWARDS, by_reporter=RARELY,
+        category=st.sampled_from(sorted(INCIDENT_AWARDS)),
+    )  # fmt: skip
+    def award_by_verifying_an_incident(
+        self, reporter: str, category: str, award: int | None, by_reporter: bool
+    ):
+        incident = self.ledger.submit_incident(reporter, category, "a fallen tree blocks the lane")
+        beans = INCIDENT_AWARDS[category] if award is None else award
+        if by_reporter:
+            by, must = Actor("coordinator-who-reported", account_id=reporter), {SelfVerification}
+        else:
+            by, must = (
+                COORDINATOR,
+                {AwardCapExceeded} if self.model.cap_exceeded([reporter], beans) else set(),
+            )
+        verified = self.attempt(
+            "verify incident",
+            lambda: self.ledger.verify_incident(incident.id, by, award=award),
+            must,
+        )
+        if verified is REFUSED:
+            assert self.ledger.get_incident(incident.id).status == "submitted"
+            return multiple()
+        assert (verified.status, verified.award) == ("verified", beans)
+        self.model.award([reporter], beans)
+        return incident.id
+
+    @rule(
+        incident=consumes(verified_incidents),
+        handlers=st.lists(volunteers, min_size=1, max_size=3, unique=True),
+        award=AWARDS,
+    )
+    def award_by_resolving_an_incident(
+        self, incident: str, handlers: list[str], award: int | None
+    ) -> None:
+        self.ledger.assign_handlers(incident, COORDINATOR, handlers)
+        beans = HANDLER_AWARD if award is None else award
+        must = {AwardCapExceeded} if self.model.cap_exceeded(handlers, beans) else set()
+
+        def resolve():
+            return self.ledger.resolve_incident(incident, COORDINATOR, award_per_handler=award)
+
+        resolved = self.attempt("resolve incident", resolve, must)
+        if resolved is not REFUSED:
+            assert (resolved.status, resolved.award_per_handler) == ("resolved", beans)
+            self.model.award(handlers, beans)
+        else:
+            assert self.ledger.get_incident(incident).status == "verified"
+
+    @rule(
+        attendees=st.lists(volunteers, min_size=1, max_size=3, unique=True),
+        beans=AWARDS.filter(lambda n: n is not None),
+    )
+    def award_by_activity(self, attendees: list[str], beans: int) -> None:
+        now = self.clock.now()
+        activity = self.ledger.create_activity(
+            "Litter pick", now, now + timedelta(hours=2), beans, COORDINATOR
+        )
+        for volunteer in attendees:
+            assert self.ledger.check_in(activity.id, volunteer, activity.checkin_code).new
+        must = {AwardCapExceeded} if self.model.cap_exceeded(attendees, beans) else set()
+        confirmed = self.attempt(
+            "confirm attendance",
+            lambda: self.ledger.confirm_attendance(activity.id, COORDINATOR),
+            must,
+        )
+        if confirmed is not REFUSED:
+            assert sorted(confirmed.account_ids) == sorted(attendees)
+            self.model.award(attendees, beans)
+
+    # --- spending --------------------------------------------------------------------------
+
+    def redeemed(self, result: Any, payer: str, merchant: str, amount: int, method: str) -> Any:
+        if result is REFUSED:
+            return multiple()
+        facts = (result.payer_id, result.merchant_id, result.amount, result.refunded, result.method)
+        assert facts == (payer, merchant, amount, 0, method)
+        assert result.at == self.clock.now()
+        self.model.redeem(result.id, payer, merchant, amount, card=method == "card")
+        return result.id
+
+    def stale_code_refusals(self, issued: datetime) -> Errors:
+        """How a payment code issued at ``issued`` is refused now for its age: expired
+        after 60 s, and not even recognised once its 5 time digits have come round."""
+        age = self.clock.now() - issued
+        if age <= CODE_LIFETIME:
+            return set()
+        return {InvalidCode} if age >= CODE_CYCLE - CODE_SKEW else {CodeExpired}
+
+    @rule(
+        target=redemptions,
+        payer=volunteers,
+        merchant=merchants,
+        keyed=st.booleans(),
+        data=st.data(),
+    )
+    def spend_by_payment_code(self, payer: str, merchant: str, keyed: bool, data: st.DataObject):
+        balance = self.model.balance[payer]
+        edges = (balance, balance + 1, MAX_SPEND, MAX_SPEND + 1)
+        amount = self.amount(data, min(balance, MAX_SPEND), *edges)
+        code, issued = self.ledger.issue_payment_code(payer).code, self.clock.now()
+        key = self.new_key() if keyed else None
+        must = self.model.spend_refusals(payer, merchant, amount, card=False)
+        result = self.attempt(
+            "redeem payment code",
+            lambda: self.ledger.redeem(merchant, code, amount, key=key),
+            must,
+        )
+        if result is not REFUSED:
+            self.used_codes.append((code, issued))
+            if key is not None:
+                other = amount % MAX_SPEND + 1
+                again = lambda: self.ledger.redeem(merchant, code, amount, key=key)  # noqa: E731
+                other_call = lambda: self.ledger.redeem(merchant, code, other, key=key)  # noqa: E731
+                self.remember("redeem code", key, again, other_call, result, redemption_facts)
+        return self.redeemed(result, payer, merchant, amount, "payment")
+
+    @rule(
+        target=redemptions,
+        payer=volunteers,
+        merchant=merchants,
+        delay=st.sampled_from([1, 59, 60, 61, 600]),
+        data=st.data(),
+    )
+    def spend_a_code_shown_a_while_ago(
+        self, payer: str, merchant: str, delay: int, data: st.DataObject
+    ):
+        amount = self.amount(data, min(self.model.balance[payer], 30))
+        code, issued = self.ledger.issue_payment_code(payer).code, self.clock.now()
+        self.clock.advance(seconds=delay)
+        must = self.model.spend_refusals(payer, merchant, amount, card=False)
+        stale = self.stale_code_refusals(issued)
+        if stale:
+            must = (must - {InsufficientBalance}) | stale
+        result = self.attempt(
+            "redeem late code", lambda: self.ledger.redeem(merchant, code, amount), must
+        )
+        if result is not REFUSED:
+            self.used_codes.append((code, issued))
+        return self.redeemed(result, payer, merchant, amount, "payment")
+
+    @precondition(lambda self: self.used_codes)
+    @rule(merchant=merchants, amount=st.integers(1, 30), data=st.data())
+    def reuse_a_payment_code(self, merchant: str, amount: int, data: st.DataObject) -> None:
+        code, issued = data.draw(st.sampled_from(self.used_codes), label="used code")
+        must = {CodeUsed} | self.stale_code_refusals(issued)
+        if not self.model.merchants[merchant].active:
+            must.add(MerchantSuspended)
+        self.attempt("reuse payment code", lambda: self.ledger.redeem(merchant, code, amount), must)
+
+    @rule(
+        target=redemptions,
+        payer=beneficiaries,
+        merchant=merchants,
+        keyed=st.booleans(),
+        data=st.data(),
+    )
+    def spend_by_card(self, payer: str, merchant: str, keyed: bool, data: st.DataObject):
+        balance, allowance = self.model.balance[payer], self.model.card_allowance(payer)
+        edges = (allowance, allowance + 1, balance + 1, CARD_DAILY_LIMIT + 1, MAX_SPEND + 1)
+        amount = self.amount(data, min(balance, allowance), *edges)
+        code, key = self.model.cards[payer], (self.new_key() if keyed else None)
+        must = self.model.spend_refusals(payer, merchant, amount, card=True)
+        result = self.attempt(
+            "redeem card", lambda: self.ledger.redeem(merchant, code, amount, key=key), must
+        )
+        if result is not REFUSED and key is not None:
+            other = amount % MAX_SPEND + 1
+            again = lambda: self.ledger.redeem(merchant, code, amount, key=key)  # noqa: E731
+            other_call = lambda: self.ledger.redeem(merchant, code, other, key=key)  # noqa: E731
+            self.remember("redeem card", key, again, other_call, result, redemption_facts)
+        return self.redeemed(result, payer, merchant, amount, "card")
+
+    @precondition(lambda self: self.replaced_cards)
+    @rule(merchant=merchants, amount=st.integers(1, 60), data=st.data())
+    def spend_with_a_replaced_card(self, merchant: str, amount: int, data: st.DataObject) -> None:
+        payer, code = data.draw(st.sampled_from(self.replaced_cards), label="replaced card")
+        must = self.model.spend_refusals(payer, merchant, amount, card=True)
+        self.attempt(
+            "redeem replaced card",
+            lambda: self.ledger.redeem(merchant, code, amount),
+            must | {CardRevoked},
+        )
+
+    @rule(
+        target=redemptions,
+        payer=volunteers,
+        merchant=merchants,
+        keyed=st.booleans(),
+        data=st.data(),
+    )
+    def pay_at_the_counter(self, payer: str, merchant: str, keyed: bool, data: st.DataObject):
+        balance = self.model.balance[payer]
+        edges = (balance, balance + 1, MAX_SPEND, MAX_SPEND + 1)
+        amount = self.amount(data, min(balance, MAX_SPEND), *edges)
+        code, key = self.model.merchants[merchant].code, (self.new_key() if keyed else None)
+        must = self.model.spend_refusals(payer, merchant, amount, card=False)
+        result = self.attempt(
+            "pay merchant",
+            lambda: self.ledger.pay_merchant(payer, code, amount, key=key),
+            must,
+        )
+        if result is not REFUSED and key is not None:
+            other = amount % MAX_SPEND + 1
+            again = lambda: self.ledger.pay_merchant(payer, code, amount, key=key)  # noqa: E731
+            other_call = lambda: self.ledger.pay_merchant(payer, code, other, key=key)  # noqa: E731
+            self.remember("pay merchant", key, again, other_call, result, redemption_facts)
+        return self.redeemed(result, payer, merchant, amount, "merchant_code")
+
+    @rule(payer=volunteers, merchant=merchants, count=st.integers(5, 60))
+    def many_small_payments(self, payer: str, merchant: str, count: int) -> None:
+        """Enough events on one account to pass its snapshot interval."""
+        code = self.model.merchants[merchant].code
+        for _ in range(min(count, self.model.balance[payer]) or 1):
+            must = self.model.spend_refusals(payer, merchant, 1, card=False)
+            result = self.attempt(
+                "pay merchant 1", lambda: self.ledger.pay_merchant(payer, code, 1), must
+            )
+            if result is REFUSED:
+                return
+            self.redeemed(result, payer, merchant, 1, "merchant_code")
+
+    @rule(redemption=redemptions, keyed=st.booleans(), elsewhere=RARELY, data=st.data())
+    def refund(self, redemption: str, keyed: bool, elsewhere: bool, data: st.DataObject) -> None:
+        spend = self.model.spends[redemption]
+        left, book = spend.amount - spend.refunded, self.model.merchants[spend.merchant]
+        edges = (left, left + 1, book.unsettled, book.unsettled + 1)
+        amount = self.amount(data, min(left, book.unsettled), *edges)
+        merchant = spend.merchant
+        if elsewhere:
+            merchant = data.draw(
+                st.sampled_from(list(self.model.merchants)), label="refunding merchant"
+            )
+        must: Errors = set()
+        if merchant != spend.merchant:
+            must.add(NotFound)
+        if self.clock.now() - spend.at > REFUND_WINDOW:
+            must.add(RefundWindowClosed)
+        if amount > left:
+            must.add(RefundExceedsRedemption)
+        if amount > book.unsettled:
+            must.add(InsufficientBalance)
+        key = self.new_key() if keyed else None
+
+        def call(beans: int = amount):
+            return self.ledger.refund(redemption, merchant, beans, key=key)
+
+        result = self.attempt("refund", call, must)
+        if result is REFUSED:
+            return
+        assert (result.redemption_id, result.amount) == (redemption, amount)
+        self.model.refund(redemption, amount)
+        assert self.ledger.get_redemption(redemption).refunded == spend.refunded
+        if key is not None:
+            self.remember("refund", key, call, lambda: call(amount + 1), result)
+
+    @rule(target=redemptions, payer=beneficiaries, merchant=merchants, data=st.data())
+    def two_days_at_the_grocer(self, payer: str, merchant: str, data: st.DataObject):
+        """A beneficiary buys with the card; the next day buys again, gets (part of) an
+        earlier purchase refunded, and buys once more, up to and past the day's limit."""
+        made = [self.spend_by_card(payer, merchant, False, data)]
+        self.cross_local_midnight(data.draw(st.sampled_from([1, 3600, 40_000]), label="at"))
+        made.append(self.spend_by_card(payer, merchant, False, data))
+        earlier = [r for r, spend in self.model.spends.items() if spend.payer == payer]
+        if earlier:
+            self.refund(data.draw(st.sampled_from(earlier), label="returned"), False, False, data)
+        made.append(self.spend_by_card(payer, merchant, False, data))
+        return multiple(*(one for one in made if isinstance(one, str)))
+
+    # --- giving, the pool, corrections, allotments -----------------------------------------
+
+    @rule(giver=volunteers, to=st.just(POOL) | beneficiaries, keyed=st.booleans(), data=st.data())
+    def give(self, giver: str, to: str, keyed: bool, data: st.DataObject) -> None:
+        balance = self.model.balance[giver]
+        amount = self.amount(data, balance, balance, balance + 1)
+        key = self.new_key() if keyed else None
+        must = {InsufficientBalance} if amount > balance else set()
+
+        def call(beans: int = amount):
+            return self.ledger.give(giver, to, beans, key=key)
+
+        result = self.attempt("give", call, must)
+        if result is REFUSED:
+            return
+        assert (result.from_id, result.to, result.amount) == (giver, to, amount)
+        self.model.move(giver, to, amount)
+        if key is not None:
+            self.remember("give", key, call, lambda: call(amount + 1), result)
+
+    @rule(to=beneficiaries, keyed=st.booleans(), data=st.data())
+    def allocate_from_the_pool(self, to: str, keyed: bool, data: st.DataObject) -> None:
+        pool = self.model.balance[POOL]
+        amount = self.amount(data, pool, pool, pool + 1)
+        key = self.new_key() if keyed else None
+        must = {InsufficientBalance} if amount > pool else set()
+
+        def call(beans: int = amount):
+            return self.ledger.allocate_pool(to, beans, COORDINATOR, key=key)
+
+        result = self.attempt("allocate pool", call, must)
+        if result is REFUSED:
+            return
+        assert (result.to, result.amount) == (to, amount)
+        self.model.move(POOL, to, amount)
+        if key is not None:
+            self.remember("allocate pool", key, call, lambda: call(amount + 1), result)
+
+    @rule(account=volunteers | beneficiaries, keyed=st.booleans(), data=st.data())
+    def correct(self, account: str, keyed: bool, data: st.DataObject) -> None:
+        balance = self.model.balance[account]
+        amount = self.amount(data, balance, balance, balance + 1)
+        key = self.new_key() if keyed else None
+        must = {InsufficientBalance} if amount > balance else set()
+
+        def call(beans: int = amount):
+            return self.ledger.correct(account, beans, "awarded in error", COORDINATOR, key=key)
+
+        result = self.attempt("correct", call, must)
+        if result is REFUSED:
+            return
+        assert (result.account_id, result.amount) == (account, amount)
+        self.model.correct(account, amount)
+        if key is not None:
+            self.remember("correct", key, call, lambda: call(amount + 1), result)
+
+    @rule(
+        which=st.sampled_from(["current", "current", "previous", "next"]),
+        amount=st.none() | st.integers(1, 150),
+        data=st.data(),
+    )
+    def grant_allotments(self, which: str, amount: int | None, data: st.DataObject) -> None:
+        first = self.model.today.replace(day=1)
+        month = {
+            "current": first,
+            "previous": first - timedelta(days=1),
+            "next": first + timedelta(days=32),
+        }
+        period = month[which].strftime("%Y-%m")
+        everyone = self.model.ids("beneficiary")
+        chosen = data.draw(
+            st.none() | st.lists(st.sampled_from(everyone), max_size=3), label="account_ids"
+        )
+        must = {ValidationError} if which == "next" else set()
+
+        def grant():
+            return self.ledger.grant_allotments(
+                period, COORDINATOR, amount=amount, account_ids=chosen
+            )
+
+        run = self.attempt("grant allotments", grant, must)
+        if run is REFUSED:
+            return
+        beans = ALLOTMENT if amount is None else amount
+        targets = list(dict.fromkeys(everyone if chosen is None else chosen))
+        new = [b for b in targets if (b, period) not in self.model.allotted]
+        assert (run.period, run.granted, run.skipped) == (period, len(new), len(targets) - len(new))
+        assert (run.total, run.granted_ids) == (beans * len(new), new)
+        for beneficiary in new:
+            self.model.allot(beneficiary, period, beans)
+
+    # --- the fund --------------------------------------------------------------------------
+
+    @rule(
+        amount_fen=DONATION_FEN,
+        anonymous=st.booleans(),
+        days_ago=st.sampled_from([0, 0, 3, 45, -1]),
+    )
+    def donate(self, amount_fen: int, anonymous: bool, days_ago: int) -> None:
+        receipt = self.new_key("receipt")
+        received_on = self.model.today - timedelta(days=days_ago)
+        donor = None if anonymous else "Kunming Tea Traders"
+
+        def call(fen: int = amount_fen):
+            return self.ledger.record_donation(
+                donor=donor, anonymous=anonymous, amount_fen=fen, received_on=received_on,
+                receipt_no=receipt, by=OFFICERS[0],
+            )  # fmt: skip
+
+        result = self.attempt("donate", call, {ValidationError} if days_ago < 0 else set())
+        if result is REFUSED:
+            return
+        assert (result.amount_fen, result.receipt_no, result.received_on) == (
+            amount_fen,
+            receipt,
+            received_on,
+        )
+        self.model.donated_fen += amount_fen
+        self.remember("donate", receipt, call, lambda: call(amount_fen + 1), result)
+
+    def _cutoff(self, which: str) -> date | None:
+        today = self.model.today
+        first_of_last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+        return {
+            "default": None, "today": today, "tomorrow": today + timedelta(days=1),
+            "previous month": first_of_last_month, "too late": today + timedelta(days=2),
+        }[which]  # fmt: skip
+
+    @rule(
+        target=settlements,
+        officer=st.sampled_from(OFFICERS),
+        which=st.sampled_from(CUTOFFS),
+        keyed=st.booleans(),
+    )
+    def prepare_settlement(self, officer: Actor, which: str, keyed: bool):
+        cutoff = self._cutoff(which)
+        effective = cutoff or self.model.today.replace(day=1)
+        key = self.new_key() if keyed else None
+        predicted = {m: book.settleable(effective) for m, book in self.model.merchants.items()}
+        known = [beans for beans in predicted.values() if beans is not None]
+        if len(known) < len(predicted) and which != "too late":
+            OUTCOMES["prepare settlement", "a cutoff before an earlier one"] += 1
+        must: Errors = set()
+        may: Errors = set()
+        if which == "too late":
+            must.add(ValidationError)
+        elif not any(known):
+            (must if len(known) == len(predicted) else may).add(NothingToSettle)
+        if self.model.latest_cutoff and effective < self.model.latest_cutoff:
+            may.add(ValidationError)  # the ledger may refuse to settle an earlier period again
+
+        def call(day: date | None = cutoff):
+            return self.ledger.prepare_settlement(officer, cutoff=day, key=key)
+
+        view = self.attempt("prepare settlement", call, must, may)
+        if view is REFUSED:
+            return multiple()
+        assert (view.status, view.prepared_by, view.approved_by) == ("prepared", officer.name, None)
+        assert view.cutoff == local_midnight(effective)
+        self.model.latest_cutoff = max(self.model.latest_cutoff or effective, effective)
+        assert view.period == (effective - timedelta(days=1)).strftime("%Y-%m")
+        lines = {line.merchant_id: line for line in view.lines}
+        assert len(lines) == len(view.lines), "a merchant has two lines"
+        for merchant, beans in predicted.items():
+            got = lines[merchant].beans if merchant in lines else 0
+            assert beans in (None, got), (
+                f"merchant {merchant}: the model settles {beans}, the ledger {got}"
+            )
+        batch = Batch(officer.name, {})
+        for merchant, line in lines.items():
+            book = self.model.merchants[merchant]
+            assert 0 < line.beans <= book.unsettled <= self.model.balance[merchant]
+            assert line.cash_fen == line.beans * BEAN_FEN
+            assert line.rebate_fen == half_up_rebate(line.cash_fen, book.rebate_bps)
+            assert (line.paid_at, line.payment_ref) == (None, None)
+            batch.lines[merchant] = Line(line.beans, line.cash_fen, line.rebate_fen)
+            book.lines.append((effective, line.beans))
+            # Whichever beans earlier settlements took: all the settlements up to this
+            # cutoff took no more than the net beans recorded before it.
+            settled, recorded = book.settled_up_to(effective), book.net(before=effective)
+            assert settled <= recorded, (
+                f"merchant {merchant}: settlements with cutoffs up to {effective} took "
+                f"{settled} beans, but only {recorded} were recorded before it"
+            )
+        assert view.total_fen == sum(
+            line.cash_fen + line.rebate_fen for line in batch.lines.values()
+        )
+        self.model.batches[view.id] = batch
+        if key is not None:
+            # Repeated with the cutoff it took (the default moves with the month).
+            again, other = lambda: call(effective), lambda: call(effective - timedelta(days=1))
+            self.remember("prepare settlement", key, again, other, view, settlement_facts)
+        return view.id
+
+    @rule(settlement=settlements, officer=st.sampled_from(OFFICERS))
+    def approve_settlement(self, settlement: str, officer: Actor) -> None:
+        batch, must = self.model.batches[settlement], set()
+        if batch.status != "prepared":
+            must.add(InvalidState)
+        if officer.name == batch.prepared_by:
+            must.add(FourEyesRequired)
+        view = self.attempt(
+            "approve settlement", lambda: self.ledger.approve_settlement(settlement, officer), must
+        )
+        if view is not REFUSED:
+            assert (view.status, view.approved_by) == ("approved", officer.name)
+            batch.status = "approved"
+
+    @rule(settlement=settlements, data=st.data())
+    def pay_settlement_line(self, settlement: str, data: st.DataObject) -> None:
+        batch = self.model.batches[settlement]
+        anyone = st.sampled_from(list(self.model.merchants))
+        merchant = data.draw(st.sampled_from(list(batch.lines)) | anyone, label="merchant")
+        self._pay_line(settlement, merchant)
+
+    def _pay_line(self, settlement: str, merchant: str) -> None:
+        batch = self.model.batches[settlement]
+        line, must = batch.lines.get(merchant), set()
+        if batch.status == "prepared" or (line is not None and line.paid):
+            must.add(InvalidState)
+        if line is None:
+            must.add(NotFound)
+        elif line.cash_fen + line.rebate_fen > self.model.donated_fen - self.model.paid_fen:
+            must.add(InsufficientFund)
+        fund_before = self.ledger.get_fund().balance_fen
+        held_before = self.ledger.get_merchant(merchant).balance
+        reference = self.new_key("bank-transfer")
+
+        def pay():
+            return self.ledger.pay_settlement_line(settlement, merchant, reference, OFFICERS[0])
+
+        paid = self.attempt("pay settlement line", pay, must)
+        if paid is REFUSED:
+            return
+        facts = (paid.settlement_id, paid.merchant_id, paid.payment_ref, paid.paid_at)
+        assert facts == (settlement, merchant, reference, self.clock.now())
+        assert self.ledger.get_merchant(merchant).balance == held_before - line.beans
+        assert self.ledger.get_fund().balance_fen == fund_before - line.cash_fen - line.rebate_fen
+        self.model.pay_line(settlement, merchant)
+        if all(line.paid for line in batch.lines.values()):
+            batch.status = "paid"
+        assert self.ledger.get_settlement(settlement).status == batch.status
+
+    @rule(
+        target=settlements, officer=st.sampled_from(OFFICERS), which=st.sampled_from(CUTOFFS),
+        funded=st.booleans(),
+    )  # fmt: skip
+    def settle_what_is_owed(self, officer: Actor, which: str, funded: bool):
+        """Prepare, approve (by the other officer) and pay every line, after a donation
+        that makes the fund hold exactly what the lines need if ``funded``."""
+        prepared = self.prepare_settlement(officer, which, keyed=False)
+        if isinstance(prepared, str):
+            self.approve_settlement(prepared, OFFICERS[officer == OFFICERS[0]])
+            lines = self.model.batches[prepared].lines
+            needed = sum(line.cash_fen + line.rebate_fen for line in lines.values())
+            shortfall = needed - (self.model.donated_fen - self.model.paid_fen)
+            if funded and shortfall > 0:
+                self.donate(shortfall, anonymous=True, days_ago=0)
+            for merchant in list(lines):
+                self._pay_line(prepared, merchant)
+        return prepared
+
+    # --- idempotency -----------------------------------------------------------------------
+
+    @precondition(lambda self: self.keyed)
+    @rule(data=st.data())
+    def repeat_with_the_same_key(self, data: st.DataObject) -> None:
+        """The same key with the same values returns the first result and records nothing."""
+        command = data.draw(st.sampled_from(self.keyed), label="command")
+        position = self.ledger.recorder.max_notification_id()
+        again = command.facts(command.again())
+        assert again == command.first, f"{command}: first {command.first!r}, repeated {again!r}"
+        assert self.ledger.recorder.max_notification_id() == position, f"{command} recorded events"
+        OUTCOMES["repeat " + command.what, "ok"] += 1
+
+    @precondition(lambda self: self.keyed)
+    @rule(data=st.data())
+    def reuse_a_key_for_other_values(self, data: st.DataObject) -> None:
+        command = data.draw(st.sampled_from(self.keyed), label="command")
+        self.attempt("reuse key: " + command.what, command.other, {IdempotencyKeyReused})
+
+    # --- the books -------------------------------------------------------------------------
+
+    @invariant()
+    def books_agree_with_the_model(self) -> None:
+        model, held = self.model, 0
+        for account, kind in model.kind.items():
+            if kind == "pool":
+                balance = self.ledger.get_pool_balance()
+            elif kind == "merchant":
+                view, book = self.ledger.get_merchant(account), model.merchants[account]
+                balance, unsettled = view.balance, view.unsettled_beans
+                assert view.status == ("active" if book.active else "suspended")
+                assert unsettled == book.unsettled, (
+                    f"merchant {account}: {unsettled} unsettled, model {book.unsettled}"
+                )
+                assert 0 <= unsettled <= balance
+                assert book.net() - book.paid == model.balance[account], "the model's own books"
+            else:
+                balance = self.ledger.get_balance(account)
+            expected = model.balance[account]
+            assert balance == expected, (
+                f"{kind} {account}: the ledger says {balance} beans, the model {expected}"
+            )
+            assert balance >= 0, f"{kind} {account} is negative: {balance}"
+            held += balance
+        issuance, retired = -(model.issued - model.corrected), model.settled
+        assert held + issuance + retired == 0, (
+            f"held {held}, issuance {issuance}, retired {retired}"
+        )
+        fund = self.ledger.get_fund()
+        assert fund.outstanding_beans == held, f"outstanding {fund.outstanding_beans}, held {held}"
+        assert fund.liability_fen == held * BEAN_FEN
+        assert fund.balance_fen == model.donated_fen - model.paid_fen
+
+
+def machine_for(
+    store: Store, *, durable: bool = False, name: str = "LedgerMachine"
+) -> type[LedgerMachine]:
+    """A LedgerMachine whose every example runs on a fresh store from ``store()``."""
+    return type(name, (LedgerMachine,), {"store": staticmethod(store), "durable": durable})
