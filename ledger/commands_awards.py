@@ -33,9 +33,7 @@ class AwardCommands(LedgerCore):
         if refused:
             raise AwardCapExceeded("; ".join(refused))
         for volunteer in volunteers:
-            volunteer.credit(
-                flow=Flow.AWARD, amount=amount, counterparty=ISSUANCE, ref=ref, at=at, day=day
-            )
+            self.transfer(Flow.AWARD, amount, ISSUANCE, volunteer, ref, at)
         return volunteers
 
     # --- incidents ---------------------------------------------------------------------

@@ -113,9 +113,6 @@ class FundCommands(LedgerCore):
 
         def attempt() -> SettlementView:
             cutoff_day = cutoff_day_now()
-            first = replay() if replay is not None else None
-            if first is not None:
-                return first
             at = self.now()
             merchants = [self.load(m, Merchant, "merchant") for m in self.index.ids_of("merchant")]
             lines, reserved = [], []

@@ -9,7 +9,7 @@ from ledger.accounts import ISSUANCE, Beneficiary, Flow, Volunteer
 from ledger.calendar import parse_period
 from ledger.core import LedgerCore, as_uuid, check_text, optional_text
 from ledger.errors import ValidationError
-from ledger.ids import POOL_ID, derived_id
+from ledger.ids import derived_id
 from ledger.money import check_beans
 from ledger.records import Allotment, Correction, Gift, PoolAllocation
 from ledger.views import Actor, AllocationView, AllotmentRun, CorrectionView, GiftView
@@ -48,9 +48,6 @@ class GivingCommands(LedgerCore):
         )
 
         def attempt() -> GiftView:
-            first = replay() if replay is not None else None
-            if first is not None:
-                return first
             at = self.now()
             giver = self.load(giver_id, Volunteer, "volunteer account")
             receiver = (
@@ -58,18 +55,7 @@ class GivingCommands(LedgerCore):
                 if to_pool
                 else self.load(to, Beneficiary, "beneficiary account")
             )
-            day = self.day_of(at)
-            giver.debit(
-                flow=Flow.GIFT,
-                amount=amount,
-                counterparty=receiver.id,
-                ref=record_id,
-                at=at,
-                day=day,
-            )
-            receiver.credit(
-                flow=Flow.GIFT, amount=amount, counterparty=giver.id, ref=record_id, at=at, day=day
-            )
+            self.transfer(Flow.GIFT, amount, giver, receiver, record_id, at)
             gift = Gift._create(
                 Gift.Given,
                 id=record_id,
@@ -105,29 +91,10 @@ class GivingCommands(LedgerCore):
         )
 
         def attempt() -> AllocationView:
-            first = replay() if replay is not None else None
-            if first is not None:
-                return first
             at = self.now()
             receiver = self.load(to, Beneficiary, "beneficiary account")
             pool = self.load_or_open_pool(at)
-            day = self.day_of(at)
-            pool.debit(
-                flow=Flow.POOL_ALLOCATION,
-                amount=amount,
-                counterparty=receiver.id,
-                ref=record_id,
-                at=at,
-                day=day,
-            )
-            receiver.credit(
-                flow=Flow.POOL_ALLOCATION,
-                amount=amount,
-                counterparty=POOL_ID,
-                ref=record_id,
-                at=at,
-                day=day,
-            )
+            self.transfer(Flow.POOL_ALLOCATION, amount, pool, receiver, record_id, at)
             allocation = PoolAllocation._create(
                 PoolAllocation.Allocated,
                 id=record_id,
@@ -168,19 +135,9 @@ class GivingCommands(LedgerCore):
         )
 
         def attempt() -> CorrectionView:
-            first = replay() if replay is not None else None
-            if first is not None:
-                return first
             at = self.now()
             account = self.load_account(account_id, Volunteer, Beneficiary)
-            account.debit(
-                flow=Flow.CORRECTION,
-                amount=amount,
-                counterparty=ISSUANCE,
-                ref=record_id,
-                at=at,
-                day=self.day_of(at),
-            )
+            self.transfer(Flow.CORRECTION, amount, account, ISSUANCE, record_id, at)
             correction = Correction._create(
                 Correction.Made,
                 id=record_id,
@@ -238,14 +195,7 @@ class GivingCommands(LedgerCore):
                 return False
             at = self.now()
             beneficiary = self.load(beneficiary_id, Beneficiary, "beneficiary account")
-            beneficiary.credit(
-                flow=Flow.ALLOTMENT,
-                amount=beans,
-                counterparty=ISSUANCE,
-                ref=record_id,
-                at=at,
-                day=self.day_of(at),
-            )
+            self.transfer(Flow.ALLOTMENT, beans, ISSUANCE, beneficiary, record_id, at)
             allotment = Allotment._create(
                 Allotment.Granted,
                 id=record_id,

@@ -56,9 +56,6 @@ class PaymentCommands(MemberCommands):
         replay = self.payment_replay(key, record_id, fingerprint)
 
         def attempt() -> RedemptionView:
-            first = replay() if replay is not None else None
-            if first is not None:
-                return first
             at = self.now()
             merchant = self.load(merchant_uuid, Merchant, "merchant")
             merchant.check_active()
@@ -97,9 +94,6 @@ class PaymentCommands(MemberCommands):
         replay = self.payment_replay(key, record_id, fingerprint)
 
         def attempt() -> RedemptionView:
-            first = replay() if replay is not None else None
-            if first is not None:
-                return first
             at = self.now()
             merchant = self.merchant_for_code(merchant_code)
             merchant.check_active()
@@ -123,11 +117,15 @@ class PaymentCommands(MemberCommands):
         check_beans(amount)
         merchant_uuid = as_uuid(merchant_id, "merchant")
 
-        def replay() -> RefundView | None:
+        def merchants_redemption() -> Redemption:
             redemption = self.load(redemption_id, Redemption, "redemption")
             if redemption.merchant_id != str(merchant_uuid):
                 raise NotFound(f"no redemption {redemption_id} at this merchant")
-            if key is None or key not in redemption.refunds:
+            return redemption
+
+        def replay() -> RefundView | None:
+            redemption = merchants_redemption()
+            if key not in redemption.refunds:
                 return None
             refund_id, first_amount = redemption.refunds[key]
             if first_amount != amount:
@@ -135,10 +133,7 @@ class PaymentCommands(MemberCommands):
             return RefundView(refund_id, str(redemption.id), first_amount)
 
         def attempt() -> RefundView:
-            first = replay()
-            if first is not None:
-                return first
-            payer_id = self.load(redemption_id, Redemption, "redemption").payer_id
+            payer_id = merchants_redemption().payer_id
             merchant = self.load(merchant_uuid, Merchant, "merchant")
             payer = self.load_account(payer_id)
             # Read the redemption again, last: if a concurrent refund of it committed
@@ -149,23 +144,7 @@ class PaymentCommands(MemberCommands):
             refund_id = str(
                 derived_id("refund", redemption.id, key) if key is not None else uuid4()
             )
-            day = self.day_of(at)
-            merchant.debit(
-                flow=Flow.REFUND,
-                amount=amount,
-                counterparty=payer.id,
-                ref=redemption.id,
-                at=at,
-                day=day,
-            )
-            payer.credit(
-                flow=Flow.REFUND,
-                amount=amount,
-                counterparty=merchant.id,
-                ref=redemption.id,
-                at=at,
-                day=day,
-            )
+            self.transfer(Flow.REFUND, amount, merchant, payer, redemption.id, at)
             redemption.refund(refund_id, amount, key, at)
             self.save(redemption, merchant, payer)
             return RefundView(refund_id, str(redemption.id), amount)
@@ -220,23 +199,8 @@ class PaymentCommands(MemberCommands):
         fingerprint: str,
         at,
     ) -> Redemption:
+        self.transfer(Flow.REDEMPTION, amount, payer, merchant, record_id, at)
         day = self.day_of(at)
-        payer.debit(
-            flow=Flow.REDEMPTION,
-            amount=amount,
-            counterparty=merchant.id,
-            ref=record_id,
-            at=at,
-            day=day,
-        )
-        merchant.credit(
-            flow=Flow.REDEMPTION,
-            amount=amount,
-            counterparty=payer.id,
-            ref=record_id,
-            at=at,
-            day=day,
-        )
         return Redemption._create(
             Redemption.Made,
             id=record_id,

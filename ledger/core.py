@@ -119,13 +119,15 @@ class LedgerCore(Application):
         or created the same derived id; the next attempt sees what it wrote.
 
         ``replay`` (for commands with an idempotency key) returns the first result of the
-        key, or None. It is asked again when an attempt is refused: a twin request with
-        the same key may have committed between the attempt's reads (after its effect, the
-        code is used or the balance is spent), and then its result is the answer.
+        key, or None; it is asked before each attempt, and again when an attempt is
+        refused: a twin request with the same key may have committed between the
+        attempt's reads (after its effect, the code is used or the balance is spent), and
+        then its result is the answer.
         """
         for number in range(1, self.max_attempts + 1):
             try:
-                return attempt()
+                first = replay() if replay is not None else None
+                return first if first is not None else attempt()
             except LedgerError:
                 first = replay() if replay is not None else None
                 if first is None:
@@ -139,6 +141,36 @@ class LedgerCore(Application):
                 # Full jitter, growing to ~50 ms: clashing writers spread out quickly.
                 time.sleep(random.uniform(0, min(0.05, 0.001 * 2**number)))
         raise AssertionError("unreachable")  # pragma: no cover
+
+    # --- moving beans ------------------------------------------------------------------
+
+    def transfer(
+        self,
+        flow: str,
+        amount: int,
+        source: Account | str,
+        target: Account | str,
+        ref: object,
+        at: datetime,
+    ) -> None:
+        """One double entry: ``amount`` beans of ``flow`` from ``source`` to ``target``.
+
+        Either side may be a system account named by a string (``ISSUANCE`` or
+        ``RETIRED``), which records nothing; the account sides record BeansDebited /
+        BeansCredited naming each other, and the debited account refuses an overdraft.
+        The caller saves both sides together.
+        """
+        day = self.day_of(at)
+        source_name = source if isinstance(source, str) else source.id
+        target_name = target if isinstance(target, str) else target.id
+        if not isinstance(source, str):
+            source.debit(
+                flow=flow, amount=amount, counterparty=target_name, ref=ref, at=at, day=day
+            )
+        if not isinstance(target, str):
+            target.credit(
+                flow=flow, amount=amount, counterparty=source_name, ref=ref, at=at, day=day
+            )
 
     # --- loading -----------------------------------------------------------------------
 
