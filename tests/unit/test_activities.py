@@ -22,11 +22,6 @@ KUNMING = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
-def community() -> Community:
-    return Community.in_memory()  # Tuesday 2026-03-10, 10:00 in Kunming
-
-
-@pytest.fixture
 def cleanup(community: Community):
     """Cleaning the river bank: Saturday 14 March, 09:00-11:00 in Kunming, 20 beans."""
     return community.ledger.create_activity(

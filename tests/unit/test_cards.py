@@ -36,18 +36,6 @@ PIN, WRONG = "1234", "9999"
 
 
 @pytest.fixture
-def community():
-    community = Community.in_memory()
-    yield community
-    community.close()
-
-
-@pytest.fixture
-def ledger(community):
-    return community.ledger
-
-
-@pytest.fixture
 def clock(community):
     """The community's fake clock: 2026-03-10 02:00 UTC, 10:00 local."""
     return community.clock

@@ -26,11 +26,6 @@ from tests.scenario import Community
 APRIL_CUTOFF = datetime(2026, 3, 31, 16, 0, tzinfo=UTC)  # 1 April 00:00 in Kunming
 
 
-@pytest.fixture
-def community() -> Community:
-    return Community.in_memory()  # 2026-03-10, 10:00 in Kunming
-
-
 def donate(community: Community, amount_fen: int, receipt_no: str, **kw):
     values = {"donor": "Yunnan Charity Foundation", "anonymous": False,
               "received_on": community.today} | kw

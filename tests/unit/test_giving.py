@@ -13,11 +13,6 @@ from tests.scenario import Community
 
 
 @pytest.fixture
-def community() -> Community:
-    return Community.in_memory()  # 2026-03-10, 10:00 in Kunming
-
-
-@pytest.fixture
 def li(community: Community) -> str:
     return community.volunteer("Li Wei")
 

@@ -20,11 +20,6 @@ from tests.scenario import Community
 
 
 @pytest.fixture
-def community() -> Community:
-    return Community.in_memory()
-
-
-@pytest.fixture
 def li(community: Community) -> str:
     return community.volunteer("Li Wei")
 

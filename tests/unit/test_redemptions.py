@@ -41,18 +41,6 @@ NOT_WHOLE_POSITIVE_BEANS = [0, -1, -7, 1.5, 7.0, True, False, "7", None]
 
 
 @pytest.fixture
-def community():
-    community = Community.in_memory()
-    yield community
-    community.close()
-
-
-@pytest.fixture
-def ledger(community):
-    return community.ledger
-
-
-@pytest.fixture
 def grocery(community):
     return community.merchant("Jinsha Grocery", "grocery")
 
