@@ -1,0 +1,132 @@
+"""The Flask application factory (DESIGN.md style 7: nothing happens at import time).
+
+``create_app(config)`` loads the settings (defaults < ``GOLDBEAN_*`` < ``config``), opens
+the ledger on the configured database, and installs: the OpenAPI document at
+``/api/v1/openapi.json`` with interactive docs at ``/api/docs`` (Swagger UI served from
+the ``swagger-ui-bundle`` package, no CDN), ``/healthz`` and ``/readyz``, request ids and
+one structured log line per request, a request size limit, and problem+json for every
+error (api/errors.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask_smorest import Api
+from swagger_ui_bundle import swagger_ui_path
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from api import errors
+from api.settings import Settings
+from ledger.application import Ledger
+from ledger.persistence import open_ledger
+
+log = logging.getLogger("goldbean.requests")
+
+MAX_BODY_BYTES = 64 * 1024  # the largest body any endpoint needs is a few hundred bytes
+API_PREFIX = "/api/v1"
+
+
+def create_app(config: Mapping[str, Any] | None = None, *, ledger: Ledger | None = None) -> Flask:
+    """Build the Goldbean web application.
+
+    ``config`` overrides settings (see api/settings.py); ``ledger`` lets tests hand in a
+    ledger with a fake clock.
+    """
+    settings = Settings.load(config)
+    app = Flask("goldbean")
+    app.config.update(
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        SECRET_KEY=settings.secret_key,
+        JSON_SORT_KEYS=False,
+        API_TITLE="Goldbean (金豆) API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="v1/openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/api/docs/static/",
+    )
+    app.extensions["goldbean.settings"] = settings
+    app.extensions["goldbean.ledger"] = ledger or open_ledger(
+        settings.database_url, rules=settings.rules(), keyring=settings.keyring()
+    )
+
+    api = Api(app)
+    app.extensions["goldbean.api"] = api
+    app.register_blueprint(_swagger_static())
+    app.register_blueprint(_health())
+    _request_logging(app)
+    errors.register(app)  # after Api(app), so problem+json wins over flask-smorest's JSON
+    return app
+
+
+def ledger_of(app: Flask | None = None) -> Ledger:
+    return (app or current_app).extensions["goldbean.ledger"]
+
+
+def settings_of(app: Flask | None = None) -> Settings:
+    return (app or current_app).extensions["goldbean.settings"]
+
+
+def _swagger_static() -> Blueprint:
+    return Blueprint(
+        "swagger_static",
+        __name__,
+        static_folder=swagger_ui_path,
+        static_url_path="/api/docs/static",
+    )
+
+
+def _health() -> Blueprint:
+    health = Blueprint("health", __name__)
+
+    @health.get("/healthz")
+    def healthz() -> Response:
+        """Liveness: the process answers."""
+        return jsonify(status="ok")
+
+    @health.get("/readyz")
+    def readyz() -> Response:
+        """Readiness: the database answers (and, later, how far projections lag)."""
+        try:
+            position = ledger_of().recorder.max_notification_id() or 0
+        except Exception as error:  # any database failure means "not ready"
+            log.warning("readiness check failed: %s", error)
+            return errors.problem(503, "unavailable", "the database does not answer")
+        return jsonify(status="ready", database="ok", log_position=position)
+
+    return health
+
+
+def _request_logging(app: Flask) -> None:
+    @app.before_request
+    def _start() -> None:
+        given = request.headers.get("X-Request-Id", "")
+        ok = 0 < len(given) <= 64 and given.replace("-", "").isalnum()
+        g.request_id = given if ok else uuid.uuid4().hex
+        g.started = time.perf_counter()
+        # Refuse an oversized body before routing or reading it (Flask alone checks the
+        # limit only when a view reads the body).
+        if (request.content_length or 0) > MAX_BODY_BYTES:
+            raise RequestEntityTooLarge(f"a request body may be at most {MAX_BODY_BYTES} bytes")
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        response.headers["X-Request-Id"] = g.get("request_id", "-")
+        user = getattr(g, "principal", None)
+        log.info(
+            "%s %s %s %.1fms request=%s user=%s",
+            request.method,
+            request.path,
+            response.status_code,
+            (time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
+            g.get("request_id", "-"),
+            getattr(user, "username", None) or getattr(user, "terminal_id", None) or "-",
+        )
+        return response

@@ -1,0 +1,156 @@
+"""Every error the API answers, as application/problem+json (SPEC §6), in one place.
+
+Ledger errors map to one status and one stable ``code`` word by class (the most specific
+class in the table wins, so e.g. PinLocked answers ``card_locked`` while other WrongPin
+errors answer ``wrong_pin``). The API's own refusals raise :class:`ApiProblem`. HTTP
+errors (404, 405, 413, malformed JSON) and unexpected exceptions become problems too;
+an unexpected exception is logged with its request id and never shows a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, g, json
+from werkzeug.exceptions import HTTPException
+
+from ledger import errors as le
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+# Ledger error class -> (HTTP status, stable code). Subclasses not named inherit.
+LEDGER_PROBLEMS: dict[type[le.LedgerError], tuple[int, str]] = {
+    le.NotFound: (404, "not_found"),
+    le.ValidationError: (422, "validation_error"),
+    le.NothingToSettle: (422, "nothing_to_settle"),
+    le.InvalidState: (409, "invalid_state"),
+    le.InsufficientBalance: (409, "insufficient_balance"),
+    le.InsufficientFund: (409, "insufficient_fund"),
+    le.InvalidCode: (422, "invalid_code"),
+    le.CodeExpired: (422, "code_expired"),
+    le.CodeUsed: (409, "code_used"),
+    le.CardRevoked: (422, "card_revoked"),
+    le.WrongPin: (422, "wrong_pin"),
+    le.PinLocked: (422, "card_locked"),
+    le.MerchantNotAllowed: (403, "merchant_not_allowed"),
+    le.MerchantSuspended: (403, "merchant_suspended"),
+    le.LimitExceeded: (422, "limit_exceeded"),
+    le.AwardCapExceeded: (422, "award_cap_exceeded"),
+    le.SelfVerification: (403, "self_verification"),
+    le.FourEyesRequired: (403, "four_eyes_required"),
+    le.RefundExceedsRedemption: (422, "refund_exceeds_redemption"),
+    le.RefundWindowClosed: (422, "refund_window_closed"),
+    le.IdempotencyKeyReused: (422, "idempotency_key_reused"),
+    le.DuplicateReceipt: (409, "duplicate_receipt"),
+    le.Conflict: (409, "conflict"),
+}
+
+# Plain HTTP errors -> stable code.
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+    503: "unavailable",
+}
+
+TITLES = {
+    "unauthenticated": "Sign in first",
+    "forbidden": "Not allowed for your role",
+    "internal_error": "Something went wrong on our side",
+}
+
+
+class ApiProblem(Exception):
+    """Raised by the API itself to answer a problem (unauthenticated, forbidden, …)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str = "",
+        *,
+        headers: dict | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail or code)
+        self.status, self.code, self.detail = status, code, detail
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+
+def ledger_problem(error: le.LedgerError) -> tuple[int, str]:
+    """The status and code for a ledger error: its nearest class in the table."""
+    for cls in type(error).__mro__:
+        if cls in LEDGER_PROBLEMS:
+            return LEDGER_PROBLEMS[cls]
+    return 422, "validation_error"  # pragma: no cover - LedgerError itself is in no table row
+
+
+def problem(
+    status: int,
+    code: str,
+    detail: str = "",
+    *,
+    headers: dict | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    """An application/problem+json response."""
+    body = {
+        "type": f"urn:goldbean:problem:{code}",
+        "title": TITLES.get(code) or code.replace("_", " ").capitalize(),
+        "status": status,
+        "code": code,
+        "detail": detail,
+    }
+    if getattr(g, "request_id", None):
+        body["request_id"] = g.request_id
+    body.update(extra or {})
+    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_JSON)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def register(app: Flask) -> None:
+    """Install the problem handlers on ``app`` (after flask-smorest, to take precedence)."""
+
+    @app.errorhandler(le.LedgerError)
+    def _ledger(error: le.LedgerError) -> Response:
+        status, code = ledger_problem(error)
+        return problem(status, code, str(error))
+
+    @app.errorhandler(ApiProblem)
+    def _api(error: ApiProblem) -> Response:
+        return problem(
+            error.status, error.code, error.detail, headers=error.headers, extra=error.extra
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> Response:
+        status = error.code or 500
+        code = HTTP_CODES.get(status, "http_error")
+        detail = error.description or ""
+        extra: dict[str, Any] = {}
+        # flask-smorest / webargs put schema errors in error.data["messages"]
+        messages = getattr(error, "data", {}).get("messages") if hasattr(error, "data") else None
+        if messages:
+            extra["errors"] = messages
+            detail = "some fields are missing or invalid"
+        headers = {k: v for k, v in error.get_headers() if k.lower() == "allow"}
+        return problem(status, code, detail, headers=headers, extra=extra)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        log.exception("unexpected error (request %s)", getattr(g, "request_id", "-"))
+        return problem(500, "internal_error", "the error was logged; quote the request id")

@@ -1,0 +1,79 @@
+"""The application's frame: health, readiness, the OpenAPI document, the docs page, and
+problem+json for errors that happen before any endpoint runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.app import create_app
+from ledger.persistence import open_ledger
+
+
+@pytest.fixture
+def client(database_url):
+    ledger = open_ledger(database_url, create_tables=True)
+    app = create_app({"database_url": database_url, "demo": True}, ledger=ledger)
+    yield app.test_client()
+    ledger.close()
+
+
+def test_the_process_says_it_is_alive(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_readiness_reports_the_database(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.get_json()["database"] == "ok"
+
+
+def test_the_openapi_document_is_served(client):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    document = response.get_json()
+    assert document["openapi"].startswith("3.")
+    assert document["info"]["title"].startswith("Goldbean")
+
+
+def test_the_interactive_docs_load_their_scripts_from_this_server(client):
+    page = client.get("/api/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "/api/docs/static/swagger-ui-bundle.js" in html
+    assert "https://" not in html  # nothing from a CDN
+    assert client.get("/api/docs/static/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/api/docs/static/swagger-ui-standalone-preset.js").status_code == 200
+
+
+def test_an_unknown_path_is_a_problem_document(client):
+    response = client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert body["code"] == "not_found" and body["status"] == 404
+    assert set(body) >= {"type", "title", "status", "code", "detail"}
+
+
+def test_a_wrong_method_is_a_problem_document_naming_the_allowed_ones(client):
+    response = client.post("/healthz")
+    assert response.status_code == 405
+    assert response.get_json()["code"] == "method_not_allowed"
+    assert "GET" in response.headers["Allow"]
+
+
+def test_an_oversized_body_is_refused(client):
+    response = client.post(
+        "/api/v1/anything", data="x" * (65 * 1024), content_type="application/json"
+    )
+    assert response.status_code == 413
+    assert response.get_json()["code"] == "payload_too_large"
+
+
+def test_every_response_carries_a_request_id_and_keeps_a_sane_one_given(client):
+    assert len(client.get("/healthz").headers["X-Request-Id"]) == 32
+    given = client.get("/healthz", headers={"X-Request-Id": "till-7-0001"})
+    assert given.headers["X-Request-Id"] == "till-7-0001"
+    odd = client.get("/healthz", headers={"X-Request-Id": "<script>"})
+    assert odd.headers["X-Request-Id"] != "<script>"
