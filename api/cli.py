@@ -4,6 +4,8 @@
     goldbean demo [--database-url URL] [--seed N] [--force]
                                                     build the demo community into an empty
                                                     database and print its summary
+    goldbean serve [--host H] [--port P] [--workers N] [--threads T]
+                                                    run the HTTP API under gunicorn
     goldbean --version
 
 Settings come from api/settings.py (defaults < ``GOLDBEAN_*`` environment < options given
@@ -102,6 +104,19 @@ def build_parser() -> argparse.ArgumentParser:
         "data when the database is not empty",
     )
     demo.set_defaults(handler=demo_command)
+
+    serve = commands.add_parser(
+        "serve",
+        parents=[common],
+        help="run the HTTP API under gunicorn",
+        description="Create the tables once (and in demo mode build the demo into an empty "
+        "database), then serve the API with gunicorn until stopped.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (8000)")
+    serve.add_argument("--workers", type=int, default=2, help="worker processes (2)")
+    serve.add_argument("--threads", type=int, default=4, help="threads per worker (4)")
+    serve.set_defaults(handler=serve_command)
     return parser
 
 
@@ -172,6 +187,33 @@ def demo_command(args: argparse.Namespace) -> int:
         return 0
     finally:
         ledger.close()
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    from api.serve import serve  # gunicorn only when serving
+
+    settings = _settings(args)
+    # Every worker must sign with the same keys: hand them the master's settings (in demo
+    # mode the secret is drawn once, here), not a fresh load each.
+    config = {
+        "database_url": settings.database_url,
+        "demo": settings.demo,
+        "secret_key": settings.secret_key,
+        "payment_code_keys": ",".join(settings.payment_code_keys),
+    }
+    if args.workers < 1 or args.threads < 1 or not 0 < args.port < 65536:
+        raise CliError("--workers and --threads must be at least 1, --port 1 to 65535")
+    with _database(settings.database_url):
+        _prepare_database(settings.database_url)
+    print(
+        f"Goldbean API on http://{args.host}:{args.port}/ (docs: /api/docs), "
+        f"database {_where(settings.database_url)}",
+        flush=True,
+    )
+    serve(
+        settings, config, host=args.host, port=args.port, workers=args.workers, threads=args.threads
+    )
+    return 0
 
 
 # --- helpers ----------------------------------------------------------------------------

@@ -1,0 +1,86 @@
+"""``goldbean serve``: the API under gunicorn.
+
+The master prepares the database once (tables, and the demo community in demo mode)
+*before* any worker starts, because several processes creating PostgreSQL tables at once
+fail with "tuple concurrently updated"; workers then open the ledger without creating
+anything. Workers are gunicorn's threaded workers: a request mostly waits on the database,
+so a few threads per process keep the 2 cores busy.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from api.settings import Settings
+from ledger.persistence import init_db, open_ledger, redact
+
+log = logging.getLogger(__name__)
+
+
+class GoldbeanServer(BaseApplication):
+    """gunicorn running ``api.app.create_app(config)`` in each worker."""
+
+    def __init__(self, config: Mapping[str, Any], options: Mapping[str, Any]) -> None:
+        self.app_config = dict(config)
+        self.options = dict(options)
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            if key in self.cfg.settings and value is not None:
+                self.cfg.set(key, value)
+
+    def load(self) -> Callable:
+        from api.app import create_app  # in the worker, after the fork
+
+        return create_app(self.app_config)
+
+
+def prepare_database(settings: Settings, *, say: Callable[[str], None] = print) -> None:
+    """Create the tables once and, in demo mode, build the demo into an empty database."""
+    url = settings.database_url
+    if not url.startswith("memory:"):
+        init_db(url)
+    if not settings.demo:
+        return
+    from api.demo import build_demo, demo_clock
+
+    clock = demo_clock()
+    ledger = open_ledger(url, clock=clock, rules=settings.rules(), keyring=settings.keyring())
+    try:
+        if (ledger.recorder.max_notification_id() or 0) == 0:
+            say(f"Building the demo community into {redact(url)} ...")
+            build_demo(ledger, clock, progress=lambda line: say(f"  {line}"))
+    finally:
+        ledger.close()
+
+
+def serve(
+    settings: Settings,
+    config: Mapping[str, Any],
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int = 4,
+) -> None:
+    """Prepare the database, then run gunicorn until it is stopped."""
+    prepare_database(settings)
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "keepalive": 5,
+        "accesslog": None,  # api.app logs one structured line per request
+        "errorlog": "-",
+        "loglevel": settings.log_level.lower(),
+        "proc_name": "goldbean",
+    }
+    GoldbeanServer(config, options).run()
