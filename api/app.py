@@ -22,7 +22,10 @@ from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from api import errors
+from api.auth import Auth
+from api.idempotency import IdempotencyStore
 from api.settings import Settings
+from api.store import Store
 from ledger.application import Ledger
 from ledger.persistence import open_ledger
 
@@ -53,9 +56,16 @@ def create_app(config: Mapping[str, Any] | None = None, *, ledger: Ledger | None
         OPENAPI_SWAGGER_UI_URL="/api/docs/static/",
     )
     app.extensions["goldbean.settings"] = settings
-    app.extensions["goldbean.ledger"] = ledger or open_ledger(
+    ledger = ledger or open_ledger(
         settings.database_url, rules=settings.rules(), keyring=settings.keyring()
     )
+    store = Store(settings.database_url)
+    if settings.database_url.startswith("memory:"):
+        store.create_tables()  # nothing outlives the process, so nobody else creates them
+    app.extensions["goldbean.ledger"] = ledger
+    app.extensions["goldbean.store"] = store
+    app.extensions["goldbean.auth"] = Auth(store, ledger.clock)
+    app.extensions["goldbean.idempotency"] = IdempotencyStore(store, ledger.clock)
 
     api = Api(app)
     app.extensions["goldbean.api"] = api

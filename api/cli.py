@@ -132,6 +132,7 @@ def db_init(args: argparse.Namespace) -> int:
     with _database(url):
         created_schema = _prepare_database(url)
         init_db(url)
+        _create_store_tables(url)
         events = _count_events(url)
     if created_schema:
         print(f"Created the schema {created_schema!r}.")
@@ -271,6 +272,17 @@ def _prepare_database(url: str) -> str | None:
             return schema
     except psycopg.Error as error:
         raise CliError(f"cannot use PostgreSQL at {redact(url)}: {_one_line(error)}") from error
+
+
+def _create_store_tables(url: str) -> None:
+    """The API's own tables (users, tokens, idempotency keys) beside the event log."""
+    from api.store import Store
+
+    store = Store(url)
+    try:
+        store.create_tables()
+    finally:
+        store.close()
 
 
 def _count_events(url: str) -> int:

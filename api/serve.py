@@ -15,7 +15,10 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from api.auth import Auth
 from api.settings import Settings
+from api.store import Store
+from ledger.clock import SystemClock
 from ledger.persistence import init_db, open_ledger, redact
 
 log = logging.getLogger(__name__)
@@ -41,10 +44,20 @@ class GoldbeanServer(BaseApplication):
 
 
 def prepare_database(settings: Settings, *, say: Callable[[str], None] = print) -> None:
-    """Create the tables once and, in demo mode, build the demo into an empty database."""
+    """Create the tables once, create the admin from ``GOLDBEAN_ADMIN_PASSWORD`` if there
+    is none, and in demo mode build the demo into an empty database."""
     url = settings.database_url
     if not url.startswith("memory:"):
         init_db(url)
+    store = Store(url)
+    try:
+        store.create_tables()
+        if settings.admin_password and Auth(store, SystemClock()).bootstrap_admin(
+            settings.admin_password
+        ):
+            say("Created the user 'admin' from GOLDBEAN_ADMIN_PASSWORD.")
+    finally:
+        store.close()
     if not settings.demo:
         return
     from api.demo import build_demo, demo_clock

@@ -1,0 +1,80 @@
+"""Who is calling: the bearer token of each request, and the roles each view allows.
+
+``Authorization: Bearer <token>`` is resolved once per request into a
+:class:`~api.auth.Principal` (``g.principal``). Views declare who may call them with
+:func:`requires`; the OpenAPI document lists the bearer scheme and the 401/403 answers.
+SPEC §1: "staff" are coordinators, fund officers, auditors and admins.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import current_app, g, request
+
+from api.auth import Auth, BadToken, Principal
+from api.errors import ApiProblem
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+STAFF = ("coordinator", "fund_officer", "auditor", "admin")
+
+
+def auth_of() -> Auth:
+    return current_app.extensions["goldbean.auth"]
+
+
+def principal() -> Principal | None:
+    """The caller of this request, or None without a (valid) token."""
+    if "principal" not in g:
+        g.principal = _resolve()
+    return g.principal
+
+
+def _resolve() -> Principal | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    try:
+        return auth_of().resolve(token.strip())
+    except BadToken:
+        return None
+
+
+def caller() -> Principal:
+    """The caller; 401 unauthenticated without a valid token."""
+    found = principal()
+    if found is None:
+        raise ApiProblem(
+            401,
+            "unauthenticated",
+            "send a valid token: Authorization: Bearer <token>",
+            headers={"WWW-Authenticate": 'Bearer realm="goldbean"'},
+        )
+    return found
+
+
+def requires(*roles: str) -> Callable[[F], F]:
+    """Allow the view to callers with one of ``roles`` (none named: any signed-in user)."""
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            who = caller()
+            if roles and who.role not in roles:
+                raise ApiProblem(403, "forbidden", f"this needs the role {' or '.join(roles)}")
+            return view(*args, **kwargs)
+
+        guarded._goldbean_roles = roles  # type: ignore[attr-defined]  # read by the route table
+        return guarded  # type: ignore[return-value]
+
+    return decorate
+
+
+def forbid_unless(allowed: bool, detail: str = "not yours to see") -> None:
+    """403 unless ``allowed`` (for rules about whose record it is)."""
+    if not allowed:
+        raise ApiProblem(403, "forbidden", detail)

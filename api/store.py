@@ -1,0 +1,302 @@
+"""The API's relational side store: users, tokens, terminals, idempotency keys and login
+failures, in plain tables beside the event log (they must never enter the auditable log).
+
+:class:`Store` wraps one SQLAlchemy Core engine for the same database URL as the ledger
+(see :mod:`ledger.persistence`):
+
+* ``memory://`` -- one SQLite database in memory, shared by the threads of this process
+  through a single connection (``StaticPool``). SQLite would mix the transactions of two
+  threads on one connection, so every transaction here also holds a process lock;
+* ``sqlite:///path`` -- the ledger's own SQLite file (WAL, 30 s busy timeout). Writes begin
+  with ``BEGIN IMMEDIATE``, so a transaction never has to upgrade a read lock to a write
+  lock, which SQLite refuses at once with "database is locked" instead of waiting;
+* ``postgresql://user:pass@host:port/db?schema=NAME&pool_size=N...`` -- psycopg 3; the
+  ``schema`` is applied by SQLAlchemy's ``schema_translate_map``; ``pool_size``,
+  ``max_overflow`` and ``connect_timeout`` configure the pool, and the other Goldbean-only
+  parameters are dropped; libpq's own parameters (``sslmode``...) pass through.
+
+Timestamps are timezone-aware UTC in Python on every database (:class:`UTCDateTime`).
+Tables are created only by :meth:`Store.create_tables` (``goldbean db init``), never by
+workers: concurrent ``CREATE`` on PostgreSQL fails with "tuple concurrently updated".
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    make_url,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.pool import StaticPool
+from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+# Query parameters of a Goldbean PostgreSQL URL that are not libpq's.
+GOLDBEAN_PG_PARAMS = ("schema", "pool_size", "max_overflow", "connect_timeout", "lock_timeout")
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware UTC ``datetime`` on every database. PostgreSQL keeps ``timestamptz``;
+    SQLite has no time zones, so the value is stored as naive UTC (an ISO string that
+    sorts and compares in time order) and read back with ``tzinfo=UTC``.
+
+    Binding a naive datetime raises ValueError: its zone would be a guess."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+users = Table(
+    "gb_users",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("account_id", String(64)),
+    Column("merchant_id", String(64)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+)
+
+tokens = Table(
+    "gb_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),  # sha256 hex of the bearer token
+    Column("username", String(64)),  # None for a terminal token
+    Column("role", String(32), nullable=False),
+    Column("account_id", String(64)),
+    Column("merchant_id", String(64)),
+    Column("terminal_id", String(64)),
+    Column("kind", String(16), nullable=False),  # 'session' | 'terminal'
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime),  # None: never (terminal tokens)
+    Column("revoked_at", UTCDateTime),
+    Index("gb_tokens_username", "username"),
+    Index("gb_tokens_terminal_id", "terminal_id"),
+)
+
+terminals = Table(
+    "gb_terminals",
+    metadata,
+    Column("terminal_id", String(64), primary_key=True),
+    Column("merchant_id", String(64), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)
+
+idempotency = Table(
+    "gb_idempotency",
+    metadata,
+    Column("scope", Text, primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", Text, nullable=False),
+    Column("status", Integer),  # None while the claiming request is in progress
+    Column("response_body", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("completed_at", UTCDateTime),
+    Index("gb_idempotency_created_at", "created_at"),
+)
+
+login_failures = Table(
+    "gb_login_failures",
+    metadata,
+    Column("subject", Text, primary_key=True),  # 'user:<name>' or 'addr:<address>'
+    Column("window_start", UTCDateTime, primary_key=True),
+    Column("failures", Integer, nullable=False),
+)
+
+
+class Store:
+    """One SQLAlchemy engine on the API's tables for a Goldbean database URL.
+
+    Use :meth:`read` for queries and :meth:`write` for changes; both yield a connection
+    inside one transaction that commits on leaving the block (rolls back on an error).
+    ValueError for an unsupported URL. Nothing connects until the first use."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._lock: threading.RLock | None = None
+        self._base_engine: Engine | None = None
+        self.schema: str | None = None  # PostgreSQL's schema from the URL, if any
+        scheme = urlsplit(url).scheme
+        if scheme == "memory" or url in ("sqlite:///:memory:", "sqlite://"):
+            self.engine = self._memory_engine()
+        elif scheme == "sqlite":
+            self.engine = self._sqlite_engine(url)
+        elif scheme in ("postgresql", "postgres"):
+            self.engine = self._postgres_engine(url)
+        else:
+            raise ValueError(
+                f"unsupported database URL scheme {scheme!r} (sqlite, postgresql, memory)"
+            )
+
+    # ----------------------------------------------------------------------------------
+    # Engines
+
+    def _memory_engine(self) -> Engine:
+        self._lock = threading.RLock()
+        engine = create_engine(
+            "sqlite+pysqlite://",
+            poolclass=StaticPool,
+            connect_args={"check_same_thread": False},
+        )
+        _take_over_sqlite_transactions(engine)
+        return engine
+
+    def _sqlite_engine(self, url: str) -> Engine:
+        path = unquote(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else ""
+        if not path:
+            raise ValueError("a SQLite URL looks like sqlite:///path/to/file.sqlite3")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            make_url("sqlite+pysqlite://").set(database=path),
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+        )
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+                # The ledger's recorder switches the file to WAL too; once set it persists.
+                cursor.execute("PRAGMA journal_mode")
+                if cursor.fetchone()[0].lower() != "wal":
+                    cursor.execute("PRAGMA journal_mode = WAL")
+            finally:
+                cursor.close()
+
+        _take_over_sqlite_transactions(engine)
+        return engine
+
+    def _postgres_engine(self, url: str) -> Engine:
+        sa_url = make_url(url)
+        query = {k: (v[-1] if isinstance(v, tuple) else v) for k, v in sa_url.query.items()}
+        sa_url = sa_url.set(drivername="postgresql+psycopg").difference_update_query(
+            GOLDBEAN_PG_PARAMS
+        )
+        # The ledger's defaults, so that both open the same database.
+        if sa_url.username is None:
+            sa_url = sa_url.set(username=os.environ.get("USER", "postgres"))
+        if not sa_url.host:
+            sa_url = sa_url.set(host="127.0.0.1")
+        if not sa_url.database:
+            sa_url = sa_url.set(database="goldbean")
+        # No pre-ping, as for the ledger: it costs a round trip per checkout.
+        engine = create_engine(
+            sa_url,
+            pool_size=int(query.get("pool_size", "10")),
+            max_overflow=int(query.get("max_overflow", "10")),
+            pool_pre_ping=False,
+            connect_args={"connect_timeout": int(query.get("connect_timeout", "10"))},
+        )
+        self._base_engine = engine
+        self.schema = query.get("schema") or None
+        if self.schema:
+            engine = engine.execution_options(schema_translate_map={None: self.schema})
+        return engine
+
+    # ----------------------------------------------------------------------------------
+    # Transactions
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self.engine.dialect.name
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection in a read transaction (deferred ``BEGIN`` on SQLite)."""
+        with self._serialized(), self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A connection in a write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
+        with self._serialized(), self.engine.connect() as conn:
+            conn.execution_options(goldbean_write=True)
+            with conn.begin():
+                yield conn
+
+    def _serialized(self) -> Any:
+        return self._lock if self._lock is not None else nullcontext()
+
+    def insert(self, table: Table) -> Any:
+        """An ``INSERT`` with ``on_conflict_do_nothing``/``_do_update`` for this dialect."""
+        return (postgresql if self.dialect == "postgresql" else sqlite).insert(table)
+
+    # ----------------------------------------------------------------------------------
+    # Life cycle
+
+    def create_tables(self) -> None:
+        """Create the API's tables and indexes if missing (idempotent). Run once, by
+        ``goldbean db init``, before any worker starts."""
+        with self._serialized(), self.engine.begin() as conn:
+            metadata.create_all(conn, checkfirst=True)
+        log.info("API tables ready (%s)", ", ".join(sorted(metadata.tables)))
+
+    def ping(self) -> bool:
+        """Readiness: True if the database answers a trivial query; raises if not."""
+        with self.read() as conn:
+            conn.execute(select(1)).scalar_one()
+        return True
+
+    def close(self) -> None:
+        """Close the pooled connections (an in-memory database is gone afterwards)."""
+        (self._base_engine or self.engine).dispose()
+
+
+def _take_over_sqlite_transactions(engine: Engine) -> None:
+    """Let SQLAlchemy, not pysqlite, emit ``BEGIN`` (SQLAlchemy's documented recipe), so a
+    write transaction can take the write lock up front with ``BEGIN IMMEDIATE``."""
+
+    @event.listens_for(engine, "connect")
+    def _autocommit_driver(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get("goldbean_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
