@@ -23,6 +23,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from api import errors
 from api.auth import Auth
+from api.endpoints import register_all
 from api.idempotency import IdempotencyStore
 from api.settings import Settings
 from api.store import Store
@@ -68,6 +69,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, ledger: Ledger | None
     app.extensions["goldbean.idempotency"] = IdempotencyStore(store, ledger.clock)
 
     api = Api(app)
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    api.spec.options["security"] = [{"bearer": []}]
+    register_all(api)
     app.extensions["goldbean.api"] = api
     app.register_blueprint(_swagger_static())
     app.register_blueprint(_health())

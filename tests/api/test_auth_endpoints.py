@@ -1,0 +1,117 @@
+"""Signing in, asking who I am, and creating users over HTTP."""
+
+from __future__ import annotations
+
+
+def test_an_admin_creates_a_coordinator_who_signs_in_and_sees_who_they_are(admin, anonymous):
+    made = admin.post(
+        "/api/v1/users",
+        json={"username": "zhang.coord", "password": "s3cret-enough", "role": "coordinator"},
+    )
+    assert made.status_code == 201
+    assert made.get_json() == {"username": "zhang.coord", "role": "coordinator"}
+
+    signed = anonymous.post(
+        "/api/v1/auth/token", json={"username": "zhang.coord", "password": "s3cret-enough"}
+    )
+    assert signed.status_code == 200
+    body = signed.get_json()
+    assert body["role"] == "coordinator" and body["token"] and body["expires_at"]
+
+    me = anonymous.get("/api/v1/me", headers={"Authorization": f"Bearer {body['token']}"})
+    assert me.get_json() == {
+        "username": "zhang.coord",
+        "role": "coordinator",
+        "account_id": None,
+        "merchant_id": None,
+    }
+
+
+def test_a_wrong_password_is_unauthenticated_and_the_token_is_not_given(admin, anonymous):
+    admin.post(
+        "/api/v1/users",
+        json={"username": "li.fo", "password": "good-password", "role": "fund_officer"},
+    )
+    answer = anonymous.post("/api/v1/auth/token", json={"username": "li.fo", "password": "nope"})
+    assert answer.status_code == 401
+    assert answer.get_json()["code"] == "unauthenticated"
+    assert "token" not in answer.get_json()
+
+
+def test_repeated_wrong_passwords_are_throttled(admin, anonymous):
+    admin.post(
+        "/api/v1/users",
+        json={"username": "wang.aud", "password": "good-password", "role": "auditor"},
+    )
+    for _ in range(5):
+        anonymous.post("/api/v1/auth/token", json={"username": "wang.aud", "password": "bad"})
+    answer = anonymous.post(
+        "/api/v1/auth/token", json={"username": "wang.aud", "password": "good-password"}
+    )
+    assert answer.status_code == 429
+    assert int(answer.headers["Retry-After"]) > 0
+
+
+def test_me_needs_a_token(anonymous):
+    answer = anonymous.get("/api/v1/me")
+    assert answer.status_code == 401
+    assert answer.get_json()["code"] == "unauthenticated"
+    assert answer.headers["WWW-Authenticate"].startswith("Bearer")
+    forged = anonymous.get("/api/v1/me", headers={"Authorization": "Bearer not-a-token"})
+    assert forged.status_code == 401
+
+
+def test_only_an_admin_creates_users(sign_in):
+    coordinator = sign_in("coordinator")
+    answer = coordinator.post(
+        "/api/v1/users", json={"username": "someone", "password": "long-enough", "role": "admin"}
+    )
+    assert answer.status_code == 403
+    assert answer.get_json()["code"] == "forbidden"
+
+
+def test_a_taken_username_and_bad_fields_are_refused(admin):
+    user = {"username": "dup.user", "password": "long-enough", "role": "auditor"}
+    assert admin.post("/api/v1/users", json=user).status_code == 201
+    assert admin.post("/api/v1/users", json=user).get_json()["code"] == "conflict"
+    bad = admin.post("/api/v1/users", json={"username": "x", "password": "short", "role": "king"})
+    assert bad.status_code == 422
+    body = bad.get_json()
+    assert body["code"] == "validation_error" and set(body["errors"]["json"]) >= {
+        "role",
+        "password",
+    }
+
+
+def test_a_volunteer_user_needs_an_account(admin):
+    answer = admin.post(
+        "/api/v1/users",
+        json={"username": "vol.noacct", "password": "long-enough", "role": "volunteer"},
+    )
+    assert answer.status_code == 422
+
+
+def test_creating_a_user_twice_with_one_idempotency_key_creates_it_once(admin):
+    user = {"username": "retry.user", "password": "long-enough", "role": "auditor"}
+    headers = {"Idempotency-Key": "create-retry-user"}
+    first = admin.post("/api/v1/users", json=user, headers=headers)
+    again = admin.post("/api/v1/users", json=user, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    other = admin.post("/api/v1/users", json={**user, "role": "admin"}, headers=headers)
+    assert other.status_code == 422
+    assert other.get_json()["code"] == "idempotency_key_reused"
+
+
+def test_malformed_json_is_a_problem_document(admin):
+    answer = admin.post(
+        "/api/v1/users", data="{not json", headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code in (400, 422)
+    assert answer.mimetype == "application/problem+json"
+
+
+def test_the_openapi_document_lists_the_auth_paths_and_the_bearer_scheme(anonymous):
+    document = anonymous.get("/api/v1/openapi.json").get_json()
+    assert {"/api/v1/auth/token", "/api/v1/me", "/api/v1/users"} <= set(document["paths"])
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
