@@ -16,6 +16,7 @@ from flask import current_app, g, request
 
 from api.auth import Auth, BadToken, Principal
 from api.errors import ApiProblem
+from ledger.views import Actor
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -78,3 +79,9 @@ def forbid_unless(allowed: bool, detail: str = "not yours to see") -> None:
     """403 unless ``allowed`` (for rules about whose record it is)."""
     if not allowed:
         raise ApiProblem(403, "forbidden", detail)
+
+
+def actor() -> Actor:
+    """The caller as the ledger's Actor (staff name and own account, for four eyes)."""
+    who = caller()
+    return Actor(who.username or f"terminal:{who.terminal_id}", who.account_id)
