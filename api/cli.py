@@ -194,6 +194,11 @@ def serve_command(args: argparse.Namespace) -> int:
     from api.serve import serve  # gunicorn only when serving
 
     settings = _settings(args)
+    if settings.database_url.startswith("memory:"):
+        raise CliError(
+            "serve needs a database that several processes share: memory:// lives "
+            "in one process (use sqlite:///… or postgresql://…)"
+        )
     # Every worker must sign with the same keys: hand them the master's settings (in demo
     # mode the secret is drawn once, here), not a fresh load each.
     config = {

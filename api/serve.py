@@ -61,14 +61,21 @@ def prepare_database(settings: Settings, *, say: Callable[[str], None] = print) 
     if not settings.demo:
         return
     from api.demo import build_demo, demo_clock
+    from api.demo_summary import summarize
+    from api.demo_users import create_demo_users, format_logins
 
     clock = demo_clock()
     ledger = open_ledger(url, clock=clock, rules=settings.rules(), keyring=settings.keyring())
+    store = Store(url)
     try:
         if (ledger.recorder.max_notification_id() or 0) == 0:
             say(f"Building the demo community into {redact(url)} ...")
             build_demo(ledger, clock, progress=lambda line: say(f"  {line}"))
+        summary = summarize(ledger)
+        say(summary.format())
+        say(format_logins(create_demo_users(Auth(store, SystemClock()), summary)))
     finally:
+        store.close()
         ledger.close()
 
 
