@@ -1,0 +1,98 @@
+"""``goldbean serve`` for real: a gunicorn master and workers on a port of this machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+GOLDBEAN = str(Path(sys.executable).with_name("goldbean"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def call(url: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = free_port()
+    env = {**os.environ, "GOLDBEAN_DEMO": "1"}
+    process = subprocess.Popen(
+        [
+            GOLDBEAN,
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--database-url",
+            f"sqlite:///{tmp_path}/goldbean.sqlite3",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if call(base + "/readyz")[0] == 200:
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("the server did not become ready:\n" + process.stdout.read())
+    yield base
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def test_the_demo_server_answers_sign_ins_from_every_worker(server):
+    status, signed = call(
+        server + "/api/v1/auth/token", {"username": "volunteer", "password": "goldbean-demo"}
+    )
+    assert status == 200 and signed["role"] == "volunteer"
+    # Several calls spread over both workers: the token works at each of them.
+    for _ in range(10):
+        status, me = call(server + "/api/v1/me", token=signed["token"])
+        assert status == 200 and me["account_id"] == signed["account_id"]
+    status, problem = call(
+        server + "/api/v1/auth/token", {"username": "volunteer", "password": "wrong"}
+    )
+    assert status == 401 and problem["code"] == "unauthenticated"
+
+
+def test_serving_memory_is_refused_with_one_line():
+    done = subprocess.run(
+        [GOLDBEAN, "serve", "--database-url", "memory://"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 1
+    assert "memory://" in done.stderr and "Traceback" not in done.stderr
