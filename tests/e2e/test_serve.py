@@ -90,6 +90,7 @@ def test_the_demo_server_answers_sign_ins_from_every_worker(server):
 def test_serving_memory_is_refused_with_one_line():
     done = subprocess.run(
         [GOLDBEAN, "serve", "--database-url", "memory://"],
+        env={**os.environ, "GOLDBEAN_DEMO": "1"},
         capture_output=True,
         text=True,
         timeout=30,
