@@ -23,14 +23,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def call(url: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
+def call(
+    url: str, body: dict | None = None, token: str | None = None, key: str | None = None
+) -> tuple[int, dict]:
+    """One HTTP request; (status, JSON body) whatever the status."""
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
+    if key:
+        headers["Idempotency-Key"] = key
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.load(response)
     except urllib.error.HTTPError as error:
         return error.code, json.load(error)
