@@ -1,7 +1,7 @@
 # Goldbean developer tasks.  `make test` is the test command (CI runs it via .ci/run).
 #
 #   make venv       create .venv (if missing) and install -e .[postgres,test]
-#   make run        run the demo (sqlite database under var/)
+#   make run        serve the API with the demo community (sqlite database under var/)
 #   make test       run pytest; pass extra options with PYTEST_ARGS="-k foo -x"
 #   make lint       ruff check + mypy (ledger/)
 #   make bench      run bench/ledger_bench.py
@@ -13,6 +13,7 @@ VENV   ?= .venv
 VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
+SERVE_ARGS ?=
 
 .PHONY: venv run test lint bench clean distclean
 
@@ -29,7 +30,7 @@ $(STAMP): setup.cfg pyproject.toml | $(VPY)
 
 run: venv
 	@mkdir -p var
-	GOLDBEAN_DEMO=1 $(VENV)/bin/goldbean demo
+	GOLDBEAN_DEMO=1 $(VENV)/bin/goldbean serve $(SERVE_ARGS)
 
 test: venv
 	@echo "==> $$($(VPY) --version) ($(VPY)), pytest $(PYTEST_ARGS)"

@@ -211,11 +211,6 @@ def serve_command(args: argparse.Namespace) -> int:
         raise CliError("--workers and --threads must be at least 1, --port 1 to 65535")
     with _database(settings.database_url):
         _prepare_database(settings.database_url)
-    print(
-        f"Goldbean API on http://{args.host}:{args.port}/ (docs: /api/docs), "
-        f"database {_where(settings.database_url)}",
-        flush=True,
-    )
     serve(
         settings, config, host=args.host, port=args.port, workers=args.workers, threads=args.threads
     )

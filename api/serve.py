@@ -90,6 +90,12 @@ def serve(
 ) -> None:
     """Prepare the database, then run gunicorn until it is stopped."""
     prepare_database(settings)
+    print(
+        f"Goldbean API on http://{host}:{port}/api/v1/ (interactive docs: "
+        f"http://{host}:{port}/api/docs); database {redact(settings.database_url)}. "
+        "Stop with Ctrl-C.",
+        flush=True,
+    )
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
