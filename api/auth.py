@@ -468,8 +468,11 @@ def check_new_user(
         raise InvalidUser(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
     if role in ACCOUNT_ROLES and not account_id:
         raise InvalidUser(f"a {role} user needs the id of their account")
-    if role not in ACCOUNT_ROLES and account_id:
-        raise InvalidUser(f"a {role} user has no account")
+    # Staff who also volunteer may name their own bean account: the four-eyes rules
+    # compare it (nobody verifies an incident they reported or handled). Merchants hold
+    # no personal account.
+    if role == "merchant" and account_id:
+        raise InvalidUser("a merchant user has no personal account")
     if role == "merchant" and not merchant_id:
         raise InvalidUser("a merchant user needs the id of their merchant")
     if role != "merchant" and merchant_id:

@@ -111,8 +111,7 @@ def test_an_unknown_role_is_refused(auth) -> None:
         ("beneficiary", None, None, "needs the id of their account"),
         ("merchant", None, None, "needs the id of their merchant"),
         ("volunteer", ACCOUNT, MERCHANT, "belongs to no merchant"),
-        ("merchant", ACCOUNT, MERCHANT, "has no account"),
-        ("coordinator", ACCOUNT, None, "has no account"),
+        ("merchant", ACCOUNT, MERCHANT, "has no personal account"),
         ("admin", None, MERCHANT, "belongs to no merchant"),
     ],
 )
@@ -121,6 +120,12 @@ def test_account_and_merchant_ids_go_with_their_roles_only(
 ) -> None:
     with pytest.raises(InvalidUser, match=message):
         auth.create_user("carol", "correct horse", role, account_id, merchant_id)
+
+
+def test_a_coordinator_who_volunteers_carries_their_account_for_the_four_eyes_rules(auth):
+    auth.create_user("zhang", "correct horse", "coordinator", ACCOUNT)
+    issued = auth.authenticate("zhang", "correct horse", "127.0.0.1")
+    assert (issued.principal.role, issued.principal.account_id) == ("coordinator", ACCOUNT)
 
 
 def test_a_taken_username_is_refused(auth, alice) -> None:

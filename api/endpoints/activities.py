@@ -1,0 +1,115 @@
+"""Volunteer activities (SPEC §4, §6: activities): a coordinator creates one, volunteers
+check in with its code while it runs, and the coordinator confirms the attendance, which
+awards each attendee once. The check-in QR images (``code.svg``/``.png``) are issue 5's.
+"""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from api.app import ledger_of
+from api.idempotent import idempotent
+from api.security import actor, caller, requires
+
+blp = Blueprint(
+    "activities", __name__, url_prefix="/api/v1", description="Volunteer activities and check-ins"
+)
+
+
+class NewActivity(Schema):
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    starts_at = fields.AwareDateTime(required=True, metadata={"description": "with a time zone"})
+    ends_at = fields.AwareDateTime(required=True, metadata={"description": "after starts_at"})
+    beans = fields.Integer(
+        strict=True,
+        required=True,
+        validate=validate.Range(min=0),
+        metadata={"description": "awarded per confirmed attendance (at most the maximum award)"},
+    )
+
+
+class ActivityCreated(Schema):
+    id = fields.String(required=True)
+    checkin_code = fields.String(required=True)
+
+
+class ActivityOut(Schema):
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    starts_at = fields.DateTime(required=True)
+    ends_at = fields.DateTime(required=True)
+    beans = fields.Integer(required=True)
+    checked_in = fields.List(fields.String(), required=True)
+    confirmed = fields.List(fields.String(), required=True)
+
+
+class CheckinRequest(Schema):
+    checkin_code = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class CheckinOut(Schema):
+    activity_id = fields.String(required=True)
+    account_id = fields.String(required=True)
+
+
+class AttendanceConfirm(Schema):
+    account_ids = fields.List(
+        fields.String(validate=validate.Length(min=1, max=64)),
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=10_000),
+        metadata={"description": "who attended; everyone checked in when absent"},
+    )
+
+
+class AttendanceConfirmed(Schema):
+    id = fields.String(required=True)
+    awarded = fields.Integer(required=True)
+
+
+@blp.route("/activities")
+class Activities(MethodView):
+    @idempotent
+    @requires("coordinator")
+    @blp.arguments(NewActivity)
+    @blp.response(201, ActivityCreated)
+    def post(self, body):
+        """Create an activity; its check-in code works from starts_at to ends_at."""
+        return ledger_of().create_activity(by=actor(), **body)
+
+
+@blp.route("/activities/<activity_id>")
+class ActivityDetail(MethodView):
+    @requires("coordinator", "auditor")
+    @blp.response(200, ActivityOut)
+    def get(self, activity_id):
+        """An activity with who checked in and whose attendance is confirmed."""
+        return ledger_of().get_activity(activity_id)
+
+
+@blp.route("/activities/<activity_id>/checkins")
+class Checkins(MethodView):
+    @idempotent
+    @requires("volunteer")
+    @blp.arguments(CheckinRequest)
+    @blp.response(201, CheckinOut)
+    def post(self, body, activity_id):
+        """Check the caller in with the code shown at the activity, while it runs
+        (422 invalid_code, 422 code_expired outside its times); checking in twice is
+        harmless."""
+        return ledger_of().check_in(activity_id, caller().account_id, body["checkin_code"])
+
+
+@blp.route("/activities/<activity_id>/confirm")
+class ConfirmAttendance(MethodView):
+    @idempotent
+    @requires("coordinator")
+    @blp.arguments(AttendanceConfirm)
+    @blp.response(200, AttendanceConfirmed)
+    def post(self, body, activity_id):
+        """Confirm the attendance (the given account_ids, all checked in, or everyone
+        checked in) and award each attendee once; awarded counts those newly awarded.
+        Refused whole with 422 award_cap_exceeded if anyone would pass the daily cap."""
+        return ledger_of().confirm_attendance(activity_id, actor(), body["account_ids"])

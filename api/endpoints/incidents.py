@@ -1,0 +1,217 @@
+"""Incidents reported by volunteers and handled by coordinators (SPEC §4, §6: incidents).
+
+A volunteer reports; a coordinator verifies (the reporter is awarded), rejects or marks it
+a duplicate, names the handlers and resolves it (each handler is awarded). The ledger
+owns every rule (states, four eyes, the award cap); these views only turn JSON into plain
+values and back.
+"""
+
+from __future__ import annotations
+
+from eventsourcing.utils import get_topic
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from api.app import ledger_of
+from api.idempotent import idempotent
+from api.security import actor, caller, requires
+from ledger.application import Ledger
+from ledger.incidents import DUPLICATE, REJECTED, RESOLVED, SUBMITTED, VERIFIED, Incident
+from ledger.rules import INCIDENT_CATEGORIES
+from ledger.views import IncidentView
+
+blp = Blueprint(
+    "incidents", __name__, url_prefix="/api/v1", description="Incidents reported by volunteers"
+)
+
+STATUSES = (SUBMITTED, VERIFIED, REJECTED, DUPLICATE, RESOLVED)
+_PAGE = 500  # notifications read per query while listing
+_AWARD = "beans; the programme's default when absent (at most the programme's maximum award)"
+
+
+class NewIncident(Schema):
+    category = fields.String(required=True, validate=validate.OneOf(INCIDENT_CATEGORIES))
+    description = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    location = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    urgent = fields.Boolean(load_default=False, truthy={True}, falsy={False})
+
+
+class IncidentCreated(Schema):
+    id = fields.String(required=True)
+    status = fields.String(required=True)
+    category = fields.String(required=True)
+    reporter_id = fields.String(required=True)
+
+
+class IncidentQuery(Schema):
+    status = fields.String(validate=validate.OneOf(STATUSES))
+
+
+class IncidentItem(Schema):
+    id = fields.String(required=True)
+    status = fields.String(required=True)
+    category = fields.String(required=True)
+    description = fields.String(required=True)
+    location = fields.String(allow_none=True)
+    urgent = fields.Boolean(required=True)
+    reporter_id = fields.String(required=True)
+    handler_ids = fields.List(fields.String(), required=True)
+    award = fields.Integer(allow_none=True)
+    at = fields.DateTime(required=True)
+
+
+class IncidentList(Schema):
+    items = fields.List(fields.Nested(IncidentItem), required=True)
+
+
+class IncidentVerify(Schema):
+    award = fields.Integer(
+        strict=True,
+        load_default=None,
+        validate=validate.Range(min=0),
+        metadata={"description": _AWARD},
+    )
+
+
+class IncidentVerified(Schema):
+    id = fields.String(required=True)
+    status = fields.String(required=True)
+    award = fields.Integer(required=True)
+
+
+class IncidentReject(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class IncidentDuplicate(Schema):
+    of = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class IncidentHandlers(Schema):
+    account_ids = fields.List(
+        fields.String(validate=validate.Length(min=1, max=64)),
+        required=True,
+        validate=validate.Length(min=1, max=50),
+    )
+
+
+class IncidentHandlersOut(Schema):
+    id = fields.String(required=True)
+    handler_ids = fields.List(fields.String(), required=True)
+
+
+class IncidentResolve(Schema):
+    award_per_handler = fields.Integer(
+        strict=True,
+        load_default=None,
+        validate=validate.Range(min=0),
+        metadata={"description": _AWARD},
+    )
+
+
+class IncidentStatus(Schema):
+    id = fields.String(required=True)
+    status = fields.String(required=True)
+
+
+@blp.route("/incidents")
+class Incidents(MethodView):
+    @idempotent
+    @requires("volunteer")
+    @blp.arguments(NewIncident)
+    @blp.response(201, IncidentCreated)
+    def post(self, body):
+        """Report an incident; the caller's account is the reporter."""
+        return ledger_of().submit_incident(caller().account_id, **body)
+
+    @requires("coordinator", "auditor")
+    @blp.arguments(IncidentQuery, location="query")
+    @blp.response(200, IncidentList)
+    def get(self, query):
+        """List incidents, optionally of one status: urgent ones first, then oldest first."""
+        status = query.get("status")
+        found = [i for i in all_incidents(ledger_of()) if status in (None, i.status)]
+        found.sort(key=lambda i: (not i.urgent, i.at))  # stable: log order breaks ties
+        return {"items": found}
+
+
+@blp.route("/incidents/<incident_id>/verify")
+class VerifyIncident(MethodView):
+    @idempotent
+    @requires("coordinator")
+    @blp.arguments(IncidentVerify)
+    @blp.response(200, IncidentVerified)
+    def post(self, body, incident_id):
+        """Verify a submitted incident and award its reporter (403 self_verification for
+        the coordinator's own report, 422 award_cap_exceeded, 409 invalid_state)."""
+        return ledger_of().verify_incident(incident_id, actor(), award=body["award"])
+
+
+@blp.route("/incidents/<incident_id>/reject")
+class RejectIncident(MethodView):
+    @idempotent
+    @requires("coordinator")
+    @blp.arguments(IncidentReject)
+    @blp.response(200, IncidentStatus)
+    def post(self, body, incident_id):
+        """Reject a submitted incident, giving the reason; nobody is awarded."""
+        return ledger_of().reject_incident(incident_id, actor(), body["reason"])
+
+
+@blp.route("/incidents/<incident_id>/duplicate")
+class MarkDuplicate(MethodView):
+    @idempotent
+    @requires("coordinator")
+    @blp.arguments(IncidentDuplicate)
+    @blp.response(200, IncidentStatus)
+    def post(self, body, incident_id):
+        """Close a submitted incident as a duplicate of another; nobody is awarded."""
+        return ledger_of().mark_duplicate(incident_id, actor(), body["of"])
+
+
+@blp.route("/incidents/<incident_id>/handlers")
+class AssignHandlers(MethodView):
+    @idempotent
+    @requires("coordinator")
+    @blp.arguments(IncidentHandlers)
+    @blp.response(200, IncidentHandlersOut)
+    def post(self, body, incident_id):
+        """Name the volunteers who handle a submitted or verified incident (replaces the
+        previous list); they are awarded when it is resolved."""
+        return ledger_of().assign_handlers(incident_id, actor(), body["account_ids"])
+
+
+@blp.route("/incidents/<incident_id>/resolve")
+class ResolveIncident(MethodView):
+    @idempotent
+    @requires("coordinator")
+    @blp.arguments(IncidentResolve)
+    @blp.response(200, IncidentStatus)
+    def post(self, body, incident_id):
+        """Resolve a verified incident and award each handler (403 self_verification for
+        a coordinator who reported or handled it, 422 award_cap_exceeded naming the
+        handlers, 409 invalid_state)."""
+        return ledger_of().resolve_incident(
+            incident_id, actor(), award_per_handler=body["award_per_handler"]
+        )
+
+
+def all_incidents(ledger: Ledger) -> list[IncidentView]:
+    """Every incident, in the order they were reported.
+
+    The pre-projection implementation (issue 4 adds read models): it pages through the
+    event log's notifications of ``Incident.Submitted`` and loads each incident from its
+    events, so its cost grows with the number of incidents ever reported. Replace it with
+    a query of the incidents projection once that exists.
+    """
+    found: list[IncidentView] = []
+    start, topics = 0, [get_topic(Incident.Submitted)]
+    while True:
+        batch = ledger.recorder.select_notifications(
+            start, _PAGE, topics=topics, inclusive_of_start=False
+        )
+        found.extend(ledger.get_incident(n.originator_id) for n in batch)
+        if len(batch) < _PAGE:
+            return found
+        start = batch[-1].id
