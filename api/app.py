@@ -10,6 +10,7 @@ error (api/errors.py).
 
 from __future__ import annotations
 
+import http
 import logging
 import time
 import uuid
@@ -18,6 +19,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -34,6 +36,23 @@ log = logging.getLogger("goldbean.requests")
 
 MAX_BODY_BYTES = 64 * 1024  # the largest body any endpoint needs is a few hundred bytes
 API_PREFIX = "/api/v1"
+
+
+class GoldbeanApi(Api):
+    """flask-smorest's Api, documenting error answers as they are sent: problem+json."""
+
+    ERROR_SCHEMA = errors.ProblemSchema
+
+    def _register_responses(self) -> None:
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, errors.PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        default = {"description": "An error, as problem+json", "schema": self.ERROR_SCHEMA}
+        prepare_response(default, self.spec, errors.PROBLEM_JSON)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, default, lazy=True)
 
 
 def create_app(config: Mapping[str, Any] | None = None, *, ledger: Ledger | None = None) -> Flask:
@@ -68,7 +87,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, ledger: Ledger | None
     app.extensions["goldbean.auth"] = Auth(store, ledger.clock)
     app.extensions["goldbean.idempotency"] = IdempotencyStore(store, ledger.clock)
 
-    api = Api(app)
+    api = GoldbeanApi(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearer": []}]
     register_all(api)

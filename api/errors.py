@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, g, json
+from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
 from ledger import errors as le
@@ -69,6 +70,18 @@ TITLES = {
     "forbidden": "Not allowed for your role",
     "internal_error": "Something went wrong on our side",
 }
+
+
+class ProblemSchema(Schema):
+    """An error answer (RFC 9457 problem details with Goldbean's stable ``code``)."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    code = fields.String(required=True, metadata={"description": "stable machine word"})
+    detail = fields.String(required=True)
+    request_id = fields.String()
+    errors = fields.Dict(metadata={"description": "field errors of a validation_error"})
 
 
 class ApiProblem(Exception):

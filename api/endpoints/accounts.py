@@ -1,0 +1,331 @@
+"""Bean accounts of people: opening them, reading them and their entries, the leaderboard
+choice, payment codes and beneficiary cards (SPEC §6: /accounts...).
+
+Who sees an account: its owner (the volunteer or beneficiary whose ``account_id`` it is)
+and staff (coordinators, fund officers, auditors, admins). Anyone else gets ``403``
+before the account is even looked up, so a stranger cannot probe which ids exist.
+
+Entries come straight from the account's own events until the projections of issue 4
+exist; see :func:`account_entries`.
+"""
+
+from __future__ import annotations
+
+import logging
+from uuid import UUID
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from api.app import ledger_of
+from api.auth import MAX_PASSWORD, MIN_PASSWORD, USERNAME, InvalidUser, UserExists
+from api.errors import ApiProblem
+from api.idempotent import idempotent
+from api.security import STAFF, actor, auth_of, caller, forbid_unless, requires
+from ledger.accounts import Account
+from ledger.application import Ledger
+from ledger.core import as_uuid, project
+
+log = logging.getLogger(__name__)
+
+blp = Blueprint(
+    "accounts", __name__, url_prefix="/api/v1", description="Accounts, entries, codes and cards"
+)
+
+PEOPLE = ("volunteer", "beneficiary")
+MAX_SCAN = 1000  # events read per entries page at most (a page may end early; see below)
+_BATCH = 250
+
+
+# --- schemas ----------------------------------------------------------------------------
+
+
+def plain_text(value: str) -> None:
+    """No control characters, and no lone surrogates (they cannot be stored as UTF-8)."""
+    if any(ord(ch) < 32 or ord(ch) == 127 or 0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+        raise ValidationError("control characters and lone surrogates are not allowed")
+
+
+def encodable(value: str) -> None:
+    """No lone surrogates (they cannot be stored or hashed as UTF-8)."""
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+        raise ValidationError("lone surrogates are not allowed")
+
+
+class NewAccount(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(PEOPLE))
+    display_name = fields.String(
+        required=True, validate=[validate.Length(min=1, max=120), plain_text]
+    )
+    # "$" lets a final newline through in Python; plain_text refuses it (OpenAPI
+    # patterns are ECMA regular expressions, which have no \Z).
+    username = fields.String(validate=[validate.Regexp(f"^{USERNAME.pattern}$"), plain_text])
+    password = fields.String(
+        load_only=True,
+        validate=[validate.Length(min=MIN_PASSWORD, max=MAX_PASSWORD), encodable],
+    )
+
+    @validates_schema
+    def _both_or_neither(self, data, **kwargs):
+        if ("username" in data) != ("password" in data):
+            raise ValidationError("give both a username and a password, or neither", "username")
+
+
+class AccountOut(Schema):
+    id = fields.String(required=True)
+    kind = fields.String(required=True)
+    display_name = fields.String(required=True)
+    balance = fields.Integer(required=True)
+
+
+class LeaderboardChoice(Schema):
+    leaderboard_opt_in = fields.Boolean(required=True, truthy={True}, falsy={False})
+
+
+class LeaderboardChoiceOut(Schema):
+    id = fields.String(required=True)
+    leaderboard_opt_in = fields.Boolean(required=True)
+
+
+class EntriesQuery(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(validate=[validate.Regexp(r"^[1-9][0-9]{0,17}$"), plain_text])
+
+
+class Entry(Schema):
+    at = fields.DateTime(required=True)
+    flow = fields.String(required=True)
+    amount = fields.Integer(required=True)
+    balance_after = fields.Integer(required=True)
+    counterparty = fields.String(required=True)
+    ref = fields.String(required=True)
+
+
+class EntriesPage(Schema):
+    items = fields.List(fields.Nested(Entry), required=True)
+    next_cursor = fields.String(required=True, allow_none=True)
+
+
+class PaymentCodeOut(Schema):
+    code = fields.String(required=True)
+    expires_at = fields.DateTime(required=True)
+
+
+class NewCard(Schema):
+    pin = fields.String(load_default=None, validate=[validate.Regexp(r"^[0-9]{4}$"), plain_text])
+
+
+class CardOut(Schema):
+    card_code = fields.String(required=True)
+
+
+class NoBody(Schema):
+    """The body of a POST that takes none: absent or ``{}`` (anything else is 422)."""
+
+
+class UnlockedCard(Schema):
+    id = fields.String(required=True)
+
+
+# --- views ------------------------------------------------------------------------------
+
+
+@blp.route("/accounts")
+class Accounts(MethodView):
+    @idempotent
+    @requires("coordinator", "admin")
+    @blp.arguments(NewAccount)
+    @blp.response(201, AccountOut)
+    def post(self, body):
+        """Open a volunteer or beneficiary account; with ``username`` and ``password``,
+        also create its user (role = kind). A taken username is ``409 conflict`` and
+        then no account is opened."""
+        auth, username = auth_of(), body.get("username")
+        if username is not None and auth.get_user(username) is not None:
+            raise ApiProblem(409, "conflict", f"the username {username} is taken")
+        ledger = ledger_of()
+        opened = (
+            ledger.open_volunteer(body["display_name"])
+            if body["kind"] == "volunteer"
+            else ledger.open_beneficiary(body["display_name"])
+        )
+        if username is not None:
+            add_owner(opened.id, username, body["password"], body["kind"])
+        return opened
+
+
+@blp.route("/accounts/<account_id>")
+class AccountById(MethodView):
+    @requires(*PEOPLE, *STAFF)
+    @blp.response(200, AccountOut)
+    def get(self, account_id):
+        """An account's kind, name and balance (its owner, staff)."""
+        check_can_see(account_id)
+        return ledger_of().get_account(account_id)
+
+    @requires("volunteer")
+    @blp.arguments(LeaderboardChoice)
+    @blp.response(200, LeaderboardChoiceOut)
+    def patch(self, body, account_id):
+        """A volunteer chooses whether their name may appear on the public leaderboard."""
+        forbid_unless(owns(account_id), "only the account's owner makes this choice")
+        view = ledger_of().set_leaderboard_opt_in(account_id, body["leaderboard_opt_in"])
+        return {"id": view.id, "leaderboard_opt_in": view.leaderboard_opt_in}
+
+
+@blp.route("/accounts/<account_id>/entries")
+class AccountEntries(MethodView):
+    @requires(*PEOPLE, *STAFF)
+    @blp.arguments(EntriesQuery, location="query")
+    @blp.response(200, EntriesPage)
+    def get(self, query, account_id):
+        """The account's bean movements, newest first, ``limit`` at a time; pass
+        ``next_cursor`` back as ``cursor`` for older ones (null: there are no more)."""
+        check_can_see(account_id)
+        cursor = int(query["cursor"]) if "cursor" in query else None
+        items, next_cursor = account_entries(ledger_of(), account_id, query["limit"], cursor)
+        return {"items": items, "next_cursor": next_cursor}
+
+
+@blp.route("/accounts/<account_id>/payment-code")
+class PaymentCodes(MethodView):
+    @idempotent
+    @requires("volunteer")
+    @blp.arguments(NoBody, required=False)
+    @blp.response(201, PaymentCodeOut)
+    def post(self, _body, account_id):
+        """A fresh payment code for the volunteer to show at a till (valid 60 s, once)."""
+        forbid_unless(owns(account_id), "only the account's owner shows its payment code")
+        issued = ledger_of().issue_payment_code(account_id)
+        return {"code": issued.code, "expires_at": issued.expires_at}
+
+
+@blp.route("/accounts/<account_id>/card")
+class Cards(MethodView):
+    @idempotent
+    @requires("coordinator")
+    @blp.arguments(NewCard)
+    @blp.response(201, CardOut)
+    def post(self, body, account_id):
+        """Print a beneficiary's card (with an optional 4-digit PIN); a reissued card
+        revokes the old one."""
+        card = ledger_of().issue_card(account_id, actor(), pin=body["pin"])
+        return {"card_code": card.card_code}
+
+
+@blp.route("/accounts/<account_id>/card/unlock")
+class CardUnlock(MethodView):
+    @idempotent
+    @requires("coordinator")
+    @blp.arguments(NoBody, required=False)
+    @blp.response(200, UnlockedCard)
+    def post(self, _body, account_id):
+        """Clear a card's lock-out after too many wrong PINs."""
+        return {"id": ledger_of().unlock_card(account_id, actor()).id}
+
+
+def add_owner(account_id: str, username: str, password: str, role: str) -> None:
+    """Create the user of a just-opened account. The view checked that the username
+    was free; if another request took it since (or the user is refused otherwise), the
+    account stays open without a user, and the problem says which account it is."""
+    try:
+        auth_of().create_user(username, password, role, account_id=account_id)
+    except (UserExists, InvalidUser) as error:
+        log.warning(
+            "account %s opened but its user %s not created: %s", account_id, username, error
+        )
+        status, code = (
+            (409, "conflict") if isinstance(error, UserExists) else (422, "validation_error")
+        )
+        raise ApiProblem(
+            status,
+            code,
+            f"{error}; account {account_id} was opened without a user",
+            extra={"account_id": account_id},
+        ) from None
+
+
+# --- who may see what --------------------------------------------------------------------
+
+
+def _canonical(an_id: str) -> str:
+    try:
+        return str(UUID(an_id))
+    except ValueError:
+        return an_id
+
+
+def owns(account_id: str) -> bool:
+    """True if the caller is the person whose account this is."""
+    mine = caller().account_id
+    return mine is not None and _canonical(mine) == _canonical(account_id)
+
+
+def check_can_see(account_id: str) -> None:
+    """403 for a volunteer or beneficiary asking about someone else's account."""
+    if caller().role in PEOPLE:
+        forbid_unless(owns(account_id))
+
+
+# --- entries, before projections ---------------------------------------------------------
+
+
+def account_entries(
+    ledger: Ledger, account_id: str, limit: int, cursor: int | None
+) -> tuple[list[dict], str | None]:
+    """Up to ``limit`` bean movements of an account, newest first, below version
+    ``cursor`` (all when None), and the cursor for the next page (None at the end).
+
+    Pre-projection implementation (issue 4 replaces it with the entries table): it reads
+    the account aggregate's own events backwards from the event store and keeps
+    ``BeansCredited`` / ``BeansDebited``. ``balance_after`` of the newest event read is
+    the balance of the account loaded at that version (a snapshot plus at most 50
+    events); walking back, each older balance is the newer one minus the newer signed
+    amount. A page reads at most ``MAX_SCAN`` events: if other events (leaderboard
+    choices, PIN tries, settlement reservations) fill that budget first, the page is
+    shorter than ``limit`` but its ``next_cursor`` still continues below what was read.
+    The cursor is the version to continue below, as an opaque string.
+
+    Raises NotFound for an unknown id or one that is not an account.
+    """
+    ledger.get_account(account_id)  # NotFound unless it is an account
+    uid = as_uuid(account_id, "account")
+    items: list[dict] = []
+    lte = None if cursor is None else cursor - 1
+    balance: int | None = None
+    scanned = 0
+    while scanned < MAX_SCAN and (lte is None or lte >= 1):
+        asked = min(_BATCH, MAX_SCAN - scanned)
+        batch = list(ledger.events.get(uid, desc=True, lte=lte, limit=asked))
+        if not batch:
+            return items, None
+        if balance is None:
+            at_version = ledger.repository.get(
+                uid, version=batch[0].originator_version, projector_func=project
+            )
+            balance = at_version.balance
+        for event in batch:
+            scanned += 1
+            if not isinstance(event, Account.BeansCredited | Account.BeansDebited):
+                continue
+            if len(items) == limit:  # one more exists: the next page starts at it
+                return items, str(items[-1]["version"])
+            signed = event.amount if isinstance(event, Account.BeansCredited) else -event.amount
+            items.append(
+                {
+                    "version": event.originator_version,
+                    "at": event.timestamp,
+                    "flow": event.flow,
+                    "amount": signed,
+                    "balance_after": balance,
+                    "counterparty": event.counterparty,
+                    "ref": event.ref,
+                }
+            )
+            balance -= signed
+        lte = batch[-1].originator_version - 1
+        if len(batch) < asked:
+            return items, None
+    more = lte is not None and lte >= 1
+    return items, str(lte + 1) if more else None
