@@ -107,6 +107,27 @@ def settings_of(app: Flask | None = None) -> Settings:
     return (app or current_app).extensions["goldbean.settings"]
 
 
+MAX_JSON_DEPTH = 8
+
+
+def check_json_body(body: Any, depth: int = 0) -> None:
+    """Refuse, for every endpoint at once, JSON no field of ours can hold: nesting deeper
+    than any schema, and text that no database stores (NUL, lone UTF-16 surrogates)."""
+    if depth > MAX_JSON_DEPTH:
+        raise errors.ApiProblem(422, "validation_error", "the JSON body is nested too deeply")
+    if isinstance(body, dict):
+        for key, value in body.items():
+            check_json_body(key, depth + 1)
+            check_json_body(value, depth + 1)
+    elif isinstance(body, list):
+        for value in body:
+            check_json_body(value, depth + 1)
+    elif isinstance(body, str) and any(c == "\x00" or "\ud800" <= c <= "\udfff" for c in body):
+        raise errors.ApiProblem(
+            422, "validation_error", "text may not contain NUL or unpaired surrogate characters"
+        )
+
+
 def _swagger_static() -> Blueprint:
     return Blueprint(
         "swagger_static",
@@ -148,6 +169,8 @@ def _request_logging(app: Flask) -> None:
         # limit only when a view reads the body).
         if (request.content_length or 0) > MAX_BODY_BYTES:
             raise RequestEntityTooLarge(f"a request body may be at most {MAX_BODY_BYTES} bytes")
+        if request.is_json and request.content_length:
+            check_json_body(request.get_json(silent=True))
 
     @app.after_request
     def _finish(response: Response) -> Response:

@@ -45,14 +45,14 @@ def idempotent(view: F) -> F:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         key = request.headers.get(HEADER)
-        if key is None:
+        who = principal()
+        if key is None or who is None:  # without a caller there is no scope to keep it in
             return view(*args, **kwargs)
         if not 0 < len(key) <= 255 or not key.isascii() or not key.isprintable():
             raise ApiProblem(
                 422, "validation_error", f"{HEADER} must be 1 to 255 visible ASCII characters"
             )
-        who = principal()
-        scope = f"{who.role}:{who.username or who.terminal_id}" if who else "anonymous"
+        scope = f"{who.role}:{who.username or who.terminal_id}"
         fingerprint = hashlib.sha256(
             b"\x1f".join([request.method.encode(), request.path.encode(), request.get_data()])
         ).hexdigest()

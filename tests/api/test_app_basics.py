@@ -77,3 +77,18 @@ def test_every_response_carries_a_request_id_and_keeps_a_sane_one_given(client):
     assert given.headers["X-Request-Id"] == "till-7-0001"
     odd = client.get("/healthz", headers={"X-Request-Id": "<script>"})
     assert odd.headers["X-Request-Id"] != "<script>"
+
+
+def test_text_no_database_can_store_is_refused_before_any_endpoint(client):
+    for bad in ({"username": "a\u0000b", "password": "x"}, {"username": "\ud800", "password": "x"}):
+        response = client.post("/api/v1/auth/token", json=bad)
+        assert response.status_code == 422
+        assert response.get_json()["code"] == "validation_error"
+
+
+def test_deeply_nested_json_is_refused(client):
+    body: dict = {"username": "a", "password": "b"}
+    for _ in range(20):
+        body = {"x": body}
+    response = client.post("/api/v1/auth/token", json=body)
+    assert response.status_code == 422
