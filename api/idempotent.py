@@ -39,7 +39,14 @@ def ledger_key() -> str | None:
     return g.get("idempotency_key")
 
 
-def idempotent(view: F) -> F:
+def idempotent_secret(view: F) -> F:
+    """Like :func:`idempotent` for a view whose answer holds a secret shown once (a
+    terminal's token): the answer is not kept, so a repeat of a key that succeeded answers
+    ``409 conflict`` saying the secret cannot be shown again, and does nothing."""
+    return idempotent(view, keep_body=False)  # type: ignore[call-arg]
+
+
+def idempotent(view: F, *, keep_body: bool = True) -> F:
     """Make a POST view honour ``Idempotency-Key`` (outermost decorator of the view)."""
 
     @functools.wraps(view)
@@ -77,8 +84,15 @@ def idempotent(view: F) -> F:
             raise
         if response.status_code >= 500:
             store.release(scope, key)
-        else:
+        elif keep_body or response.status_code >= 400:
             store.complete(scope, key, response.status_code, response.get_data(as_text=True))
+        else:
+            kept = problem(
+                409,
+                "conflict",
+                "this request was done, and what it showed can be shown only once",
+            )
+            store.complete(scope, key, kept.status_code, kept.get_data(as_text=True))
         return response
 
     return wrapper  # type: ignore[return-value]

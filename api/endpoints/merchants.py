@@ -26,7 +26,7 @@ from api.app import ledger_of
 from api.auth import MAX_LABEL, InvalidUser
 from api.endpoints.accounts import NoBody, plain_text
 from api.errors import ApiProblem
-from api.idempotent import idempotent
+from api.idempotent import idempotent, idempotent_secret
 from api.security import STAFF, actor, auth_of, caller, forbid_unless, requires
 from ledger.accounts import Account, Flow
 from ledger.application import Ledger
@@ -162,7 +162,7 @@ class Reactivate(MethodView):
 
 @blp.route("/merchants/<merchant_id>/terminals")
 class Terminals(MethodView):
-    @idempotent
+    @idempotent_secret
     @requires("admin")
     @blp.arguments(NewTerminal)
     @blp.response(201, TerminalOut)

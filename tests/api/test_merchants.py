@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
+from api.store import idempotency
 from ledger.errors import MerchantSuspended
 from tests.scenario import Community
 
@@ -204,13 +206,19 @@ def test_terminals_are_registered_by_an_admin_for_a_known_merchant(
         assert answer.status_code == 422 and problem_code(answer) == "validation_error", bad
 
 
-def test_a_terminal_request_repeated_with_its_key_registers_one_terminal(admin, community):
+def test_a_terminal_request_repeated_with_its_key_registers_one_terminal(app, admin, community):
     shop = community.merchant("Corner Grocery")
     path, key = f"{MERCHANTS}/{shop}/terminals", {"Idempotency-Key": "till-1"}
     first = admin.post(path, json={"label": "till 1"}, headers=key)
     again = admin.post(path, json={"label": "till 1"}, headers=key)
-    assert first.status_code == again.status_code == 201
-    assert again.get_json() == first.get_json()
+    assert first.status_code == 201
+    # The token is shown once: the repeat registers nothing and says so, and the token is
+    # not kept in the idempotency store in clear.
+    assert again.status_code == 409 and problem_code(again) == "conflict"
+    store = app.extensions["goldbean.store"]
+    with store.read() as conn:
+        kept = [row.response_body or "" for row in conn.execute(select(idempotency))]
+    assert all(first.get_json()["token"] not in body for body in kept)
     other = admin.post(path, json={"label": "till 2"}, headers=key)
     assert other.status_code == 422 and problem_code(other) == "idempotency_key_reused"
 
