@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, g, json
-from marshmallow import Schema, fields
+from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import HTTPException
 
 from ledger import errors as le
@@ -73,7 +73,11 @@ TITLES = {
 
 
 class ProblemSchema(Schema):
-    """An error answer (RFC 9457 problem details with Goldbean's stable ``code``)."""
+    """An error answer (RFC 9457 problem details with Goldbean's stable ``code``); like
+    RFC 9457, it may carry further members (e.g. the ``account_id`` an answer names)."""
+
+    class Meta:
+        unknown = INCLUDE
 
     type = fields.String(required=True)
     title = fields.String(required=True)
