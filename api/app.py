@@ -66,7 +66,6 @@ def create_app(config: Mapping[str, Any] | None = None, *, ledger: Ledger | None
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         SECRET_KEY=settings.secret_key,
-        JSON_SORT_KEYS=False,
         API_TITLE="Goldbean (金豆) API",
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",
@@ -75,6 +74,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, ledger: Ledger | None
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL="/api/docs/static/",
     )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # 李伟, not \u674e\u4f1f
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["goldbean.settings"] = settings
     ledger = ledger or open_ledger(
         settings.database_url, rules=settings.rules(), keyring=settings.keyring()

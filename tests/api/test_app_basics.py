@@ -5,16 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from api.app import create_app
-from ledger.persistence import open_ledger
-
 
 @pytest.fixture
-def client(database_url):
-    ledger = open_ledger(database_url, create_tables=True)
-    app = create_app({"database_url": database_url, "demo": True}, ledger=ledger)
-    yield app.test_client()
-    ledger.close()
+def client(app):
+    return app.test_client()
 
 
 def test_the_process_says_it_is_alive(client):
@@ -80,8 +74,12 @@ def test_every_response_carries_a_request_id_and_keeps_a_sane_one_given(client):
 
 
 def test_text_no_database_can_store_is_refused_before_any_endpoint(client):
-    for bad in ({"username": "a\u0000b", "password": "x"}, {"username": "\ud800", "password": "x"}):
-        response = client.post("/api/v1/auth/token", json=bad)
+    # As a client sends them: JSON escapes (the test client cannot encode a lone surrogate).
+    for bad in (
+        '{"username": "a\\u0000b", "password": "x"}',
+        '{"username": "\\ud800", "password": "x"}',
+    ):
+        response = client.post("/api/v1/auth/token", data=bad, content_type="application/json")
         assert response.status_code == 422
         assert response.get_json()["code"] == "validation_error"
 
@@ -92,3 +90,9 @@ def test_deeply_nested_json_is_refused(client):
         body = {"x": body}
     response = client.post("/api/v1/auth/token", json=body)
     assert response.status_code == 422
+
+
+def test_chinese_text_is_sent_as_utf8_not_escaped(client):
+    response = client.post("/api/v1/auth/token", json={"username": "李伟", "password": "x"})
+    assert response.status_code == 401
+    assert "\\u" not in response.get_data(as_text=True)
