@@ -5,10 +5,7 @@ recorded redemption, every retry must get the first answer, and no bean may be l
 
 from __future__ import annotations
 
-import os
-import subprocess
 import threading
-import time
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
 
@@ -20,7 +17,7 @@ from api.store import Store
 from ledger.clock import FakeClock
 from ledger.persistence import init_db, open_ledger
 from ledger.views import Actor
-from tests.e2e.test_serve import GOLDBEAN, call, free_port
+from tests.e2e.test_serve import call, running_server
 
 SECRET = "e2e-secret-key-0123456789abcdef"
 TILLS, RETRIES, AMOUNT, START_BALANCE = 20, 3, 7, 100
@@ -48,40 +45,9 @@ def community(postgres_url):
 
 @pytest.fixture
 def server(postgres_url, community):
-    port = free_port()
-    env = {**os.environ, "GOLDBEAN_SECRET_KEY": SECRET, "GOLDBEAN_DEMO": "0"}
-    process = subprocess.Popen(
-        [
-            GOLDBEAN,
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            "4",
-            "--threads",
-            "4",
-            "--database-url",
-            postgres_url,
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if call(base + "/readyz")[0] == 200:
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("the server did not become ready:\n" + process.stdout.read())
-    yield base
-    process.terminate()
-    process.wait(timeout=20)
+    env = {"GOLDBEAN_SECRET_KEY": SECRET, "GOLDBEAN_DEMO": "0"}
+    with running_server(postgres_url, env, "--workers", "4", "--threads", "4") as base:
+        yield base
 
 
 def test_concurrent_redemptions_with_retries_move_every_bean_exactly_once(server, community):

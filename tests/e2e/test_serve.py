@@ -10,6 +10,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,40 +43,40 @@ def call(
         return error.code, json.load(error)
 
 
-@pytest.fixture
-def server(tmp_path):
+@contextmanager
+def running_server(database_url: str, env: dict[str, str], *args: str) -> Iterator[str]:
+    """``goldbean serve`` on a free port until the block ends; yields its base URL."""
     port = free_port()
-    env = {**os.environ, "GOLDBEAN_DEMO": "1"}
     process = subprocess.Popen(
-        [
-            GOLDBEAN,
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-            "--database-url",
-            f"sqlite:///{tmp_path}/goldbean.sqlite3",
-        ],
-        env=env,
+        [GOLDBEAN, "serve", "--port", str(port), "--database-url", database_url, *args],
+        env={**os.environ, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if call(base + "/readyz")[0] == 200:
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("the server did not become ready:\n" + process.stdout.read())
-    yield base
-    process.terminate()
-    process.wait(timeout=20)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if call(base + "/readyz")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            process.kill()
+            pytest.fail("the server did not become ready:\n" + process.stdout.read())
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.fixture
+def server(tmp_path):
+    url = f"sqlite:///{tmp_path}/goldbean.sqlite3"
+    with running_server(url, {"GOLDBEAN_DEMO": "1"}, "--workers", "2") as base:
+        yield base
 
 
 def test_the_demo_server_answers_sign_ins_from_every_worker(server):
