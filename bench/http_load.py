@@ -67,9 +67,11 @@ from ledger_bench import (  # noqa: E402
     DEFAULT_PG_URL,
     load_average,
     machine_facts,
+    percentile,
     pg_admin_url,
     postgres_facts,
     with_database,
+    write_doc,
 )
 
 from api.auth import Auth  # noqa: E402
@@ -459,12 +461,6 @@ class LoadResult:
         return errors
 
 
-def percentile(ordered: list[float], q: float) -> float:
-    if not ordered:
-        return 0.0
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-
 def run_load(server: Server, community: Community, tokens: list[str], args, say) -> LoadResult:
     people = Counterpart(community, args.max_requests)
     barrier = threading.Barrier(args.clients + 1)
@@ -827,20 +823,6 @@ def render(
     return "\n".join(lines) + "\n"
 
 
-def write_doc(section: str) -> None:
-    """Replace our marked section, or append it at the end; nothing else changes."""
-    block = f"{START}\n{section}{END}\n"
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    text = DOC.read_text() if DOC.exists() else "# Performance\n"
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        after = rest.split(END, 1)[1].lstrip("\n")
-        text = before + block + ("\n" + after if after else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
-    DOC.write_text(text)
-
-
 # --- main ------------------------------------------------------------------------------
 
 
@@ -952,7 +934,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     if not args.no_doc:
-        write_doc(section)
+        write_doc(section, START, END)
         print(f"wrote {DOC.relative_to(ROOT)}")
     print(f"took {time.monotonic() - began:.0f} s")
     return 0 if beans["ok"] and not tally.mismatches else 1

@@ -635,13 +635,15 @@ def render(results: list[Result], pgbench: list[dict], facts: dict, notes: dict,
     return "\n".join(lines) + "\n"
 
 
-def write_doc(section: str) -> None:
-    block = f"{START}\n{section}{END}\n"
+def write_doc(section: str, start: str = START, end: str = END) -> None:
+    """Replace the section between ``start`` and ``end`` in docs/PERFORMANCE.md, or append
+    it at the end; nothing else in the file changes (each benchmark has its markers)."""
+    block = f"{start}\n{section}{end}\n"
     DOC.parent.mkdir(parents=True, exist_ok=True)
     text = DOC.read_text() if DOC.exists() else DOC_INTRO
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        after = rest.split(END, 1)[1].lstrip("\n")
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        after = rest.split(end, 1)[1].lstrip("\n")
         text = before + block + ("\n" + after if after else "")
     else:
         text = text.rstrip("\n") + "\n\n" + block
