@@ -10,7 +10,7 @@ from api.app import create_app
 from api.store import Store
 from ledger.clock import FakeClock
 from ledger.persistence import open_ledger
-from tests.scenario import START
+from tests.scenario import START, Community
 
 
 class Client:
@@ -84,3 +84,9 @@ def sign_in(app):
 @pytest.fixture
 def admin(sign_in):
     return sign_in("admin")
+
+
+@pytest.fixture
+def community(app, clock):
+    """The app's own ledger, with story-sized steps, to set up state quickly."""
+    return Community(app.extensions["goldbean.ledger"], clock)

@@ -11,20 +11,10 @@ import pytest
 from api.endpoints import accounts as accounts_module
 from ledger.errors import CardRevoked, PinLocked, WrongPin
 from ledger.ids import POOL_ID
-from tests.scenario import START, Community
+from tests.api.helpers import problem_code
+from tests.scenario import START
 
 ACCOUNTS = "/api/v1/accounts"
-
-
-@pytest.fixture
-def community(app, clock):
-    """The app's own ledger, with story-sized steps, to set up state quickly."""
-    return Community(app.extensions["goldbean.ledger"], clock)
-
-
-def problem_code(response) -> str:
-    assert response.mimetype == "application/problem+json", response.get_data(as_text=True)
-    return response.get_json()["code"]
 
 
 # --- opening accounts ----------------------------------------------------------------------

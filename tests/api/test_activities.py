@@ -10,6 +10,7 @@ from uuid import uuid4
 import pytest
 
 from ledger.views import Actor
+from tests.api.helpers import assert_replayed, problem_code
 from tests.scenario import START
 
 SETUP = Actor("setup-coordinator")
@@ -48,20 +49,6 @@ def running(ledger):
     return ledger.create_activity(
         "Reading to the elderly", START - timedelta(hours=1), START + timedelta(hours=2), 10, SETUP
     )
-
-
-def code_of(answer) -> str:
-    assert answer.mimetype == "application/problem+json", answer.get_data(as_text=True)
-    return answer.get_json()["code"]
-
-
-def assert_replayed(client, path, body, key):
-    first = client.post(path, json=body, headers={"Idempotency-Key": key})
-    again = client.post(path, json=body, headers={"Idempotency-Key": key})
-    assert first.status_code < 300, first.get_json()
-    assert (again.status_code, again.get_json()) == (first.status_code, first.get_json())
-    assert again.headers["Idempotent-Replayed"] == "true"
-    return first.get_json()
 
 
 def check_in(ledger, activity, *account_ids):
@@ -109,7 +96,7 @@ def test_an_activity_needs_aware_times_in_order_and_a_whole_award(coordinator):
         ({"checkin_code": "1234567890123"}, "checkin_code"),
     ]:
         answer = coordinator.post("/api/v1/activities", json={**CLEAN_UP, **change})
-        assert (answer.status_code, code_of(answer)) == (422, "validation_error"), change
+        assert (answer.status_code, problem_code(answer)) == (422, "validation_error"), change
         if field:
             assert field in answer.get_json()["errors"]["json"], change
     missing = coordinator.post("/api/v1/activities", json={"title": "Clean-up"})
@@ -120,19 +107,19 @@ def test_only_a_coordinator_creates_activities_and_only_staff_who_may_read_them(
     sign_in, anonymous, coordinator, li
 ):
     volunteer = sign_in("volunteer", account_id=li)
-    assert code_of(anonymous.post("/api/v1/activities", json=CLEAN_UP)) == "unauthenticated"
+    assert problem_code(anonymous.post("/api/v1/activities", json=CLEAN_UP)) == "unauthenticated"
     for client in (volunteer, sign_in("auditor"), sign_in("admin")):
         answer = client.post("/api/v1/activities", json=CLEAN_UP)
-        assert (answer.status_code, code_of(answer)) == (403, "forbidden")
+        assert (answer.status_code, problem_code(answer)) == (403, "forbidden")
 
     made = coordinator.post("/api/v1/activities", json=CLEAN_UP).get_json()
     path = f"/api/v1/activities/{made['id']}"
-    assert code_of(anonymous.get(path)) == "unauthenticated"
+    assert problem_code(anonymous.get(path)) == "unauthenticated"
     answer = volunteer.get(path)  # a volunteer must not read the check-in list or code
-    assert (answer.status_code, code_of(answer)) == (403, "forbidden")
+    assert (answer.status_code, problem_code(answer)) == (403, "forbidden")
     for unknown in (uuid4(), "not-an-id"):
         answer = coordinator.get(f"/api/v1/activities/{unknown}")
-        assert (answer.status_code, code_of(answer)) == (404, "not_found")
+        assert (answer.status_code, problem_code(answer)) == (404, "not_found")
 
 
 def test_creating_an_activity_twice_with_one_idempotency_key_creates_one(coordinator):
@@ -143,7 +130,7 @@ def test_creating_an_activity_twice_with_one_idempotency_key_creates_one(coordin
         json={**CLEAN_UP, "beans": 20},
         headers={"Idempotency-Key": "activity-1"},
     )
-    assert (other.status_code, code_of(other)) == (422, "idempotency_key_reused")
+    assert (other.status_code, problem_code(other)) == (422, "idempotency_key_reused")
 
 
 # --- checking in -------------------------------------------------------------------------
@@ -166,7 +153,7 @@ def test_a_volunteer_checks_in_while_the_activity_runs(
     clock.advance(hours=2, seconds=1)
     late = sign_in("volunteer", account_id=ledger.open_volunteer("王芳").id)
     answer = late.post(path, json={"checkin_code": running.checkin_code})
-    assert (answer.status_code, code_of(answer)) == (422, "code_expired")
+    assert (answer.status_code, problem_code(answer)) == (422, "code_expired")
 
 
 def test_checking_in_before_the_activity_starts_is_refused(sign_in, coordinator, li):
@@ -179,7 +166,7 @@ def test_checking_in_before_the_activity_starts_is_refused(sign_in, coordinator,
     answer = sign_in("volunteer", account_id=li).post(
         f"/api/v1/activities/{made['id']}/checkins", json={"checkin_code": made["checkin_code"]}
     )
-    assert (answer.status_code, code_of(answer)) == (422, "code_expired")
+    assert (answer.status_code, problem_code(answer)) == (422, "code_expired")
 
 
 def test_a_wrong_or_malformed_check_in_code_is_invalid(sign_in, ledger, running, li):
@@ -190,24 +177,24 @@ def test_a_wrong_or_malformed_check_in_code_is_invalid(sign_in, ledger, running,
     path = f"/api/v1/activities/{running.id}/checkins"
     for code in (other.checkin_code, "12345", running.checkin_code[:-1] + "x"):
         answer = volunteer.post(path, json={"checkin_code": code})
-        assert (answer.status_code, code_of(answer)) == (422, "invalid_code"), code
+        assert (answer.status_code, problem_code(answer)) == (422, "invalid_code"), code
     for body in ({}, {"checkin_code": ""}, {"checkin_code": 7}):
         answer = volunteer.post(path, json=body)
-        assert (answer.status_code, code_of(answer)) == (422, "validation_error"), body
+        assert (answer.status_code, problem_code(answer)) == (422, "validation_error"), body
     unknown = volunteer.post(
         f"/api/v1/activities/{uuid4()}/checkins", json={"checkin_code": running.checkin_code}
     )
-    assert (unknown.status_code, code_of(unknown)) == (404, "not_found")
+    assert (unknown.status_code, problem_code(unknown)) == (404, "not_found")
     assert ledger.get_activity(running.id).checked_in == []
 
 
 def test_only_a_volunteer_checks_in(sign_in, anonymous, running, ledger):
     path = f"/api/v1/activities/{running.id}/checkins"
     body = {"checkin_code": running.checkin_code}
-    assert code_of(anonymous.post(path, json=body)) == "unauthenticated"
+    assert problem_code(anonymous.post(path, json=body)) == "unauthenticated"
     for role in ("coordinator", "auditor", "admin"):
         answer = sign_in(role).post(path, json=body)
-        assert (answer.status_code, code_of(answer)) == (403, "forbidden")
+        assert (answer.status_code, problem_code(answer)) == (403, "forbidden")
     assert ledger.get_activity(running.id).checked_in == []
 
 
@@ -250,7 +237,7 @@ def test_a_coordinator_confirms_some_attendees_and_the_rest_later(
     path = f"/api/v1/activities/{running.id}/confirm"
     for body in ({"account_ids": [li, zhao]}, {"account_ids": li}, {"everyone": True}):
         answer = coordinator.post(path, json=body)
-        assert (answer.status_code, code_of(answer)) == (422, "validation_error"), body
+        assert (answer.status_code, problem_code(answer)) == (422, "validation_error"), body
     assert ledger.get_balance(li) == 0
 
     assert coordinator.post(path, json={"account_ids": [li]}).get_json()["awarded"] == 1
@@ -258,7 +245,7 @@ def test_a_coordinator_confirms_some_attendees_and_the_rest_later(
     assert [ledger.get_balance(a) for a in (li, wang, zhao)] == [10, 10, 0]
 
     unknown = coordinator.post(f"/api/v1/activities/{uuid4()}/confirm", json={})
-    assert (unknown.status_code, code_of(unknown)) == (404, "not_found")
+    assert (unknown.status_code, problem_code(unknown)) == (404, "not_found")
 
 
 def test_confirming_past_an_attendees_daily_cap_awards_nobody_until_the_next_day(
@@ -271,7 +258,7 @@ def test_confirming_past_an_attendees_daily_cap_awards_nobody_until_the_next_day
     path = f"/api/v1/activities/{running.id}/confirm"
 
     answer = coordinator.post(path, json={})
-    assert (answer.status_code, code_of(answer)) == (422, "award_cap_exceeded")
+    assert (answer.status_code, problem_code(answer)) == (422, "award_cap_exceeded")
     assert "王芳" in answer.get_json()["detail"]
     assert [ledger.get_balance(a) for a in (li, wang)] == [0, 200]
 
@@ -284,10 +271,10 @@ def test_confirming_past_an_attendees_daily_cap_awards_nobody_until_the_next_day
 def test_only_a_coordinator_confirms_attendance(sign_in, anonymous, ledger, running, li):
     check_in(ledger, running, li)
     path = f"/api/v1/activities/{running.id}/confirm"
-    assert code_of(anonymous.post(path, json={})) == "unauthenticated"
+    assert problem_code(anonymous.post(path, json={})) == "unauthenticated"
     for client in (sign_in("volunteer", account_id=li), sign_in("auditor"), sign_in("admin")):
         answer = client.post(path, json={})
-        assert (answer.status_code, code_of(answer)) == (403, "forbidden")
+        assert (answer.status_code, problem_code(answer)) == (403, "forbidden")
     assert ledger.get_balance(li) == 0
 
 

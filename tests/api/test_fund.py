@@ -7,16 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from tests.scenario import START, Community
+from tests.api.helpers import status_and_code
+from tests.scenario import START
 
 AT = START.isoformat()
 TODAY = "2026-03-10"  # local day of the fake clock (10:00 in Kunming)
 TOMORROW = "2026-03-11"
-
-
-@pytest.fixture
-def town(app, clock):
-    return Community(app.extensions["goldbean.ledger"], clock)
 
 
 @pytest.fixture
@@ -30,15 +26,15 @@ def second_officer(sign_in):
 
 
 @pytest.fixture
-def spent(town):
+def spent(community):
     """Li earns 100 beans and spends 40 at a grocery (10 % rebate) and 20 at a canteen
     (5 % rebate); returns (li, grocery, canteen)."""
-    li = town.volunteer("Li Wei")
-    grocery = town.merchant("Corner Grocery")
-    canteen = town.merchant("Community Canteen", category="canteen", rebate_bps=500)
-    town.earn(li, 100)
-    town.spend(li, grocery, 40)
-    town.spend(li, canteen, 20)
+    li = community.volunteer("Li Wei")
+    grocery = community.merchant("Corner Grocery")
+    canteen = community.merchant("Community Canteen", category="canteen", rebate_bps=500)
+    community.earn(li, 100)
+    community.spend(li, grocery, 40)
+    community.spend(li, canteen, 20)
     return li, grocery, canteen
 
 
@@ -53,19 +49,14 @@ def donation(receipt_no="R-0001", **changes):
     }
 
 
-def code_of(answer):
-    assert answer.mimetype == "application/problem+json", answer.get_data(as_text=True)
-    return answer.status_code, answer.get_json()["code"]
-
-
-def fund_balance(town):
-    return town.ledger.get_fund().balance_fen
+def fund_balance(community):
+    return community.ledger.get_fund().balance_fen
 
 
 # --- POST /fund/donations ------------------------------------------------------------------
 
 
-def test_a_fund_officer_records_donations_named_and_anonymous(town, officer):
+def test_a_fund_officer_records_donations_named_and_anonymous(community, officer):
     answer = officer.post("/api/v1/fund/donations", json=donation())
     assert answer.status_code == 201
     body = answer.get_json()
@@ -81,31 +72,31 @@ def test_a_fund_officer_records_donations_named_and_anonymous(town, officer):
         },
     )
     assert quiet.status_code == 201 and quiet.get_json()["amount_fen"] == 2_000
-    assert fund_balance(town) == 502_000
+    assert fund_balance(community) == 502_000
 
 
-def test_only_a_fund_officer_records_donations(town, sign_in, anonymous):
-    assert code_of(anonymous.post("/api/v1/fund/donations", json=donation())) == (
+def test_only_a_fund_officer_records_donations(community, sign_in, anonymous):
+    assert status_and_code(anonymous.post("/api/v1/fund/donations", json=donation())) == (
         401,
         "unauthenticated",
     )
     for role in ("coordinator", "auditor", "admin"):
         answer = sign_in(role).post("/api/v1/fund/donations", json=donation())
-        assert code_of(answer) == (403, "forbidden")
-    assert fund_balance(town) == 0
+        assert status_and_code(answer) == (403, "forbidden")
+    assert fund_balance(community) == 0
 
 
-def test_a_receipt_number_is_recorded_once(town, officer):
+def test_a_receipt_number_is_recorded_once(community, officer):
     first = officer.post("/api/v1/fund/donations", json=donation())
     same = officer.post("/api/v1/fund/donations", json=donation())
     assert first.status_code == same.status_code == 201
     assert same.get_json() == first.get_json()
     other = officer.post("/api/v1/fund/donations", json=donation(amount_fen=600_000))
-    assert code_of(other) == (409, "duplicate_receipt")
-    assert fund_balance(town) == 500_000
+    assert status_and_code(other) == (409, "duplicate_receipt")
+    assert fund_balance(community) == 500_000
 
 
-def test_a_donation_body_is_checked(town, officer):
+def test_a_donation_body_is_checked(community, officer):
     tomorrow = (START + timedelta(days=1)).date().isoformat()
     for body in (
         donation(received_on=tomorrow),  # the ledger: not in the future
@@ -119,11 +110,11 @@ def test_a_donation_body_is_checked(town, officer):
         donation(currency="CNY"),
     ):
         answer = officer.post("/api/v1/fund/donations", json=body)
-        assert code_of(answer) == (422, "validation_error"), body
-    assert fund_balance(town) == 0
+        assert status_and_code(answer) == (422, "validation_error"), body
+    assert fund_balance(community) == 0
 
 
-def test_a_retried_donation_request_is_answered_again(town, officer):
+def test_a_retried_donation_request_is_answered_again(community, officer):
     key = {"Idempotency-Key": "donation-form-1"}
     first = officer.post("/api/v1/fund/donations", json=donation(), headers=key)
     again = officer.post("/api/v1/fund/donations", json=donation(), headers=key)
@@ -131,52 +122,52 @@ def test_a_retried_donation_request_is_answered_again(town, officer):
     assert again.get_json() == first.get_json()
     assert again.headers["Idempotent-Replayed"] == "true"
     other = officer.post("/api/v1/fund/donations", json=donation("R-0002"), headers=key)
-    assert code_of(other) == (422, "idempotency_key_reused")
-    assert fund_balance(town) == 500_000
+    assert status_and_code(other) == (422, "idempotency_key_reused")
+    assert fund_balance(community) == 500_000
 
 
 # --- GET /fund -----------------------------------------------------------------------------
 
 
-def test_staff_read_the_funds_position_and_coverage(town, sign_in, spent):
+def test_staff_read_the_funds_position_and_coverage(community, sign_in, spent):
     readers = [sign_in(role) for role in ("coordinator", "fund_officer", "auditor", "admin")]
     for reader in readers:
         answer = reader.get("/api/v1/fund")
         assert answer.status_code == 200
         assert answer.get_json() == {"balance_fen": 0, "liability_fen": 10_000, "coverage": 0.0}
 
-    town.donate(3_000)
+    community.donate(3_000)
     answer = readers[0].get("/api/v1/fund").get_json()
     assert answer == {"balance_fen": 3_000, "liability_fen": 10_000, "coverage": 0.3}
-    town.donate(30_000)
+    community.donate(30_000)
     # 33,000 / 10,000 = 3.3; 4 decimals appear when the ratio needs them
     assert readers[0].get("/api/v1/fund").get_json()["coverage"] == 3.3
-    town.donate(1)
+    community.donate(1)
     assert readers[0].get("/api/v1/fund").get_json()["coverage"] == 3.3001
 
 
-def test_coverage_is_null_while_nothing_is_owed(town, sign_in):
-    town.donate(10_000)
+def test_coverage_is_null_while_nothing_is_owed(community, sign_in):
+    community.donate(10_000)
     answer = sign_in("auditor").get("/api/v1/fund")
     assert answer.get_json() == {"balance_fen": 10_000, "liability_fen": 0, "coverage": None}
 
 
-def test_the_funds_position_is_for_staff_only(town, sign_in, anonymous):
-    li = town.volunteer("Li Wei")
-    shop = town.merchant("Corner Grocery")
-    assert code_of(anonymous.get("/api/v1/fund")) == (401, "unauthenticated")
+def test_the_funds_position_is_for_staff_only(community, sign_in, anonymous):
+    li = community.volunteer("Li Wei")
+    shop = community.merchant("Corner Grocery")
+    assert status_and_code(anonymous.get("/api/v1/fund")) == (401, "unauthenticated")
     for someone in (sign_in("volunteer", account_id=li), sign_in("merchant", merchant_id=shop)):
-        assert code_of(someone.get("/api/v1/fund")) == (403, "forbidden")
+        assert status_and_code(someone.get("/api/v1/fund")) == (403, "forbidden")
 
 
 # --- settlements ---------------------------------------------------------------------------
 
 
 def test_two_officers_settle_the_month_with_the_merchants(
-    town, officer, second_officer, sign_in, spent
+    community, officer, second_officer, sign_in, spent
 ):
     li, grocery, canteen = spent
-    town.donate(10_000)
+    community.donate(10_000)
 
     prepared = officer.post("/api/v1/settlements", json={"cutoff": TOMORROW})
     assert prepared.status_code == 201
@@ -204,8 +195,8 @@ def test_two_officers_settle_the_month_with_the_merchants(
     )
     assert paid.status_code == 200
     assert paid.get_json() == {"merchant_id": grocery, "paid_at": AT}
-    assert fund_balance(town) == 10_000 - 4_400
-    assert town.balance(grocery) == 0  # the beans are retired
+    assert fund_balance(community) == 10_000 - 4_400
+    assert community.balance(grocery) == 0  # the beans are retired
 
     second_officer.post(
         f"/api/v1/settlements/{sid}/lines/{canteen}/paid", json={"payment_ref": "BANK-0311-2"}
@@ -220,85 +211,100 @@ def test_two_officers_settle_the_month_with_the_merchants(
     }
     assert all(line["paid_at"] == AT for line in body["lines"])
     assert body["approved_by"] and body["prepared_by"] != body["approved_by"]
-    assert fund_balance(town) == 10_000 - 6_500
-    assert town.check_books().retired == 60
+    assert fund_balance(community) == 10_000 - 6_500
+    assert community.check_books().retired == 60
 
 
 def test_nothing_to_settle_before_the_default_cutoff(officer, spent):
     # the default cutoff is the 1st of this month; every redemption is of the 10th
-    assert code_of(officer.post("/api/v1/settlements", json={})) == (422, "nothing_to_settle")
+    assert status_and_code(officer.post("/api/v1/settlements", json={})) == (
+        422,
+        "nothing_to_settle",
+    )
     for body in ({"cutoff": "2026-03-20"}, {"cutoff": "March"}, {"until": TOMORROW}):
         answer = officer.post("/api/v1/settlements", json=body)
-        assert code_of(answer) == (422, "validation_error"), body
+        assert status_and_code(answer) == (422, "validation_error"), body
 
 
 def test_the_officer_who_prepared_cannot_approve(officer, second_officer, spent):
     sid = officer.post("/api/v1/settlements", json={"cutoff": TOMORROW}).get_json()["id"]
     own = officer.post(f"/api/v1/settlements/{sid}/approve")
-    assert code_of(own) == (403, "four_eyes_required")
+    assert status_and_code(own) == (403, "four_eyes_required")
     assert second_officer.post(f"/api/v1/settlements/{sid}/approve").status_code == 200
     twice = second_officer.post(f"/api/v1/settlements/{sid}/approve")
-    assert code_of(twice) == (409, "invalid_state")
-    assert code_of(second_officer.post("/api/v1/settlements/nope/approve")) == (404, "not_found")
+    assert status_and_code(twice) == (409, "invalid_state")
+    assert status_and_code(second_officer.post("/api/v1/settlements/nope/approve")) == (
+        404,
+        "not_found",
+    )
 
 
 def test_a_line_is_paid_only_when_approved_covered_and_not_yet_paid(
-    town, officer, second_officer, spent
+    community, officer, second_officer, spent
 ):
     _, grocery, _ = spent
     sid = officer.post("/api/v1/settlements", json={"cutoff": TOMORROW}).get_json()["id"]
     path = f"/api/v1/settlements/{sid}/lines/{grocery}/paid"
     ref = {"payment_ref": "BANK-1"}
-    assert code_of(officer.post(path, json=ref)) == (409, "invalid_state")  # not approved
+    assert status_and_code(officer.post(path, json=ref)) == (409, "invalid_state")  # not approved
     second_officer.post(f"/api/v1/settlements/{sid}/approve")
 
-    town.donate(4_399)
-    assert code_of(officer.post(path, json=ref)) == (409, "insufficient_fund")
-    town.donate(1)
+    community.donate(4_399)
+    assert status_and_code(officer.post(path, json=ref)) == (409, "insufficient_fund")
+    community.donate(1)
     assert officer.post(path, json=ref).status_code == 200
-    assert code_of(officer.post(path, json={"payment_ref": "BANK-2"})) == (409, "invalid_state")
-    assert fund_balance(town) == 0
+    assert status_and_code(officer.post(path, json={"payment_ref": "BANK-2"})) == (
+        409,
+        "invalid_state",
+    )
+    assert fund_balance(community) == 0
 
-    stranger = town.merchant("Not In This Settlement")
+    stranger = community.merchant("Not In This Settlement")
     absent = officer.post(f"/api/v1/settlements/{sid}/lines/{stranger}/paid", json=ref)
-    assert code_of(absent) == (404, "not_found")
+    assert status_and_code(absent) == (404, "not_found")
     for body in ({}, {"payment_ref": ""}, {"payment_ref": "B", "amount_fen": 1}):
         answer = officer.post(path, json=body)
-        assert code_of(answer) == (422, "validation_error"), body
+        assert status_and_code(answer) == (422, "validation_error"), body
 
 
-def test_settlements_are_for_fund_officers(town, sign_in, anonymous, officer, spent):
+def test_settlements_are_for_fund_officers(community, sign_in, anonymous, officer, spent):
     _, grocery, _ = spent
-    assert code_of(anonymous.post("/api/v1/settlements", json={})) == (401, "unauthenticated")
+    assert status_and_code(anonymous.post("/api/v1/settlements", json={})) == (
+        401,
+        "unauthenticated",
+    )
     coordinator, auditor = sign_in("coordinator"), sign_in("auditor")
     for someone in (coordinator, auditor, sign_in("admin")):
-        assert code_of(someone.post("/api/v1/settlements", json={"cutoff": TOMORROW})) == (
+        assert status_and_code(someone.post("/api/v1/settlements", json={"cutoff": TOMORROW})) == (
             403,
             "forbidden",
         )
     sid = officer.post("/api/v1/settlements", json={"cutoff": TOMORROW}).get_json()["id"]
     for someone in (coordinator, auditor):
-        assert code_of(someone.post(f"/api/v1/settlements/{sid}/approve")) == (403, "forbidden")
+        assert status_and_code(someone.post(f"/api/v1/settlements/{sid}/approve")) == (
+            403,
+            "forbidden",
+        )
         paid = someone.post(
             f"/api/v1/settlements/{sid}/lines/{grocery}/paid", json={"payment_ref": "X"}
         )
-        assert code_of(paid) == (403, "forbidden")
-    assert code_of(coordinator.get(f"/api/v1/settlements/{sid}")) == (403, "forbidden")
-    assert code_of(anonymous.get(f"/api/v1/settlements/{sid}")) == (401, "unauthenticated")
+        assert status_and_code(paid) == (403, "forbidden")
+    assert status_and_code(coordinator.get(f"/api/v1/settlements/{sid}")) == (403, "forbidden")
+    assert status_and_code(anonymous.get(f"/api/v1/settlements/{sid}")) == (401, "unauthenticated")
     assert auditor.get(f"/api/v1/settlements/{sid}").status_code == 200
-    assert code_of(auditor.get("/api/v1/settlements/nope")) == (404, "not_found")
+    assert status_and_code(auditor.get("/api/v1/settlements/nope")) == (404, "not_found")
 
 
-def test_retried_settlement_requests_act_once(town, officer, second_officer, spent):
+def test_retried_settlement_requests_act_once(community, officer, second_officer, spent):
     _, grocery, _ = spent
-    town.donate(100_000)
+    community.donate(100_000)
     key = {"Idempotency-Key": "prepare-march"}
     first = officer.post("/api/v1/settlements", json={"cutoff": TOMORROW}, headers=key)
     again = officer.post("/api/v1/settlements", json={"cutoff": TOMORROW}, headers=key)
     assert first.status_code == again.status_code == 201
     assert again.get_json() == first.get_json()
     other = officer.post("/api/v1/settlements", json={"cutoff": TODAY}, headers=key)
-    assert code_of(other) == (422, "idempotency_key_reused")
+    assert status_and_code(other) == (422, "idempotency_key_reused")
     sid = first.get_json()["id"]
 
     approve_key = {"Idempotency-Key": "approve-march"}
@@ -313,5 +319,5 @@ def test_retried_settlement_requests_act_once(town, officer, second_officer, spe
     assert paid.status_code == repaid.status_code == 200
     assert repaid.get_json() == paid.get_json()
     other_ref = officer.post(path, json={"payment_ref": "BANK-9"}, headers=pay_key)
-    assert code_of(other_ref) == (422, "idempotency_key_reused")
-    assert fund_balance(town) == 100_000 - 4_400
+    assert status_and_code(other_ref) == (422, "idempotency_key_reused")
+    assert fund_balance(community) == 100_000 - 4_400

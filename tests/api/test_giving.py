@@ -6,25 +6,20 @@ from __future__ import annotations
 
 import pytest
 
-from tests.scenario import Community
+from tests.api.helpers import status_and_code
 
 
 @pytest.fixture
-def town(app, clock):
-    return Community(app.extensions["goldbean.ledger"], clock)
-
-
-@pytest.fixture
-def li(town):
+def li(community):
     """A volunteer who earned 30 beans."""
-    li = town.volunteer("Li Wei")
-    town.earn(li, 30)
+    li = community.volunteer("Li Wei")
+    community.earn(li, 30)
     return li
 
 
 @pytest.fixture
-def wang(town):
-    return town.beneficiary("Grandma Wang")
+def wang(community):
+    return community.beneficiary("Grandma Wang")
 
 
 @pytest.fixture
@@ -37,12 +32,7 @@ def coordinator(sign_in):
     return sign_in("coordinator")
 
 
-def code_of(answer):
-    assert answer.mimetype == "application/problem+json", answer.get_data(as_text=True)
-    return answer.status_code, answer.get_json()["code"]
-
-
-def test_a_volunteer_gives_to_a_beneficiary_and_to_the_pool(town, giver, li, wang):
+def test_a_volunteer_gives_to_a_beneficiary_and_to_the_pool(community, giver, li, wang):
     answer = giver.post("/api/v1/gifts", json={"to": wang, "amount": 8, "message": "祝您健康"})
     assert answer.status_code == 201
     body = answer.get_json()
@@ -52,24 +42,27 @@ def test_a_volunteer_gives_to_a_beneficiary_and_to_the_pool(town, giver, li, wan
     assert pooled.status_code == 201
     body = pooled.get_json()
     assert body == {"id": body["id"], "from_id": li, "to": "pool", "amount": 5}
-    assert (town.balance(li), town.balance(wang), town.balance("pool")) == (17, 8, 5)
+    assert (community.balance(li), community.balance(wang), community.balance("pool")) == (17, 8, 5)
 
 
-def test_only_a_volunteer_gives(town, sign_in, anonymous, wang):
+def test_only_a_volunteer_gives(community, sign_in, anonymous, wang):
     body = {"to": wang, "amount": 1}
-    assert code_of(anonymous.post("/api/v1/gifts", json=body)) == (401, "unauthenticated")
+    assert status_and_code(anonymous.post("/api/v1/gifts", json=body)) == (401, "unauthenticated")
     for role, ids in (("beneficiary", {"account_id": wang}), ("coordinator", {})):
-        assert code_of(sign_in(role, **ids).post("/api/v1/gifts", json=body)) == (403, "forbidden")
+        assert status_and_code(sign_in(role, **ids).post("/api/v1/gifts", json=body)) == (
+            403,
+            "forbidden",
+        )
 
 
-def test_a_gift_beyond_the_balance_or_to_no_beneficiary_is_refused(town, giver, li, wang):
-    assert code_of(giver.post("/api/v1/gifts", json={"to": wang, "amount": 31})) == (
+def test_a_gift_beyond_the_balance_or_to_no_beneficiary_is_refused(community, giver, li, wang):
+    assert status_and_code(giver.post("/api/v1/gifts", json={"to": wang, "amount": 31})) == (
         409,
         "insufficient_balance",
     )
-    zhao = town.volunteer("Zhao")  # a volunteer, not a beneficiary
+    zhao = community.volunteer("Zhao")  # a volunteer, not a beneficiary
     for to in (zhao, "nobody"):
-        assert code_of(giver.post("/api/v1/gifts", json={"to": to, "amount": 1})) == (
+        assert status_and_code(giver.post("/api/v1/gifts", json={"to": to, "amount": 1})) == (
             404,
             "not_found",
         )
@@ -79,53 +72,59 @@ def test_a_gift_beyond_the_balance_or_to_no_beneficiary_is_refused(town, giver, 
         {"to": wang, "amount": 3, "message": "x" * 201},
         {"to": wang, "amount": 3, "from": li},
     ):
-        assert code_of(giver.post("/api/v1/gifts", json=body)) == (422, "validation_error"), body
-    assert (town.balance(li), town.balance(wang)) == (30, 0)
+        assert status_and_code(giver.post("/api/v1/gifts", json=body)) == (
+            422,
+            "validation_error",
+        ), body
+    assert (community.balance(li), community.balance(wang)) == (30, 0)
 
 
-def test_a_retried_gift_is_given_once(town, giver, li, wang):
+def test_a_retried_gift_is_given_once(community, giver, li, wang):
     key = {"Idempotency-Key": "gift-2026-03-10"}
     first = giver.post("/api/v1/gifts", json={"to": wang, "amount": 4}, headers=key)
     again = giver.post("/api/v1/gifts", json={"to": wang, "amount": 4}, headers=key)
     assert first.status_code == again.status_code == 201
     assert again.get_json() == first.get_json()
     other = giver.post("/api/v1/gifts", json={"to": wang, "amount": 5}, headers=key)
-    assert code_of(other) == (422, "idempotency_key_reused")
-    assert (town.balance(li), town.balance(wang)) == (26, 4)
+    assert status_and_code(other) == (422, "idempotency_key_reused")
+    assert (community.balance(li), community.balance(wang)) == (26, 4)
 
 
 # --- POST /pool/allocations ----------------------------------------------------------------
 
 
-def test_a_coordinator_allocates_the_pool_to_a_beneficiary(town, coordinator, li, wang):
-    town.give(li, "pool", 12)
+def test_a_coordinator_allocates_the_pool_to_a_beneficiary(community, coordinator, li, wang):
+    community.give(li, "pool", 12)
     answer = coordinator.post("/api/v1/pool/allocations", json={"to": wang, "amount": 10})
     assert answer.status_code == 201
     body = answer.get_json()
     assert body == {"id": body["id"], "to": wang, "amount": 10}
-    assert (town.balance("pool"), town.balance(wang)) == (2, 10)
+    assert (community.balance("pool"), community.balance(wang)) == (2, 10)
 
     short = coordinator.post("/api/v1/pool/allocations", json={"to": wang, "amount": 3})
-    assert code_of(short) == (409, "insufficient_balance")
+    assert status_and_code(short) == (409, "insufficient_balance")
     nobody = coordinator.post("/api/v1/pool/allocations", json={"to": li, "amount": 1})
-    assert code_of(nobody) == (404, "not_found")
-    assert (town.balance("pool"), town.balance(wang)) == (2, 10)
+    assert status_and_code(nobody) == (404, "not_found")
+    assert (community.balance("pool"), community.balance(wang)) == (2, 10)
 
 
-def test_only_a_coordinator_allocates_the_pool(town, sign_in, anonymous, li, wang):
-    town.give(li, "pool", 5)
+def test_only_a_coordinator_allocates_the_pool(community, sign_in, anonymous, li, wang):
+    community.give(li, "pool", 5)
     body = {"to": wang, "amount": 1}
-    assert code_of(anonymous.post("/api/v1/pool/allocations", json=body)) == (
+    assert status_and_code(anonymous.post("/api/v1/pool/allocations", json=body)) == (
         401,
         "unauthenticated",
     )
     for someone in (sign_in("volunteer", account_id=li), sign_in("fund_officer")):
-        assert code_of(someone.post("/api/v1/pool/allocations", json=body)) == (403, "forbidden")
-    assert town.balance("pool") == 5
+        assert status_and_code(someone.post("/api/v1/pool/allocations", json=body)) == (
+            403,
+            "forbidden",
+        )
+    assert community.balance("pool") == 5
 
 
-def test_a_retried_allocation_moves_beans_once(town, coordinator, li, wang):
-    town.give(li, "pool", 20)
+def test_a_retried_allocation_moves_beans_once(community, coordinator, li, wang):
+    community.give(li, "pool", 20)
     key = {"Idempotency-Key": "alloc-1"}
     first = coordinator.post(
         "/api/v1/pool/allocations", json={"to": wang, "amount": 6}, headers=key
@@ -138,15 +137,15 @@ def test_a_retried_allocation_moves_beans_once(town, coordinator, li, wang):
     other = coordinator.post(
         "/api/v1/pool/allocations", json={"to": wang, "amount": 7}, headers=key
     )
-    assert code_of(other) == (422, "idempotency_key_reused")
-    assert (town.balance("pool"), town.balance(wang)) == (14, 6)
+    assert status_and_code(other) == (422, "idempotency_key_reused")
+    assert (community.balance("pool"), community.balance(wang)) == (14, 6)
 
 
 # --- POST /corrections ---------------------------------------------------------------------
 
 
-def test_a_coordinator_takes_back_an_erroneous_award(town, coordinator, li):
-    wrong = town.earn(li, 5)[0]
+def test_a_coordinator_takes_back_an_erroneous_award(community, coordinator, li):
+    wrong = community.earn(li, 5)[0]
     answer = coordinator.post(
         "/api/v1/corrections",
         json={"account_id": li, "amount": 5, "reason": "reported twice", "corrects": wrong},
@@ -154,13 +153,13 @@ def test_a_coordinator_takes_back_an_erroneous_award(town, coordinator, li):
     assert answer.status_code == 201
     body = answer.get_json()
     assert body == {"id": body["id"], "account_id": li, "amount": 5}
-    assert town.balance(li) == 30
-    assert town.check_books().corrected == 5
+    assert community.balance(li) == 30
+    assert community.check_books().corrected == 5
 
     too_much = coordinator.post(
         "/api/v1/corrections", json={"account_id": li, "amount": 31, "reason": "oops"}
     )
-    assert code_of(too_much) == (409, "insufficient_balance")
+    assert status_and_code(too_much) == (409, "insufficient_balance")
     for body in (
         {"account_id": li, "amount": 1},
         {"account_id": li, "amount": 1, "reason": ""},
@@ -168,24 +167,30 @@ def test_a_coordinator_takes_back_an_erroneous_award(town, coordinator, li):
         {"account_id": li, "amount": 1, "reason": "r", "by": "me"},
     ):
         answer = coordinator.post("/api/v1/corrections", json=body)
-        assert code_of(answer) == (422, "validation_error"), body
-    merchant = town.merchant("Corner Grocery")
+        assert status_and_code(answer) == (422, "validation_error"), body
+    merchant = community.merchant("Corner Grocery")
     not_a_member = coordinator.post(
         "/api/v1/corrections", json={"account_id": merchant, "amount": 1, "reason": "no"}
     )
-    assert code_of(not_a_member) == (404, "not_found")
-    assert town.balance(li) == 30
+    assert status_and_code(not_a_member) == (404, "not_found")
+    assert community.balance(li) == 30
 
 
-def test_only_a_coordinator_corrects(town, sign_in, anonymous, li):
+def test_only_a_coordinator_corrects(community, sign_in, anonymous, li):
     body = {"account_id": li, "amount": 1, "reason": "test"}
-    assert code_of(anonymous.post("/api/v1/corrections", json=body)) == (401, "unauthenticated")
+    assert status_and_code(anonymous.post("/api/v1/corrections", json=body)) == (
+        401,
+        "unauthenticated",
+    )
     for role in ("fund_officer", "auditor", "admin"):
-        assert code_of(sign_in(role).post("/api/v1/corrections", json=body)) == (403, "forbidden")
-    assert town.balance(li) == 30
+        assert status_and_code(sign_in(role).post("/api/v1/corrections", json=body)) == (
+            403,
+            "forbidden",
+        )
+    assert community.balance(li) == 30
 
 
-def test_a_retried_correction_takes_back_once(town, coordinator, li):
+def test_a_retried_correction_takes_back_once(community, coordinator, li):
     key = {"Idempotency-Key": "fix-1"}
     body = {"account_id": li, "amount": 3, "reason": "double award"}
     first = coordinator.post("/api/v1/corrections", json=body, headers=key)
@@ -193,19 +198,21 @@ def test_a_retried_correction_takes_back_once(town, coordinator, li):
     assert first.status_code == again.status_code == 201
     assert again.get_json() == first.get_json()
     other = coordinator.post("/api/v1/corrections", json={**body, "amount": 4}, headers=key)
-    assert code_of(other) == (422, "idempotency_key_reused")
-    assert town.balance(li) == 27
+    assert status_and_code(other) == (422, "idempotency_key_reused")
+    assert community.balance(li) == 27
 
 
 # --- POST /allotments ----------------------------------------------------------------------
 
 
-def test_a_coordinator_grants_the_months_allotments_once_per_beneficiary(town, coordinator, wang):
-    zhou = town.beneficiary("Grandpa Zhou")
+def test_a_coordinator_grants_the_months_allotments_once_per_beneficiary(
+    community, coordinator, wang
+):
+    zhou = community.beneficiary("Grandpa Zhou")
     answer = coordinator.post("/api/v1/allotments", json={"period": "2026-03"})
     assert answer.status_code == 201
     assert answer.get_json() == {"period": "2026-03", "granted": 2, "skipped": 0, "total": 200}
-    assert (town.balance(wang), town.balance(zhou)) == (100, 100)
+    assert (community.balance(wang), community.balance(zhou)) == (100, 100)
 
     again = coordinator.post("/api/v1/allotments", json={"period": "2026-03"})
     assert again.status_code == 201
@@ -215,10 +222,10 @@ def test_a_coordinator_grants_the_months_allotments_once_per_beneficiary(town, c
         "/api/v1/allotments", json={"period": "2026-02", "amount": 60, "account_ids": [zhou]}
     )
     assert february.get_json() == {"period": "2026-02", "granted": 1, "skipped": 0, "total": 60}
-    assert (town.balance(wang), town.balance(zhou)) == (100, 160)
+    assert (community.balance(wang), community.balance(zhou)) == (100, 160)
 
 
-def test_allotments_for_a_future_or_malformed_period_are_refused(town, coordinator, wang):
+def test_allotments_for_a_future_or_malformed_period_are_refused(community, coordinator, wang):
     for body in (
         {"period": "2026-04"},  # has not begun
         {"period": "2026-3"},
@@ -228,19 +235,22 @@ def test_allotments_for_a_future_or_malformed_period_are_refused(town, coordinat
         {"period": "2026-03", "beans": 100},
     ):
         answer = coordinator.post("/api/v1/allotments", json=body)
-        assert code_of(answer) == (422, "validation_error"), body
-    assert town.balance(wang) == 0
+        assert status_and_code(answer) == (422, "validation_error"), body
+    assert community.balance(wang) == 0
 
 
-def test_only_a_coordinator_grants_allotments(town, sign_in, anonymous, li, wang):
+def test_only_a_coordinator_grants_allotments(community, sign_in, anonymous, li, wang):
     body = {"period": "2026-03"}
-    assert code_of(anonymous.post("/api/v1/allotments", json=body)) == (401, "unauthenticated")
+    assert status_and_code(anonymous.post("/api/v1/allotments", json=body)) == (
+        401,
+        "unauthenticated",
+    )
     for someone in (sign_in("volunteer", account_id=li), sign_in("admin")):
-        assert code_of(someone.post("/api/v1/allotments", json=body)) == (403, "forbidden")
-    assert town.balance(wang) == 0
+        assert status_and_code(someone.post("/api/v1/allotments", json=body)) == (403, "forbidden")
+    assert community.balance(wang) == 0
 
 
-def test_a_retried_allotment_run_answers_the_same(town, coordinator, wang):
+def test_a_retried_allotment_run_answers_the_same(community, coordinator, wang):
     key = {"Idempotency-Key": "allot-2026-03"}
     first = coordinator.post("/api/v1/allotments", json={"period": "2026-03"}, headers=key)
     again = coordinator.post("/api/v1/allotments", json={"period": "2026-03"}, headers=key)
@@ -256,5 +266,5 @@ def test_a_retried_allotment_run_answers_the_same(town, coordinator, wang):
         }
     )
     other = coordinator.post("/api/v1/allotments", json={"period": "2026-02"}, headers=key)
-    assert code_of(other) == (422, "idempotency_key_reused")
-    assert town.balance(wang) == 100
+    assert status_and_code(other) == (422, "idempotency_key_reused")
+    assert community.balance(wang) == 100

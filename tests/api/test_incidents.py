@@ -10,6 +10,7 @@ from uuid import uuid4
 import pytest
 
 from ledger.views import Actor
+from tests.api.helpers import assert_replayed, problem_code
 
 SETUP = Actor("setup-coordinator")
 ACTIONS = {
@@ -47,20 +48,6 @@ def coordinator_with_account(sign_in):
     return lambda account_id: sign_in("coordinator", account_id=account_id)
 
 
-def code_of(answer) -> str:
-    assert answer.mimetype == "application/problem+json", answer.get_data(as_text=True)
-    return answer.get_json()["code"]
-
-
-def assert_replayed(client, path, body, key):
-    first = client.post(path, json=body, headers={"Idempotency-Key": key})
-    again = client.post(path, json=body, headers={"Idempotency-Key": key})
-    assert first.status_code < 300, first.get_json()
-    assert (again.status_code, again.get_json()) == (first.status_code, first.get_json())
-    assert again.headers["Idempotent-Replayed"] == "true"
-    return first.get_json()
-
-
 # --- reporting ---------------------------------------------------------------------------
 
 
@@ -88,10 +75,10 @@ def test_a_volunteer_reports_an_incident_as_its_reporter(reporter, li, ledger):
 
 def test_only_a_volunteer_reports(anonymous, sign_in):
     report = {"category": "other", "description": "a loose paving stone"}
-    assert code_of(anonymous.post("/api/v1/incidents", json=report)) == "unauthenticated"
+    assert problem_code(anonymous.post("/api/v1/incidents", json=report)) == "unauthenticated"
     for role in ("coordinator", "auditor", "admin"):
         answer = sign_in(role).post("/api/v1/incidents", json=report)
-        assert (answer.status_code, code_of(answer)) == (403, "forbidden")
+        assert (answer.status_code, problem_code(answer)) == (403, "forbidden")
 
 
 def test_a_report_with_wrong_missing_or_unknown_fields_is_refused(reporter):
@@ -103,10 +90,13 @@ def test_a_report_with_wrong_missing_or_unknown_fields_is_refused(reporter):
         ({"category": "fire", "description": "smoke", "reporter_id": "x"}, "reporter_id"),
     ]:
         answer = reporter.post("/api/v1/incidents", json=report)
-        assert (answer.status_code, code_of(answer)) == (422, "validation_error"), report
+        assert (answer.status_code, problem_code(answer)) == (422, "validation_error"), report
         assert field in answer.get_json()["errors"]["json"]
     blank = reporter.post("/api/v1/incidents", json={"category": "fire", "description": "  "})
-    assert (blank.status_code, code_of(blank)) == (422, "validation_error")  # the ledger's rule
+    assert (blank.status_code, problem_code(blank)) == (
+        422,
+        "validation_error",
+    )  # the ledger's rule
 
 
 def test_a_report_sent_twice_with_one_idempotency_key_is_recorded_once(reporter, ledger):
@@ -118,7 +108,7 @@ def test_a_report_sent_twice_with_one_idempotency_key_is_recorded_once(reporter,
         json={**report, "urgent": True},
         headers={"Idempotency-Key": "report-1"},
     )
-    assert (other.status_code, code_of(other)) == (422, "idempotency_key_reused")
+    assert (other.status_code, problem_code(other)) == (422, "idempotency_key_reused")
 
 
 # --- listing -----------------------------------------------------------------------------
@@ -164,10 +154,10 @@ def test_incidents_are_listed_urgent_first_then_oldest_first(
     assert coordinator.get("/api/v1/incidents?status=resolved").get_json() == {"items": []}
 
     bad = coordinator.get("/api/v1/incidents?status=lost")
-    assert (bad.status_code, code_of(bad)) == (422, "validation_error")
-    assert code_of(anonymous.get("/api/v1/incidents")) == "unauthenticated"
+    assert (bad.status_code, problem_code(bad)) == (422, "validation_error")
+    assert problem_code(anonymous.get("/api/v1/incidents")) == "unauthenticated"
     volunteer = sign_in("volunteer", account_id=li)
-    assert code_of(volunteer.get("/api/v1/incidents")) == "forbidden"
+    assert problem_code(volunteer.get("/api/v1/incidents")) == "forbidden"
 
 
 def test_the_list_pages_through_more_incidents_than_one_read(coordinator, ledger, li, monkeypatch):
@@ -195,7 +185,7 @@ def test_a_coordinator_verifies_an_incident_and_the_reporter_earns_its_award(
     assert ledger.get_balance(li) == 17
 
     again = coordinator.post(f"/api/v1/incidents/{fire}/verify", json={})
-    assert (again.status_code, code_of(again)) == (409, "invalid_state")
+    assert (again.status_code, problem_code(again)) == (409, "invalid_state")
     assert ledger.get_balance(li) == 17
 
 
@@ -203,9 +193,9 @@ def test_an_award_must_be_a_whole_number_from_0_to_100(coordinator, ledger, li):
     incident = ledger.submit_incident(li, "fire", "smoke").id
     for award in (-1, 101, "5", 2.5, True):
         answer = coordinator.post(f"/api/v1/incidents/{incident}/verify", json={"award": award})
-        assert (answer.status_code, code_of(answer)) == (422, "validation_error"), award
+        assert (answer.status_code, problem_code(answer)) == (422, "validation_error"), award
     unknown = coordinator.post(f"/api/v1/incidents/{incident}/verify", json={"bonus": 1})
-    assert (unknown.status_code, code_of(unknown)) == (422, "validation_error")
+    assert (unknown.status_code, problem_code(unknown)) == (422, "validation_error")
     assert ledger.get_incident(incident).status == "submitted"
 
 
@@ -213,7 +203,7 @@ def test_acting_on_an_unknown_incident_is_not_found(coordinator, ledger, li):
     for action, body in ACTIONS.items():
         for incident in (uuid4(), "not-an-id"):
             answer = coordinator.post(f"/api/v1/incidents/{incident}/{action}", json=body)
-            assert (answer.status_code, code_of(answer)) == (404, "not_found"), action
+            assert (answer.status_code, problem_code(answer)) == (404, "not_found"), action
 
 
 def test_only_a_coordinator_acts_on_incidents(sign_in, anonymous, ledger, li):
@@ -225,10 +215,10 @@ def test_only_a_coordinator_acts_on_incidents(sign_in, anonymous, ledger, li):
     )
     for action, body in ACTIONS.items():
         path = f"/api/v1/incidents/{incident}/{action}"
-        assert code_of(anonymous.post(path, json=body)) == "unauthenticated"
+        assert problem_code(anonymous.post(path, json=body)) == "unauthenticated"
         for client in (volunteer, auditor, admin):
             answer = client.post(path, json=body)
-            assert (answer.status_code, code_of(answer)) == (403, "forbidden"), action
+            assert (answer.status_code, problem_code(answer)) == (403, "forbidden"), action
     assert ledger.get_incident(incident).status == "submitted"
 
 
@@ -236,7 +226,7 @@ def test_a_coordinator_cannot_verify_their_own_report(coordinator_with_account, 
     incident = ledger.submit_incident(li, "fire", "smoke").id
     herself = coordinator_with_account(li)
     answer = herself.post(f"/api/v1/incidents/{incident}/verify", json={})
-    assert (answer.status_code, code_of(answer)) == (403, "self_verification")
+    assert (answer.status_code, problem_code(answer)) == (403, "self_verification")
     assert ledger.get_balance(li) == 0
 
 
@@ -249,7 +239,7 @@ def test_verifying_past_the_daily_award_cap_is_refused_until_the_next_day(
     incident = ledger.submit_incident(li, "fire", "smoke").id
 
     answer = coordinator.post(f"/api/v1/incidents/{incident}/verify", json={})
-    assert (answer.status_code, code_of(answer)) == (422, "award_cap_exceeded")
+    assert (answer.status_code, problem_code(answer)) == (422, "award_cap_exceeded")
     assert "李伟" in answer.get_json()["detail"]  # the message names the volunteer
     assert ledger.get_balance(li) == 200
 
@@ -266,7 +256,7 @@ def test_verifying_twice_with_one_idempotency_key_awards_once(coordinator, ledge
     assert body == {"id": incident, "status": "verified", "award": 6}
     assert ledger.get_balance(li) == 6
     other = coordinator.post(path, json={"award": 7}, headers={"Idempotency-Key": "verify-1"})
-    assert (other.status_code, code_of(other)) == (422, "idempotency_key_reused")
+    assert (other.status_code, problem_code(other)) == (422, "idempotency_key_reused")
 
 
 # --- rejecting and duplicates ------------------------------------------------------------
@@ -277,7 +267,7 @@ def test_a_coordinator_rejects_an_incident_with_a_reason(coordinator, ledger, li
     path = f"/api/v1/incidents/{incident}/reject"
     for body in ({}, {"reason": ""}):
         answer = coordinator.post(path, json=body)
-        assert (answer.status_code, code_of(answer)) == (422, "validation_error")
+        assert (answer.status_code, problem_code(answer)) == (422, "validation_error")
 
     answer = coordinator.post(path, json={"reason": "outside the community"})
     assert answer.status_code == 200
@@ -286,7 +276,7 @@ def test_a_coordinator_rejects_an_incident_with_a_reason(coordinator, ledger, li
     assert ledger.get_balance(li) == 0
 
     verify = coordinator.post(f"/api/v1/incidents/{incident}/verify", json={})
-    assert (verify.status_code, code_of(verify)) == (409, "invalid_state")
+    assert (verify.status_code, problem_code(verify)) == (409, "invalid_state")
 
 
 def test_a_coordinator_marks_a_duplicate_of_another_incident(coordinator, ledger, li):
@@ -294,16 +284,16 @@ def test_a_coordinator_marks_a_duplicate_of_another_incident(coordinator, ledger
     repeat = ledger.submit_incident(li, "fire", "smoke again at building 3").id
 
     itself = coordinator.post(f"/api/v1/incidents/{repeat}/duplicate", json={"of": repeat})
-    assert (itself.status_code, code_of(itself)) == (422, "validation_error")
+    assert (itself.status_code, problem_code(itself)) == (422, "validation_error")
     nowhere = coordinator.post(f"/api/v1/incidents/{repeat}/duplicate", json={"of": str(uuid4())})
-    assert (nowhere.status_code, code_of(nowhere)) == (404, "not_found")
+    assert (nowhere.status_code, problem_code(nowhere)) == (404, "not_found")
 
     answer = coordinator.post(f"/api/v1/incidents/{repeat}/duplicate", json={"of": original})
     assert answer.status_code == 200
     assert answer.get_json() == {"id": repeat, "status": "duplicate"}
     assert ledger.get_incident(repeat).duplicate_of == original
     again = coordinator.post(f"/api/v1/incidents/{repeat}/duplicate", json={"of": original})
-    assert (again.status_code, code_of(again)) == (409, "invalid_state")
+    assert (again.status_code, problem_code(again)) == (409, "invalid_state")
 
 
 def test_reject_and_duplicate_replay_with_one_idempotency_key(coordinator, ledger, li):
@@ -332,16 +322,16 @@ def test_handlers_are_named_and_each_is_awarded_when_the_incident_is_resolved(
 
     for body in ({"account_ids": []}, {"account_ids": "wang"}, {}):
         answer = coordinator.post(handlers, json=body)
-        assert (answer.status_code, code_of(answer)) == (422, "validation_error"), body
+        assert (answer.status_code, problem_code(answer)) == (422, "validation_error"), body
     stranger = coordinator.post(handlers, json={"account_ids": [wang, str(uuid4())]})
-    assert (stranger.status_code, code_of(stranger)) == (404, "not_found")
+    assert (stranger.status_code, problem_code(stranger)) == (404, "not_found")
 
     answer = coordinator.post(handlers, json={"account_ids": [wang, zhao, wang]})
     assert answer.status_code == 200
     assert answer.get_json() == {"id": incident, "handler_ids": [wang, zhao]}
 
     early = coordinator.post(f"/api/v1/incidents/{incident}/resolve", json={})
-    assert (early.status_code, code_of(early)) == (409, "invalid_state")  # not verified yet
+    assert (early.status_code, problem_code(early)) == (409, "invalid_state")  # not verified yet
 
     coordinator.post(f"/api/v1/incidents/{incident}/verify", json={})
     answer = coordinator.post(f"/api/v1/incidents/{incident}/resolve", json={})
@@ -350,9 +340,9 @@ def test_handlers_are_named_and_each_is_awarded_when_the_incident_is_resolved(
     assert [ledger.get_balance(a) for a in (li, wang, zhao)] == [2, 5, 5]
 
     late = coordinator.post(handlers, json={"account_ids": [li]})
-    assert (late.status_code, code_of(late)) == (409, "invalid_state")
+    assert (late.status_code, problem_code(late)) == (409, "invalid_state")
     again = coordinator.post(f"/api/v1/incidents/{incident}/resolve", json={})
-    assert (again.status_code, code_of(again)) == (409, "invalid_state")
+    assert (again.status_code, problem_code(again)) == (409, "invalid_state")
 
 
 def test_a_coordinator_chooses_the_award_per_handler(coordinator, ledger, li):
@@ -363,7 +353,7 @@ def test_a_coordinator_chooses_the_award_per_handler(coordinator, ledger, li):
     path = f"/api/v1/incidents/{incident}/resolve"
     for award in (101, -1, "8"):
         answer = coordinator.post(path, json={"award_per_handler": award})
-        assert (answer.status_code, code_of(answer)) == (422, "validation_error"), award
+        assert (answer.status_code, problem_code(answer)) == (422, "validation_error"), award
     assert coordinator.post(path, json={"award_per_handler": 8}).status_code == 200
     assert ledger.get_balance(wang) == 8
 
@@ -376,7 +366,7 @@ def test_a_coordinator_who_handled_an_incident_cannot_resolve_it(
     ledger.assign_handlers(incident, SETUP, [wang])
     ledger.verify_incident(incident, SETUP)
     answer = coordinator_with_account(wang).post(f"/api/v1/incidents/{incident}/resolve", json={})
-    assert (answer.status_code, code_of(answer)) == (403, "self_verification")
+    assert (answer.status_code, problem_code(answer)) == (403, "self_verification")
     assert ledger.get_incident(incident).status == "verified"
 
 
@@ -391,7 +381,7 @@ def test_resolving_past_a_handlers_daily_cap_awards_nobody(sign_in, coordinator,
     path = f"/api/v1/incidents/{incident}/resolve"
 
     answer = coordinator.post(path, json={})
-    assert (answer.status_code, code_of(answer)) == (422, "award_cap_exceeded")
+    assert (answer.status_code, problem_code(answer)) == (422, "award_cap_exceeded")
     assert "赵强" in answer.get_json()["detail"] and "王芳" not in answer.get_json()["detail"]
     assert [ledger.get_balance(a) for a in (wang, zhao)] == [0, 200]
 

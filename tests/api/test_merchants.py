@@ -10,21 +10,10 @@ from sqlalchemy import select
 
 from api.store import idempotency
 from ledger.errors import MerchantSuspended
-from tests.scenario import Community
+from tests.api.helpers import problem_code
 
 MERCHANTS = "/api/v1/merchants"
 UNKNOWN = "6b1f6a52-0000-4000-8000-000000000000"
-
-
-@pytest.fixture
-def community(app, clock):
-    """The app's own ledger, with story-sized steps, to set up state quickly."""
-    return Community(app.extensions["goldbean.ledger"], clock)
-
-
-def problem_code(response) -> str:
-    assert response.mimetype == "application/problem+json", response.get_data(as_text=True)
-    return response.get_json()["code"]
 
 
 # --- registering and reading ---------------------------------------------------------------
