@@ -3,7 +3,7 @@
 #   make venv       create .venv (if missing) and install -e .[postgres,test]
 #   make run        serve the API with the demo community (sqlite database under var/)
 #   make test       run pytest; pass extra options with PYTEST_ARGS="-k foo -x"
-#   make lint       ruff check + mypy (ledger/)
+#   make lint       ruff check + mypy (ledger/, projections/)
 #   make bench      run bench/ledger_bench.py
 #   make clean      remove var/ and caches (keeps .venv)
 #   make distclean  clean + remove .venv

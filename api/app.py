@@ -27,6 +27,7 @@ from api import errors
 from api.auth import Auth
 from api.endpoints import register_all
 from api.idempotency import IdempotencyStore
+from api.read_models import make_runner, runner_of
 from api.settings import Settings
 from api.store import Store
 from ledger.application import Ledger
@@ -85,6 +86,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, ledger: Ledger | None
         store.create_tables()  # nothing outlives the process, so nobody else creates them
     app.extensions["goldbean.ledger"] = ledger
     app.extensions["goldbean.store"] = store
+    app.extensions["goldbean.projections"] = make_runner(store, ledger)
     app.extensions["goldbean.auth"] = Auth(store, ledger.clock)
     app.extensions["goldbean.idempotency"] = IdempotencyStore(store, ledger.clock)
 
@@ -148,13 +150,19 @@ def _health() -> Blueprint:
 
     @health.get("/readyz")
     def readyz() -> Response:
-        """Readiness: the database answers (and, later, how far projections lag)."""
+        """Readiness: the database answers; how far each projection lags behind the log
+        (events recorded that it has not applied yet)."""
         try:
-            position = ledger_of().recorder.max_notification_id() or 0
+            statuses = runner_of().status()
         except Exception as error:  # any database failure means "not ready"
             log.warning("readiness check failed: %s", error)
             return errors.problem(503, "unavailable", "the database does not answer")
-        return jsonify(status="ready", database="ok", log_position=position)
+        return jsonify(
+            status="ready",
+            database="ok",
+            log_position=statuses[0].head if statuses else 0,
+            projections={s.name: {"position": s.position, "lag": s.lag} for s in statuses},
+        )
 
     return health
 

@@ -32,6 +32,11 @@ GOLDBEAN_REBATE_BPS         ``1000``            default merchant rebate in basis
 GOLDBEAN_ADMIN_PASSWORD     none                if set and no admin exists, the server creates
                                                 the user ``admin`` with this password
 GOLDBEAN_LOG_LEVEL          ``INFO``            DEBUG, INFO, WARNING, ERROR or CRITICAL
+GOLDBEAN_PROJECTIONS_INLINE ``true``            every read of a read model first applies the
+                                                events recorded since (read-your-writes in one
+                                                process); set ``false`` when ``goldbean
+                                                projections run`` keeps them up to date and
+                                                reads should never write
 ==========================  ==================  ===============================================
 
 Nothing happens at import time: :meth:`Settings.load` reads the environment when called.
@@ -89,6 +94,7 @@ class Settings:
     rebate_bps: int = 1000
     admin_password: str | None = field(default=None, repr=False)
     log_level: str = "INFO"
+    projections_inline: bool = True
     # True when demo mode made up the secret key (it then changes at every start).
     secret_key_generated: bool = False
 
@@ -159,6 +165,7 @@ class Settings:
             rebate_bps=get("rebate_bps", _parse_bps, 1000),
             admin_password=get("admin_password", _parse_text, None),
             log_level=get("log_level", _parse_log_level, "INFO"),
+            projections_inline=get("projections_inline", _parse_bool, True),
             secret_key_generated=generated,
         )
         settings.rules()  # every rule the ledger checks itself, checked now

@@ -27,7 +27,6 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -36,7 +35,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     Connection,
-    DateTime,
     Engine,
     Index,
     Integer,
@@ -51,39 +49,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.pool import StaticPool
-from sqlalchemy.types import TypeDecorator
+
+from projections.tables import metadata as read_tables
+from projections.types import UTCDateTime
 
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 # Query parameters of a Goldbean PostgreSQL URL that are not libpq's.
 GOLDBEAN_PG_PARAMS = ("schema", "pool_size", "max_overflow", "connect_timeout", "lock_timeout")
-
-
-class UTCDateTime(TypeDecorator):
-    """An aware UTC ``datetime`` on every database. PostgreSQL keeps ``timestamptz``;
-    SQLite has no time zones, so the value is stored as naive UTC (an ISO string that
-    sorts and compares in time order) and read back with ``tzinfo=UTC``.
-
-    Binding a naive datetime raises ValueError: its zone would be a guess."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("timestamps must be timezone-aware")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
 
 
 metadata = MetaData()
@@ -271,11 +245,13 @@ class Store:
     # Life cycle
 
     def create_tables(self) -> None:
-        """Create the API's tables and indexes if missing (idempotent). Run once, by
+        """Create the API's tables, the projections' read tables and their indexes if
+        missing (idempotent). Run once, by
         ``goldbean db init``, before any worker starts."""
         with self._serialized(), self.engine.begin() as conn:
             metadata.create_all(conn, checkfirst=True)
-        log.info("API tables ready (%s)", ", ".join(sorted(metadata.tables)))
+            read_tables.create_all(conn, checkfirst=True)
+        log.info("API tables and read tables ready")
 
     def ping(self) -> bool:
         """Readiness: True if the database answers a trivial query; raises if not."""

@@ -217,8 +217,14 @@ def open_accounts(ledger: Ledger, label: str, funded: int) -> tuple[list, list]:
         at = ledger.now()
         for view in volunteers:
             volunteer = ledger.load(view.id, object, "volunteer")
-            volunteer.credit(flow=Flow.AWARD, amount=funded, counterparty=ISSUANCE,
-                             ref=uuid4(), at=at, day=ledger.day_of(at))
+            volunteer.credit(
+                flow=Flow.AWARD,
+                amount=funded,
+                counterparty=ISSUANCE,
+                ref=uuid4(),
+                at=at,
+                day=ledger.day_of(at),
+            )
             ledger.save(volunteer)
     return volunteers, merchants
 
@@ -243,18 +249,33 @@ def write_history(ledger: Ledger, volunteers: list, merchants: list, events: int
                 merchant = loaded[(j + number) % len(loaded)]
                 touched[merchant.id] = merchant
                 ref = uuid4()
-                volunteer.credit(flow=Flow.AWARD, amount=2, counterparty=ISSUANCE, ref=uuid4(),
-                                 at=at, day=day)
-                volunteer.debit(flow=Flow.REDEMPTION, amount=1, counterparty=merchant.id,
-                                ref=ref, at=at, day=day)
-                merchant.credit(flow=Flow.REDEMPTION, amount=1, counterparty=volunteer.id,
-                                ref=ref, at=at, day=day)
+                volunteer.credit(
+                    flow=Flow.AWARD, amount=2, counterparty=ISSUANCE, ref=uuid4(), at=at, day=day
+                )
+                volunteer.debit(
+                    flow=Flow.REDEMPTION,
+                    amount=1,
+                    counterparty=merchant.id,
+                    ref=ref,
+                    at=at,
+                    day=day,
+                )
+                merchant.credit(
+                    flow=Flow.REDEMPTION,
+                    amount=1,
+                    counterparty=volunteer.id,
+                    ref=ref,
+                    at=at,
+                    day=day,
+                )
                 done += 1
             ledger.save(volunteer, *touched.values())
             elapsed = time.perf_counter() - began
-            say(f"  history: volunteer {number}/{len(volunteers)}, "
+            say(
+                f"  history: volunteer {number}/{len(volunteers)}, "
                 f"{3 * done:,}/{3 * total:,} events, {3 * done / elapsed:,.0f} events/s",
-                progress=True)
+                progress=True,
+            )
     say("", progress=True, end=True)
     return 3 * done / (time.perf_counter() - began)
 
@@ -282,8 +303,13 @@ class Window:
         self.calls += other.calls
 
 
-def measure(op: Callable[[int], None], threads: int, seconds: float, warmup: float,
-            counting: CountingLedger | None = None) -> Window:
+def measure(
+    op: Callable[[int], None],
+    threads: int,
+    seconds: float,
+    warmup: float,
+    counting: CountingLedger | None = None,
+) -> Window:
     """Call ``op(thread)`` in a loop in each thread; count the calls that start and finish
     inside the window [warm-up end, warm-up end + seconds]."""
     barrier = threading.Barrier(threads + 1)
@@ -350,8 +376,9 @@ def pay_op(scene: Scene) -> Callable[[int], None]:
         merchant = scene.merchants[thread % len(scene.merchants)]
         index = scene.take_volunteer()
         try:
-            scene.ledger.pay_merchant(scene.volunteers[index].id, merchant.merchant_code, 1,
-                                      key=uuid4().hex)
+            scene.ledger.pay_merchant(
+                scene.volunteers[index].id, merchant.merchant_code, 1, key=uuid4().hex
+            )
         finally:
             scene.give_back(index)
 
@@ -365,17 +392,29 @@ def bench_store(store: str, url: str, args, say) -> tuple[list[Result], dict]:
     raw = RawApp(env=env_for_url(url, create_tables=True))
     notes: dict = {}
     try:
+
         def record(workload: str, accounts: str, threads: int, found: Window) -> None:
             found.latencies.sort()
-            result = Result(store, workload, accounts, threads, found.ops, found.seconds,
-                            percentile(found.latencies, 0.5), percentile(found.latencies, 0.99),
-                            found.clashes, dict(found.failures),
-                            found.rows / found.calls if found.calls else 0.0)
+            result = Result(
+                store,
+                workload,
+                accounts,
+                threads,
+                found.ops,
+                found.seconds,
+                percentile(found.latencies, 0.5),
+                percentile(found.latencies, 0.99),
+                found.clashes,
+                dict(found.failures),
+                found.rows / found.calls if found.calls else 0.0,
+            )
             results.append(result)
-            say(f"  {workload:13} {accounts:13} {threads} thread(s): {result.rate:8.1f}/s  "
+            say(
+                f"  {workload:13} {accounts:13} {threads} thread(s): {result.rate:8.1f}/s  "
                 f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  "
                 f"rows/call {result.rows_per_call:5.1f}  clashes {found.clashes}  "
-                f"errors {dict(found.failures) or '-'}")
+                f"errors {dict(found.failures) or '-'}"
+            )
 
         def compare(workload: str, threads: int, fresh_op, long_op) -> None:
             """Fresh and long-history accounts in alternating slices, so that whatever
@@ -390,27 +429,37 @@ def bench_store(store: str, url: str, args, say) -> tuple[list[Result], dict]:
 
         say(f"[{store}] raw eventsourcing append")
         for threads in THREADS:
-            record("raw append", "-", threads,
-                   measure(lambda _thread: raw.save(Ping()), threads, args.seconds, args.warmup))
+            record(
+                "raw append",
+                "-",
+                threads,
+                measure(lambda _thread: raw.save(Ping()), threads, args.seconds, args.warmup),
+            )
 
-        say(f"[{store}] long history: {VOLUNTEERS} volunteers and {MERCHANTS} merchants, "
-            f"{args.history:,} events each")
+        say(
+            f"[{store}] long history: {VOLUNTEERS} volunteers and {MERCHANTS} merchants, "
+            f"{args.history:,} events each"
+        )
         volunteers, merchants = open_accounts(ledger, "long", funded=1_000_000)
         notes["history_events_per_s"] = write_history(
-            ledger, volunteers, merchants, args.history, say)
+            ledger, volunteers, merchants, args.history, say
+        )
         long_scene = Scene(ledger, clock, volunteers, merchants)
         notes["long_versions"] = {
             "volunteer": min(ledger.load(v.id, object, "v").version for v in volunteers),
             "merchant": min(ledger.load(m.id, object, "m").version for m in merchants),
         }
-        say(f"  fewest events: volunteer {notes['long_versions']['volunteer']:,}, "
-            f"merchant {notes['long_versions']['merchant']:,}")
+        say(
+            f"  fewest events: volunteer {notes['long_versions']['volunteer']:,}, "
+            f"merchant {notes['long_versions']['merchant']:,}"
+        )
 
         for workload, make_op in (("redeem", redeem_op), ("pay_merchant", pay_op)):
             say(f"[{store}] {workload}, fresh and long-history accounts in alternating slices")
             for threads in THREADS:
-                volunteers, merchants = open_accounts(ledger, f"fresh {workload} {threads}",
-                                                      funded=1_000_000)
+                volunteers, merchants = open_accounts(
+                    ledger, f"fresh {workload} {threads}", funded=1_000_000
+                )
                 fresh_scene = Scene(ledger, clock, volunteers, merchants)
                 compare(workload, threads, make_op(fresh_scene), make_op(long_scene))
     finally:
@@ -436,8 +485,13 @@ def postgres_facts(url: str) -> dict:
 
     with psycopg.connect(pg_admin_url(url), autocommit=True, connect_timeout=5) as conn:
         facts = {}
-        for name in ("server_version", "fsync", "synchronous_commit", "shared_buffers",
-                     "max_connections"):
+        for name in (
+            "server_version",
+            "fsync",
+            "synchronous_commit",
+            "shared_buffers",
+            "max_connections",
+        ):
             facts[name] = conn.execute(f"SHOW {name}").fetchone()[0]
     return facts
 
@@ -477,8 +531,9 @@ def bench_pgbench(url: str, args, say) -> list[dict]:
     import psycopg
     from psycopg import sql
 
-    pgbench = shutil.which("pgbench") or ("/usr/bin/pgbench" if Path("/usr/bin/pgbench").exists()
-                                          else None)
+    pgbench = shutil.which("pgbench") or (
+        "/usr/bin/pgbench" if Path("/usr/bin/pgbench").exists() else None
+    )
     if pgbench is None:
         say("[pgbench] not found; skipped")
         return []
@@ -491,19 +546,28 @@ def bench_pgbench(url: str, args, say) -> list[dict]:
     rows = []
     try:
         say("[pgbench] initialising scale 1")
-        subprocess.run([pgbench, "-i", "-s", "1", "-q", target], check=True,
-                       capture_output=True, text=True)
+        subprocess.run(
+            [pgbench, "-i", "-s", "1", "-q", target], check=True, capture_output=True, text=True
+        )
         for clients in THREADS:
             seconds = max(3, int(args.seconds))
             done = subprocess.run(
                 [pgbench, "-c", str(clients), "-j", str(clients), "-T", str(seconds), target],
-                check=True, capture_output=True, text=True,
+                check=True,
+                capture_output=True,
+                text=True,
             )
             found = re.search(r"tps = ([\d.]+) \(without initial connection time\)", done.stdout)
             latency = re.search(r"latency average = ([\d.]+) ms", done.stdout)
             tps = float(found.group(1)) if found else float("nan")
-            rows.append({"clients": clients, "seconds": seconds, "tps": tps,
-                         "latency_ms": float(latency.group(1)) if latency else None})
+            rows.append(
+                {
+                    "clients": clients,
+                    "seconds": seconds,
+                    "tps": tps,
+                    "latency_ms": float(latency.group(1)) if latency else None,
+                }
+            )
             say(f"  pgbench TPC-B {clients} client(s): {tps:8.1f} tps")
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
@@ -522,10 +586,22 @@ def load_average() -> str:
 
 
 def machine_facts(pg: dict | None, load_start: str) -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in _read("/proc/cpuinfo").splitlines()
-                if line.startswith("model name")), platform.processor() or "?")
-    memory = next((line.split()[1] for line in _read("/proc/meminfo").splitlines()
-                   if line.startswith("MemTotal")), None)
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in _read("/proc/cpuinfo").splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "?",
+    )
+    memory = next(
+        (
+            line.split()[1]
+            for line in _read("/proc/meminfo").splitlines()
+            if line.startswith("MemTotal")
+        ),
+        None,
+    )
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cores": os.cpu_count(),
@@ -556,11 +632,17 @@ def _version_or_none(name: str) -> str | None:
         return None
 
 
-def render(results: list[Result], pgbench: list[dict], facts: dict, notes: dict,
-           args) -> str:
+def render(results: list[Result], pgbench: list[dict], facts: dict, notes: dict, args) -> str:
     def find(store, workload, accounts, threads):
-        return next((r for r in results if (r.store, r.workload, r.accounts, r.threads)
-                     == (store, workload, accounts, threads)), None)
+        return next(
+            (
+                r
+                for r in results
+                if (r.store, r.workload, r.accounts, r.threads)
+                == (store, workload, accounts, threads)
+            ),
+            None,
+        )
 
     pg = facts["postgresql"]
     lines = [
@@ -569,8 +651,12 @@ def render(results: list[Result], pgbench: list[dict], facts: dict, notes: dict,
         f"Machine: {facts['cores']} cores ({facts['cpu']}), {facts['memory_gib']} GiB, "
         f"{facts['os']}; Python {facts['python']}, eventsourcing {facts['eventsourcing']}, "
         f"psycopg {facts['psycopg']}, SQLite {facts['sqlite']}"
-        + (f", PostgreSQL {pg['server_version']} (fsync={pg['fsync']}, synchronous_commit="
-           f"{pg['synchronous_commit']}, shared_buffers={pg['shared_buffers']})" if pg else "")
+        + (
+            f", PostgreSQL {pg['server_version']} (fsync={pg['fsync']}, synchronous_commit="
+            f"{pg['synchronous_commit']}, shared_buffers={pg['shared_buffers']})"
+            if pg
+            else ""
+        )
         + ".",
         "",
         f"Each figure is completed calls per second over {args.seconds:g} s of measuring "
@@ -578,8 +664,8 @@ def render(results: list[Result], pgbench: list[dict], facts: dict, notes: dict,
         f"same background load), each slice after a {args.warmup:g} s warm-up; threads "
         f"share one `Ledger` (one connection pool). {VOLUNTEERS} volunteers and {MERCHANTS} "
         f"merchants (one terminal per thread; a volunteer is served by one terminal at a "
-        f"time); each call moves 1 bean with a fresh idempotency key. \"long history\" "
-        f"accounts had {args.history:,} events each before measuring. \"rows read/call\" "
+        f'time); each call moves 1 bean with a fresh idempotency key. "long history" '
+        f'accounts had {args.history:,} events each before measuring. "rows read/call" '
         f"counts event and snapshot rows the commands read: with snapshots every 50 events "
         f"it stays bounded however long the history. Load average (1 min) at start/end: "
         f"{facts['load_start']} / {facts['load_end']} -- other work on the machine shows "
@@ -619,19 +705,28 @@ def render(results: list[Result], pgbench: list[dict], facts: dict, notes: dict,
         raw = [find(store, "raw append", "-", t) for t in THREADS]
         redeem = [find(store, "redeem", "fresh", t) for t in THREADS]
         if all(raw):
-            share = " / ".join(f"{100 * r.rate / w.rate:.0f}%" if r and w.rate else "-"
-                               for r, w in zip(redeem, raw, strict=True))
-            lines.append(f"| {store} | eventsourcing: save one new aggregate per call "
-                         f"| {raw[0].rate:,.0f} | {raw[1].rate:,.0f} | {share} |")
+            share = " / ".join(
+                f"{100 * r.rate / w.rate:.0f}%" if r and w.rate else "-"
+                for r, w in zip(redeem, raw, strict=True)
+            )
+            lines.append(
+                f"| {store} | eventsourcing: save one new aggregate per call "
+                f"| {raw[0].rate:,.0f} | {raw[1].rate:,.0f} | {share} |"
+            )
     if pgbench:
         tps = {row["clients"]: row["tps"] for row in pgbench}
-        lines.append(f"| PostgreSQL | pgbench TPC-B (scale 1, {pgbench[0]['seconds']} s) "
-                     f"| {tps.get(1, float('nan')):,.0f} | {tps.get(8, float('nan')):,.0f} | |")
+        lines.append(
+            f"| PostgreSQL | pgbench TPC-B (scale 1, {pgbench[0]['seconds']} s) "
+            f"| {tps.get(1, float('nan')):,.0f} | {tps.get(8, float('nan')):,.0f} | |"
+        )
     for store, note in notes.items():
-        lines += ["", f"{store}: history written at {note['history_events_per_s']:,.0f} events/s; "
-                  f"after it the shortest volunteer history was "
-                  f"{note['long_versions']['volunteer']:,} events and the shortest merchant "
-                  f"history {note['long_versions']['merchant']:,}."]
+        lines += [
+            "",
+            f"{store}: history written at {note['history_events_per_s']:,.0f} events/s; "
+            f"after it the shortest volunteer history was "
+            f"{note['long_versions']['volunteer']:,} events and the shortest merchant "
+            f"history {note['long_versions']['merchant']:,}.",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -698,9 +793,18 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(section)
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "ledger_bench.json").write_text(json.dumps(
-        {"facts": facts, "results": [asdict(r) | {"rate": r.rate} for r in results],
-         "pgbench": pgbench, "notes": notes}, indent=2, default=str))
+    (OUT / "ledger_bench.json").write_text(
+        json.dumps(
+            {
+                "facts": facts,
+                "results": [asdict(r) | {"rate": r.rate} for r in results],
+                "pgbench": pgbench,
+                "notes": notes,
+            },
+            indent=2,
+            default=str,
+        )
+    )
     if not args.no_doc:
         write_doc(section)
         print(f"wrote {DOC.relative_to(ROOT)}")

@@ -179,7 +179,11 @@ class Community:
         return self.ledger.issue_payment_code(volunteer_id).code
 
     def spend(
-        self, volunteer_id: str, merchant_id: str, beans: int, key: str | None = None,
+        self,
+        volunteer_id: str,
+        merchant_id: str,
+        beans: int,
+        key: str | None = None,
         code: str | None = None,
     ) -> RedemptionView:
         """The volunteer shows a payment code (a fresh one unless ``code`` is given) and
@@ -191,7 +195,11 @@ class Community:
         return self.ledger.redeem(merchant_id, code, beans, key=key)
 
     def spend_card(
-        self, beneficiary_id: str, merchant_id: str, beans: int, pin: str | None = None,
+        self,
+        beneficiary_id: str,
+        merchant_id: str,
+        beans: int,
+        pin: str | None = None,
         key: str | None = None,
     ) -> RedemptionView:
         """The beneficiary's card (issued now if it has none) is redeemed at the merchant."""
@@ -222,8 +230,12 @@ class Community:
     ) -> DonationView:
         """Record a cash donation received today (receipt numbers R-0001, R-0002, …)."""
         return self.ledger.record_donation(
-            donor=donor, anonymous=False, amount_fen=fen, received_on=self.today,
-            receipt_no=receipt_no or f"R-{next(self._numbers):04d}", by=self.officer,
+            donor=donor,
+            anonymous=False,
+            amount_fen=fen,
+            received_on=self.today,
+            receipt_no=receipt_no or f"R-{next(self._numbers):04d}",
+            by=self.officer,
         )
 
     def settle(self, cutoff: date | None = None) -> SettlementView:

@@ -5,8 +5,7 @@ Who sees an account: its owner (the volunteer or beneficiary whose ``account_id`
 and staff (coordinators, fund officers, auditors, admins). Anyone else gets ``403``
 before the account is even looked up, so a stranger cannot probe which ids exist.
 
-Entries come straight from the account's own events until the projections of issue 4
-exist; see :func:`account_entries`.
+Balances and entries are read from the ``books`` projection (projections/books.py).
 """
 
 from __future__ import annotations
@@ -22,10 +21,9 @@ from api.app import ledger_of
 from api.auth import MAX_PASSWORD, MIN_PASSWORD, USERNAME, InvalidUser, UserExists
 from api.errors import ApiProblem
 from api.idempotent import idempotent
+from api.read_models import reading
 from api.security import STAFF, actor, auth_of, caller, forbid_unless, requires
-from ledger.accounts import Account
-from ledger.application import Ledger
-from ledger.core import as_uuid, project
+from projections import queries
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +32,6 @@ blp = Blueprint(
 )
 
 PEOPLE = ("volunteer", "beneficiary")
-MAX_SCAN = 1000  # events read per entries page at most (a page may end early; see below)
-_BATCH = 250
 
 
 # --- schemas ----------------------------------------------------------------------------
@@ -162,7 +158,10 @@ class AccountById(MethodView):
     def get(self, account_id):
         """An account's kind, name and balance (its owner, staff)."""
         check_can_see(account_id)
-        return ledger_of().get_account(account_id)
+        found = ledger_of().get_account(account_id)  # NotFound unless it is an account
+        with reading() as conn:
+            row = queries.account(conn, found.id)
+        return row or found  # the projection has it unless it lags (not inline)
 
     @requires("volunteer")
     @blp.arguments(LeaderboardChoice)
@@ -184,8 +183,10 @@ class AccountEntries(MethodView):
         ``next_cursor`` back as ``cursor`` for older ones (null: there are no more)."""
         check_can_see(account_id)
         cursor = int(query["cursor"]) if "cursor" in query else None
-        items, next_cursor = account_entries(ledger_of(), account_id, query["limit"], cursor)
-        return {"items": items, "next_cursor": next_cursor}
+        found = ledger_of().get_account(account_id)  # NotFound unless it is an account
+        with reading() as conn:
+            items, more = queries.entries(conn, found.id, query["limit"], cursor)
+        return {"items": items, "next_cursor": None if more is None else str(more)}
 
 
 @blp.route("/accounts/<account_id>/payment-code")
@@ -266,66 +267,3 @@ def check_can_see(account_id: str) -> None:
     """403 for a volunteer or beneficiary asking about someone else's account."""
     if caller().role in PEOPLE:
         forbid_unless(owns(account_id))
-
-
-# --- entries, before projections ---------------------------------------------------------
-
-
-def account_entries(
-    ledger: Ledger, account_id: str, limit: int, cursor: int | None
-) -> tuple[list[dict], str | None]:
-    """Up to ``limit`` bean movements of an account, newest first, below version
-    ``cursor`` (all when None), and the cursor for the next page (None at the end).
-
-    Pre-projection implementation (issue 4 replaces it with the entries table): it reads
-    the account aggregate's own events backwards from the event store and keeps
-    ``BeansCredited`` / ``BeansDebited``. ``balance_after`` of the newest event read is
-    the balance of the account loaded at that version (a snapshot plus at most 50
-    events); walking back, each older balance is the newer one minus the newer signed
-    amount. A page reads at most ``MAX_SCAN`` events: if other events (leaderboard
-    choices, PIN tries, settlement reservations) fill that budget first, the page is
-    shorter than ``limit`` but its ``next_cursor`` still continues below what was read.
-    The cursor is the version to continue below, as an opaque string.
-
-    Raises NotFound for an unknown id or one that is not an account.
-    """
-    ledger.get_account(account_id)  # NotFound unless it is an account
-    uid = as_uuid(account_id, "account")
-    items: list[dict] = []
-    lte = None if cursor is None else cursor - 1
-    balance: int | None = None
-    scanned = 0
-    while scanned < MAX_SCAN and (lte is None or lte >= 1):
-        asked = min(_BATCH, MAX_SCAN - scanned)
-        batch = list(ledger.events.get(uid, desc=True, lte=lte, limit=asked))
-        if not batch:
-            return items, None
-        if balance is None:
-            at_version = ledger.repository.get(
-                uid, version=batch[0].originator_version, projector_func=project
-            )
-            balance = at_version.balance
-        for event in batch:
-            scanned += 1
-            if not isinstance(event, Account.BeansCredited | Account.BeansDebited):
-                continue
-            if len(items) == limit:  # one more exists: the next page starts at it
-                return items, str(items[-1]["version"])
-            signed = event.amount if isinstance(event, Account.BeansCredited) else -event.amount
-            items.append(
-                {
-                    "version": event.originator_version,
-                    "at": event.timestamp,
-                    "flow": event.flow,
-                    "amount": signed,
-                    "balance_after": balance,
-                    "counterparty": event.counterparty,
-                    "ref": event.ref,
-                }
-            )
-            balance -= signed
-        lte = batch[-1].originator_version - 1
-        if len(batch) < asked:
-            return items, None
-    more = lte is not None and lte >= 1
-    return items, str(lte + 1) if more else None

@@ -6,15 +6,13 @@ merchant user) whose ``merchant_id`` is another merchant's gets ``403`` before a
 is looked up. The counter QR code (``code.svg`` / ``.png``) and the statement's ``.csv``
 and ``.pdf`` come with issues 5 and 4.
 
-The day's redemptions and the statements read the merchant aggregate's own events until
-the projections of issue 4 exist; see :class:`MerchantHistory`.
+The day's redemptions and the statements are read from the ``books`` projection.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -27,14 +25,12 @@ from api.auth import MAX_LABEL, InvalidUser
 from api.endpoints.accounts import NoBody, plain_text
 from api.errors import ApiProblem
 from api.idempotent import idempotent, idempotent_secret
+from api.read_models import reading
 from api.security import STAFF, actor, auth_of, caller, forbid_unless, requires
-from ledger.accounts import Account, Flow
-from ledger.application import Ledger
 from ledger.calendar import parse_period
 from ledger.errors import ValidationError
-from ledger.merchants import Merchant
-from ledger.money import cash_fen, rebate_fen
 from ledger.rules import MERCHANT_CATEGORIES
+from projections import queries
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +38,6 @@ blp = Blueprint(
     "merchants", __name__, url_prefix="/api/v1", description="Merchants and their terminals"
 )
 
-_BATCH = 500
 FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)  # any local day we can convert
 
 
@@ -189,8 +184,9 @@ class MerchantRedemptions(MethodView):
         ledger = ledger_of()
         merchant = ledger.get_merchant(merchant_id)
         day = query.get("date") or date.fromisoformat(ledger.day_of(ledger.now()))
-        items = day_redemptions(ledger, merchant.id, day)
-        return {"items": items, "total": sum(item.amount for item in items)}
+        with reading() as conn:
+            items = queries.day_redemptions(conn, merchant.id, day.isoformat())
+        return {"items": items, "total": sum(item["amount"] for item in items)}
 
 
 @blp.route("/merchants/<merchant_id>/statements/<period>")
@@ -199,10 +195,7 @@ class Statements(MethodView):
     @blp.response(200, MerchantStatement)
     def get(self, merchant_id, period):
         """A merchant's statement of one local month ``YYYY-MM``."""
-        check_is_itself(merchant_id)
-        ledger = ledger_of()
-        merchant = ledger.get_merchant(merchant_id)
-        return statement(ledger, merchant.id, merchant.rebate_bps, period)
+        return merchant_statement(merchant_id, period)[1]
 
 
 # --- who may see what --------------------------------------------------------------------
@@ -225,126 +218,17 @@ def check_is_itself(merchant_id: str) -> None:
         )
 
 
-# --- reading a merchant's events, before projections -------------------------------------
-
-
-class MerchantHistory:
-    """The merchant aggregate's own events, found by time.
-
-    Pre-projection implementation (issue 4 replaces it with read tables). Event
-    timestamps come from the ledger's clock and grow with the version, so the first
-    event at or after an instant is found by bisecting versions (one single-event query
-    per step: ~17 for 100,000 events), and the events of a day or a month are then read
-    forward in pages. Clocks of several workers may disagree by milliseconds, so an event
-    within that much of midnight may count on the neighbouring day.
-    """
-
-    def __init__(self, ledger: Ledger, merchant_id: str) -> None:
-        self.events = ledger.events
-        self.id = UUID(merchant_id)
-
-    def _at(self, version: int) -> datetime:
-        (event,) = self.events.get(self.id, gt=version - 1, lte=version)
-        return event.timestamp
-
-    def first_version_from(self, instant: datetime) -> int:
-        """The lowest version recorded at or after ``instant`` (head + 1 if none)."""
-        newest = list(self.events.get(self.id, desc=True, limit=1))
-        head = newest[0].originator_version if newest else 0
-        if head == 0 or newest[0].timestamp < instant:
-            return head + 1
-        low, high = 1, head  # the answer is in [low, high]
-        while low < high:
-            middle = (low + high) // 2
-            if self._at(middle) < instant:
-                low = middle + 1
-            else:
-                high = middle
-        return low
-
-    def forward(self, start: datetime) -> Iterator[Any]:
-        """Every event recorded at or after ``start``, oldest first."""
-        after = self.first_version_from(start) - 1
-        while True:
-            batch = list(self.events.get(self.id, gt=after, limit=_BATCH))
-            yield from batch
-            if len(batch) < _BATCH:
-                return
-            after = batch[-1].originator_version
-
-
-def day_redemptions(ledger: Ledger, merchant_id: str, day: date) -> list:
-    """The merchant's redemptions credited on the local ``day``, newest first: its
-    ``BeansCredited`` events of flow ``redemption`` in that day, each loaded by its
-    ``ref`` (the redemption id) for what was refunded of it."""
-    start = ledger.calendar.start_of_day(day)
-    end = ledger.calendar.start_of_day(day + timedelta(days=1))
-    refs = []
-    for event in MerchantHistory(ledger, merchant_id).forward(start):
-        if event.timestamp >= end:
-            break
-        if isinstance(event, Account.BeansCredited) and event.flow == Flow.REDEMPTION:
-            refs.append(event.ref)
-    return [ledger.get_redemption(ref) for ref in reversed(refs)]
-
-
-def statement(ledger: Ledger, merchant_id: str, rebate_bps: int, period: str) -> dict:
-    """A merchant's figures for the local month ``period``, from its events.
-
-    ``redeemed`` and ``refunded`` are the redemption credits and refund debits recorded
-    in the month; ``net`` their difference (negative if refunds of earlier purchases
-    exceed the month's redemptions); ``cash_fen`` = net × bean value and ``rebate_fen``
-    at the merchant's rate, rounded half-up once (half away from zero when negative).
-
-    ``settled`` approximates "beans of this period taken into settlements" as the beans
-    that settlements *for this period* reserved from the merchant (a settlement's period
-    is the month before its cutoff; its beans may include earlier months' unsettled
-    beans carried over, and beans of this month taken by a later period's settlement
-    are not counted). ``paid`` is true when there are such beans and every one of those
-    settlements has paid the merchant's line. The events after the month are read up to
-    the first reservation by a settlement of a later period (after it no beans of this
-    period are left to reserve), or to the newest event.
-
-    Raises ValidationError for a period that is not ``YYYY-MM``.
-    """
-    year, month = parse_period(period)
+def merchant_statement(merchant_id: str, period: str) -> tuple[Any, dict]:
+    """The merchant and its statement of ``period`` (docs/REPORTS.md), for the caller if
+    allowed. Raises ValidationError for a period that is not ``YYYY-MM``."""
+    check_is_itself(merchant_id)
+    ledger = ledger_of()
+    merchant = ledger.get_merchant(merchant_id)
+    year, _ = parse_period(period)
     if not FIRST_DAY.year <= year < LAST_DAY.year:
         raise ValidationError(f"period {period} is out of range")
-    first = date(year, month, 1)
-    calendar = ledger.calendar
-    start = calendar.start_of_day(first)
-    end = calendar.start_of_day((first + timedelta(days=31)).replace(day=1))
-    redeemed = refunded = settled = 0
-    settlements = []
-    for event in MerchantHistory(ledger, merchant_id).forward(start):
-        if event.timestamp < end:
-            if isinstance(event, Account.BeansCredited) and event.flow == Flow.REDEMPTION:
-                redeemed += event.amount
-            elif isinstance(event, Account.BeansDebited) and event.flow == Flow.REFUND:
-                refunded += event.amount
-        if isinstance(event, Merchant.SettlementReserved):
-            taken = ledger.get_settlement(event.settlement_id)
-            if taken.period > period and event.timestamp >= end:
-                break
-            if taken.period == period:
-                settled += event.beans
-                settlements.append(taken)
-    net = redeemed - refunded
-    cash = cash_fen(net, ledger.rules.bean_value_fen)
-    rebate = rebate_fen(cash, rebate_bps) if cash >= 0 else -rebate_fen(-cash, rebate_bps)
-    paid = settled > 0 and all(
-        line.paid_at is not None
-        for taken in settlements
-        for line in taken.lines
-        if line.merchant_id == merchant_id
-    )
-    return {
-        "period": period,
-        "redeemed": redeemed,
-        "refunded": refunded,
-        "net": net,
-        "cash_fen": cash,
-        "rebate_fen": rebate,
-        "settled": settled,
-        "paid": paid,
-    }
+    with reading() as conn:
+        figures = queries.statement(
+            conn, merchant.id, merchant.rebate_bps, period, ledger.rules.bean_value_fen
+        )
+    return merchant, figures

@@ -104,9 +104,19 @@ def test_the_demo_builds_and_prints_a_summary_to_try_things_with(demo_db) -> Non
     _, result = demo_db
     assert result.code == 0, result.err
     assert "Built in" in result.out
-    for words in ("40 volunteers", "15 beneficiaries", "12 merchants", "incidents",
-                  "redemptions", "events in the log", "coverage", "settlements",
-                  "counter code 7", "card code 6", "account number"):
+    for words in (
+        "40 volunteers",
+        "15 beneficiaries",
+        "12 merchants",
+        "incidents",
+        "redemptions",
+        "events in the log",
+        "coverage",
+        "settlements",
+        "counter code 7",
+        "card code 6",
+        "account number",
+    ):
         assert words in result.out
     assert "¥" in result.out
     assert "refused" not in result.out, "the demo keeps the rules, so nothing is refused"
@@ -129,10 +139,13 @@ def test_the_demo_books_balance(demo_ledger: Ledger) -> None:
 
 
 def test_the_demo_paid_merchants_from_the_donations(demo_ledger: Ledger, demo_db) -> None:
-    donations = [demo_ledger.mapper.to_domain_event(n)
-                 for n in of_type(demo_ledger, Donation.Received)]
-    settlements = [demo_ledger.get_settlement(n.originator_id)
-                   for n in of_type(demo_ledger, Settlement.Prepared)]
+    donations = [
+        demo_ledger.mapper.to_domain_event(n) for n in of_type(demo_ledger, Donation.Received)
+    ]
+    settlements = [
+        demo_ledger.get_settlement(n.originator_id)
+        for n in of_type(demo_ledger, Settlement.Prepared)
+    ]
     donated = sum(d.amount_fen for d in donations)
     fund = demo_ledger.get_fund()
     assert any(d.anonymous for d in donations) and any(not d.anonymous for d in donations)
@@ -177,8 +190,9 @@ def test_the_demo_history_walks_three_months_up_to_now(demo_ledger: Ledger) -> N
 
 
 def test_the_demo_has_incidents_in_every_state_and_category(demo_ledger: Ledger) -> None:
-    incidents = [demo_ledger.get_incident(n.originator_id)
-                 for n in of_type(demo_ledger, Incident.Submitted)]
+    incidents = [
+        demo_ledger.get_incident(n.originator_id) for n in of_type(demo_ledger, Incident.Submitted)
+    ]
     statuses = {i.status for i in incidents}
     assert {"verified", "rejected", "duplicate", "resolved"} <= statuses
     assert {i.category for i in incidents} == set(demo_ledger.rules.incident_awards)
@@ -222,12 +236,28 @@ def test_usage_errors_exit_2(argv: list[str]) -> None:
     ("argv", "message"),
     [
         (["db", "init", "--database-url", "mysql://db/goldbean"], "unsupported database URL"),
-        (["db", "init", "--database-url", "postgresql://postgres@127.0.0.1:1/test?connect_timeout=2"],
-         "cannot use PostgreSQL at postgresql://postgres@127.0.0.1:1/test"),
-        (["db", "init", "--database-url", "postgresql://u:s3cret@127.0.0.1:1/t?connect_timeout=2"],
-         "postgresql://u:***@127.0.0.1:1/t"),
-        (["demo", "--database-url", "sqlite:////proc/no/such/dir/g.sqlite3"],
-         "cannot use the database at sqlite:////proc/no/such/dir/g.sqlite3"),
+        (
+            [
+                "db",
+                "init",
+                "--database-url",
+                "postgresql://postgres@127.0.0.1:1/test?connect_timeout=2",
+            ],
+            "cannot use PostgreSQL at postgresql://postgres@127.0.0.1:1/test",
+        ),
+        (
+            [
+                "db",
+                "init",
+                "--database-url",
+                "postgresql://u:s3cret@127.0.0.1:1/t?connect_timeout=2",
+            ],
+            "postgresql://u:***@127.0.0.1:1/t",
+        ),
+        (
+            ["demo", "--database-url", "sqlite:////proc/no/such/dir/g.sqlite3"],
+            "cannot use the database at sqlite:////proc/no/such/dir/g.sqlite3",
+        ),
     ],
 )
 def test_expected_errors_exit_1_with_one_line_and_no_traceback(argv: list[str], message: str):

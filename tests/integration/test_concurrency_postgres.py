@@ -97,8 +97,9 @@ def race_threads(racers: int, work: Callable[[int], list[Outcome]]) -> list[Outc
     return [outcome for result in results for outcome in (result or [("error", "Lost", "")])]
 
 
-def _process_main(url: str, task_name: str, args: tuple, process: int, threads: int,
-                  barrier, results) -> None:
+def _process_main(
+    url: str, task_name: str, args: tuple, process: int, threads: int, barrier, results
+) -> None:
     """One racing process: its own ledger, ``threads`` racers released by a barrier that
     spans every process."""
     ledger = open_ledger(url, create_tables=False)
@@ -161,8 +162,9 @@ def race_processes(url: str, task_name: str, *args: Any) -> tuple[list[Outcome],
 
 
 def retried(clashes: Counter) -> str:
-    return (f"{clashes['clashes']} clashes retried, "
-            f"at most {clashes['most in one call']} in one call")
+    return (
+        f"{clashes['clashes']} clashes retried, at most {clashes['most in one call']} in one call"
+    )
 
 
 def successes(outcomes: list[Outcome]) -> list[Any]:
@@ -236,12 +238,16 @@ def spend_until_refused(pay: Callable[[int], Any]) -> list[Outcome]:
 
 
 def task_pay_merchant(ledger, racer: int, payer_id: str, merchant_code: str) -> list[Outcome]:
-    return spend_until_refused(lambda attempt: ledger.pay_merchant(
-        payer_id, merchant_code, PRICE, key=f"r{racer}-{attempt}"))
+    return spend_until_refused(
+        lambda attempt: ledger.pay_merchant(
+            payer_id, merchant_code, PRICE, key=f"r{racer}-{attempt}"
+        )
+    )
 
 
-def check_spent_down(ledger, outcomes: list[Outcome], payer_id: str, merchant_id: str,
-                     racers: int) -> None:
+def check_spent_down(
+    ledger, outcomes: list[Outcome], payer_id: str, merchant_id: str, racers: int
+) -> None:
     views = successes(outcomes)
     assert errors(outcomes) == Counter({"InsufficientBalance": racers}), error_messages(outcomes)
     assert len(views) == WINNERS
@@ -278,8 +284,10 @@ def race_spending_round(ledger, clock, method: str, round_no: int) -> None:
         RACERS, lambda racer: spend_until_refused(lambda attempt: pay(racer, attempt))
     )
     del ledger.run  # stop counting into this round's counter
-    print(f"\n[{method} round {round_no}] {len(successes(outcomes))} paid, "
-          f"{dict(errors(outcomes))}, {retried(clashes)}")
+    print(
+        f"\n[{method} round {round_no}] {len(successes(outcomes))} paid, "
+        f"{dict(errors(outcomes))}, {retried(clashes)}"
+    )
     check_spent_down(ledger, outcomes, payer, shop.id, RACERS)
 
 
@@ -288,8 +296,10 @@ def test_racing_processes_spend_an_account_down_to_what_is_left(ledger, postgres
     payer = volunteer_with(ledger, START)
     shop = merchant(ledger)
     outcomes, clashes = race_processes(postgres_url, "task_pay_merchant", payer, shop.merchant_code)
-    print(f"\n[processes] {len(successes(outcomes))} paid, {dict(errors(outcomes))}, "
-          f"{retried(clashes)}")
+    print(
+        f"\n[processes] {len(successes(outcomes))} paid, {dict(errors(outcomes))}, "
+        f"{retried(clashes)}"
+    )
     check_spent_down(ledger, outcomes, payer, shop.id, PROCESSES * THREADS_PER_PROCESS)
 
 
@@ -304,21 +314,31 @@ def approved_settlement(ledger) -> tuple[Any, list[Any]]:
     ledger.pay_merchant(payer, shops[0].merchant_code, 50, key="rice")
     ledger.pay_merchant(payer, shops[1].merchant_code, 30, key="noodles")
     ledger.record_donation(
-        donor="Neighbourhood Fund", anonymous=False, amount_fen=100_000, received_on=today(ledger),
-        receipt_no="R-0001", by=TREASURER,
+        donor="Neighbourhood Fund",
+        anonymous=False,
+        amount_fen=100_000,
+        received_on=today(ledger),
+        receipt_no="R-0001",
+        by=TREASURER,
     )
     prepared = ledger.prepare_settlement(OFFICER_A, cutoff=today(ledger) + timedelta(days=1))
     settlement = ledger.approve_settlement(prepared.id, OFFICER_B)
     assert settlement.status == "approved"
     assert {line.merchant_id: line.beans for line in settlement.lines} == {
-        shops[0].id: 50, shops[1].id: 30
+        shops[0].id: 50,
+        shops[1].id: 30,
     }
     return settlement, shops
 
 
 def task_pay_line(ledger, racer: int, settlement_id: str, merchant_id: str) -> list[Outcome]:
-    return [outcome_of(lambda: ledger.pay_settlement_line(
-        settlement_id, merchant_id, f"bank-transfer-{racer}", OFFICER_A))]
+    return [
+        outcome_of(
+            lambda: ledger.pay_settlement_line(
+                settlement_id, merchant_id, f"bank-transfer-{racer}", OFFICER_A
+            )
+        )
+    ]
 
 
 def check_paid_once(ledger, outcomes, settlement, shop, others, fund_before, racers) -> None:
@@ -349,8 +369,10 @@ def test_racing_threads_pay_a_settlement_line_once(ledger):
     outcomes = race_threads(
         RACERS, lambda racer: task_pay_line(ledger, racer, settlement.id, rice.id)
     )
-    print(f"\n[settlement threads] {len(successes(outcomes))} paid, {dict(errors(outcomes))}, "
-          f"{retried(clashes)}")
+    print(
+        f"\n[settlement threads] {len(successes(outcomes))} paid, {dict(errors(outcomes))}, "
+        f"{retried(clashes)}"
+    )
     check_paid_once(ledger, outcomes, settlement, rice, [noodles], fund_before, RACERS)
     assert fund_before - ledger.get_fund().balance_fen == 5_500
 
@@ -360,10 +382,13 @@ def test_racing_processes_pay_a_settlement_line_once(ledger, postgres_url):
     fund_before = ledger.get_fund().balance_fen
     noodles = ledger.get_merchant(noodles.id)
     outcomes, clashes = race_processes(postgres_url, "task_pay_line", settlement.id, rice.id)
-    print(f"\n[settlement processes] {len(successes(outcomes))} paid, {dict(errors(outcomes))}, "
-          f"{retried(clashes)}")
-    check_paid_once(ledger, outcomes, settlement, rice, [noodles], fund_before,
-                    PROCESSES * THREADS_PER_PROCESS)
+    print(
+        f"\n[settlement processes] {len(successes(outcomes))} paid, {dict(errors(outcomes))}, "
+        f"{retried(clashes)}"
+    )
+    check_paid_once(
+        ledger, outcomes, settlement, rice, [noodles], fund_before, PROCESSES * THREADS_PER_PROCESS
+    )
 
 
 # --- (d, e) one payment code, one idempotency key ----------------------------------------------
@@ -376,10 +401,16 @@ def test_one_payment_code_shown_to_eight_terminals_pays_once(ledger):
     shop = merchant(ledger)
     code = ledger.issue_payment_code(payer).code
     clashes = count_clashes(ledger)
-    outcomes = race_threads(8, lambda racer: [outcome_of(
-        lambda: ledger.redeem(shop.id, code, 12, key=f"terminal-{racer}"))])
-    print(f"\n[same code] {len(successes(outcomes))} paid, {dict(errors(outcomes))}, "
-          f"{retried(clashes)}")
+    outcomes = race_threads(
+        8,
+        lambda racer: [
+            outcome_of(lambda: ledger.redeem(shop.id, code, 12, key=f"terminal-{racer}"))
+        ],
+    )
+    print(
+        f"\n[same code] {len(successes(outcomes))} paid, {dict(errors(outcomes))}, "
+        f"{retried(clashes)}"
+    )
     paid = successes(outcomes)
     assert len(paid) == 1
     assert errors(outcomes) == Counter({"CodeUsed": 7}), error_messages(outcomes)
@@ -396,8 +427,12 @@ def test_one_idempotency_key_retried_by_eight_threads_moves_beans_once(ledger):
     code = ledger.issue_payment_code(payer).code
     clashes = count_clashes(ledger)
 
-    outcomes = race_threads(8, lambda racer: [outcome_of(
-        lambda: ledger.redeem(shop.id, code, 10, key="till-7/receipt-42"))])
+    outcomes = race_threads(
+        8,
+        lambda racer: [
+            outcome_of(lambda: ledger.redeem(shop.id, code, 10, key="till-7/receipt-42"))
+        ],
+    )
     views = successes(outcomes)
     assert ledger.get_balance(payer) == 90
     assert ledger.get_merchant(shop.id).balance == 10
@@ -406,8 +441,14 @@ def test_one_idempotency_key_retried_by_eight_threads_moves_beans_once(ledger):
     assert len(set(views)) == 1
     assert ledger.get_redemption(views[0].id) == views[0]
 
-    outcomes = race_threads(8, lambda racer: [outcome_of(
-        lambda: ledger.pay_merchant(payer, shop.merchant_code, 10, key="phone-tap-1"))])
+    outcomes = race_threads(
+        8,
+        lambda racer: [
+            outcome_of(
+                lambda: ledger.pay_merchant(payer, shop.merchant_code, 10, key="phone-tap-1")
+            )
+        ],
+    )
     views = successes(outcomes)
     assert len(views) == 8, error_messages(outcomes)
     assert len(set(views)) == 1
@@ -429,8 +470,12 @@ def test_allotment_runs_at_once_grant_each_beneficiary_once(ledger):
     clashes = count_clashes(ledger)
     for number, first_day in enumerate(periods, start=1):
         period = first_day.strftime("%Y-%m")
-        outcomes = race_threads(2, lambda racer, period=period: [outcome_of(
-            lambda: ledger.grant_allotments(period, Actor(f"coord-{racer}")))])
+        outcomes = race_threads(
+            2,
+            lambda racer, period=period: [
+                outcome_of(lambda: ledger.grant_allotments(period, Actor(f"coord-{racer}")))
+            ],
+        )
         runs = successes(outcomes)
         assert len(runs) == 2, error_messages(outcomes)
         granted = [b for run in runs for b in run.granted_ids]
@@ -439,5 +484,4 @@ def test_allotment_runs_at_once_grant_each_beneficiary_once(ledger):
         assert all(run.granted + run.skipped == 20 for run in runs)
         for beneficiary in beneficiaries:
             assert ledger.get_balance(beneficiary) == 100 * number
-    print(f"\n[allotments] 3 periods x 20 beneficiaries granted once, "
-          f"{retried(clashes)}")
+    print(f"\n[allotments] 3 periods x 20 beneficiaries granted once, {retried(clashes)}")

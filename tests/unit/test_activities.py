@@ -68,8 +68,11 @@ def test_an_activity_needs_timezone_aware_times(community):
 def test_an_activity_awards_0_to_100_beans(community, beans):
     with pytest.raises(ValidationError):
         community.ledger.create_activity(
-            "Too generous", community.local(2026, 3, 14, 9), community.local(2026, 3, 14, 11),
-            beans, community.coordinator,
+            "Too generous",
+            community.local(2026, 3, 14, 9),
+            community.local(2026, 3, 14, 11),
+            beans,
+            community.coordinator,
         )
 
 
@@ -120,8 +123,11 @@ def test_times_given_in_local_time_work_the_same(community):
 
 def test_the_code_of_another_activity_is_refused(community, cleanup):
     other = community.ledger.create_activity(
-        "Library shelving", community.local(2026, 3, 14, 9), community.local(2026, 3, 14, 12),
-        5, community.coordinator,
+        "Library shelving",
+        community.local(2026, 3, 14, 9),
+        community.local(2026, 3, 14, 12),
+        5,
+        community.coordinator,
     )
     li = community.volunteer("Li Wei")
     community.move_to_local(2026, 3, 14, 10)

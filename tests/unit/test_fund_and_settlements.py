@@ -27,8 +27,11 @@ APRIL_CUTOFF = datetime(2026, 3, 31, 16, 0, tzinfo=UTC)  # 1 April 00:00 in Kunm
 
 
 def donate(community: Community, amount_fen: int, receipt_no: str, **kw):
-    values = {"donor": "Yunnan Charity Foundation", "anonymous": False,
-              "received_on": community.today} | kw
+    values = {
+        "donor": "Yunnan Charity Foundation",
+        "anonymous": False,
+        "received_on": community.today,
+    } | kw
     return community.ledger.record_donation(
         amount_fen=amount_fen, receipt_no=receipt_no, by=community.officer, **values
     )
@@ -287,7 +290,8 @@ def test_the_cutoff_is_local_midnight_to_the_second(community):
     settlement = community.ledger.prepare_settlement(community.officer)
 
     assert (last_of_march.at, first_of_april.at) == (
-        APRIL_CUTOFF - timedelta(seconds=1), APRIL_CUTOFF
+        APRIL_CUTOFF - timedelta(seconds=1),
+        APRIL_CUTOFF,
     )
     assert lines_by_merchant(settlement) == {shop: (1, 100, 10)}
     assert community.unsettled(shop) == 2
@@ -456,13 +460,13 @@ def test_a_cutoff_after_tomorrow_is_refused(community, march):
 @pytest.mark.parametrize(
     ("rebate_bps", "beans", "rebate_fen"),
     [
-        (1000, 7, 70),     # 700 x 10 % exactly
-        (1250, 3, 38),     # 37.5 rounds up
-        (1250, 1, 13),     # 12.5 rounds up
-        (1250, 5, 63),     # 62.5 rounds up
-        (333, 1, 3),       # 3.33 rounds down
-        (1, 49, 0),        # 0.49 rounds down
-        (1, 50, 1),        # 0.5 rounds up
+        (1000, 7, 70),  # 700 x 10 % exactly
+        (1250, 3, 38),  # 37.5 rounds up
+        (1250, 1, 13),  # 12.5 rounds up
+        (1250, 5, 63),  # 62.5 rounds up
+        (333, 1, 3),  # 3.33 rounds down
+        (1, 49, 0),  # 0.49 rounds down
+        (1, 50, 1),  # 0.5 rounds up
         (0, 9, 0),
         (10_000, 2, 200),
     ],

@@ -72,8 +72,14 @@ def test_only_a_volunteer_can_report(community):
 
 @pytest.mark.parametrize(
     ("category", "award"),
-    [("fire", 10), ("public_security", 5), ("dispute", 3), ("sanitation", 2),
-     ("resident_need", 2), ("other", 1)],
+    [
+        ("fire", 10),
+        ("public_security", 5),
+        ("dispute", 3),
+        ("sanitation", 2),
+        ("resident_need", 2),
+        ("other", 1),
+    ],
 )
 def test_verifying_awards_the_reporter_the_category_award(community, li, category, award):
     incident = report(community, li, category)

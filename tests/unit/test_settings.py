@@ -87,14 +87,16 @@ def test_the_environment_overrides_defaults_and_explicit_config_overrides_the_en
 
 
 def test_a_config_value_of_none_leaves_the_lower_layers_in_charge() -> None:
-    settings = load({"GOLDBEAN_SECRET_KEY": SECRET, "GOLDBEAN_LOG_LEVEL": "debug"},
-                    {"log_level": None})
+    settings = load(
+        {"GOLDBEAN_SECRET_KEY": SECRET, "GOLDBEAN_LOG_LEVEL": "debug"}, {"log_level": None}
+    )
     assert settings.log_level == "DEBUG"
 
 
 def test_an_empty_environment_variable_counts_as_unset() -> None:
-    settings = load({"GOLDBEAN_SECRET_KEY": SECRET, "GOLDBEAN_TIME_ZONE": "",
-                     "GOLDBEAN_DEMO": "  "})
+    settings = load(
+        {"GOLDBEAN_SECRET_KEY": SECRET, "GOLDBEAN_TIME_ZONE": "", "GOLDBEAN_DEMO": "  "}
+    )
     assert settings.time_zone == "Asia/Shanghai" and settings.demo is False
 
 
@@ -158,8 +160,13 @@ def test_errors_never_repeat_key_material() -> None:
 
 
 def test_the_repr_of_settings_shows_no_secrets() -> None:
-    settings = load({"GOLDBEAN_SECRET_KEY": SECRET, "GOLDBEAN_ADMIN_PASSWORD": "hunter2hunter2",
-                     "GOLDBEAN_PAYMENT_CODE_KEYS": KEY_A})
+    settings = load(
+        {
+            "GOLDBEAN_SECRET_KEY": SECRET,
+            "GOLDBEAN_ADMIN_PASSWORD": "hunter2hunter2",
+            "GOLDBEAN_PAYMENT_CODE_KEYS": KEY_A,
+        }
+    )
     text = repr(settings)
     assert SECRET not in text and "hunter2" not in text and "aaaa" not in text
     assert "database_url" in text
@@ -175,8 +182,14 @@ def test_settings_are_frozen() -> None:
 
 
 def test_rules_carry_the_programme_settings() -> None:
-    rules = load({"GOLDBEAN_SECRET_KEY": SECRET, "GOLDBEAN_TIME_ZONE": "UTC",
-                  "GOLDBEAN_BEAN_VALUE_FEN": "10", "GOLDBEAN_REBATE_BPS": "0"}).rules()
+    rules = load(
+        {
+            "GOLDBEAN_SECRET_KEY": SECRET,
+            "GOLDBEAN_TIME_ZONE": "UTC",
+            "GOLDBEAN_BEAN_VALUE_FEN": "10",
+            "GOLDBEAN_REBATE_BPS": "0",
+        }
+    ).rules()
     assert (rules.time_zone, rules.bean_value_fen, rules.default_rebate_bps) == ("UTC", 10, 0)
     assert rules.daily_award_cap == 200  # everything else keeps SPEC's defaults
 
@@ -200,8 +213,9 @@ def test_another_secret_derives_another_key() -> None:
 
 
 def test_explicit_payment_code_keys_make_the_last_one_current_and_keep_the_others() -> None:
-    settings = load({"GOLDBEAN_SECRET_KEY": SECRET,
-                     "GOLDBEAN_PAYMENT_CODE_KEYS": f" {KEY_A} , {KEY_B} "})
+    settings = load(
+        {"GOLDBEAN_SECRET_KEY": SECRET, "GOLDBEAN_PAYMENT_CODE_KEYS": f" {KEY_A} , {KEY_B} "}
+    )
     keyring = settings.keyring()
     assert keyring.current == 2 and keyring.key_ids == (1, 2)
     assert keyring.key(1) == bytes.fromhex("aa" * 32)

@@ -1,0 +1,329 @@
+"""The ``books`` projection: balances and entries of every account, merchants'
+redemptions, monthly figures and settlement lines, and the monthly figures of the
+public fund report (docs/REPORTS.md defines each figure).
+
+Each bean movement is counted once, by its credit side, except corrections and
+settlements, which have only a debit side (their other side is issuance or retired).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, Table
+
+from ledger.calendar import ProgrammeCalendar
+from projections import tables as t
+from projections.events import StoredEvent
+from projections.rows import Rows, append
+
+ACCOUNT_KINDS = {"Volunteer": "volunteer", "Beneficiary": "beneficiary", "Pool": "pool"}
+ANONYMOUS = "匿名 / anonymous"
+
+# The monthly figure each flow adds to, on the side that counts it.
+CREDIT_FIGURES = {
+    "allotment": "allotments",
+    "redemption": "redeemed",
+    "refund": "refunded",
+    "gift": "gifted",
+}
+DEBIT_FIGURES = {"settlement": "retired", "correction": "corrected"}
+
+
+def new_month(period: str) -> dict[str, Any]:
+    return {"period": period} | dict.fromkeys(t.MONTH_FIGURES, 0)
+
+
+class Books:
+    """One batch of the ``books`` projection, applied inside the batch's transaction."""
+
+    name = "books"
+    tables: tuple[Table, ...] = (
+        t.accounts,
+        t.entries,
+        t.redemptions,
+        t.merchant_months,
+        t.settlement_lines,
+        t.months,
+        t.donations,
+        t.payouts,
+        t.volunteer_months,
+        t.subjects,
+    )
+
+    def __init__(self, calendar: ProgrammeCalendar) -> None:
+        self.calendar = calendar
+        self._handlers: dict[str, Callable[[_Batch, StoredEvent], None]] = {
+            "Opened": _Batch.opened,
+            "Registered": _Batch.opened,
+            "BeansCredited": _Batch.credited,
+            "BeansDebited": _Batch.debited,
+            "LeaderboardChoiceMade": _Batch.leaderboard_choice,
+            "Submitted": _Batch.subject,
+            "Created": _Batch.subject,
+            "Verified": _Batch.incident_verified,
+            "Made": _Batch.made,
+            "Refunded": _Batch.refunded,
+            "Received": _Batch.donation,
+            "DonationReceived": _Batch.fund_in,
+            "SettlementLinePaid": _Batch.fund_out,
+            "Prepared": _Batch.settlement_prepared,
+            "LinePaid": _Batch.line_paid,
+        }
+
+    def apply(self, conn: Connection, events: list[StoredEvent]) -> None:
+        batch = _Batch(conn, self.calendar)
+        relevant = [e for e in events if e.name in self._handlers]
+        batch.prefetch(relevant)
+        for event in relevant:
+            self._handlers[event.name](batch, event)
+        batch.flush()
+
+
+class _Batch:
+    def __init__(self, conn: Connection, calendar: ProgrammeCalendar) -> None:
+        self.conn = conn
+        self.calendar = calendar
+        self.accounts = Rows(conn, t.accounts)
+        self.redemptions = Rows(conn, t.redemptions)
+        self.merchant_months = Rows(conn, t.merchant_months)
+        self.lines = Rows(conn, t.settlement_lines)
+        self.months = Rows(conn, t.months)
+        self.volunteer_months = Rows(conn, t.volunteer_months)
+        self.subjects = Rows(conn, t.subjects)
+        self.entries: list[dict[str, Any]] = []
+        self.donations: list[dict[str, Any]] = []
+        self.payouts: list[dict[str, Any]] = []
+
+    # --- reading and writing ----------------------------------------------------------
+
+    def period(self, event: StoredEvent) -> str:
+        day = event.data.get("day")  # credits and debits carry their local day
+        return day[:7] if isinstance(day, str) else self.calendar.period(event.at)
+
+    def prefetch(self, events: list[StoredEvent]) -> None:
+        """Read every row this batch is likely to touch in a few queries."""
+        originators = {e.id for e in events}
+        periods = {self.period(e) for e in events}
+        moves = [e for e in events if e.name in ("BeansCredited", "BeansDebited")]
+        self.accounts.prefetch(originators)
+        self.redemptions.prefetch(e.id for e in events if e.kind == "Redemption")
+        self.months.prefetch(periods)
+        self.merchant_months.prefetch((e.id, self.period(e)) for e in moves if e.kind == "Merchant")
+        self.volunteer_months.prefetch(
+            (self.period(e), e.id) for e in moves if e.kind == "Volunteer"
+        )
+        self.subjects.prefetch(e.data["ref"] for e in moves if e.data["flow"] == "award")
+
+    def flush(self) -> None:
+        for rows in (
+            self.accounts,
+            self.redemptions,
+            self.merchant_months,
+            self.lines,
+            self.months,
+            self.volunteer_months,
+            self.subjects,
+        ):
+            rows.flush()
+        append(self.conn, t.entries, self.entries)
+        append(self.conn, t.donations, self.donations)
+        append(self.conn, t.payouts, self.payouts)
+
+    def month(self, period: str) -> dict[str, Any]:
+        return self.months.get_or_put(period, new_month(period))
+
+    # --- accounts -----------------------------------------------------------------------
+
+    def opened(self, event: StoredEvent) -> None:
+        kind = "merchant" if event.kind == "Merchant" else ACCOUNT_KINDS.get(event.kind)
+        if kind is None:
+            return
+        self.accounts.put(
+            {
+                "id": event.id,
+                "kind": kind,
+                "display_name": event.data["display_name"],
+                "balance": 0,
+                "leaderboard_opt_in": False,
+                "rebate_bps": event.data.get("rebate_bps"),
+            }
+        )
+
+    def move(self, event: StoredEvent, signed: int) -> dict[str, Any]:
+        account = self.accounts.get_or_put(
+            event.id,
+            {  # cannot happen for a log written by the ledger; kept total for safety
+                "id": event.id,
+                "kind": event.kind.lower(),
+                "display_name": "",
+                "balance": 0,
+                "leaderboard_opt_in": False,
+                "rebate_bps": None,
+            },
+        )
+        account["balance"] += signed
+        data = event.data
+        self.entries.append(
+            {
+                "account_id": event.id,
+                "version": event.version,
+                "position": event.position,
+                "at": event.at,
+                "flow": data["flow"],
+                "amount": signed,
+                "balance_after": account["balance"],
+                "counterparty": data["counterparty"],
+                "ref": data["ref"],
+            }
+        )
+        return account
+
+    def credited(self, event: StoredEvent) -> None:
+        amount, flow = event.data["amount"], event.data["flow"]
+        self.move(event, amount)
+        period = self.period(event)
+        month = self.month(period)
+        if flow == "award":
+            subject = self.subjects.get(event.data["ref"])
+            if subject is not None and subject["kind"] == "activity":
+                month["activity_awards"] += amount
+            else:
+                month["incident_awards"] += amount
+            if event.kind == "Volunteer":
+                key = (period, event.id)
+                earned = self.volunteer_months.get_or_put(
+                    key, {"period": period, "account_id": event.id, "earned": 0}
+                )
+                earned["earned"] += amount
+        elif flow in CREDIT_FIGURES:
+            month[CREDIT_FIGURES[flow]] += amount
+        if flow == "redemption" and event.kind == "Merchant":
+            self.merchant_month(event.id, period)["redeemed"] += amount
+
+    def debited(self, event: StoredEvent) -> None:
+        amount, flow = event.data["amount"], event.data["flow"]
+        self.move(event, -amount)
+        period = self.period(event)
+        if flow in DEBIT_FIGURES:
+            self.month(period)[DEBIT_FIGURES[flow]] += amount
+        if flow == "refund" and event.kind == "Merchant":
+            self.merchant_month(event.id, period)["refunded"] += amount
+
+    def merchant_month(self, merchant_id: str, period: str) -> dict[str, Any]:
+        return self.merchant_months.get_or_put(
+            (merchant_id, period),
+            {"merchant_id": merchant_id, "period": period, "redeemed": 0, "refunded": 0},
+        )
+
+    def leaderboard_choice(self, event: StoredEvent) -> None:
+        account = self.accounts.get(event.id)
+        if account is not None:
+            account["leaderboard_opt_in"] = bool(event.data["opt_in"])
+            self.accounts.changed(event.id)
+
+    # --- incidents, activities, redemptions -------------------------------------------
+
+    def subject(self, event: StoredEvent) -> None:
+        kinds = {"Incident": "incident", "Activity": "activity"}
+        if event.kind in kinds:
+            self.subjects.put({"id": event.id, "kind": kinds[event.kind]})
+
+    def incident_verified(self, event: StoredEvent) -> None:
+        if event.kind == "Incident":
+            self.month(self.period(event))["incidents_verified"] += 1
+
+    def made(self, event: StoredEvent) -> None:
+        if event.kind != "Redemption":
+            return  # Correction.Made: its debit counts
+        data = event.data
+        self.redemptions.put(
+            {
+                "id": event.id,
+                "merchant_id": data["merchant_id"],
+                "payer_id": data["payer_id"],
+                "amount": data["amount"],
+                "refunded": 0,
+                "method": data["method"],
+                "at": event.at,
+                "day": data["day"],
+            }
+        )
+        self.month(self.period(event))["redemptions"] += 1
+
+    def refunded(self, event: StoredEvent) -> None:
+        redemption = self.redemptions.get(event.id)
+        if event.kind == "Redemption" and redemption is not None:
+            redemption["refunded"] += event.data["amount"]
+            self.redemptions.changed(event.id)
+
+    # --- the fund -------------------------------------------------------------------------
+
+    def donation(self, event: StoredEvent) -> None:
+        if event.kind != "Donation":
+            return
+        data = event.data
+        period = self.period(event)
+        self.donations.append(
+            {
+                "position": event.position,
+                "period": period,
+                "received_on": data["received_on"].isoformat(),
+                "donor": ANONYMOUS if data["anonymous"] else data["donor"],
+                "amount_fen": data["amount_fen"],
+                "receipt_no": data["receipt_no"],
+            }
+        )
+        month = self.month(period)
+        month["donations_count"] += 1
+        month["donations_fen"] += data["amount_fen"]
+
+    def fund_in(self, event: StoredEvent) -> None:
+        self.month(self.period(event))["fund_in_fen"] += event.data["amount_fen"]
+
+    def fund_out(self, event: StoredEvent) -> None:
+        self.month(self.period(event))["fund_out_fen"] += event.data["amount_fen"]
+
+    def settlement_prepared(self, event: StoredEvent) -> None:
+        if event.kind != "Settlement":
+            return
+        for line in event.data["lines"]:
+            self.lines.put(
+                {
+                    "settlement_id": event.id,
+                    "merchant_id": line["merchant_id"],
+                    "period": event.data["period"],
+                    "beans": line["beans"],
+                    "cash_fen": line["cash_fen"],
+                    "rebate_fen": line["rebate_fen"],
+                    "paid_on": None,
+                    "payment_ref": None,
+                }
+            )
+
+    def line_paid(self, event: StoredEvent) -> None:
+        merchant_id = event.data["merchant_id"]
+        line = self.lines.get((event.id, merchant_id))
+        if line is None:
+            return
+        period, paid_on = self.period(event), self.calendar.day(event.at)
+        line["paid_on"], line["payment_ref"] = paid_on, event.data["payment_ref"]
+        self.lines.changed((event.id, merchant_id))
+        merchant = self.accounts.get(merchant_id)
+        self.payouts.append(
+            {
+                "position": event.position,
+                "period": period,
+                "merchant_id": merchant_id,
+                "merchant": merchant["display_name"] if merchant else merchant_id,
+                "beans": line["beans"],
+                "cash_fen": line["cash_fen"],
+                "rebate_fen": line["rebate_fen"],
+                "paid_on": paid_on,
+                "payment_ref": event.data["payment_ref"],
+            }
+        )
+        month = self.month(period)
+        month["payouts_cash_fen"] += line["cash_fen"]
+        month["payouts_rebate_fen"] += line["rebate_fen"]

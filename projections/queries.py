@@ -1,0 +1,280 @@
+"""Reads of the read tables: what the API serves. Each answer takes a few indexed queries,
+however long the history (docs/PERFORMANCE.md measures a report at 1,000,000 events).
+
+Figures are defined in docs/REPORTS.md.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from ledger.money import cash_fen, rebate_fen
+from projections import tables as t
+
+
+def _row(conn: Connection, table: Any, *where: Any) -> dict[str, Any] | None:
+    found = conn.execute(select(table).where(*where)).first()
+    return dict(found._mapping) if found else None
+
+
+# --- accounts ------------------------------------------------------------------------------
+
+
+def account(conn: Connection, account_id: str) -> dict[str, Any] | None:
+    """The account's row (id, kind, display_name, balance, leaderboard_opt_in, rebate_bps)."""
+    return _row(conn, t.accounts, t.accounts.c.id == account_id)
+
+
+def entries(
+    conn: Connection, account_id: str, limit: int, before_version: int | None
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Up to ``limit`` entries of an account, newest first, below ``before_version``; and
+    the version to continue below (None at the end)."""
+    e = t.entries.c
+    query = select(t.entries).where(e.account_id == account_id)
+    if before_version is not None:
+        query = query.where(e.version < before_version)
+    rows = [
+        dict(r._mapping) for r in conn.execute(query.order_by(e.version.desc()).limit(limit + 1))
+    ]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1]["version"] if more else None)
+
+
+# --- merchants -----------------------------------------------------------------------------
+
+
+def day_redemptions(conn: Connection, merchant_id: str, day: str) -> list[dict[str, Any]]:
+    """The merchant's redemptions of the local ``day``, newest first."""
+    r = t.redemptions.c
+    query = (
+        select(t.redemptions)
+        .where(r.merchant_id == merchant_id, r.day == day)
+        .order_by(r.at.desc(), r.id)
+    )
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def statement(
+    conn: Connection, merchant_id: str, rebate_bps: int, period: str, bean_value_fen: int
+) -> dict[str, Any]:
+    """A merchant's statement of one month (docs/REPORTS.md)."""
+    m = t.merchant_months.c
+    month = _row(conn, t.merchant_months, m.merchant_id == merchant_id, m.period == period)
+    redeemed = month["redeemed"] if month else 0
+    refunded = month["refunded"] if month else 0
+    net = redeemed - refunded
+    cash = cash_fen(net, bean_value_fen)
+    rebate = rebate_fen(cash, rebate_bps) if cash >= 0 else -rebate_fen(-cash, rebate_bps)
+    s = t.settlement_lines.c
+    lines = conn.execute(
+        select(s.beans, s.paid_on).where(s.merchant_id == merchant_id, s.period == period)
+    ).all()
+    settled = sum(line.beans for line in lines)
+    return {
+        "period": period,
+        "redeemed": redeemed,
+        "refunded": refunded,
+        "net": net,
+        "cash_fen": cash,
+        "rebate_fen": rebate,
+        "settled": settled,
+        "paid": settled > 0 and all(line.paid_on is not None for line in lines),
+    }
+
+
+# --- the fund report -----------------------------------------------------------------------
+
+
+def first_period(conn: Connection) -> str | None:
+    """The month of the first event, or None while the log is empty."""
+    return conn.execute(select(func.min(t.chain_months.c.period))).scalar()
+
+
+def report_periods(conn: Connection, current: str) -> list[str]:
+    """Every month from the first event's through ``current``, newest first."""
+    first = first_period(conn)
+    if first is None:
+        return []
+    periods, period = [], current
+    while period >= first:
+        periods.append(period)
+        year, month = int(period[:4]), int(period[5:])
+        period = f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+    return periods
+
+
+def coverage(balance_fen: int, liability_fen: int) -> str | None:
+    if not liability_fen:
+        return None
+    ratio = (Decimal(balance_fen) / Decimal(liability_fen)).quantize(
+        Decimal("0.0001"), ROUND_HALF_UP
+    )
+    return str(ratio)
+
+
+def _months_upto(conn: Connection, period: str) -> list[dict[str, Any]]:
+    m = t.months.c
+    query = select(t.months).where(m.period <= period).order_by(m.period)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def _running(months: list[dict[str, Any]], bean_value_fen: int) -> dict[str, dict[str, int]]:
+    """For each month with figures: the fund's balance and beans outstanding at its end."""
+    balance = outstanding = 0
+    ends = {}
+    for month in months:
+        balance += month["fund_in_fen"] - month["fund_out_fen"]
+        outstanding += (
+            month["incident_awards"]
+            + month["activity_awards"]
+            + month["allotments"]
+            - month["corrected"]
+            - month["retired"]
+        )
+        ends[month["period"]] = {
+            "balance_end_fen": balance,
+            "outstanding_end": outstanding,
+            "liability_end_fen": cash_fen(outstanding, bean_value_fen),
+        }
+    return ends
+
+
+def fund_history(conn: Connection, periods: list[str], bean_value_fen: int) -> list[dict]:
+    """The fund's balance and liability at the end of each of ``periods`` (oldest first)."""
+    if not periods:
+        return []
+    ordered = sorted(periods)
+    ends = _running(_months_upto(conn, ordered[-1]), bean_value_fen)
+    history, last = [], {"balance_end_fen": 0, "liability_end_fen": 0}
+    known = sorted(ends)
+    index = 0
+    for period in ordered:
+        while index < len(known) and known[index] <= period:
+            last = ends[known[index]]
+            index += 1
+        history.append(
+            {
+                "period": period,
+                "balance_end_fen": last["balance_end_fen"],
+                "liability_end_fen": last["liability_end_fen"],
+            }
+        )
+    return history
+
+
+def fund_report(
+    conn: Connection, period: str, bean_value_fen: int, current: str
+) -> dict[str, Any] | None:
+    """The public fund report of ``period`` (docs/REPORTS.md), or None for a month
+    before the first event or after ``current``."""
+    first = first_period(conn)
+    if first is None or not first <= period <= current:
+        return None
+    months = _months_upto(conn, period)
+    ends = _running(months, bean_value_fen)
+    before = [m for m in months if m["period"] < period]
+    start = ends[before[-1]["period"]] if before else None
+    end = ends[months[-1]["period"]] if months else None
+    month = months[-1] if months and months[-1]["period"] == period else {}
+    figure = lambda name: month.get(name, 0)  # noqa: E731
+    balance_end = end["balance_end_fen"] if end else 0
+    liability_end = end["liability_end_fen"] if end else 0
+    issued = {
+        "incident_awards": figure("incident_awards"),
+        "activity_awards": figure("activity_awards"),
+        "allotments": figure("allotments"),
+    }
+    issued["total"] = sum(issued.values())
+    donations = [
+        {k: r[k] for k in ("received_on", "donor", "amount_fen", "receipt_no")}
+        for r in conn.execute(
+            select(t.donations)
+            .where(t.donations.c.period == period)
+            .order_by(t.donations.c.position)
+        ).mappings()
+    ]
+    payouts = [
+        {k: r[k] for k in ("merchant", "beans", "cash_fen", "rebate_fen", "paid_on", "payment_ref")}
+        for r in conn.execute(
+            select(t.payouts).where(t.payouts.c.period == period).order_by(t.payouts.c.position)
+        ).mappings()
+    ]
+    v = t.volunteer_months.c
+    active = conn.execute(select(func.count()).where(v.period == period, v.earned > 0)).scalar_one()
+    merchants_paid = conn.execute(
+        select(func.count(t.payouts.c.merchant_id.distinct())).where(t.payouts.c.period == period)
+    ).scalar_one()
+    c = t.chain_months.c
+    head = conn.execute(
+        select(c.chain).where(c.period <= period).order_by(c.position.desc()).limit(1)
+    ).scalar()
+    return {
+        "period": period,
+        "final": period < current,
+        "donations": {
+            "count": figure("donations_count"),
+            "total_fen": figure("donations_fen"),
+            "items": donations,
+        },
+        "payouts": {
+            "cash_fen": figure("payouts_cash_fen"),
+            "rebate_fen": figure("payouts_rebate_fen"),
+            "items": payouts,
+        },
+        "beans": {
+            "issued": issued,
+            "redeemed": figure("redeemed"),
+            "refunded": figure("refunded"),
+            "gifted": figure("gifted"),
+            "retired": figure("retired"),
+            "corrected": figure("corrected"),
+            "outstanding_end": end["outstanding_end"] if end else 0,
+        },
+        "fund": {
+            "balance_start_fen": start["balance_end_fen"] if start else 0,
+            "balance_end_fen": balance_end,
+            "liability_end_fen": liability_end,
+            "coverage_end": coverage(balance_end, liability_end),
+        },
+        "activity": {
+            "active_volunteers": active,
+            "incidents_verified": figure("incidents_verified"),
+            "redemptions": figure("redemptions"),
+            "merchants_paid": merchants_paid,
+        },
+        "chain_head": head,
+    }
+
+
+# --- the leaderboard -----------------------------------------------------------------------
+
+
+def leaderboard(conn: Connection, period: str, limit: int = 50) -> list[dict[str, Any]]:
+    """Opted-in volunteers by beans earned in ``period``, highest first."""
+    v, a = t.volunteer_months.c, t.accounts.c
+    query = (
+        select(a.display_name, v.earned)
+        .select_from(t.volunteer_months.join(t.accounts, a.id == v.account_id))
+        .where(v.period == period, v.earned > 0, a.leaderboard_opt_in.is_(True))
+        .order_by(v.earned.desc(), a.display_name)
+        .limit(limit)
+    )
+    return [{"display_name": r.display_name, "beans_earned": r.earned} for r in conn.execute(query)]
+
+
+# --- the audit chain -------------------------------------------------------------------------
+
+
+def chain_values(conn: Connection, positions: list[int]) -> dict[int, str]:
+    if not positions:
+        return {}
+    c = t.chain.c
+    query = select(c.position, c.chain).where(
+        c.position >= positions[0], c.position <= positions[-1]
+    )
+    return {r.position: r.chain for r in conn.execute(query)}

@@ -1,0 +1,193 @@
+"""The read tables that the projections fill, and the tracking table that records how far
+each projection has read the event log.
+
+They live in the ledger's database (the same SQLite file, or the same PostgreSQL schema),
+beside the event log and the API's tables, and are created by ``goldbean db init``.
+Every table can be dropped and rebuilt from the log (``goldbean projections rebuild``).
+Beans and fen are integers (``BigInteger``); local days and months are ``YYYY-MM-DD`` /
+``YYYY-MM`` strings, which sort as dates.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+)
+
+from projections.types import UTCDateTime
+
+metadata = MetaData()
+
+ID = 36  # a UUID as text
+
+tracking = Table(
+    "gb_proj_tracking",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# --- accounts: balances and entries ----------------------------------------------------
+
+accounts = Table(
+    "gb_proj_accounts",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("kind", String(12), nullable=False),
+    Column("display_name", String(200), nullable=False),
+    Column("balance", BigInteger, nullable=False),
+    Column("leaderboard_opt_in", Boolean, nullable=False),
+    Column("rebate_bps", Integer, nullable=True),  # merchants only
+)
+
+entries = Table(
+    "gb_proj_entries",
+    metadata,
+    Column("account_id", String(ID), primary_key=True),
+    Column("version", Integer, primary_key=True),  # the account event's version
+    Column("position", BigInteger, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("flow", String(20), nullable=False),
+    Column("amount", BigInteger, nullable=False),  # + credit, - debit
+    Column("balance_after", BigInteger, nullable=False),
+    Column("counterparty", String(ID), nullable=False),
+    Column("ref", String(ID), nullable=False),
+)
+
+# --- merchants: redemptions, monthly figures, settlement lines ---------------------------
+
+redemptions = Table(
+    "gb_proj_redemptions",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("merchant_id", String(ID), nullable=False),
+    Column("payer_id", String(ID), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("refunded", BigInteger, nullable=False),
+    Column("method", String(20), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("day", String(10), nullable=False),
+    Index("gb_proj_redemptions_by_day", "merchant_id", "day"),
+)
+
+merchant_months = Table(
+    "gb_proj_merchant_months",
+    metadata,
+    Column("merchant_id", String(ID), primary_key=True),
+    Column("period", String(7), primary_key=True),
+    Column("redeemed", BigInteger, nullable=False),
+    Column("refunded", BigInteger, nullable=False),
+)
+
+settlement_lines = Table(
+    "gb_proj_settlement_lines",
+    metadata,
+    Column("settlement_id", String(ID), primary_key=True),
+    Column("merchant_id", String(ID), primary_key=True),
+    Column("period", String(7), nullable=False),
+    Column("beans", BigInteger, nullable=False),
+    Column("cash_fen", BigInteger, nullable=False),
+    Column("rebate_fen", BigInteger, nullable=False),
+    Column("paid_on", String(10), nullable=True),
+    Column("payment_ref", String(200), nullable=True),
+    Index("gb_proj_settlement_lines_by_merchant", "merchant_id", "period"),
+)
+
+# --- the fund report: monthly figures, donations, payouts, volunteers' months ------------
+
+# Every figure of a month that is a sum of its events; running totals (the fund's
+# balance, beans outstanding) are sums over the months up to a period.
+MONTH_FIGURES = (
+    "donations_count",
+    "donations_fen",
+    "payouts_cash_fen",
+    "payouts_rebate_fen",
+    "incident_awards",
+    "activity_awards",
+    "allotments",
+    "redeemed",
+    "refunded",
+    "gifted",
+    "retired",
+    "corrected",
+    "fund_in_fen",
+    "fund_out_fen",
+    "incidents_verified",
+    "redemptions",
+)
+
+months = Table(
+    "gb_proj_months",
+    metadata,
+    Column("period", String(7), primary_key=True),
+    *(Column(name, BigInteger, nullable=False) for name in MONTH_FIGURES),
+)
+
+donations = Table(
+    "gb_proj_donations",
+    metadata,
+    Column("position", BigInteger, primary_key=True),
+    Column("period", String(7), nullable=False, index=True),
+    Column("received_on", String(10), nullable=False),
+    Column("donor", String(200), nullable=False),  # "匿名 / anonymous" when asked
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("receipt_no", String(100), nullable=False),
+)
+
+payouts = Table(
+    "gb_proj_payouts",
+    metadata,
+    Column("position", BigInteger, primary_key=True),
+    Column("period", String(7), nullable=False, index=True),
+    Column("merchant_id", String(ID), nullable=False),
+    Column("merchant", String(200), nullable=False),
+    Column("beans", BigInteger, nullable=False),
+    Column("cash_fen", BigInteger, nullable=False),
+    Column("rebate_fen", BigInteger, nullable=False),
+    Column("paid_on", String(10), nullable=False),
+    Column("payment_ref", String(200), nullable=False),
+)
+
+volunteer_months = Table(
+    "gb_proj_volunteer_months",
+    metadata,
+    Column("period", String(7), primary_key=True),
+    Column("account_id", String(ID), primary_key=True),
+    Column("earned", BigInteger, nullable=False),
+)
+
+# What an id is, for the events that refer to it (an award's ref is an incident or an
+# activity; a settlement line's period is the settlement's).
+subjects = Table(
+    "gb_proj_subjects",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("kind", String(20), nullable=False),
+)
+
+# --- the audit chain (SPEC §8) -----------------------------------------------------------
+
+chain = Table(
+    "gb_proj_chain",
+    metadata,
+    Column("position", BigInteger, primary_key=True),
+    Column("chain", String(64), nullable=False),
+)
+
+# The chain value after the highest-positioned event of each month (a report's chain_head
+# is the one with the highest position among the months up to its period).
+chain_months = Table(
+    "gb_proj_chain_months",
+    metadata,
+    Column("period", String(7), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("chain", String(64), nullable=False),
+)
