@@ -97,6 +97,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, ledger: Ledger | None
     app.extensions["goldbean.api"] = api
     app.register_blueprint(_swagger_static())
     app.register_blueprint(_health())
+    from api.pages import pages  # it imports the endpoints, which import this module
+
+    app.register_blueprint(pages)
     _request_logging(app)
     errors.register(app)  # after Api(app), so problem+json wins over flask-smorest's JSON
     return app

@@ -6,6 +6,9 @@
                                                     database and print its summary
     goldbean serve [--host H] [--port P] [--workers N] [--threads T]
                                                     run the HTTP API under gunicorn
+    goldbean projections run|rebuild|check|status   the read models (api/cli_projections.py)
+    goldbean audit export FILE | verify FILE [--reports URL-or-DIR]
+                                                    the audit chain and the reports' check
     goldbean --version
 
 Settings come from api/settings.py (defaults < ``GOLDBEAN_*`` environment < options given
@@ -117,6 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=2, help="worker processes (2)")
     serve.add_argument("--threads", type=int, default=4, help="threads per worker (4)")
     serve.set_defaults(handler=serve_command)
+
+    from api.cli_projections import add_commands  # after this module is loaded
+
+    add_commands(commands, common)
     return parser
 
 

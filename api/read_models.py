@@ -17,12 +17,14 @@ from sqlalchemy import Connection
 from api.settings import Settings
 from api.store import Store
 from ledger.application import Ledger
-from projections.runner import Runner
+from projections.runner import Runner, default_projections
 
 
 def make_runner(store: Store, ledger: Ledger) -> Runner:
     """The projections of ``ledger``'s log, kept in ``store``'s database."""
-    return Runner(store, ledger.recorder, ledger.mapper.transcoder, ledger.calendar)
+    return Runner(
+        store, ledger.recorder, ledger.mapper.transcoder, default_projections(ledger.calendar)
+    )
 
 
 def runner_of(app: Flask | None = None) -> Runner:

@@ -10,12 +10,14 @@ so a few threads per process keep the 2 cores busy.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
 from api.auth import Auth
+from api.read_models import make_runner
 from api.settings import Settings
 from api.store import Store
 from ledger.clock import SystemClock
@@ -40,7 +42,26 @@ class GoldbeanServer(BaseApplication):
     def load(self) -> Callable:
         from api.app import create_app  # in the worker, after the fork
 
-        return create_app(self.app_config)
+        app = create_app(self.app_config)
+        if self.app_config.get("demo"):
+            start_projector(app)
+        return app
+
+
+def start_projector(app: Any) -> threading.Thread:
+    """Keep the read models up to date from a thread of this worker (the demo server's
+    in-process projector; production runs ``goldbean projections run`` beside gunicorn).
+    Several workers doing so is safe: a batch is applied by exactly one of them."""
+    from api.read_models import runner_of
+
+    runner = runner_of(app)
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=runner.run, args=(stop,), name="goldbean-projector", daemon=True
+    )
+    thread.start()
+    app.extensions["goldbean.projector_stop"] = stop
+    return thread
 
 
 def prepare_database(settings: Settings, *, say: Callable[[str], None] = print) -> None:
@@ -73,6 +94,9 @@ def prepare_database(settings: Settings, *, say: Callable[[str], None] = print) 
             build_demo(ledger, clock, progress=lambda line: say(f"  {line}"))
         summary = summarize(ledger)
         say(summary.format())
+        caught_up = make_runner(store, ledger).catch_up()
+        if caught_up:
+            say(f"Read models brought up to date with {caught_up:,} events.")
         say(format_logins(create_demo_users(Auth(store, SystemClock()), summary)))
     finally:
         store.close()

@@ -83,15 +83,14 @@ class Runner:
         db: Database,
         recorder: Any,
         transcoder: Transcoder,
-        calendar: ProgrammeCalendar,
+        projections: list[Projection],
         *,
-        projections: list[Projection] | None = None,
         batch_size: int = BATCH_SIZE,
     ) -> None:
         self.db = db
         self.recorder = recorder
         self.transcoder = transcoder
-        self.projections = projections or default_projections(calendar)
+        self.projections = projections
         self.batch_size = batch_size
         self._tracked = False
 
@@ -170,10 +169,13 @@ class Runner:
         if moved != 1:
             raise Overtaken(name)
 
-    def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
-        """Apply every event recorded so far; returns how many events were read.
-        ``progress`` is called with the number read after each batch."""
-        stop = self.head()
+    def catch_up(
+        self, progress: Callable[[int], None] | None = None, stop: int | None = None
+    ) -> int:
+        """Apply every event recorded so far (or up to position ``stop``); returns how
+        many events were read. ``progress`` is called with the number read after each
+        batch."""
+        stop = self.head() if stop is None else stop
         total = 0
         while True:
             count = self.run_batch(stop=stop)

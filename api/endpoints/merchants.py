@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
@@ -26,6 +27,7 @@ from api.endpoints.accounts import NoBody, plain_text
 from api.errors import ApiProblem
 from api.idempotent import idempotent, idempotent_secret
 from api.read_models import reading
+from api.rendering import statement_csv, statement_pdf
 from api.security import STAFF, actor, auth_of, caller, forbid_unless, requires
 from ledger.calendar import parse_period
 from ledger.errors import ValidationError
@@ -196,6 +198,41 @@ class Statements(MethodView):
     def get(self, merchant_id, period):
         """A merchant's statement of one local month ``YYYY-MM``."""
         return merchant_statement(merchant_id, period)[1]
+
+
+@blp.route("/merchants/<merchant_id>/statements/<period>.csv")
+class StatementCsv(MethodView):
+    @requires("merchant", *STAFF)
+    @blp.response(200, content_type="text/csv", description="the statement as CSV")
+    def get(self, merchant_id, period):
+        """The statement of one month as CSV (UTF-8)."""
+        merchant, figures = merchant_statement(merchant_id, period)
+        return download(
+            statement_csv(figures, merchant.name).encode("utf-8"),
+            "text/csv",
+            f"statement-{merchant.number}-{period}.csv",
+        )
+
+
+@blp.route("/merchants/<merchant_id>/statements/<period>.pdf")
+class StatementPdf(MethodView):
+    @requires("merchant", *STAFF)
+    @blp.response(200, content_type="application/pdf", description="the statement as PDF")
+    def get(self, merchant_id, period):
+        """The statement of one month as a one-page PDF."""
+        merchant, figures = merchant_statement(merchant_id, period)
+        return download(
+            statement_pdf(figures, merchant.name),
+            "application/pdf",
+            f"statement-{merchant.number}-{period}.pdf",
+        )
+
+
+def download(body: bytes, mimetype: str, filename: str) -> Response:
+    """A file answer that browsers save under ``filename``."""
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 # --- who may see what --------------------------------------------------------------------

@@ -1,0 +1,221 @@
+"""``goldbean projections run|rebuild|check|status`` and ``goldbean audit export|verify``.
+
+goldbean projections run [--poll SECONDS]   keep the read tables up to date (beside
+                                            gunicorn; stop with Ctrl-C or SIGTERM)
+goldbean projections rebuild                empty the read tables and replay the log
+goldbean projections check                  compare every read table with a replay;
+                                            exit 1 naming the first difference
+goldbean projections status                 each projection's position and lag
+goldbean audit export FILE                  the event log with chain values, JSON Lines
+goldbean audit verify FILE [--reports SRC]  recompute the chain and every monthly
+                                            report from FILE alone; compare them with
+                                            the published ones (a URL or a directory)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from api.read_models import make_runner
+from api.settings import Settings
+from api.store import Store
+from ledger.application import Ledger
+from ledger.persistence import open_ledger
+from projections import queries
+from projections.runner import Runner
+
+EXPORT_BATCH = 5000
+
+
+def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
+    projections = commands.add_parser("projections", help="the read models (read tables)")
+    verbs = projections.add_subparsers(dest="projections_command", metavar="COMMAND", required=True)
+    run = verbs.add_parser("run", parents=[common], help="keep the read tables up to date")
+    run.add_argument(
+        "--poll", type=float, default=1.0, help="seconds between polls of the log (1.0)"
+    )
+    run.set_defaults(handler=projections_run)
+    verbs.add_parser(
+        "rebuild", parents=[common], help="empty the read tables and replay the whole log"
+    ).set_defaults(handler=projections_rebuild)
+    verbs.add_parser(
+        "check", parents=[common], help="compare every read table with a replay of the log"
+    ).set_defaults(handler=projections_check)
+    verbs.add_parser(
+        "status", parents=[common], help="each projection's position and lag"
+    ).set_defaults(handler=projections_status)
+
+    audit = commands.add_parser("audit", help="export and verify the audit chain")
+    audit_verbs = audit.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
+    export = audit_verbs.add_parser(
+        "export", parents=[common], help="write the event log with chain values (JSON Lines)"
+    )
+    export.add_argument("file", type=Path, help="where to write the export")
+    export.set_defaults(handler=audit_export)
+    verify = audit_verbs.add_parser(
+        "verify",
+        parents=[common],
+        help="recompute the chain and the monthly reports from an export",
+    )
+    verify.add_argument("file", type=Path, help="an export written by `goldbean audit export`")
+    verify.add_argument(
+        "--reports",
+        metavar="URL-or-DIR",
+        help="the published reports: a server's base URL or a directory of YYYY-MM.json",
+    )
+    verify.set_defaults(handler=audit_verify)
+
+
+@contextmanager
+def _opened(args: argparse.Namespace) -> Iterator[tuple[Settings, Ledger, Store, Runner]]:
+    from api.cli import CliError, _database, _settings
+
+    settings = _settings(args, require_secret=False)
+    url = settings.database_url
+    if url.startswith("memory:"):
+        raise CliError("memory:// keeps nothing between runs; give a SQLite or PostgreSQL URL")
+    with _database(url):
+        ledger = open_ledger(url, rules=settings.rules(), create_tables=False)
+        store = Store(url)
+        try:
+            yield settings, ledger, store, make_runner(store, ledger)
+        finally:
+            store.close()
+            ledger.close()
+
+
+def _bar(total: int, what: str) -> tqdm:
+    return tqdm(total=total, unit="event", unit_scale=True, desc=what, file=sys.stderr)
+
+
+# --- projections ------------------------------------------------------------------------------
+
+
+def projections_status(args: argparse.Namespace) -> int:
+    with _opened(args) as (_, _ledger, _store, runner):
+        statuses = runner.status()
+    print(f"{'projection':<12} {'position':>12} {'log head':>12} {'lag':>10}  updated")
+    for s in statuses:
+        updated = s.updated_at.isoformat(timespec="seconds") if s.updated_at else "never"
+        print(f"{s.name:<12} {s.position:>12,} {s.head:>12,} {s.lag:>10,}  {updated}")
+    return 0
+
+
+def projections_rebuild(args: argparse.Namespace) -> int:
+    with _opened(args) as (_, _ledger, _store, runner):
+        head = runner.head()
+        print(f"Rebuilding {', '.join(p.name for p in runner.projections)} from {head:,} events")
+        with _bar(head, "rebuild") as bar:
+            count = runner.rebuild(progress=bar.update)
+    print(f"Rebuilt from {count:,} events.")
+    return 0
+
+
+def projections_check(args: argparse.Namespace) -> int:
+    from projections.check import check
+
+    with _opened(args) as (_, _ledger, _store, runner):
+        positions = runner.positions()
+        total = sum(positions.values())
+        with _bar(total, "replay") as bar:
+            differences = check(runner, progress=bar.update)
+    if not differences:
+        where = ", ".join(f"{name} at {position:,}" for name, position in positions.items())
+        print(f"Every read table agrees with a replay of the log ({where}).")
+        return 0
+    print(f"The read tables differ from a replay of the log; first: {differences[0]}")
+    for difference in differences[1:]:
+        print(f"  also: {difference}")
+    print("Run `goldbean projections rebuild` to rebuild them from the log.")
+    return 1
+
+
+def projections_run(args: argparse.Namespace) -> int:
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: Any) -> None:
+        print(f"goldbean projections: stopping ({signal.Signals(signum).name})", flush=True)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    with _opened(args) as (_, _ledger, _store, runner):
+        lag = max((s.lag for s in runner.status()), default=0)
+        print(f"Projector running; {lag:,} events to catch up. Stop with Ctrl-C.", flush=True)
+        runner.run(stop, poll_seconds=args.poll)
+    return 0
+
+
+# --- audit --------------------------------------------------------------------------------------
+
+
+def audit_export(args: argparse.Namespace) -> int:
+    """Write the whole log with its chain values, after bringing the chain up to date."""
+    with _opened(args) as (settings, ledger, store, runner):
+        runner.catch_up()
+        head = runner.head()
+        body = args.file.with_name(args.file.name + ".events.partial")
+        partial = args.file.with_name(args.file.name + ".partial")
+        count = 0
+        with body.open("w", encoding="utf-8") as out, _bar(head, "export") as bar:
+            for batch in _batches(ledger, head):
+                with store.read() as conn:
+                    chains = queries.chain_values(conn, [n.id for n in batch])
+                for n in batch:
+                    line = {
+                        "position": n.id,
+                        "originator_id": str(n.originator_id),
+                        "version": n.originator_version,
+                        "topic": n.topic,
+                        "state": n.state.decode("utf-8"),
+                        "chain": chains.get(n.id),
+                    }
+                    out.write(json.dumps(line, ensure_ascii=False) + "\n")
+                count += len(batch)
+                bar.update(len(batch))
+        header = {
+            "format": "goldbean-audit-export",
+            "version": 1,
+            "time_zone": settings.time_zone,
+            "bean_value_fen": settings.bean_value_fen,
+            "exported_at": datetime.now(UTC).isoformat(),
+            "events": count,
+        }
+        with partial.open("w", encoding="utf-8") as out, body.open(encoding="utf-8") as events:
+            out.write(json.dumps(header, ensure_ascii=False) + "\n")
+            shutil.copyfileobj(events, out)
+        body.unlink()
+        os.replace(partial, args.file)
+    print(f"Exported {count:,} events to {args.file}.")
+    return 0
+
+
+def _batches(ledger: Ledger, head: int) -> Iterator[list[Any]]:
+    position = 0
+    while True:
+        batch = ledger.recorder.select_notifications(
+            start=position, limit=EXPORT_BATCH, stop=head, inclusive_of_start=False
+        )
+        if not batch:
+            return
+        yield batch
+        position = batch[-1].id
+
+
+def audit_verify(args: argparse.Namespace) -> int:
+    from projections.verifier import verify
+
+    return verify(args.file, args.reports)
