@@ -50,6 +50,7 @@ class Books:
         t.payouts,
         t.volunteer_months,
         t.subjects,
+        t.incidents,
     )
 
     def __init__(self, calendar: ProgrammeCalendar) -> None:
@@ -63,6 +64,10 @@ class Books:
             "Submitted": _Batch.subject,
             "Created": _Batch.subject,
             "Verified": _Batch.incident_verified,
+            "Rejected": _Batch.incident_status,
+            "MarkedDuplicate": _Batch.incident_status,
+            "Resolved": _Batch.incident_status,
+            "HandlersAssigned": _Batch.handlers_assigned,
             "Made": _Batch.made,
             "Refunded": _Batch.refunded,
             "Received": _Batch.donation,
@@ -92,6 +97,7 @@ class _Batch:
         self.months = Rows(conn, t.months)
         self.volunteer_months = Rows(conn, t.volunteer_months)
         self.subjects = Rows(conn, t.subjects)
+        self.incidents = Rows(conn, t.incidents)
         self.entries: list[dict[str, Any]] = []
         self.donations: list[dict[str, Any]] = []
         self.payouts: list[dict[str, Any]] = []
@@ -109,6 +115,7 @@ class _Batch:
         moves = [e for e in events if e.name in ("BeansCredited", "BeansDebited")]
         self.accounts.prefetch(originators)
         self.redemptions.prefetch(e.id for e in events if e.kind == "Redemption")
+        self.incidents.prefetch(e.id for e in events if e.kind == "Incident")
         self.months.prefetch(periods)
         self.merchant_months.prefetch((e.id, self.period(e)) for e in moves if e.kind == "Merchant")
         self.volunteer_months.prefetch(
@@ -125,6 +132,7 @@ class _Batch:
             self.months,
             self.volunteer_months,
             self.subjects,
+            self.incidents,
         ):
             rows.flush()
         append(self.conn, t.entries, self.entries)
@@ -229,10 +237,48 @@ class _Batch:
         kinds = {"Incident": "incident", "Activity": "activity"}
         if event.kind in kinds:
             self.subjects.put({"id": event.id, "kind": kinds[event.kind]})
+        if event.kind == "Incident":
+            data = event.data
+            self.incidents.put(
+                {
+                    "id": event.id,
+                    "position": event.position,
+                    "at": event.at,
+                    "status": "submitted",
+                    "category": data["category"],
+                    "description": data["description"],
+                    "location": data["location"],
+                    "urgent": bool(data["urgent"]),
+                    "reporter_id": data["reporter_id"],
+                    "handler_ids": [],
+                    "award": None,
+                }
+            )
 
     def incident_verified(self, event: StoredEvent) -> None:
         if event.kind == "Incident":
             self.month(self.period(event))["incidents_verified"] += 1
+            self.incident_status(event)
+
+    def incident_status(self, event: StoredEvent) -> None:
+        statuses = {
+            "Verified": "verified",
+            "Rejected": "rejected",
+            "MarkedDuplicate": "duplicate",
+            "Resolved": "resolved",
+        }
+        incident = self.incidents.get(event.id) if event.kind == "Incident" else None
+        if incident is not None:
+            incident["status"] = statuses[event.name]
+            if event.name == "Verified":
+                incident["award"] = event.data["award"]
+            self.incidents.changed(event.id)
+
+    def handlers_assigned(self, event: StoredEvent) -> None:
+        incident = self.incidents.get(event.id) if event.kind == "Incident" else None
+        if incident is not None:
+            incident["handler_ids"] = list(event.data["handler_ids"])
+            self.incidents.changed(event.id)
 
     def made(self, event: StoredEvent) -> None:
         if event.kind != "Redemption":

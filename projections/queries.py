@@ -45,6 +45,18 @@ def entries(
     return rows, (rows[-1]["version"] if more else None)
 
 
+# --- incidents -------------------------------------------------------------------------------
+
+
+def incidents(conn: Connection, status: str | None) -> list[dict[str, Any]]:
+    """Incidents (of one status), urgent ones first, then in the order reported."""
+    i = t.incidents.c
+    query = select(t.incidents).order_by(i.urgent.desc(), i.position)
+    if status is not None:
+        query = query.where(i.status == status)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
 # --- merchants -----------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ Beans and fen are integers (``BigInteger``); local days and months are ``YYYY-MM
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -162,6 +163,23 @@ volunteer_months = Table(
     Column("period", String(7), primary_key=True),
     Column("account_id", String(ID), primary_key=True),
     Column("earned", BigInteger, nullable=False),
+)
+
+# The incidents coordinators work through (GET /api/v1/incidents).
+incidents = Table(
+    "gb_proj_incidents",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("position", BigInteger, nullable=False),  # of the report: the list's order
+    Column("at", UTCDateTime, nullable=False),
+    Column("status", String(20), nullable=False, index=True),
+    Column("category", String(40), nullable=False),
+    Column("description", String(2000), nullable=False),
+    Column("location", String(200), nullable=True),
+    Column("urgent", Boolean, nullable=False),
+    Column("reporter_id", String(ID), nullable=False),
+    Column("handler_ids", JSON, nullable=False),
+    Column("award", BigInteger, nullable=True),
 )
 
 # What an id is, for the events that refer to it (an award's ref is an incident or an

@@ -8,25 +8,23 @@ values and back.
 
 from __future__ import annotations
 
-from eventsourcing.utils import get_topic
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api.app import ledger_of
 from api.idempotent import idempotent
+from api.read_models import reading
 from api.security import actor, caller, requires
-from ledger.application import Ledger
-from ledger.incidents import DUPLICATE, REJECTED, RESOLVED, SUBMITTED, VERIFIED, Incident
+from ledger.incidents import DUPLICATE, REJECTED, RESOLVED, SUBMITTED, VERIFIED
 from ledger.rules import INCIDENT_CATEGORIES
-from ledger.views import IncidentView
+from projections import queries
 
 blp = Blueprint(
     "incidents", __name__, url_prefix="/api/v1", description="Incidents reported by volunteers"
 )
 
 STATUSES = (SUBMITTED, VERIFIED, REJECTED, DUPLICATE, RESOLVED)
-_PAGE = 500  # notifications read per query while listing
 _AWARD = "beans; the programme's default when absent (at most the programme's maximum award)"
 
 
@@ -130,10 +128,8 @@ class Incidents(MethodView):
     @blp.response(200, IncidentList)
     def get(self, query):
         """List incidents, optionally of one status: urgent ones first, then oldest first."""
-        status = query.get("status")
-        found = [i for i in all_incidents(ledger_of()) if status in (None, i.status)]
-        found.sort(key=lambda i: (not i.urgent, i.at))  # stable: log order breaks ties
-        return {"items": found}
+        with reading() as conn:
+            return {"items": queries.incidents(conn, query.get("status"))}
 
 
 @blp.route("/incidents/<incident_id>/verify")
@@ -195,23 +191,3 @@ class ResolveIncident(MethodView):
         return ledger_of().resolve_incident(
             incident_id, actor(), award_per_handler=body["award_per_handler"]
         )
-
-
-def all_incidents(ledger: Ledger) -> list[IncidentView]:
-    """Every incident, in the order they were reported.
-
-    The pre-projection implementation (issue 4 adds read models): it pages through the
-    event log's notifications of ``Incident.Submitted`` and loads each incident from its
-    events, so its cost grows with the number of incidents ever reported. Replace it with
-    a query of the incidents projection once that exists.
-    """
-    found: list[IncidentView] = []
-    start, topics = 0, [get_topic(Incident.Submitted)]
-    while True:
-        batch = ledger.recorder.select_notifications(
-            start, _PAGE, topics=topics, inclusive_of_start=False
-        )
-        found.extend(ledger.get_incident(n.originator_id) for n in batch)
-        if len(batch) < _PAGE:
-            return found
-        start = batch[-1].id

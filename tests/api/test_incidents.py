@@ -160,11 +160,16 @@ def test_incidents_are_listed_urgent_first_then_oldest_first(
     assert problem_code(volunteer.get("/api/v1/incidents")) == "forbidden"
 
 
-def test_the_list_pages_through_more_incidents_than_one_read(coordinator, ledger, li, monkeypatch):
-    monkeypatch.setattr("api.endpoints.incidents._PAGE", 2)
+def test_the_list_follows_each_incident_through_its_life(coordinator, ledger, li):
     made = [ledger.submit_incident(li, "other", f"report {n}").id for n in range(5)]
     items = coordinator.get("/api/v1/incidents").get_json()["items"]
-    assert [i["id"] for i in items] == made
+    assert [i["id"] for i in items] == made  # in the order reported
+    coordinator.post(f"/api/v1/incidents/{made[1]}/verify", json={"award": 7})
+    coordinator.post(f"/api/v1/incidents/{made[2]}/reject", json={"reason": "not here"})
+    submitted = coordinator.get("/api/v1/incidents?status=submitted").get_json()["items"]
+    assert [i["id"] for i in submitted] == [made[0], made[3], made[4]]
+    verified = coordinator.get("/api/v1/incidents?status=verified").get_json()["items"]
+    assert [(i["id"], i["award"]) for i in verified] == [(made[1], 7)]
 
 
 # --- verifying ---------------------------------------------------------------------------
