@@ -20,6 +20,14 @@ def _row(conn: Connection, table: Any, *where: Any) -> dict[str, Any] | None:
     return dict(found._mapping) if found else None
 
 
+def position(conn: Connection, projection: str) -> int:
+    """How far a projection has read the log (0 before its first batch)."""
+    found = conn.execute(
+        select(t.tracking.c.position).where(t.tracking.c.name == projection)
+    ).scalar()
+    return found or 0
+
+
 # --- accounts ------------------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api.app import ledger_of
-from api.read_models import reading, runner_of
+from api.read_models import reading
 from api.security import requires
 from projections import queries
 
@@ -56,7 +56,7 @@ class AuditEvents(MethodView):
         """Events after position ``after``, oldest first, at most ``limit``; pass
         ``next_after`` back as ``after`` for the next page."""
         with reading() as conn:
-            chained = runner_of().positions()["audit"]
+            chained = queries.position(conn, "audit")
             batch = ledger_of().recorder.select_notifications(
                 start=query["after"],
                 limit=query["limit"],
