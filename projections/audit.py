@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Table, select
 
 from ledger.calendar import ProgrammeCalendar
 from projections import tables as t
-from projections.events import StoredEvent
+from projections.events import LocalMonths, StoredEvent
 from projections.rows import Rows, append
 
 GENESIS = bytes(32)
@@ -59,7 +59,8 @@ class AuditChain:
             return
         previous = head_before(conn, events[0].position)
         rows: list[dict[str, Any]] = []
-        months = Rows(conn, t.chain_months)
+        chain_months = Rows(conn, t.chain_months)
+        months = LocalMonths(self.calendar.zone)
         for event in events:
             previous = chain_value(
                 previous,
@@ -71,9 +72,9 @@ class AuditChain:
             )
             value = previous.hex()
             rows.append({"position": event.position, "chain": value})
-            period = self.calendar.period(event.at)
-            month = months.get(period)
+            period = months(event.at)
+            month = chain_months.get(period)
             if month is None or month["position"] < event.position:
-                months.put({"period": period, "position": event.position, "chain": value})
+                chain_months.put({"period": period, "position": event.position, "chain": value})
         append(conn, t.chain, rows)
-        months.flush()
+        chain_months.flush()

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Table
 
 from ledger.calendar import ProgrammeCalendar
 from projections import tables as t
-from projections.events import StoredEvent
+from projections.events import LocalMonths, StoredEvent
 from projections.rows import Rows, append
 
 ACCOUNT_KINDS = {"Volunteer": "volunteer", "Beneficiary": "beneficiary", "Pool": "pool"}
@@ -90,6 +90,7 @@ class _Batch:
     def __init__(self, conn: Connection, calendar: ProgrammeCalendar) -> None:
         self.conn = conn
         self.calendar = calendar
+        self.local_month = LocalMonths(calendar.zone)
         self.accounts = Rows(conn, t.accounts)
         self.redemptions = Rows(conn, t.redemptions)
         self.merchant_months = Rows(conn, t.merchant_months)
@@ -106,11 +107,11 @@ class _Batch:
 
     def period(self, event: StoredEvent) -> str:
         day = event.data.get("day")  # credits and debits carry their local day
-        return day[:7] if isinstance(day, str) else self.calendar.period(event.at)
+        return day[:7] if isinstance(day, str) else self.local_month(event.at)
 
     def prefetch(self, events: list[StoredEvent]) -> None:
         """Read every row this batch is likely to touch in a few queries."""
-        originators = {e.id for e in events}
+        originators = {e.id for e in events if e.kind in ACCOUNT_KINDS or e.kind == "Merchant"}
         periods = {self.period(e) for e in events}
         moves = [e for e in events if e.name in ("BeansCredited", "BeansDebited")]
         self.accounts.prefetch(originators)

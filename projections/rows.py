@@ -9,13 +9,28 @@ prefetch costs time, never correctness.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Hashable, Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Table, select, tuple_
+from sqlalchemy import Connection, Table, any_, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 
-_CHUNK = 500  # keys per IN (...) query
+from projections import bulk
+
+_CHUNK = 5000  # keys per query
+
+
+def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _one_of(conn: Connection, column: Any, values: list[Any]) -> Any:
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    return column.in_(values)
 
 
 def dialect_insert(conn: Connection, table: Table) -> Any:
@@ -28,25 +43,39 @@ class Rows:
         self.conn = conn
         self.table = table
         self.key_columns = [column.name for column in table.primary_key]
+        self._key = operator.itemgetter(*self.key_columns)  # a value, or a tuple of them
         self._rows: dict[Hashable, dict[str, Any] | None] = {}
         self._dirty: set[Hashable] = set()
 
     def _key_of(self, row: dict[str, Any]) -> Hashable:
-        values = tuple(row[name] for name in self.key_columns)
-        return values[0] if len(values) == 1 else values
+        return self._key(row)
 
     def prefetch(self, keys: Iterable[Hashable]) -> None:
-        """Read the rows of these keys (absent ones are remembered as absent)."""
+        """Read the rows of these keys (absent ones are remembered as absent).
+
+        One query per key column's distinct values (``= ANY(array)`` on PostgreSQL,
+        ``IN`` on SQLite): for a composite key it may read a few rows more, which is
+        harmless."""
         missing = list({key for key in keys if key not in self._rows})
-        columns = [self.table.c[name] for name in self.key_columns]
-        matcher = columns[0] if len(columns) == 1 else tuple_(*columns)
-        for start in range(0, len(missing), _CHUNK):
-            chunk = missing[start : start + _CHUNK]
-            for key in chunk:
-                self._rows[key] = None
-            for row in self.conn.execute(select(self.table).where(matcher.in_(chunk))):
+        if not missing:
+            return
+        for key in missing:
+            self._rows[key] = None
+        for chunk in _chunks(missing, _CHUNK):
+            columns = [self.table.c[name] for name in self.key_columns]
+            if len(columns) == 1:
+                wanted = [list(chunk)]
+            else:
+                wanted = [list(parts) for parts in zip(*chunk, strict=True)]
+            conditions = [
+                _one_of(self.conn, column, sorted(set(values)))
+                for column, values in zip(columns, wanted, strict=True)
+            ]
+            for row in self.conn.execute(select(self.table).where(*conditions)):
                 found = dict(row._mapping)
-                self._rows[self._key_of(found)] = found
+                key = self._key_of(found)
+                if key in self._rows and self._rows[key] is None:
+                    self._rows[key] = found
 
     def get(self, key: Hashable) -> dict[str, Any] | None:
         """The row with this primary key, or None."""
@@ -75,23 +104,9 @@ class Rows:
     def flush(self) -> int:
         """Write the changed rows; returns how many."""
         rows = [row for key in self._dirty if (row := self._rows[key]) is not None]
-        if rows:
-            insert = dialect_insert(self.conn, self.table)
-            others = [c.name for c in self.table.columns if c.name not in self.key_columns]
-            statement = (
-                insert.on_conflict_do_update(
-                    index_elements=self.key_columns,
-                    set_={name: insert.excluded[name] for name in others},
-                )
-                if others
-                else insert.on_conflict_do_nothing()
-            )
-            self.conn.execute(statement, rows)
+        bulk.upsert(self.conn, self.table, rows)
         self._dirty.clear()
         return len(rows)
 
 
-def append(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert new rows (entries, donations, payouts, chain values) in one statement."""
-    if rows:
-        conn.execute(table.insert(), rows)
+append = bulk.append
