@@ -22,7 +22,7 @@ from flask import Response, current_app, g, request
 from api.errors import ApiProblem, ledger_problem, problem
 from api.idempotency import IdempotencyStore, InProgress, Mismatch, Proceed, Replay
 from api.security import principal
-from ledger.errors import LedgerError
+from ledger.errors import Conflict, LedgerError
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,9 @@ def idempotent(view: F, *, keep_body: bool = True) -> F:
         g.idempotency_key = f"{scope}/{key}"
         try:
             response = current_app.make_response(view(*args, **kwargs))
+        except Conflict as error:  # clashed with concurrent writes: a retry may succeed
+            store.release(scope, key)
+            return _problem_for(error)
         except (LedgerError, ApiProblem) as error:
             response = _problem_for(error)
         except Exception:

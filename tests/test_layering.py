@@ -1,16 +1,23 @@
-"""The ledger core must not depend on the web, storage drivers or outer packages.
+"""Each package imports only what its layer may (DESIGN.md "The shape").
 
 ``ledger/`` is the domain: it may use eventsourcing and the standard library, but not
 Flask/marshmallow (the HTTP layer), database drivers or ORMs (the persistence adapters),
-nor the packages built on top of it (api, projections, merchant_pos).
+nor the packages built on top of it (api, projections, merchant_pos). ``projections/``
+builds on ledger and never on api or the web. ``merchant_pos/`` talks to the server over
+HTTP only. The auditor's verifier uses nothing but the standard library, so it shares no
+code path with the projections it checks.
 """
 
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
-LEDGER = Path(__file__).resolve().parent.parent / "ledger"
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LEDGER = ROOT / "ledger"
 
 FORBIDDEN = frozenset(
     {
@@ -27,7 +34,9 @@ FORBIDDEN = frozenset(
 )
 
 
-def forbidden_imports(source: str, filename: str = "<string>") -> list[tuple[int, str]]:
+def forbidden_imports(
+    source: str, filename: str = "<string>", forbidden: frozenset[str] = FORBIDDEN
+) -> list[tuple[int, str]]:
     """(line, module) for every import of a forbidden top-level package in ``source``.
 
     Catches ``import x``, ``import x.y``, ``from x import y``, ``from x.y import z`` and
@@ -38,10 +47,10 @@ def forbidden_imports(source: str, filename: str = "<string>") -> list[tuple[int
     for node in ast.walk(ast.parse(source, filename=filename)):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                if alias.name.split(".")[0] in FORBIDDEN:
+                if alias.name.split(".")[0] in forbidden:
                     found.append((node.lineno, alias.name))
         elif isinstance(node, ast.ImportFrom):
-            if node.level == 0 and node.module and node.module.split(".")[0] in FORBIDDEN:
+            if node.level == 0 and node.module and node.module.split(".")[0] in forbidden:
                 found.append((node.lineno, node.module))
         elif isinstance(node, ast.Call) and node.args:
             func = node.func
@@ -57,7 +66,7 @@ def forbidden_imports(source: str, filename: str = "<string>") -> list[tuple[int
                 name in {"import_module", "__import__"}
                 and isinstance(first, ast.Constant)
                 and isinstance(first.value, str)
-                and first.value.split(".")[0] in FORBIDDEN
+                and first.value.split(".")[0] in forbidden
             ):
                 found.append((node.lineno, first.value))
     return sorted(found)
@@ -100,3 +109,39 @@ def test_ledger_imports_nothing_from_outer_layers() -> None:
         "ledger/ must not import web, database-driver or outer-layer packages:\n  "
         + "\n  ".join(problems)
     )
+
+
+OUTER_RULES = {
+    "projections": frozenset({"flask", "marshmallow", "flask_smorest", "api", "merchant_pos"}),
+    "merchant_pos": frozenset(
+        {"api", "ledger", "projections", "eventsourcing", "sqlalchemy", "psycopg"}
+    ),
+}
+
+
+@pytest.mark.parametrize("package", sorted(OUTER_RULES))
+def test_outer_packages_keep_to_their_layer(package: str) -> None:
+    problems = [
+        f"{path.relative_to(ROOT)}:{line}: imports {module!r}"
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for line, module in forbidden_imports(
+            path.read_text(encoding="utf-8"), str(path), OUTER_RULES[package]
+        )
+    ]
+    assert not problems, f"{package}/ reaches outside its layer:\n  " + "\n  ".join(problems)
+
+
+def test_the_verifier_uses_only_the_standard_library() -> None:
+    allowed = set(sys.stdlib_module_names) | {"__future__", "projections"}
+    for name in ("verifier.py", "verifier_reports.py"):
+        source = (ROOT / "projections" / name).read_text(encoding="utf-8")
+        imported = set()
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module)
+        outside = {m for m in imported if m.split(".")[0] not in allowed}
+        inside = {m for m in imported if m.split(".")[0] == "projections"}
+        assert not outside, f"{name} imports {sorted(outside)}"
+        assert inside <= {"projections.verifier_reports"}, f"{name} imports {sorted(inside)}"

@@ -9,6 +9,7 @@ from uuid import uuid4
 
 import pytest
 
+from ledger.errors import Conflict
 from ledger.views import Actor
 from tests.api.helpers import assert_replayed, problem_code
 
@@ -109,6 +110,28 @@ def test_a_report_sent_twice_with_one_idempotency_key_is_recorded_once(reporter,
         headers={"Idempotency-Key": "report-1"},
     )
     assert (other.status_code, problem_code(other)) == (422, "idempotency_key_reused")
+
+
+def test_a_conflict_leaves_the_idempotency_key_free_so_the_retry_succeeds(
+    reporter, ledger, monkeypatch
+):
+    """409 conflict means "try again": the key must not keep replaying the conflict."""
+    real = type(ledger).submit_incident
+    clashes = iter([True])
+
+    def clash_once(self, *args, **kwargs):
+        if next(clashes, False):
+            raise Conflict("submitting clashed with concurrent changes; try again")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(ledger), "submit_incident", clash_once)
+    report = {"category": "dispute", "description": "noise at night"}
+    headers = {"Idempotency-Key": "report-after-clash"}
+    first = reporter.post("/api/v1/incidents", json=report, headers=headers)
+    assert (first.status_code, problem_code(first)) == (409, "conflict")
+    retry = reporter.post("/api/v1/incidents", json=report, headers=headers)
+    assert retry.status_code == 201 and "Idempotent-Replayed" not in retry.headers
+    assert ledger.get_incident(retry.get_json()["id"]).status == "submitted"
 
 
 # --- listing -----------------------------------------------------------------------------
