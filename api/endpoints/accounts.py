@@ -1,11 +1,20 @@
 """Bean accounts of people: opening them, reading them and their entries, the leaderboard
-choice, payment codes and beneficiary cards (SPEC §6: /accounts...).
+choice, payment codes and beneficiary cards (SPEC §6: /accounts...), and printing the cards
+(``card.pdf``, ``/cards.pdf``).
 
 Who sees an account: its owner (the volunteer or beneficiary whose ``account_id`` it is)
 and staff (coordinators, fund officers, auditors, admins). Anyone else gets ``403``
 before the account is even looked up, so a stranger cannot probe which ids exist.
 
 Balances and entries are read from the ``books`` projection (projections/books.py).
+
+Printed cards are read back from the ledger: a beneficiary's current card number is part
+of its account's state (``CardIssued``), so a coordinator can print a card again, or a
+sheet of many, with a GET that changes nothing. Printing again does not revoke: a lost card
+is replaced with ``POST /card``. (Binary answers could not be replayed by
+``Idempotency-Key`` anyway: the answer store keeps text.)
+
+Also the small helpers for answers that are files: :func:`download` and :func:`code_image`.
 """
 
 from __future__ import annotations
@@ -13,6 +22,7 @@ from __future__ import annotations
 import logging
 from uuid import UUID
 
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -23,6 +33,11 @@ from api.errors import ApiProblem
 from api.idempotent import idempotent
 from api.read_models import reading
 from api.security import STAFF, actor, auth_of, caller, forbid_unless, requires
+from ledger.accounts import Beneficiary
+from ledger.codes import card_code
+from ledger.errors import NotFound
+from merchant_pos.printing import PrintedCard, cards_pdf
+from merchant_pos.qr import qr_png, qr_svg
 from projections import queries
 
 log = logging.getLogger(__name__)
@@ -32,6 +47,9 @@ blp = Blueprint(
 )
 
 PEOPLE = ("volunteer", "beneficiary")
+
+#: How a file answer (an image, a PDF) is documented: a string of bytes of its media type.
+FILE = {"type": "string", "format": "binary"}
 
 
 # --- schemas ----------------------------------------------------------------------------
@@ -106,6 +124,10 @@ class EntriesPage(Schema):
 class PaymentCodeOut(Schema):
     code = fields.String(required=True)
     expires_at = fields.DateTime(required=True)
+    qr_svg = fields.String(
+        required=True,
+        metadata={"description": "the code as an inline SVG image (its <title> is the code)"},
+    )
 
 
 class NewCard(Schema):
@@ -114,6 +136,18 @@ class NewCard(Schema):
 
 class CardOut(Schema):
     card_code = fields.String(required=True)
+
+
+MAX_CARDS_PER_SHEET = 200
+
+
+class CardsQuery(Schema):
+    account_id = fields.List(
+        fields.String(validate=[validate.Length(min=1, max=64), plain_text]),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_CARDS_PER_SHEET),
+        metadata={"description": "beneficiary account ids, repeated: ?account_id=…&account_id=…"},
+    )
 
 
 class NoBody(Schema):
@@ -199,7 +233,7 @@ class PaymentCodes(MethodView):
         """A fresh payment code for the volunteer to show at a till (valid 60 s, once)."""
         forbid_unless(owns(account_id), "only the account's owner shows its payment code")
         issued = ledger_of().issue_payment_code(account_id)
-        return {"code": issued.code, "expires_at": issued.expires_at}
+        return {"code": issued.code, "expires_at": issued.expires_at, "qr_svg": qr_svg(issued.code)}
 
 
 @blp.route("/accounts/<account_id>/card")
@@ -213,6 +247,34 @@ class Cards(MethodView):
         revokes the old one."""
         card = ledger_of().issue_card(account_id, actor(), pin=body["pin"])
         return {"card_code": card.card_code}
+
+
+@blp.route("/accounts/<account_id>/card.pdf")
+class CardPdf(MethodView):
+    @requires("coordinator")
+    @blp.response(200, FILE, content_type="application/pdf", description="the card on an A4 sheet")
+    def get(self, account_id):
+        """A beneficiary's current card, to print (again): name, card number, QR code and
+        how to use it. It is the same card, still valid; a lost card is replaced with
+        ``POST /accounts/{id}/card``. 404 if the account has no card yet."""
+        card, number = printed_card(account_id)
+        return download(cards_pdf([card]), "application/pdf", f"goldbean-card-{number}.pdf")
+
+
+@blp.route("/cards.pdf")
+class CardSheet(MethodView):
+    @requires("coordinator")
+    @blp.arguments(CardsQuery, location="query")
+    @blp.response(
+        200, FILE, content_type="application/pdf", description="the cards, 8 to an A4 page"
+    )
+    def get(self, query):
+        """The current cards of several beneficiaries on A4 sheets to print and cut, 8 to a
+        page (2 × 4, bank-card size), in the order given (an id given twice is printed
+        once). 404 naming the first account that is not a beneficiary or has no card."""
+        ids = list(dict.fromkeys(query["account_id"]))
+        cards = [printed_card(account_id)[0] for account_id in ids]
+        return download(cards_pdf(cards), "application/pdf", "goldbean-cards.pdf")
 
 
 @blp.route("/accounts/<account_id>/card/unlock")
@@ -245,6 +307,37 @@ def add_owner(account_id: str, username: str, password: str, role: str) -> None:
             f"{error}; account {account_id} was opened without a user",
             extra={"account_id": account_id},
         ) from None
+
+
+def printed_card(account_id: str) -> tuple[PrintedCard, str]:
+    """A beneficiary's current card to print, and its account number. NotFound unless the
+    account is a beneficiary's with a card."""
+    beneficiary = ledger_of().load(account_id, Beneficiary, "beneficiary account")
+    if beneficiary.card_number is None:
+        raise NotFound(f"beneficiary {account_id} has no card yet: issue one first")
+    card = PrintedCard(beneficiary.display_name, card_code(beneficiary.card_number))
+    return card, beneficiary.number
+
+
+# --- file answers -------------------------------------------------------------------------
+
+
+def download(body: bytes, mimetype: str, filename: str) -> Response:
+    """A file answer that browsers save under ``filename``."""
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def code_image(code: str, kind: str) -> Response:
+    """A code's QR image, ``kind`` "svg" or "png", shown inline. Not kept by any cache
+    (an activity's check-in code is a secret while the activity runs)."""
+    if kind == "svg":
+        response = Response(qr_svg(code), mimetype="image/svg+xml")
+    else:
+        response = Response(qr_png(code), mimetype="image/png")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 # --- who may see what --------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Volunteer activities (SPEC §4, §6: activities): a coordinator creates one, volunteers
 check in with its code while it runs, and the coordinator confirms the attendance, which
-awards each attendee once. The check-in QR images (``code.svg``/``.png``) are issue 5's.
+awards each attendee once. The coordinator shows the check-in code as a QR image
+(``code.svg``, ``code.png``) while the activity runs.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api.app import ledger_of
+from api.endpoints.accounts import FILE, code_image
 from api.idempotent import idempotent
 from api.security import actor, caller, requires
 
@@ -87,6 +89,29 @@ class ActivityDetail(MethodView):
     def get(self, activity_id):
         """An activity with who checked in and whose attendance is confirmed."""
         return ledger_of().get_activity(activity_id)
+
+
+@blp.route("/activities/<activity_id>/code.svg")
+class CheckinCodeSvg(MethodView):
+    @requires("coordinator")
+    @blp.response(
+        200, FILE, content_type="image/svg+xml", description="the check-in QR code as an SVG image"
+    )
+    def get(self, activity_id):
+        """The activity's check-in QR code, for the coordinator to show while it runs
+        (volunteers scan it to check in), as SVG; its ``<title>`` is the code's digits."""
+        return code_image(ledger_of().get_activity(activity_id).checkin_code, "svg")
+
+
+@blp.route("/activities/<activity_id>/code.png")
+class CheckinCodePng(MethodView):
+    @requires("coordinator")
+    @blp.response(
+        200, FILE, content_type="image/png", description="the check-in QR code as a PNG image"
+    )
+    def get(self, activity_id):
+        """The activity's check-in QR code as a PNG image (10 pixels a module)."""
+        return code_image(ledger_of().get_activity(activity_id).checkin_code, "png")
 
 
 @blp.route("/activities/<activity_id>/checkins")

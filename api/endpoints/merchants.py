@@ -3,8 +3,8 @@ terminals, their day's redemptions and their monthly statements (SPEC §6: /merc
 
 A merchant sees only itself: a caller with the role ``merchant`` (a terminal, or a
 merchant user) whose ``merchant_id`` is another merchant's gets ``403`` before anything
-is looked up. The counter QR code (``code.svg`` / ``.png``) and the statement's ``.csv``
-and ``.pdf`` come with issues 5 and 4.
+is looked up. The counter QR code comes as an image (``code.svg``, ``code.png``) and as a
+printable A4 counter sign (``sign.pdf``); the statements also as ``.csv`` and ``.pdf``.
 
 The day's redemptions and the statements are read from the ``books`` projection.
 """
@@ -16,14 +16,13 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api.app import ledger_of
 from api.auth import MAX_LABEL, InvalidUser
-from api.endpoints.accounts import NoBody, plain_text
+from api.endpoints.accounts import FILE, NoBody, code_image, download, plain_text
 from api.errors import ApiProblem
 from api.idempotent import idempotent, idempotent_secret
 from api.read_models import reading
@@ -32,6 +31,7 @@ from api.security import STAFF, actor, auth_of, caller, forbid_unless, requires
 from ledger.calendar import parse_period
 from ledger.errors import ValidationError
 from ledger.rules import MERCHANT_CATEGORIES
+from merchant_pos.printing import counter_sign_pdf
 from projections import queries
 
 log = logging.getLogger(__name__)
@@ -228,11 +228,50 @@ class StatementPdf(MethodView):
         )
 
 
-def download(body: bytes, mimetype: str, filename: str) -> Response:
-    """A file answer that browsers save under ``filename``."""
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+@blp.route("/merchants/<merchant_id>/code.svg")
+class CounterCodeSvg(MethodView):
+    @requires("merchant", *STAFF)
+    @blp.response(
+        200, FILE, content_type="image/svg+xml", description="the counter QR code as an SVG image"
+    )
+    def get(self, merchant_id):
+        """The merchant's counter QR code (SPEC §5: volunteers scan it and enter the amount),
+        as SVG that scales to any size; its ``<title>`` is the code's digits."""
+        check_is_itself(merchant_id)
+        return code_image(ledger_of().get_merchant(merchant_id).merchant_code, "svg")
+
+
+@blp.route("/merchants/<merchant_id>/code.png")
+class CounterCodePng(MethodView):
+    @requires("merchant", *STAFF)
+    @blp.response(
+        200, FILE, content_type="image/png", description="the counter QR code as a PNG image"
+    )
+    def get(self, merchant_id):
+        """The merchant's counter QR code as a PNG image (10 pixels a module)."""
+        check_is_itself(merchant_id)
+        return code_image(ledger_of().get_merchant(merchant_id).merchant_code, "png")
+
+
+@blp.route("/merchants/<merchant_id>/sign.pdf")
+class CounterSign(MethodView):
+    @requires("merchant", *STAFF)
+    @blp.response(
+        200,
+        FILE,
+        content_type="application/pdf",
+        description="the counter sign, an A4 page to print",
+    )
+    def get(self, merchant_id):
+        """A printable A4 counter sign: the merchant's name, its QR code large, the code's
+        digits and how to pay with Goldbean, in Chinese and English."""
+        check_is_itself(merchant_id)
+        merchant = ledger_of().get_merchant(merchant_id)
+        return download(
+            counter_sign_pdf(merchant.name, merchant.merchant_code),
+            "application/pdf",
+            f"goldbean-sign-{merchant.number}.pdf",
+        )
 
 
 # --- who may see what --------------------------------------------------------------------
