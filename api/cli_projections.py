@@ -165,8 +165,11 @@ def projections_run(args: argparse.Namespace) -> int:
 def audit_export(args: argparse.Namespace) -> int:
     """Write the whole log with its chain values, after bringing the chain up to date."""
     with _opened(args) as (settings, ledger, store, runner):
-        runner.catch_up()
+        # Up to the head as it is now: events recorded while the export runs are left
+        # for the next one (they would have no chain value yet).
         head = runner.head()
+        runner.catch_up(stop=head)
+        head = min(head, runner.positions()["audit"])
         body = args.file.with_name(args.file.name + ".events.partial")
         partial = args.file.with_name(args.file.name + ".partial")
         count = 0
