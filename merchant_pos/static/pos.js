@@ -1,0 +1,1276 @@
+// Goldbean (金豆) point of sale, in the browser (SPEC §5, §6, §10 /pos).
+//
+// A client of the HTTP API like merchant_pos/client.py: it signs in with a terminal token
+// (kept in localStorage until "sign out"), reads a code (typed, camera, or a photo),
+// redeems it, shows the receipt the server confirmed, refunds, and lists the day.
+//
+// Every request that moves beans carries an Idempotency-Key. The key belongs to one
+// attempt (one request body): when no answer comes (network failure, timeout, 5xx, or a
+// 409 conflict) the same body is sent again with the same key, a few times, and again when
+// the cashier presses the button once more; the server answers a repeat with its first
+// answer, so beans move once. A new sale (another body) gets a new key, but only after the
+// unanswered attempt before it has been settled.
+//
+// Plain JavaScript, nothing loaded from elsewhere; all text goes in with textContent.
+"use strict";
+
+(() => {
+  const API = "/api/v1";
+  const TOKEN_KEY = "goldbean.pos.token";
+  const LANG_KEY = "goldbean.pos.lang";
+  const POLL_MS = 5000; // today's list
+  const SCAN_MS = 700; // one camera frame
+  const FRESH_MS = 20000; // how long a new row of today's list stays highlighted
+  const TIMEOUT_MS = 15000; // one request
+  const RETRY_DELAYS_MS = [500, 1000, 2000]; // further tries of an unanswered attempt
+  const FRAME_SIDE = 640; // a frame sent to the server is downscaled to this
+  const FRAME_BYTES = 45000; // under the server's limit (api/endpoints/pos.py: 48 KiB)
+  const MAX_AMOUNT_DIGITS = 6;
+
+  // Codes by first digit and length (ledger/codes.py).
+  const CODE_KINDS = { "8:37": "payment", "6:17": "card", "7:10": "merchant", "5:13": "checkin" };
+
+  // --- words -----------------------------------------------------------------------------
+
+  const TEXT = {
+    zh: {
+      htmlLang: "zh-CN",
+      locale: "zh-CN",
+      title: "金豆收银台",
+      otherLanguage: "English",
+      signOut: "退出登录",
+      close: "关闭",
+      signInTitle: "终端登录",
+      tokenLabel: "终端令牌",
+      tokenHint: "管理员创建终端时显示一次的令牌。粘贴一次即可，本设备会记住它，直到“退出登录”。",
+      signIn: "登录",
+      saleTitle: "收款",
+      codeLabel: "付款码或长者卡号",
+      scan: "扫码",
+      choosePhoto: "选择图片",
+      cameraHint: "把二维码放在取景框中间",
+      stopScan: "停止扫码",
+      amountLabel: "金额（金豆）",
+      clear: "清除",
+      backspace: "退格",
+      pinLabel: "卡密码（4位）",
+      pinHint: "请持卡人输入密码；没有设置密码的卡留空。",
+      redeem: "收款",
+      redeeming: "正在收款…",
+      receiptTitle: "收款成功",
+      beans: "金豆",
+      receiptTime: "时间",
+      receiptId: "收据号",
+      receiptPayer: "付款方式",
+      nextSale: "下一笔",
+      todayTitle: "今日收款",
+      totalCount: "笔数",
+      totalRedeemed: "收款",
+      totalRefunded: "退款",
+      totalNet: "净收",
+      todayEmpty: "今天还没有收款。",
+      updatedAt: "更新于 {time}",
+      refund: "退款",
+      refunded: "已退 {n}",
+      refundTitle: "退款",
+      refundAmount: "退款金额（金豆）",
+      refundInfo: "收据 {id}，{time}，{amount} 金豆，可退 {left} 金豆",
+      cancel: "取消",
+      confirmRefund: "确认退款",
+      refundDone: "已退款 {n} 金豆（收据 {id}）",
+      rowLabel: "{time} 收款 {amount} 金豆，收据 {id}",
+      refundRowLabel: "退款：收据 {id}",
+      kindPayment: "金豆付款码",
+      kindCard: "长者卡",
+      kindCounter: "扫码付款（商户收款码）",
+      codeIsPayment: "志愿者付款码 ✓",
+      codeIsCard: "长者卡 ✓ 如卡有密码，请持卡人输入",
+      codeIncomplete: "已输入 {n} 位",
+      newPayment: "收到一笔付款：{amount} 金豆",
+      signedIn: "已登录：{name}",
+      signedOut: "已退出登录，本设备不再保存令牌。",
+      scanned: "已读取二维码",
+      earlierDone: "上一笔（{amount} 金豆）其实已经成功，请先核对收据；这一笔还没有收。",
+      errors: {
+        network: "网络中断，这一笔还没有确认。请检查网络后再点一次按钮：会用同一个请求重试，不会重复扣款或退款。",
+        network_read: "连不上服务器，请检查网络。稍后会自动重试。",
+        not_merchant: "这个令牌不是商户终端的令牌。",
+        no_code: "请先输入或扫描付款码。",
+        bad_code: "这不是付款码或长者卡号，请核对数字或重新扫码。",
+        merchant_code: "这是商户收款码，不是顾客的付款码。请让顾客出示金豆付款码。",
+        checkin_code: "这是活动签到码，不是付款码。",
+        no_amount: "请用数字键输入金额。",
+        pin_format: "卡密码是4位数字。",
+        refund_amount: "请输入要退的金豆数（1 到 {left}）。",
+        no_camera: "无法使用摄像头（需要 HTTPS 连接并允许使用摄像头）。可以选择图片或手动输入。",
+        no_qr: "图片中没有找到二维码，请换一张更清晰的图片。",
+        bad_image: "无法读取这张图片。",
+        unauthenticated: "终端令牌无效或已被撤销，请重新登录。",
+        forbidden: "这个终端无权进行此操作。",
+        not_found: "找不到这条记录（收款或商户不存在，或不属于本店）。",
+        validation_error: "输入的内容不正确，请检查付款码、金额和密码。",
+        insufficient_balance: "余额不足：顾客的金豆不够（退款时：本店未结算的金豆不够）。",
+        invalid_code: "无效的付款码或卡号，请重新扫码或核对数字。",
+        code_expired: "付款码已过期（60秒内有效），请顾客刷新付款码后再扫。",
+        code_used: "这个付款码已经用过了，请顾客刷新付款码。",
+        card_revoked: "这张卡已经挂失补办，旧卡不能再使用。",
+        wrong_pin: "卡密码不正确，请持卡人重新输入。",
+        card_locked: "密码错误次数过多，这张卡已被锁定，请联系社区工作人员解锁。",
+        merchant_not_allowed: "长者卡不能在本店使用（只能在超市、菜市场和食堂使用）。",
+        merchant_suspended: "本店已被暂停收款，请联系社区管理员。",
+        limit_exceeded: "超出限额：单笔金额或长者卡当日消费超过了上限。",
+        award_cap_exceeded: "超过了每日奖励上限。",
+        self_verification: "不能审核自己上报或处理的事件。",
+        four_eyes_required: "需要另一位工作人员审批。",
+        refund_exceeds_redemption: "退款金额超过了这笔收款还可退的金豆。",
+        refund_window_closed: "已超过退款期限（收款后30天内可退）。",
+        insufficient_fund: "基金余额不足。",
+        idempotency_key_reused: "这个请求编号已经用于另一笔交易，请重新开始这笔收款。",
+        conflict: "服务器正忙于处理这个账户，请稍后再试（不会重复扣款）。",
+        unavailable: "服务暂时不可用，请稍后再试。",
+        invalid_state: "当前状态下不能进行这个操作。",
+        too_many_requests: "尝试次数过多，请稍后再试。",
+        payload_too_large: "图片太大，请换一张较小的图片。",
+        nothing_to_settle: "没有需要结算的金豆。",
+        duplicate_receipt: "这个收据号已经登记过。",
+        method_not_allowed: "不支持这个操作。",
+        internal_error: "服务器出错了，请稍后再试。",
+        unknown: "出错了（{code}）。",
+      },
+    },
+    en: {
+      htmlLang: "en",
+      locale: "en-GB",
+      title: "Goldbean till",
+      otherLanguage: "中文",
+      signOut: "Sign out",
+      close: "Close",
+      signInTitle: "Sign in this terminal",
+      tokenLabel: "Terminal token",
+      tokenHint:
+        "The token shown once when the administrator created this terminal. Paste it once; this device keeps it until you sign out.",
+      signIn: "Sign in",
+      saleTitle: "Take a payment",
+      codeLabel: "Payment code or card number",
+      scan: "Scan",
+      choosePhoto: "Choose a photo",
+      cameraHint: "Hold the QR code in the middle of the picture",
+      stopScan: "Stop scanning",
+      amountLabel: "Amount (beans)",
+      clear: "Clear",
+      backspace: "Backspace",
+      pinLabel: "Card PIN (4 digits)",
+      pinHint: "The card holder enters the PIN; leave it empty for a card without a PIN.",
+      redeem: "Redeem",
+      redeeming: "Redeeming…",
+      receiptTitle: "Payment received",
+      beans: "beans",
+      receiptTime: "Time",
+      receiptId: "Receipt",
+      receiptPayer: "Paid with",
+      nextSale: "Next sale",
+      todayTitle: "Today",
+      totalCount: "Sales",
+      totalRedeemed: "Received",
+      totalRefunded: "Refunded",
+      totalNet: "Net",
+      todayEmpty: "No payments yet today.",
+      updatedAt: "Updated {time}",
+      refund: "Refund",
+      refunded: "refunded {n}",
+      refundTitle: "Refund",
+      refundAmount: "Beans to refund",
+      refundInfo: "Receipt {id}, {time}, {amount} beans, {left} left to refund",
+      cancel: "Cancel",
+      confirmRefund: "Refund",
+      refundDone: "Refunded {n} beans (receipt {id})",
+      rowLabel: "{time}: received {amount} beans, receipt {id}",
+      refundRowLabel: "Refund receipt {id}",
+      kindPayment: "Goldbean payment code",
+      kindCard: "Beneficiary card",
+      kindCounter: "Counter code",
+      codeIsPayment: "Volunteer payment code ✓",
+      codeIsCard: "Beneficiary card ✓ If the card has a PIN, the holder enters it",
+      codeIncomplete: "{n} digits so far",
+      newPayment: "Payment received: {amount} beans",
+      signedIn: "Signed in: {name}",
+      signedOut: "Signed out; this device no longer keeps the token.",
+      scanned: "QR code read",
+      earlierDone:
+        "The previous sale ({amount} beans) did go through: check its receipt. This one has not been taken yet.",
+      errors: {
+        network:
+          "The network is down and this is not confirmed yet. Check the connection and press the button again: it resends the same request, so nothing happens twice.",
+        network_read: "Cannot reach the server; check the network. It will try again by itself.",
+        not_merchant: "This token is not a merchant terminal's token.",
+        no_code: "Type or scan the payment code first.",
+        bad_code: "That is not a payment code or card number: check the digits or scan again.",
+        merchant_code: "That is a shop's counter code, not a customer's payment code. Ask for their Goldbean payment code.",
+        checkin_code: "That is an activity check-in code, not a payment code.",
+        no_amount: "Enter the amount with the keypad.",
+        pin_format: "A card PIN is 4 digits.",
+        refund_amount: "Enter the beans to refund (1 to {left}).",
+        no_camera:
+          "The camera cannot be used (it needs an HTTPS connection and your permission). Choose a photo or type the code.",
+        no_qr: "No QR code found in that picture; try a sharper one.",
+        bad_image: "That picture cannot be read.",
+        unauthenticated: "The terminal token is not valid or was revoked: sign in again.",
+        forbidden: "This terminal is not allowed to do that.",
+        not_found: "Not found: no such sale or shop, or it is not this shop's.",
+        validation_error: "Something entered is not valid: check the code, amount and PIN.",
+        insufficient_balance:
+          "Not enough beans: the customer's balance is too low (for a refund: this shop's unsettled beans).",
+        invalid_code: "Invalid payment code or card: scan again or check the digits.",
+        code_expired: "The payment code has expired (it is valid for 60 s): ask the customer to refresh it.",
+        code_used: "This payment code has already been used: ask the customer for a fresh one.",
+        card_revoked: "This card was replaced by a new one and can no longer be used.",
+        wrong_pin: "Wrong PIN for this card: the holder should enter it again.",
+        card_locked: "Too many wrong PINs: the card is locked. A community coordinator can unlock it.",
+        merchant_not_allowed:
+          "Beneficiary cards cannot be used at this shop (only groceries, produce shops and canteens).",
+        merchant_suspended: "This shop is suspended and cannot take payments: contact the administrator.",
+        limit_exceeded: "Over the limit: the sale is too large, or the card's daily spending limit is reached.",
+        award_cap_exceeded: "Over the daily award cap.",
+        self_verification: "Nobody may verify an incident they reported or handled.",
+        four_eyes_required: "Another officer must approve this.",
+        refund_exceeds_redemption: "The refund is more than what is left of this sale.",
+        refund_window_closed: "Too late to refund: refunds are possible for 30 days after the sale.",
+        insufficient_fund: "The fund's balance is too low.",
+        idempotency_key_reused: "This request id was used for another request: start the sale again.",
+        conflict: "The server was busy with this account: try again (nothing is charged twice).",
+        unavailable: "The service is unavailable for the moment: try again shortly.",
+        invalid_state: "That cannot be done in the current state.",
+        too_many_requests: "Too many attempts: wait a little and try again.",
+        payload_too_large: "The picture is too large: choose a smaller one.",
+        nothing_to_settle: "There is nothing to settle.",
+        duplicate_receipt: "That receipt number is already recorded.",
+        method_not_allowed: "That is not supported.",
+        internal_error: "Something went wrong on the server: try again shortly.",
+        unknown: "Something went wrong ({code}).",
+      },
+    },
+  };
+
+  // --- state -----------------------------------------------------------------------------
+
+  const state = {
+    lang: readStorage(LANG_KEY) === "en" ? "en" : "zh",
+    token: null,
+    merchantId: null,
+    merchantName: "",
+    amount: "",
+    attempt: null, // {path, text, key, amount} of a redemption that got no answer yet
+    refundAttempt: null, // the same for a refund
+    refundTarget: null, // the row of today's list being refunded
+    busy: false,
+    message: null, // {kind, key?, code?, detail?, vars?}, re-rendered on a language change
+    receipt: null,
+    today: null,
+    known: null, // ids of today's rows already shown (null before the first load)
+    mine: new Set(), // ids this page redeemed itself
+    fresh: new Map(), // id -> time until which its row is highlighted
+    rows: new Map(), // id -> <li>
+    updatedAt: null,
+    pollTimer: null,
+    polling: false,
+    pollAgain: false,
+    camera: null, // {stream, timer, detector, busy}
+  };
+
+  const $ = (id) => document.getElementById(id);
+  const el = {};
+
+  // --- helpers ---------------------------------------------------------------------------
+
+  function readStorage(name) {
+    try {
+      return window.localStorage.getItem(name);
+    } catch {
+      return null; // storage disabled: the token is kept for this page only
+    }
+  }
+
+  function writeStorage(name, value) {
+    try {
+      if (value === null) window.localStorage.removeItem(name);
+      else window.localStorage.setItem(name, value);
+    } catch {
+      // storage disabled: nothing to keep
+    }
+  }
+
+  function words() {
+    return TEXT[state.lang];
+  }
+
+  function fill(template, vars) {
+    return String(template).replace(/\{(\w+)\}/g, (all, name) =>
+      vars && vars[name] !== undefined ? String(vars[name]) : all,
+    );
+  }
+
+  function t(key, vars) {
+    const found = words()[key];
+    return fill(found === undefined ? key : found, vars);
+  }
+
+  function errorText(code, detail, vars) {
+    const table = words().errors;
+    if (table[code]) return fill(table[code], vars);
+    return detail || fill(table.unknown, { code });
+  }
+
+  function newKey() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") {
+      return window.crypto.randomUUID();
+    }
+    const bytes = window.crypto.getRandomValues(new Uint8Array(16)); // (not a secure context)
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  }
+
+  function digitsOf(text) {
+    return String(text || "").replace(/[\s-]/g, "");
+  }
+
+  function kindOf(code) {
+    if (!/^\d+$/.test(code)) return null;
+    return CODE_KINDS[`${code[0]}:${code.length}`] || null;
+  }
+
+  function shortId(id) {
+    return String(id || "").replace(/-/g, "").slice(0, 8).toUpperCase();
+  }
+
+  function timeOf(iso, withSeconds) {
+    const at = new Date(iso);
+    if (Number.isNaN(at.getTime())) return String(iso || "");
+    const options = { hour: "2-digit", minute: "2-digit", hour12: false };
+    if (withSeconds) options.second = "2-digit";
+    return at.toLocaleTimeString(words().locale, options);
+  }
+
+  function dateTimeOf(iso) {
+    const at = new Date(iso);
+    if (Number.isNaN(at.getTime())) return String(iso || "");
+    return at.toLocaleString(words().locale, {
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+      hour12: false,
+    });
+  }
+
+  function sleep(ms) {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  // --- talking to the server -------------------------------------------------------------
+
+  // No final answer: the request got no HTTP answer (network, timeout), or only answers
+  // that ask for a retry (5xx, 409 conflict): the last of those is ``answer``.
+  class NoAnswer extends Error {
+    constructor(message, answer) {
+      super(message);
+      this.answer = answer || null;
+    }
+  }
+
+  class Refused extends Error {
+    constructor(status, body) {
+      const problem = body && typeof body === "object" ? body : {};
+      super(problem.detail || problem.title || `HTTP ${status}`);
+      this.status = status;
+      this.code = typeof problem.code === "string" ? problem.code : `http_${status}`;
+      this.detail = typeof problem.detail === "string" ? problem.detail : "";
+    }
+  }
+
+  async function send(method, path, { body, type, key } = {}) {
+    const headers = { Accept: "application/json, application/problem+json" };
+    if (state.token) headers.Authorization = `Bearer ${state.token}`;
+    if (body !== undefined) headers["Content-Type"] = type || "application/json";
+    if (key) headers["Idempotency-Key"] = key;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
+    let response;
+    let raw;
+    try {
+      response = await fetch(path, {
+        method,
+        headers,
+        body,
+        signal: controller.signal,
+        cache: "no-store",
+        credentials: "omit",
+      });
+      raw = await response.text();
+    } catch (error) {
+      throw new NoAnswer(String(error && error.message ? error.message : error));
+    } finally {
+      clearTimeout(timer);
+    }
+    let parsed = null;
+    try {
+      parsed = raw ? JSON.parse(raw) : null;
+    } catch {
+      parsed = raw;
+    }
+    return {
+      status: response.status,
+      body: parsed,
+      replayed: response.headers.get("Idempotent-Replayed") === "true",
+    };
+  }
+
+  async function getJson(path) {
+    const answer = await send("GET", path);
+    if (answer.status >= 400) throw new Refused(answer.status, answer.body);
+    return answer.body;
+  }
+
+  function retryable(answer) {
+    if (answer.status >= 500) return true;
+    return answer.status === 409 && answer.body && answer.body.code === "conflict" && !answer.replayed;
+  }
+
+  // Send one attempt (same key, same body) until it gets a final answer; NoAnswer if the
+  // tries run out. The attempt is left as it is, for the next press of the button.
+  async function sendAttempt(attempt) {
+    let last = "no attempt";
+    let lastAnswer = null;
+    for (let round = 0; round <= RETRY_DELAYS_MS.length; round += 1) {
+      if (round > 0) await sleep(RETRY_DELAYS_MS[round - 1]);
+      try {
+        const answer = await send("POST", attempt.path, { body: attempt.text, key: attempt.key });
+        if (!retryable(answer)) return answer;
+        last = `HTTP ${answer.status}`;
+        lastAnswer = answer;
+      } catch (error) {
+        if (!(error instanceof NoAnswer)) throw error;
+        last = error.message;
+        lastAnswer = null;
+      }
+    }
+    throw new NoAnswer(last, lastAnswer);
+  }
+
+  // Why an attempt got no final answer: the server's word for it if it said one.
+  function unsettledCode(error) {
+    if (!error.answer) return { code: "network", detail: "" };
+    const refusal = new Refused(error.answer.status, error.answer.body);
+    return { code: refusal.code, detail: refusal.detail };
+  }
+
+  // --- messages --------------------------------------------------------------------------
+
+  function showMessage(message) {
+    state.message = message;
+    renderMessage();
+  }
+
+  function showError(code, detail, vars) {
+    showMessage({ kind: "error", code, detail, vars });
+  }
+
+  function showRefusal(error) {
+    if (error instanceof Refused) showError(error.code, error.detail);
+    else if (error instanceof NoAnswer) showError("network_read");
+    else showError("unknown", String(error));
+  }
+
+  function clearMessage() {
+    state.message = null;
+    renderMessage();
+  }
+
+  function renderMessage() {
+    const message = state.message;
+    el.message.hidden = !message;
+    if (!message) return;
+    el.message.className = `message ${message.kind}`;
+    el.message.dataset.code = message.code || message.key || "";
+    el.messageText.textContent = message.code
+      ? errorText(message.code, message.detail, message.vars)
+      : t(message.key, message.vars);
+  }
+
+  function announce(text) {
+    el.announce.textContent = "";
+    window.setTimeout(() => {
+      el.announce.textContent = text;
+    }, 50);
+  }
+
+  // --- language --------------------------------------------------------------------------
+
+  function applyLanguage() {
+    document.documentElement.lang = words().htmlLang;
+    document.title = `${t("title")} · Goldbean POS`;
+    for (const node of document.querySelectorAll("[data-i18n]")) {
+      node.textContent = t(node.dataset.i18n);
+    }
+    for (const node of document.querySelectorAll("[data-i18n-aria]")) {
+      node.setAttribute("aria-label", t(node.dataset.i18nAria));
+    }
+    el.langToggle.lang = state.lang === "zh" ? "en" : "zh-CN";
+    renderBusy();
+    renderCodeKind();
+    renderMessage();
+    renderReceipt();
+    renderToday();
+    if (state.refundTarget) renderRefundInfo();
+  }
+
+  function toggleLanguage() {
+    state.lang = state.lang === "zh" ? "en" : "zh";
+    writeStorage(LANG_KEY, state.lang);
+    applyLanguage();
+  }
+
+  // --- signing in ------------------------------------------------------------------------
+
+  async function signIn(token, fromForm) {
+    state.token = token;
+    let me;
+    try {
+      me = await getJson(`${API}/me`);
+    } catch (error) {
+      if (error instanceof NoAnswer) {
+        showError("network_read");
+        if (!fromForm) window.setTimeout(() => signIn(token, false), POLL_MS);
+        if (fromForm) state.token = null;
+        return;
+      }
+      forgetToken();
+      el.signIn.hidden = false;
+      showRefusal(error);
+      return;
+    }
+    if (!me || me.role !== "merchant" || !me.merchant_id) {
+      forgetToken();
+      el.signIn.hidden = false;
+      showError("not_merchant");
+      return;
+    }
+    writeStorage(TOKEN_KEY, token);
+    state.merchantId = me.merchant_id;
+    el.token.value = "";
+    el.signIn.hidden = true;
+    el.till.hidden = false;
+    el.signOut.hidden = false;
+    try {
+      const merchant = await getJson(`${API}/merchants/${encodeURIComponent(me.merchant_id)}`);
+      state.merchantName = merchant.name || "";
+      if (merchant.status === "suspended") showError("merchant_suspended");
+      else if (fromForm) showMessage({ kind: "ok", key: "signedIn", vars: { name: state.merchantName } });
+    } catch (error) {
+      showRefusal(error);
+    }
+    el.merchantName.textContent = state.merchantName;
+    el.merchantName.hidden = !state.merchantName;
+    startPolling();
+    el.code.focus();
+  }
+
+  function forgetToken() {
+    state.token = null;
+    writeStorage(TOKEN_KEY, null);
+  }
+
+  function signOut() {
+    stopCamera();
+    stopPolling();
+    forgetToken();
+    Object.assign(state, {
+      merchantId: null,
+      merchantName: "",
+      amount: "",
+      attempt: null,
+      refundAttempt: null,
+      receipt: null,
+      today: null,
+      known: null,
+      updatedAt: null,
+    });
+    state.mine.clear();
+    state.fresh.clear();
+    state.rows.clear();
+    el.todayList.replaceChildren();
+    resetSaleFields();
+    el.merchantName.hidden = true;
+    el.till.hidden = true;
+    el.signOut.hidden = true;
+    el.signIn.hidden = false;
+    renderReceipt();
+    showMessage({ kind: "ok", key: "signedOut" });
+    el.token.focus();
+  }
+
+  // --- the sale: code, amount, PIN ---------------------------------------------------------
+
+  function setCode(code) {
+    el.code.value = code;
+    renderCodeKind();
+  }
+
+  function renderCodeKind() {
+    if (!el.code) return;
+    const code = digitsOf(el.code.value);
+    const kind = kindOf(code);
+    let hint = "";
+    if (kind === "payment") hint = t("codeIsPayment");
+    else if (kind === "card") hint = t("codeIsCard");
+    else if (code) hint = t("codeIncomplete", { n: code.length });
+    el.codeKind.textContent = hint;
+    const isCard = kind === "card";
+    if (el.pinBox.hidden === isCard) {
+      el.pinBox.hidden = !isCard;
+      if (!isCard) el.pin.value = "";
+    }
+  }
+
+  function renderAmount() {
+    el.amount.textContent = state.amount || "0";
+  }
+
+  function pressKey(key) {
+    if (key === "clear") state.amount = "";
+    else if (key === "back") state.amount = state.amount.slice(0, -1);
+    else if (/^\d$/.test(key) && state.amount.length < MAX_AMOUNT_DIGITS) {
+      state.amount = state.amount === "" && key === "0" ? "" : state.amount + key;
+    }
+    renderAmount();
+  }
+
+  function resetSaleFields() {
+    setCode("");
+    el.pin.value = "";
+    state.amount = "";
+    renderAmount();
+  }
+
+  function renderBusy() {
+    el.redeem.disabled = state.busy;
+    el.redeem.textContent = t(state.busy ? "redeeming" : "redeem");
+    el.redeem.setAttribute("aria-busy", state.busy ? "true" : "false");
+  }
+
+  function askForPin() {
+    el.pinBox.hidden = false;
+    el.pin.value = "";
+    el.pin.focus();
+  }
+
+  async function redeem(event) {
+    event.preventDefault();
+    if (state.busy) return;
+    const code = digitsOf(el.code.value);
+    const kind = kindOf(code);
+    const amount = Number.parseInt(state.amount || "0", 10);
+    const pin = el.pin.value.trim();
+    if (!code) return showError("no_code");
+    if (kind === "merchant") return showError("merchant_code");
+    if (kind === "checkin") return showError("checkin_code");
+    if (!kind) return showError("bad_code");
+    if (!(amount > 0)) return showError("no_amount");
+    if (pin && !/^\d{4}$/.test(pin)) {
+      el.pin.focus();
+      return showError("pin_format");
+    }
+    const body = { code, amount };
+    if (pin) body.pin = pin;
+    const text = JSON.stringify(body);
+
+    state.busy = true;
+    renderBusy();
+    clearMessage();
+    try {
+      if (state.attempt && state.attempt.text !== text) {
+        // An earlier attempt got no answer: settle it before anything else is charged.
+        const earlier = state.attempt;
+        const answer = await sendAttempt(earlier);
+        state.attempt = null;
+        if (answer.status === 201) {
+          finishSale(answer.body, earlier.kind);
+          showMessage({ kind: "error", key: "earlierDone", vars: { amount: answer.body.amount } });
+          return;
+        }
+      }
+      if (!state.attempt) {
+        state.attempt = { path: `${API}/redemptions`, text, key: newKey(), kind };
+      }
+      const attempt = state.attempt;
+      const answer = await sendAttempt(attempt);
+      state.attempt = null; // a final answer: this attempt is over
+      if (answer.status === 201) {
+        finishSale(answer.body, attempt.kind);
+        return;
+      }
+      const refusal = new Refused(answer.status, answer.body);
+      showError(refusal.code, refusal.detail);
+      if (refusal.code === "wrong_pin") askForPin();
+      else if (refusal.code === "unauthenticated") signOutQuietly();
+      else if (["invalid_code", "code_expired", "code_used", "card_revoked"].includes(refusal.code)) {
+        el.code.select();
+      }
+    } catch (error) {
+      if (error instanceof NoAnswer) {
+        const why = unsettledCode(error);
+        showError(why.code, why.detail);
+      } else showError("unknown", String(error));
+    } finally {
+      state.busy = false;
+      renderBusy();
+    }
+  }
+
+  function signOutQuietly() {
+    const message = state.message;
+    signOut();
+    showMessage(message);
+  }
+
+  function finishSale(receipt, kind) {
+    state.receipt = { ...receipt, kind };
+    state.mine.add(receipt.id);
+    resetSaleFields();
+    renderReceipt();
+    el.receipt.focus();
+    refreshToday();
+  }
+
+  function renderReceipt() {
+    const receipt = state.receipt;
+    el.receipt.hidden = !receipt;
+    el.sale.hidden = Boolean(receipt); // the receipt stands in for the form until "next sale"
+    if (!receipt) return;
+    el.receiptAmount.textContent = String(receipt.amount);
+    el.receiptTime.textContent = dateTimeOf(receipt.at);
+    el.receiptId.textContent = shortId(receipt.id);
+    el.receiptId.title = receipt.id;
+    el.receiptKind.textContent = t(receipt.kind === "card" ? "kindCard" : "kindPayment");
+  }
+
+  function nextSale() {
+    state.receipt = null;
+    renderReceipt();
+    clearMessage();
+    resetSaleFields();
+    el.code.focus();
+  }
+
+  // --- reading codes from pictures ---------------------------------------------------------
+
+  function canvasBlob(canvas, quality) {
+    return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", quality));
+  }
+
+  // A grey JPEG of the source, at most FRAME_SIDE pixels on its long side and FRAME_BYTES
+  // bytes (smaller and rougher until it fits).
+  async function frameBlob(source, width, height) {
+    const canvas = el.frame;
+    const context = canvas.getContext("2d", { willReadFrequently: false });
+    let scale = Math.min(1, FRAME_SIDE / Math.max(width, height));
+    for (let round = 0; round < 4; round += 1) {
+      canvas.width = Math.max(1, Math.round(width * scale));
+      canvas.height = Math.max(1, Math.round(height * scale));
+      context.filter = "grayscale(1)";
+      context.fillStyle = "#fff";
+      context.fillRect(0, 0, canvas.width, canvas.height);
+      context.drawImage(source, 0, 0, canvas.width, canvas.height);
+      for (const quality of [0.85, 0.7, 0.5]) {
+        const blob = await canvasBlob(canvas, quality);
+        if (blob && blob.size <= FRAME_BYTES) return blob;
+      }
+      scale *= 0.75;
+    }
+    return null;
+  }
+
+  async function decodeOnServer(blob) {
+    const answer = await send("POST", `${API}/pos/decode`, { body: blob, type: blob.type });
+    if (answer.status !== 200) throw new Refused(answer.status, answer.body);
+    return Array.isArray(answer.body && answer.body.codes) ? answer.body.codes : [];
+  }
+
+  // The texts of the QR codes in an image or video frame: read by the browser's
+  // BarcodeDetector if there is one, else by the server. A photo the detector finds nothing
+  // in goes to the server too (``orServer``); a camera frame does not (the next one may do).
+  async function detectCodes(source, width, height, detector, orServer) {
+    if (detector) {
+      try {
+        const found = await detector.detect(source);
+        const codes = found.map((barcode) => barcode.rawValue).filter(Boolean);
+        if (codes.length || !orServer) return codes;
+      } catch (error) {
+        console.warn("BarcodeDetector failed; asking the server", error);
+      }
+    }
+    const blob = await frameBlob(source, width, height);
+    return blob ? decodeOnServer(blob) : [];
+  }
+
+  // The code to use among those read: a payment code or card first.
+  function pickCode(codes) {
+    const cleaned = codes.map(digitsOf);
+    return (
+      cleaned.find((code) => ["payment", "card"].includes(kindOf(code))) || cleaned[0] || null
+    );
+  }
+
+  function useScannedCode(code) {
+    setCode(code);
+    const kind = kindOf(code);
+    if (kind === "merchant") return showError("merchant_code");
+    if (kind === "checkin") return showError("checkin_code");
+    if (!kind) return showError("bad_code");
+    showMessage({ kind: "ok", key: "scanned" });
+    if (navigator.vibrate) navigator.vibrate(80);
+    if (kind === "card") el.pin.focus();
+  }
+
+  async function barcodeDetector() {
+    if (!("BarcodeDetector" in window)) return null;
+    try {
+      const formats = await window.BarcodeDetector.getSupportedFormats();
+      return formats.includes("qr_code") ? new window.BarcodeDetector({ formats: ["qr_code"] }) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  async function choosePhoto() {
+    const file = el.photo.files && el.photo.files[0];
+    if (!file) return;
+    clearMessage();
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(file);
+    } catch {
+      return showError("bad_image");
+    } finally {
+      el.photo.value = ""; // the same photo may be chosen again
+    }
+    try {
+      const detector = await barcodeDetector();
+      const codes = await detectCodes(bitmap, bitmap.width, bitmap.height, detector, true);
+      const code = pickCode(codes);
+      if (!code) return showError("no_qr");
+      useScannedCode(code);
+    } catch (error) {
+      showRefusal(error);
+    } finally {
+      bitmap.close();
+    }
+  }
+
+  async function startCamera() {
+    if (state.camera) return;
+    clearMessage();
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      return showError("no_camera");
+    }
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({
+        audio: false,
+        video: { facingMode: { ideal: "environment" }, width: { ideal: 1280 }, height: { ideal: 720 } },
+      });
+    } catch (error) {
+      console.warn("no camera", error);
+      return showError("no_camera");
+    }
+    state.camera = { stream, timer: null, detector: await barcodeDetector(), busy: false };
+    el.video.srcObject = stream;
+    el.camera.hidden = false;
+    el.scan.hidden = true;
+    try {
+      await el.video.play();
+    } catch (error) {
+      console.warn("the video does not play", error);
+    }
+    scheduleFrame();
+  }
+
+  function scheduleFrame() {
+    if (!state.camera) return;
+    state.camera.timer = window.setTimeout(scanFrame, SCAN_MS);
+  }
+
+  async function scanFrame() {
+    const camera = state.camera;
+    if (!camera || camera.busy) return;
+    const video = el.video;
+    if (document.hidden || video.readyState < 2 || !video.videoWidth) return scheduleFrame();
+    camera.busy = true;
+    try {
+      const { videoWidth, videoHeight } = video;
+      const codes = await detectCodes(video, videoWidth, videoHeight, camera.detector, false);
+      const code = pickCode(codes);
+      if (code && state.camera === camera) {
+        stopCamera();
+        useScannedCode(code);
+        return;
+      }
+    } catch (error) {
+      if (error instanceof Refused && error.code === "unauthenticated") {
+        stopCamera();
+        return showRefusal(error);
+      }
+      console.warn("a frame could not be read", error); // the next frame may do
+    } finally {
+      camera.busy = false;
+    }
+    scheduleFrame();
+  }
+
+  function stopCamera() {
+    const camera = state.camera;
+    if (!camera) return;
+    state.camera = null;
+    window.clearTimeout(camera.timer);
+    for (const track of camera.stream.getTracks()) track.stop();
+    el.video.srcObject = null;
+    el.camera.hidden = true;
+    el.scan.hidden = false;
+  }
+
+  // --- today's list ----------------------------------------------------------------------
+
+  function startPolling() {
+    stopPolling();
+    refreshToday();
+    state.pollTimer = window.setInterval(() => {
+      if (!document.hidden) refreshToday();
+    }, POLL_MS);
+  }
+
+  function stopPolling() {
+    if (state.pollTimer !== null) window.clearInterval(state.pollTimer);
+    state.pollTimer = null;
+  }
+
+  async function refreshToday() {
+    if (!state.merchantId) return;
+    if (state.polling) {
+      state.pollAgain = true; // e.g. a sale ended while the list was being fetched
+      return;
+    }
+    state.polling = true;
+    state.pollAgain = false;
+    try {
+      const merchantId = state.merchantId;
+      const day = await getJson(`${API}/merchants/${encodeURIComponent(merchantId)}/redemptions`);
+      if (merchantId !== state.merchantId) return; // signed out meanwhile
+      noticeNewRows(day.items || []);
+      state.today = day;
+      state.updatedAt = new Date();
+      renderToday();
+      if (state.message && state.message.code === "network_read") clearMessage();
+    } catch (error) {
+      if (error instanceof Refused && error.code === "unauthenticated") {
+        showRefusal(error);
+        signOutQuietly();
+      } else if (!(error instanceof NoAnswer) || !state.message) {
+        showRefusal(error);
+      }
+    } finally {
+      state.polling = false;
+      if (state.pollAgain) refreshToday();
+    }
+  }
+
+  function noticeNewRows(items) {
+    const now = Date.now();
+    if (state.known === null) {
+      state.known = new Set(items.map((item) => item.id));
+      return;
+    }
+    let found = false;
+    for (const item of items) {
+      if (state.known.has(item.id)) continue;
+      found = true;
+      state.known.add(item.id);
+      state.fresh.set(item.id, now + FRESH_MS);
+      if (!state.mine.has(item.id)) announce(t("newPayment", { amount: item.amount }));
+    }
+    if (found) window.setTimeout(renderToday, FRESH_MS + 100); // to end the highlight
+  }
+
+  function renderToday() {
+    const day = state.today;
+    if (!el.todayList) return;
+    if (state.updatedAt) el.todayUpdated.textContent = t("updatedAt", { time: timeOf(state.updatedAt, true) });
+    if (!day) return;
+    const items = day.items || [];
+    const refunded = items.reduce((sum, item) => sum + (item.refunded || 0), 0);
+    el.totalCount.textContent = String(items.length);
+    el.totalRedeemed.textContent = String(day.total);
+    el.totalRefunded.textContent = String(refunded);
+    el.totalNet.textContent = String(day.total - refunded);
+    el.todayEmpty.hidden = items.length > 0;
+
+    const now = Date.now();
+    const wanted = new Set(items.map((item) => item.id));
+    for (const [id, row] of state.rows) {
+      if (!wanted.has(id)) {
+        row.remove();
+        state.rows.delete(id);
+      }
+    }
+    items.forEach((item, index) => {
+      let row = state.rows.get(item.id);
+      if (!row) {
+        row = makeRow();
+        state.rows.set(item.id, row);
+      }
+      fillRow(row, item, (state.fresh.get(item.id) || 0) > now);
+      if (el.todayList.children[index] !== row) {
+        el.todayList.insertBefore(row, el.todayList.children[index] || null);
+      }
+    });
+  }
+
+  function makeRow() {
+    const row = document.createElement("li");
+    row.className = "row";
+    const what = document.createElement("div");
+    what.className = "what";
+    for (const name of ["time", "amount", "refunded", "id"]) {
+      const span = document.createElement("span");
+      span.className = name;
+      what.append(span);
+    }
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "refund secondary";
+    button.addEventListener("click", () => openRefund(row.dataset.id));
+    row.append(what, button);
+    return row;
+  }
+
+  function fillRow(row, item, fresh) {
+    const left = item.amount - (item.refunded || 0);
+    row.dataset.id = item.id;
+    row.classList.toggle("fresh", fresh);
+    row.classList.toggle("fully-refunded", left <= 0);
+    row.querySelector(".time").textContent = timeOf(item.at, false);
+    row.querySelector(".amount").textContent = `${item.amount} ${t("beans")}`;
+    const refunded = row.querySelector(".refunded");
+    refunded.textContent = item.refunded ? t("refunded", { n: item.refunded }) : "";
+    refunded.hidden = !item.refunded;
+    row.querySelector(".id").textContent = shortId(item.id);
+    row.setAttribute(
+      "aria-label",
+      t("rowLabel", { time: timeOf(item.at, false), amount: item.amount, id: shortId(item.id) }),
+    );
+    const button = row.querySelector("button.refund");
+    button.textContent = t("refund");
+    button.setAttribute("aria-label", t("refundRowLabel", { id: shortId(item.id) }));
+    button.disabled = left <= 0;
+  }
+
+  // --- refunds ---------------------------------------------------------------------------
+
+  function itemOf(id) {
+    const items = (state.today && state.today.items) || [];
+    return items.find((item) => item.id === id) || null;
+  }
+
+  function openRefund(id) {
+    const item = itemOf(id);
+    if (!item) return;
+    state.refundTarget = item;
+    const left = item.amount - (item.refunded || 0);
+    el.refundAmount.value = String(left);
+    el.refundAmount.max = String(left);
+    el.refundError.hidden = true;
+    renderRefundInfo();
+    if (typeof el.refundDialog.showModal === "function") el.refundDialog.showModal();
+    else el.refundDialog.setAttribute("open", "");
+    el.refundAmount.select();
+  }
+
+  function renderRefundInfo() {
+    const item = state.refundTarget;
+    if (!item) return;
+    el.refundInfo.textContent = t("refundInfo", {
+      id: shortId(item.id),
+      time: timeOf(item.at, false),
+      amount: item.amount,
+      left: item.amount - (item.refunded || 0),
+    });
+  }
+
+  function closeRefund() {
+    state.refundTarget = null;
+    if (typeof el.refundDialog.close === "function") el.refundDialog.close();
+    else el.refundDialog.removeAttribute("open");
+  }
+
+  function refundError(code, detail, vars) {
+    el.refundError.textContent = errorText(code, detail, vars);
+    el.refundError.dataset.code = code;
+    el.refundError.hidden = false;
+  }
+
+  async function confirmRefund(event) {
+    event.preventDefault();
+    const item = state.refundTarget;
+    if (!item || state.busy) return;
+    const left = item.amount - (item.refunded || 0);
+    const amount = Number(el.refundAmount.value);
+    if (!Number.isInteger(amount) || amount < 1 || amount > left) {
+      refundError("refund_amount", "", { left });
+      return;
+    }
+    const path = `${API}/redemptions/${encodeURIComponent(item.id)}/refunds`;
+    const text = JSON.stringify({ amount });
+    const pending = state.refundAttempt;
+    if (!pending || pending.path !== path || pending.text !== text) {
+      state.refundAttempt = { path, text, key: newKey() };
+    }
+    state.busy = true;
+    el.refundConfirm.disabled = true;
+    el.refundError.hidden = true;
+    try {
+      const answer = await sendAttempt(state.refundAttempt);
+      state.refundAttempt = null;
+      if (answer.status === 201) {
+        closeRefund();
+        showMessage({ kind: "ok", key: "refundDone", vars: { n: answer.body.amount, id: shortId(item.id) } });
+        refreshToday();
+      } else {
+        const refusal = new Refused(answer.status, answer.body);
+        refundError(refusal.code, refusal.detail);
+      }
+    } catch (error) {
+      if (error instanceof NoAnswer) {
+        const why = unsettledCode(error);
+        refundError(why.code, why.detail);
+      } else refundError("unknown", String(error));
+    } finally {
+      state.busy = false;
+      el.refundConfirm.disabled = false;
+    }
+  }
+
+  // --- start -----------------------------------------------------------------------------
+
+  function bind() {
+    const ids = {
+      message: "message",
+      messageText: "message-text",
+      messageClose: "message-close",
+      langToggle: "lang-toggle",
+      signOut: "sign-out",
+      merchantName: "merchant-name",
+      signIn: "sign-in",
+      signInForm: "sign-in-form",
+      token: "token",
+      till: "till",
+      sale: "sale",
+      saleForm: "sale-form",
+      code: "code",
+      codeKind: "code-kind",
+      scan: "scan",
+      photoButton: "photo-button",
+      photo: "photo",
+      camera: "camera",
+      video: "video",
+      scanStop: "scan-stop",
+      amount: "amount",
+      pinBox: "pin-box",
+      pin: "pin",
+      redeem: "redeem",
+      receipt: "receipt",
+      receiptAmount: "receipt-amount",
+      receiptTime: "receipt-time",
+      receiptId: "receipt-id",
+      receiptKind: "receipt-kind",
+      nextSale: "next-sale",
+      totalCount: "total-count",
+      totalRedeemed: "total-redeemed",
+      totalRefunded: "total-refunded",
+      totalNet: "total-net",
+      todayEmpty: "today-empty",
+      todayList: "today-list",
+      todayUpdated: "today-updated",
+      refundDialog: "refund-dialog",
+      refundForm: "refund-form",
+      refundInfo: "refund-info",
+      refundAmount: "refund-amount",
+      refundError: "refund-error",
+      refundCancel: "refund-cancel",
+      refundConfirm: "refund-confirm",
+      announce: "announce",
+      frame: "frame",
+    };
+    for (const [name, id] of Object.entries(ids)) el[name] = $(id);
+
+    el.langToggle.addEventListener("click", toggleLanguage);
+    el.signOut.addEventListener("click", signOut);
+    el.messageClose.addEventListener("click", clearMessage);
+    el.signInForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const token = el.token.value.trim();
+      if (token) {
+        clearMessage();
+        signIn(token, true);
+      }
+    });
+    el.saleForm.addEventListener("submit", redeem);
+    el.code.addEventListener("input", renderCodeKind);
+    el.scan.addEventListener("click", startCamera);
+    el.scanStop.addEventListener("click", stopCamera);
+    el.photoButton.addEventListener("click", () => el.photo.click());
+    el.photo.addEventListener("change", choosePhoto);
+    for (const button of document.querySelectorAll(".keypad button")) {
+      button.addEventListener("click", () => pressKey(button.dataset.key));
+    }
+    el.nextSale.addEventListener("click", nextSale);
+    el.refundForm.addEventListener("submit", confirmRefund);
+    el.refundCancel.addEventListener("click", closeRefund);
+    el.refundDialog.addEventListener("close", () => {
+      state.refundTarget = null;
+    });
+    document.addEventListener("keydown", (event) => {
+      // A hardware keyboard types the amount when no field has the focus.
+      const target = event.target;
+      if (el.till.hidden || el.sale.hidden || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement) return;
+      if (el.refundDialog.open) return;
+      if (/^\d$/.test(event.key)) pressKey(event.key);
+      else if (event.key === "Backspace") pressKey("back");
+      else if (event.key === "Escape") pressKey("clear");
+      else return;
+      event.preventDefault();
+    });
+    document.addEventListener("visibilitychange", () => {
+      if (document.hidden) stopCamera();
+      else if (state.merchantId) refreshToday();
+    });
+  }
+
+  function start() {
+    bind();
+    applyLanguage();
+    renderAmount();
+    const token = readStorage(TOKEN_KEY);
+    if (token) {
+      el.signIn.hidden = true;
+      signIn(token, false);
+    } else {
+      el.token.focus();
+    }
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
