@@ -97,7 +97,14 @@ def prepare_database(settings: Settings, *, say: Callable[[str], None] = print) 
         caught_up = make_runner(store, ledger).catch_up()
         if caught_up:
             say(f"Read models brought up to date with {caught_up:,} events.")
-        say(format_logins(create_demo_users(Auth(store, SystemClock()), summary)))
+        auth = Auth(store, SystemClock())
+        say(format_logins(create_demo_users(auth, summary)))
+        if summary.merchant:
+            _, token = auth.create_terminal(summary.merchant.id, "demo till")
+            say(
+                f"POS page: /pos; sign in as {summary.merchant.name}'s till with the "
+                f"terminal token {token} (a new one at each start)."
+            )
     finally:
         store.close()
         ledger.close()
