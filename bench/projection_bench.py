@@ -2,9 +2,9 @@
 """How fast the projections read the event log, rebuild from zero and serve a monthly
 fund report at a realistic size, on SQLite and PostgreSQL, in the same run.
 
-    python bench/projection_bench.py                  # 1,000,000 events per store
-    python bench/projection_bench.py --quick          # 100,000 events per store
-    python bench/projection_bench.py --events 300000 --batch-size 5000 --profile
+    python bench/projection_bench.py            # 1,000,000 events per store: 7-11 min on 2 cores
+    python bench/projection_bench.py --quick    # 100,000 events per store: 1.5 min
+    python bench/projection_bench.py --events 300000 --batch-size 2000 --profile
 
 For each store (a scratch SQLite file under bench/out/, then a fresh schema on the
 PostgreSQL at ``$GOLDBEAN_BENCH_POSTGRES_URL``, default
@@ -22,9 +22,11 @@ PostgreSQL at ``$GOLDBEAN_BENCH_POSTGRES_URL``, default
    last month's settlement prepared, approved and paid.
 2. **Raw read**: the whole log read with ``recorder.select_notifications`` in batches of
    ``--batch-size``, every state decoded with the ledger's transcoder: the ceiling a
-   rebuild can approach.
+   rebuild can approach (read before and again after the rebuild; the faster counts, as
+   other work on the machine slows one or the other).
 3. **Rebuild**: ``Runner.rebuild()`` of every projection from zero over the same log
-   (events/s, and the ratio rebuild/raw; the aim is at least 0.5). The rebuilt books
+   (events/s, and the ratio rebuild/raw; the aim is at least 0.5; also this process's
+   CPU time per event, which other load disturbs less). The rebuilt books
    are checked against the history: every account's balance and every month's count of
    redemptions.
 4. **Report**: ``projections.queries.fund_report`` of a month in the middle of the history
@@ -137,7 +139,7 @@ class Progress:
         """The rate (events/s) between consecutive lines: about one per tenth."""
         rates, before = [], (0, 0.0)
         for done, seconds in self.marks:
-            if done > before[0] and seconds > before[1]:
+            if done - before[0] >= self.total / 100 and seconds > before[1]:  # not a tail
                 rates.append((done - before[0]) / (seconds - before[1]))
             before = (done, seconds)
         return rates
@@ -643,7 +645,7 @@ def raw_read(ledger: Ledger, batch: int, say) -> dict:
     progress = Progress(say, "raw read", total)
     topics: Counter[str] = Counter()
     position, count = 0, 0
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     while True:
         notifications = recorder.select_notifications(
             start=position, limit=batch, inclusive_of_start=False
@@ -656,7 +658,7 @@ def raw_read(ledger: Ledger, batch: int, say) -> dict:
         count += len(notifications)
         position = notifications[-1].id
         progress.update(len(notifications))
-    seconds = time.perf_counter() - began
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
     kinds = Counter()
     for topic, n in topics.items():
         kinds[topic.rpartition(":")[2]] += n
@@ -664,6 +666,8 @@ def raw_read(ledger: Ledger, batch: int, say) -> dict:
         "events": count,
         "seconds": seconds,
         "rate": count / seconds if seconds else 0.0,
+        "cpu_seconds": cpu,
+        "load": load_average(),
         "batch_size": batch,
         "by_event": dict(kinds.most_common()),
     }
@@ -674,9 +678,9 @@ def rebuild(store: Store, ledger: Ledger, batch: int, say) -> dict:
     total = runner.head()
     progress = Progress(say, "rebuild", total)
     scans_before = sequential_scans(store)
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     count = runner.rebuild(progress=progress.update)
-    seconds = time.perf_counter() - began
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
     scans_after = sequential_scans(store)
     scans = {
         name: {k: v - scans_before.get(name, {}).get(k, 0) for k, v in found.items()}
@@ -688,6 +692,8 @@ def rebuild(store: Store, ledger: Ledger, batch: int, say) -> dict:
         "events": count,
         "seconds": seconds,
         "rate": count / seconds if seconds else 0.0,
+        "cpu_seconds": cpu,
+        "load": load_average(),
         "batch_size": batch,
         "positions": runner.positions(),
         "head": total,
@@ -758,11 +764,14 @@ def check_books(store: Store, history: History) -> dict:
 def time_reports(store: Store, period: str, current: str, bean_value_fen: int, calls: int) -> dict:
     latencies = []
     report = None
-    for _ in range(calls + 5):  # the first 5 warm the pool and the caches
+    for number in range(calls + 5):  # the first 5 warm the pool and the caches
+        if number == 5:
+            cpu = time.process_time()
         began = time.perf_counter()
         with store.read() as conn:
             report = queries.fund_report(conn, period, bean_value_fen, current)
         latencies.append(time.perf_counter() - began)
+    cpu = time.process_time() - cpu
     latencies = sorted(latencies[5:])
     return {
         "period": period,
@@ -770,6 +779,7 @@ def time_reports(store: Store, period: str, current: str, bean_value_fen: int, c
         "p50_ms": percentile(latencies, 0.5),
         "p99_ms": percentile(latencies, 0.99),
         "max_ms": latencies[-1] * 1000,
+        "cpu_ms": 1000 * cpu / calls,
         "found": report is not None,
         "redemptions": report["activity"]["redemptions"] if report else None,
         "active_volunteers": report["activity"]["active_volunteers"] if report else None,
@@ -873,6 +883,13 @@ def bench_store(name: str, url: str, args, say) -> dict:
             f"  {r['events']:,} events in {r['seconds']:.1f} s: {r['rate']:,.0f}/s, "
             f"{r['ratio']:.2f} of raw"
         )
+        say(f"[{name}] raw read again, to take the better of two (other load varies)")
+        again = raw_read(ledger, args.batch_size, say)
+        say(f"  {again['events']:,} events in {again['seconds']:.1f} s: {again['rate']:,.0f}/s")
+        found["raw_reads"] = [found["raw"], again]
+        found["raw"] = max(found["raw_reads"], key=lambda read: read["rate"])
+        r["ratio"] = r["rate"] / found["raw"]["rate"] if found["raw"]["rate"] else 0.0
+        say(f"  rebuild/raw: {r['ratio']:.2f}")
         found["check"] = check_books(store, history)
         c = found["check"]
         say(
@@ -983,9 +1000,11 @@ def render(stores: list[dict], facts: dict, args, command: str) -> str:
         h, raw, r, rep, cur = s["history"], s["raw"], s["rebuild"], s["report"], s["report_current"]
         http = s.get("http", {})
         http_text = (
-            "n/a (404)"
+            f"{http['p50_ms']:.1f}"
+            if "p50_ms" in http
+            else "n/a (404)"
             if http.get("status") == 404
-            else (f"{http['p50_ms']:.1f}" if "p50_ms" in http else "n/a")
+            else "n/a (app did not start)"
         )
         check = s["check"]
         ratio = r["ratio"]
@@ -998,6 +1017,16 @@ def render(stores: list[dict], facts: dict, args, command: str) -> str:
             f"| {'ok' if check['ok'] else 'MISMATCH'} ({check['accounts_checked']:,} balances, "
             f"{check['months_checked']} months) |"
         )
+    cpu = []
+    for s in stores:
+        raw, r = s["raw"], s["rebuild"]
+        raw_us = 1e6 * raw["cpu_seconds"] / max(raw["events"], 1)
+        rebuild_us = 1e6 * r["cpu_seconds"] / max(r["events"], 1)
+        cpu.append(
+            f"{s['store']} raw {raw_us:.1f} µs, rebuild {rebuild_us:.1f} µs "
+            f"(ratio {raw_us / rebuild_us if rebuild_us else 0:.2f}), one fund report "
+            f"{s['report']['cpu_ms']:.2f} ms"
+        )
     verdicts = []
     for s in stores:
         ratio, p99 = s["rebuild"]["ratio"], s["report"]["p99_ms"]
@@ -1006,10 +1035,18 @@ def render(stores: list[dict], facts: dict, args, command: str) -> str:
             f"{'met' if ratio >= RATIO_AIM else '**not met**'}), report p99 {p99:.1f} ms "
             f"(aim under {REPORT_AIM_MS:g} ms: {'met' if p99 < REPORT_AIM_MS else '**not met**'})"
         )
-    lines += ["", "; ".join(verdicts) + "."]
+    lines += [
+        "",
+        "; ".join(verdicts) + ".",
+        "",
+        "This process's CPU time per event and per report (less sensitive to other work on "
+        "the machine than the rates and latencies; on PostgreSQL the server's own CPU is "
+        "not in it): " + "; ".join(cpu) + ".",
+    ]
     for s in stores:
-        tenths = s["rebuild"].get("tenths") or []
-        if len(tenths) >= 2:
+        r = s["rebuild"]
+        tenths = r.get("tenths") or [] if r["events"] >= 10 * r["batch_size"] else []
+        if len(tenths) >= 5:
             lines += [
                 "",
                 f"{s['store']} rebuild rate in each tenth of the log, first to last: "
@@ -1022,6 +1059,8 @@ def render(stores: list[dict], facts: dict, args, command: str) -> str:
             if found["rows_read"]
         }
         if scans:
+            if len(tenths) < 5:
+                lines += ["", f"{s['store']}:"]
             lines[-1] += (
                 " Sequential scans of read tables during the rebuild (PostgreSQL's "
                 "`pg_stat_user_tables`): "
@@ -1043,13 +1082,15 @@ def render(stores: list[dict], facts: dict, args, command: str) -> str:
         f"(`make_runner(store, ledger)` with `batch_size = {args.batch_size}`; the runner's "
         f"default is 2,000). "
         f"Raw read = `recorder.select_notifications(start, limit, inclusive_of_start=False)` "
-        f"plus `transcoder.decode(state)` of every event, nothing written: the ceiling. "
+        f"plus `transcoder.decode(state)` of every event, nothing written: the ceiling "
+        f"(read twice, before and after the rebuild; the faster read counts). "
         f"Rebuild = `Runner.rebuild()` of {projections} from empty tables (aim: at "
         f"least {RATIO_AIM} of raw). Report = `queries.fund_report(conn, period, 100, "
         f"current)` in its own `store.read()` transaction, {args.report_calls} calls after 5 "
         f"warm-up calls (aim: under {REPORT_AIM_MS:g} ms); HTTP = "
         f"`GET /api/v1/public/fund-reports/<middle month>` through Flask's test client "
-        f"({HTTP_CALLS} calls; n/a while the endpoint does not exist). Books check: every "
+        f"({HTTP_CALLS} calls after one warm-up; n/a when it answers 404 or the app does "
+        f"not start). Books check: every "
         f"account's rebuilt balance and every month's redemption count equal what the "
         f"history wrote.",
         "",
@@ -1067,8 +1108,9 @@ def render(stores: list[dict], facts: dict, args, command: str) -> str:
         lines += [
             "",
             f"Rebuild rate by batch size, over the first "
-            f"{sweeps[0]['sweep'][0]['events']:,} events of the same log (tables emptied "
-            f"first):",
+            f"{sweeps[0]['sweep'][0]['events']:,} events of the same log, each after the "
+            f"runner's `reset()` (a DELETE of every read table; on PostgreSQL without "
+            f"autovacuum the deleted rows stay until a VACUUM):",
             "",
             "| store | " + " | ".join(f"batch {n:,} /s" for n in sizes) + " |",
             "|---|" + "---:|" * len(sizes),
