@@ -115,7 +115,8 @@ def projections_status(args: argparse.Namespace) -> int:
 
 
 def projections_rebuild(args: argparse.Namespace) -> int:
-    with _opened(args) as (_, _ledger, _store, runner):
+    with _opened(args) as (_, _ledger, store, runner):
+        store.create_tables()  # read tables added since `db init` (after an upgrade)
         head = runner.head()
         print(f"Rebuilding {', '.join(p.name for p in runner.projections)} from {head:,} events")
         with _bar(head, "rebuild") as bar:

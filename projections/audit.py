@@ -61,6 +61,7 @@ class AuditChain:
         rows: list[dict[str, Any]] = []
         chain_months = Rows(conn, t.chain_months)
         months = LocalMonths(self.calendar.zone)
+        last: dict[str, tuple[int, str]] = {}
         for event in events:
             previous = chain_value(
                 previous,
@@ -73,8 +74,11 @@ class AuditChain:
             value = previous.hex()
             rows.append({"position": event.position, "chain": value})
             period = months(event.at)
-            month = chain_months.get(period)
-            if month is None or month["position"] < event.position:
-                chain_months.put({"period": period, "position": event.position, "chain": value})
+            last[period] = (event.position, value)  # positions grow: the last one wins
         append(conn, t.chain, rows)
+        chain_months.prefetch(last)
+        for period, (position, value) in last.items():
+            month = chain_months.get(period)
+            if month is None or month["position"] < position:
+                chain_months.put({"period": period, "position": position, "chain": value})
         chain_months.flush()

@@ -91,6 +91,7 @@ class _Batch:
         self.conn = conn
         self.calendar = calendar
         self.local_month = LocalMonths(calendar.zone)
+        self._periods: dict[int, str] = {}
         self.accounts = Rows(conn, t.accounts)
         self.redemptions = Rows(conn, t.redemptions)
         self.merchant_months = Rows(conn, t.merchant_months)
@@ -106,8 +107,12 @@ class _Batch:
     # --- reading and writing ----------------------------------------------------------
 
     def period(self, event: StoredEvent) -> str:
-        day = event.data.get("day")  # credits and debits carry their local day
-        return day[:7] if isinstance(day, str) else self.local_month(event.at)
+        found = self._periods.get(event.position)
+        if found is None:
+            day = event.data.get("day")  # credits and debits carry their local day
+            found = day[:7] if isinstance(day, str) else self.local_month(event.at)
+            self._periods[event.position] = found
+        return found
 
     def prefetch(self, events: list[StoredEvent]) -> None:
         """Read every row this batch is likely to touch in a few queries."""
@@ -115,14 +120,25 @@ class _Batch:
         periods = {self.period(e) for e in events}
         moves = [e for e in events if e.name in ("BeansCredited", "BeansDebited")]
         self.accounts.prefetch(originators)
-        self.redemptions.prefetch(e.id for e in events if e.kind == "Redemption")
-        self.incidents.prefetch(e.id for e in events if e.kind == "Incident")
+        # Rows created by this batch need no reading: they cannot exist yet.
+        created = {e.id: e.position for e in events if e.version == 1}
+        self.redemptions.prefetch(
+            e.id for e in events if e.kind == "Redemption" and e.id not in created
+        )
+        self.incidents.prefetch(
+            e.id for e in events if e.kind == "Incident" and e.id not in created
+        )
         self.months.prefetch(periods)
         self.merchant_months.prefetch((e.id, self.period(e)) for e in moves if e.kind == "Merchant")
         self.volunteer_months.prefetch(
             (self.period(e), e.id) for e in moves if e.kind == "Volunteer"
         )
-        self.subjects.prefetch(e.data["ref"] for e in moves if e.data["flow"] == "award")
+        self.subjects.prefetch(
+            ref
+            for e in moves
+            if e.data["flow"] == "award"
+            and created.get(ref := e.data["ref"], e.position) >= e.position
+        )
 
     def flush(self) -> None:
         for rows in (

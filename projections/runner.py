@@ -75,6 +75,23 @@ def default_projections(calendar: ProgrammeCalendar) -> list[Projection]:
     return [Books(calendar), AuditChain(calendar)]
 
 
+def empty(conn: Connection, table: Table) -> None:
+    """Remove every row: TRUNCATE on PostgreSQL (a DELETE leaves dead rows that slow the
+    rebuild that follows until a vacuum), DELETE on SQLite."""
+    if conn.dialect.name != "postgresql":
+        conn.execute(delete(table))
+        return
+    from psycopg import sql
+
+    schema = (conn.get_execution_options().get("schema_translate_map") or {}).get(None)
+    name = sql.Identifier(schema, table.name) if schema else sql.Identifier(table.name)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql.SQL("TRUNCATE {}").format(name))
+    finally:
+        cursor.close()
+
+
 class Runner:
     """Keeps ``projections`` up to date with the event log of ``recorder``."""
 
@@ -216,7 +233,7 @@ class Runner:
         with self.db.write() as conn:
             for projection in chosen:
                 for table in projection.tables:
-                    conn.execute(delete(table))
+                    empty(conn, table)
                 conn.execute(
                     update(t.tracking)
                     .where(t.tracking.c.name == projection.name)
