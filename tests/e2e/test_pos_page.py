@@ -21,19 +21,15 @@ import io
 import json
 import os
 import re
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
-from werkzeug.serving import make_server
 
-from api.app import create_app
-from ledger.clock import FakeClock
-from ledger.persistence import open_ledger
 from merchant_pos.qr import qr_png
-from tests.scenario import START, Community
+from tests.live_server import LiveServer
+from tests.scenario import Community
 
 try:
     from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -58,30 +54,6 @@ def no_browser(reason: str) -> None:
 
 
 # --- a live server and a browser ----------------------------------------------------------
-
-
-class LiveServer:
-    """The Goldbean app on a real socket; ``community`` shares its ledger and clock."""
-
-    def __init__(self) -> None:
-        self.clock = FakeClock(START)
-        self.ledger = open_ledger("memory://", clock=self.clock, create_tables=True)
-        config = {"database_url": "memory://", "secret_key": "pos-page-" * 4, "demo": True}
-        self.app = create_app(config, ledger=self.ledger)
-        self.community = Community(self.ledger, self.clock)
-        self.http = make_server("127.0.0.1", 0, self.app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.http.server_port}"
-        self.thread = threading.Thread(target=self.http.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    def terminal(self, merchant_id: str) -> str:
-        return self.app.extensions["goldbean.auth"].create_terminal(merchant_id, "till 1")[1]
-
-    def close(self) -> None:
-        self.http.shutdown()
-        self.thread.join(timeout=5)
-        self.app.extensions["goldbean.store"].close()
-        self.ledger.close()
 
 
 @pytest.fixture(scope="module")

@@ -18,44 +18,17 @@ from contextlib import closing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from werkzeug.serving import make_server
 
-from api.app import create_app
-from ledger.clock import FakeClock
-from ledger.persistence import open_ledger
 from merchant_pos.cli import main
 from merchant_pos.client import PosClient, PosError, PosUnavailable
 from merchant_pos.journal import Journal
-from tests.scenario import START, Community
+from tests.live_server import LiveServer
+from tests.scenario import Community
 
 FAST = {"timeout": 5.0, "retries": 2, "backoff": 0.01}
 
 
 # --- a live server, and things between it and the till -----------------------------------
-
-
-class Server:
-    """The Goldbean app on a real socket; ``community`` shares its ledger."""
-
-    def __init__(self) -> None:
-        self.clock = FakeClock(START)
-        self.ledger = open_ledger("memory://", clock=self.clock, create_tables=True)
-        config = {"database_url": "memory://", "secret_key": "pos-test-" * 4, "demo": True}
-        self.app = create_app(config, ledger=self.ledger)
-        self.community = Community(self.ledger, self.clock)
-        self.http = make_server("127.0.0.1", 0, self.app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.http.server_port}"
-        self.thread = threading.Thread(target=self.http.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    def terminal(self, merchant_id: str) -> str:
-        return self.app.extensions["goldbean.auth"].create_terminal(merchant_id, "till 1")[1]
-
-    def close(self) -> None:
-        self.http.shutdown()
-        self.thread.join(timeout=5)
-        self.app.extensions["goldbean.store"].close()
-        self.ledger.close()
 
 
 class LossyProxy:
@@ -158,7 +131,7 @@ def unused_port() -> int:
 
 @pytest.fixture
 def server():
-    server = Server()
+    server = LiveServer()
     yield server
     server.close()
 
