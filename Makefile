@@ -1,6 +1,7 @@
 # Goldbean developer tasks.  `make test` is the test command (CI runs it via .ci/run).
 #
-#   make venv       create .venv (if missing) and install -e .[postgres,test]
+#   make venv       create .venv (if missing), install -e .[postgres,test], compile the
+#                   message catalogues (api/translations/*/LC_MESSAGES/*.mo)
 #   make run        serve the API with the demo community (sqlite database under var/)
 #   make test       run pytest; pass extra options with PYTEST_ARGS="-k foo -x"
 #   make lint       ruff check + mypy (ledger/, projections/)
@@ -26,6 +27,7 @@ $(VPY):
 # (Re)install only when the packaging files are newer than the stamp.
 $(STAMP): setup.cfg pyproject.toml | $(VPY)
 	$(VPY) -m pip install --disable-pip-version-check -q -e '.[postgres,test]'
+	$(VENV)/bin/pybabel compile -d api/translations
 	@touch $(STAMP)
 
 run: venv

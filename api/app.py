@@ -98,10 +98,12 @@ def create_app(config: Mapping[str, Any] | None = None, *, ledger: Ledger | None
     app.register_blueprint(_swagger_static())
     app.register_blueprint(_health())
     from api.pages import pages  # it imports the endpoints, which import this module
+    from api.web import init_web
     from merchant_pos.web import pos
 
     app.register_blueprint(pages)
     app.register_blueprint(pos)
+    init_web(app, settings)  # the people's pages: sessions, CSRF (their forms only), Babel
     _request_logging(app)
     errors.register(app)  # after Api(app), so problem+json wins over flask-smorest's JSON
     return app

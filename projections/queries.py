@@ -68,6 +68,13 @@ def incidents(conn: Connection, status: str | None) -> list[dict[str, Any]]:
 # --- merchants -----------------------------------------------------------------------------
 
 
+def merchants(conn: Connection) -> list[dict[str, Any]]:
+    """Every merchant account (id and display_name), by name: the public partner list."""
+    a = t.accounts.c
+    query = select(a.id, a.display_name).where(a.kind == "merchant").order_by(a.display_name, a.id)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
 def day_redemptions(conn: Connection, merchant_id: str, day: str) -> list[dict[str, Any]]:
     """The merchant's redemptions of the local ``day``, newest first."""
     r = t.redemptions.c
