@@ -96,3 +96,24 @@ def test_chinese_text_is_sent_as_utf8_not_escaped(client):
     response = client.post("/api/v1/auth/token", json={"username": "李伟", "password": "x"})
     assert response.status_code == 401
     assert "\\u" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("database_url", ["memory"], indirect=True)
+@pytest.mark.parametrize("path", ["/healthz", "/api/v1/public/fund-reports", "/", "/login"])
+def test_every_answer_carries_the_security_headers(anonymous, path):
+    answer = anonymous.get(path)
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert answer.headers["X-Frame-Options"] == "DENY"
+    assert answer.headers["Referrer-Policy"] == "no-referrer"
+    policy = answer.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert "Strict-Transport-Security" not in answer.headers  # plain http in tests
+
+
+@pytest.mark.parametrize("database_url", ["memory"], indirect=True)
+def test_the_pos_page_keeps_its_own_policy_and_the_api_docs_still_load(anonymous):
+    pos = anonymous.get("/pos")
+    assert "camera" in pos.headers.get("Permissions-Policy", "")
+    assert pos.headers["Content-Security-Policy"].count("default-src") == 1
+    docs = anonymous.get("/api/docs")
+    assert docs.status_code == 200 and "Content-Security-Policy" not in docs.headers
