@@ -4,7 +4,6 @@ position (SPEC §4)."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 from uuid import uuid4
 
 from ledger.core import LedgerCore, check_text, optional_text
@@ -12,7 +11,7 @@ from ledger.errors import DuplicateReceipt, NothingToSettle, ValidationError
 from ledger.fund import Donation, Fund, Settlement
 from ledger.ids import FUND_ID, derived_id
 from ledger.merchants import Merchant
-from ledger.money import cash_fen, check_fen, rebate_fen
+from ledger.money import cash_fen, check_fen, coverage, rebate_fen
 from ledger.views import (
     Actor,
     DonationView,
@@ -194,12 +193,7 @@ class FundCommands(LedgerCore):
         balance = fund.balance_fen if fund else 0
         outstanding = self.index.outstanding_beans()
         liability = cash_fen(outstanding, self.rules.bean_value_fen)
-        coverage = (
-            (Decimal(balance) / Decimal(liability)).quantize(Decimal("0.0001"), ROUND_HALF_UP)
-            if liability
-            else None
-        )
-        return FundPosition(balance, liability, coverage, outstanding)
+        return FundPosition(balance, liability, coverage(balance, liability), outstanding)
 
 
 def donation_view(donation: Donation) -> DonationView:

@@ -6,6 +6,8 @@ points. Cash is rounded half-up to the fen once per settlement line.
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 from ledger.errors import ValidationError
 
 
@@ -26,6 +28,16 @@ def cash_fen(beans: int, bean_value_fen: int) -> int:
 def rebate_fen(cash: int, rebate_bps: int) -> int:
     """A merchant's rebate on ``cash`` fen at ``rebate_bps`` basis points, rounded half-up."""
     return round_half_up_div(cash * rebate_bps, 10_000)
+
+
+def coverage(balance_fen: int, liability_fen: int) -> Decimal | None:
+    """The fund's balance over its liability, 4 places, rounded half-up; None while
+    nothing is owed."""
+    if not liability_fen:
+        return None
+    return (Decimal(balance_fen) / Decimal(liability_fen)).quantize(
+        Decimal("0.0001"), ROUND_HALF_UP
+    )
 
 
 def check_beans(amount: object, *, what: str = "amount", allow_zero: bool = False) -> int:

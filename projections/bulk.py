@@ -126,6 +126,15 @@ def _sqlite(
 # --- PostgreSQL --------------------------------------------------------------------------------
 
 
+def qualified_name(conn: Connection, table: Table) -> Any:
+    """The table's name for raw SQL on PostgreSQL, in the schema the Store's URL chose
+    (SQLAlchemy applies it to its own statements through ``schema_translate_map``)."""
+    from psycopg import sql
+
+    schema = (conn.get_execution_options().get("schema_translate_map") or {}).get(None)
+    return sql.Identifier(schema, table.name) if schema else sql.Identifier(table.name)
+
+
 def _postgres(
     conn: Connection,
     table: Table,
@@ -136,8 +145,7 @@ def _postgres(
 ) -> None:
     from psycopg import sql
 
-    schema = (conn.get_execution_options().get("schema_translate_map") or {}).get(None)
-    target = sql.Identifier(schema, table.name) if schema else sql.Identifier(table.name)
+    target = qualified_name(conn, table)
     names = sql.SQL(", ").join(sql.Identifier(name) for name in columns)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:

@@ -6,11 +6,11 @@ Figures are defined in docs/REPORTS.md.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from ledger import money
 from ledger.money import cash_fen, rebate_fen
 from projections import tables as t
 
@@ -136,12 +136,8 @@ def report_periods(conn: Connection, current: str) -> list[str]:
 
 
 def coverage(balance_fen: int, liability_fen: int) -> str | None:
-    if not liability_fen:
-        return None
-    ratio = (Decimal(balance_fen) / Decimal(liability_fen)).quantize(
-        Decimal("0.0001"), ROUND_HALF_UP
-    )
-    return str(ratio)
+    ratio = money.coverage(balance_fen, liability_fen)
+    return None if ratio is None else str(ratio)
 
 
 def _months_upto(conn: Connection, period: str) -> list[dict[str, Any]]:

@@ -30,6 +30,7 @@ from ledger.calendar import ProgrammeCalendar
 from projections import tables as t
 from projections.audit import AuditChain
 from projections.books import Books
+from projections.bulk import qualified_name
 from projections.events import StoredEvent, Transcoder
 from projections.rows import dialect_insert
 
@@ -83,11 +84,9 @@ def empty(conn: Connection, table: Table) -> None:
         return
     from psycopg import sql
 
-    schema = (conn.get_execution_options().get("schema_translate_map") or {}).get(None)
-    name = sql.Identifier(schema, table.name) if schema else sql.Identifier(table.name)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(sql.SQL("TRUNCATE {}").format(name))
+        cursor.execute(sql.SQL("TRUNCATE {}").format(qualified_name(conn, table)))
     finally:
         cursor.close()
 
@@ -157,6 +156,8 @@ class Runner:
         events were read (0 when every projection is up to date)."""
         positions = self.positions()
         start = min(positions.values())
+        if stop is not None and start >= stop:
+            return 0  # every projection is there already: no need to read the log
         notifications = self.recorder.select_notifications(
             start=start, limit=self.batch_size, stop=stop, inclusive_of_start=False
         )
