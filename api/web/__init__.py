@@ -22,6 +22,7 @@ from flask_wtf.csrf import CSRFProtect
 from api.settings import Settings
 from api.web.i18n import DEFAULT_LOCALE, TRANSLATIONS, compile_catalogs, select_locale
 from api.web.session import SessionInterface
+from api.web.support import FILTERS, new_form_key
 
 __all__ = ["init_web"]
 
@@ -38,7 +39,10 @@ def init_web(app: Flask, settings: Settings) -> None:
         WTF_CSRF_CHECK_DEFAULT=False,
         BABEL_DEFAULT_LOCALE=DEFAULT_LOCALE,
         BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
+        BABEL_DEFAULT_TIMEZONE=app.extensions["goldbean.ledger"].calendar.zone_name,
     )
+    app.jinja_env.filters.update(FILTERS)
+    app.jinja_env.globals["form_key"] = new_form_key
     app.session_interface = SessionInterface()
     compile_catalogs()
     Babel(app, locale_selector=select_locale)

@@ -19,11 +19,13 @@ from flask_wtf.csrf import CSRFError
 from api.app import ledger_of
 from api.auth import BadCredentials, LoginThrottled, Principal
 from api.endpoints.public import current_period
+from api.errors import ledger_problem
 from api.read_models import reading
 from api.security import auth_of
 from api.web.i18n import LANG_COOKIE, LANGUAGES, chosen_language, select_locale
 from api.web.session import cookie_secure, end_session, signed_in, start_session
-from ledger.errors import NotFound
+from api.web.support import ledger_message, page, who
+from ledger.errors import LedgerError, NotFound
 from projections import queries
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,47 @@ CATEGORY_NAMES = {
 }
 
 
+#: each role's part of the navigation: (path, label)
+NAV = {
+    "volunteer": (
+        ("/me", lazy_gettext("My beans")),
+        ("/me/code", lazy_gettext("Payment code")),
+        ("/me/scan", lazy_gettext("Scan")),
+        ("/me/report", lazy_gettext("Report an incident")),
+        ("/me/give", lazy_gettext("Give")),
+    ),
+    "beneficiary": (("/me", lazy_gettext("My beans")),),
+    "merchant": (("/pos", lazy_gettext("Point of sale")),),
+    "coordinator": (
+        ("/staff/incidents", lazy_gettext("Incidents")),
+        ("/staff/activities", lazy_gettext("Activities")),
+        ("/staff/members", lazy_gettext("Members")),
+        ("/staff/allotments", lazy_gettext("Allotments")),
+        ("/staff/pool", lazy_gettext("Gift pool")),
+        ("/staff/corrections", lazy_gettext("Corrections")),
+    ),
+    "fund_officer": (
+        ("/staff/fund", lazy_gettext("Fund")),
+        ("/staff/donations", lazy_gettext("Donations")),
+        ("/staff/settlements", lazy_gettext("Settlements")),
+    ),
+    "auditor": (
+        ("/staff/audit", lazy_gettext("Event log")),
+        ("/staff/fund", lazy_gettext("Fund")),
+    ),
+    "admin": (
+        ("/staff/users", lazy_gettext("Users")),
+        ("/staff/merchants", lazy_gettext("Merchants")),
+        ("/staff/rules", lazy_gettext("Programme rules")),
+    ),
+}
+PUBLIC_NAV = (
+    ("/merchants", lazy_gettext("Partner merchants")),
+    ("/reports", lazy_gettext("Fund reports")),
+    ("/how", lazy_gettext("How it works")),
+)
+
+
 def home_of(who: Principal) -> str:
     """Where a person lands after signing in."""
     if who.role in MEMBER_ROLES:
@@ -63,12 +106,24 @@ def home_of(who: Principal) -> str:
     return "/staff"
 
 
+def safe_next(target: str | None) -> str | None:
+    """A ``next=`` path on this site (``/staff/x?y=1``), else None: never another host."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if any(ord(c) < 32 for c in target):
+        return None
+    return target
+
+
 @web.context_processor
 def _page_context() -> dict[str, Any]:
     locale = select_locale()
     other = "en" if locale == "zh_CN" else "zh_CN"
+    user = signed_in()
     return {
-        "user": signed_in(),
+        "user": user,
+        "nav": NAV.get(user.role, ()) if user else (),
+        "public_nav": PUBLIC_NAV,
         "role_names": ROLE_NAMES,
         "html_lang": LANGUAGES[locale],
         "switch_href": f"{request.path}?lang={other}",
@@ -107,6 +162,25 @@ def _csrf_failed(error: CSRFError) -> tuple[str, int]:
     return render_template("web_error.html"), 400
 
 
+@web.errorhandler(403)
+def _forbidden(_error: Exception) -> tuple[str, int]:
+    message = _("This page is not for your role.")
+    return render_template("web_message.html", title=_("Not allowed"), message=message), 403
+
+
+@web.errorhandler(404)
+def _not_found(_error: Exception) -> tuple[str, int]:
+    message = _("There is nothing at this address.")
+    return render_template("web_message.html", title=_("Not found"), message=message), 404
+
+
+@web.errorhandler(LedgerError)
+def _refused(error: LedgerError) -> tuple[str, int]:
+    status, _code = ledger_problem(error)
+    message = ledger_message(error)
+    return render_template("web_message.html", title=_("Not possible"), message=message), status
+
+
 # --- public ----------------------------------------------------------------------------------
 
 
@@ -143,16 +217,19 @@ def login_form() -> Any:
     who = signed_in()
     if who is not None:
         return redirect(home_of(who))
-    return render_template("web_login.html", error=None, username="")
+    return render_template(
+        "web_login.html", error=None, username="", next=safe_next(request.args.get("next"))
+    )
 
 
 @web.post("/login")
 def login() -> Any:
+    target = safe_next(request.form.get("next"))
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
     if not username or not password:
         error = _("Enter your username and password.")
-        return render_template("web_login.html", error=error, username=username), 400
+        return render_template("web_login.html", error=error, username=username, next=target), 400
     try:
         issued = auth_of().authenticate(username, password, request.remote_addr)
     except LoginThrottled as throttled:
@@ -162,13 +239,13 @@ def login() -> Any:
             "Too many failed sign-ins. Please try again in %(num)d minutes.",
             minutes,
         )
-        page = render_template("web_login.html", error=error, username=username)
+        page = render_template("web_login.html", error=error, username=username, next=target)
         return page, 429, {"Retry-After": str(throttled.retry_after_seconds)}
     except BadCredentials:
         error = _("Wrong username or password.")
-        return render_template("web_login.html", error=error, username=username), 401
+        return render_template("web_login.html", error=error, username=username, next=target), 401
     start_session(issued)
-    return redirect(home_of(issued.principal), code=303)
+    return redirect(target or home_of(issued.principal), code=303)
 
 
 @web.post("/logout")
@@ -177,23 +254,22 @@ def logout() -> Any:
     return redirect("/", code=303)
 
 
-# --- signed-in placeholders (the real pages come with their issues) ---------------------------
-
-
-def _page_for(roles: frozenset[str], template: str) -> Any:
-    who = signed_in()
-    if who is None:
-        return redirect("/login")
-    if who.role not in roles:
-        return redirect(home_of(who))
-    return render_template(template, who=who)
-
-
-@web.get("/me")
-def me() -> Any:
-    return _page_for(MEMBER_ROLES, "web_me.html")
+# --- the signed-in landing pages -------------------------------------------------------------
 
 
 @web.get("/staff")
+@page(*STAFF_ROLES)
 def staff() -> Any:
-    return _page_for(STAFF_ROLES, "web_staff.html")
+    """The staff member's start: the pages of their role."""
+    return render_template("web_staff.html", who=who())
+
+
+# Each role's pages register their routes on ``web``.
+from api.web import (  # noqa: E402, F401
+    admin,
+    auditor,
+    coordinator,
+    fund_pages,
+    member,
+    public_pages,
+)

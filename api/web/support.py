@@ -1,0 +1,184 @@
+"""What every signed-in page shares: who may open it, one form post's idempotency key,
+ledger refusals as translated messages, and locale-aware money, beans and dates.
+
+A page view is decorated with :func:`page` (the roles that may open it). A form that
+changes the ledger carries a hidden ``form_key`` (the ``form_key()`` template global, a
+fresh UUID per rendering); :func:`ledger_key` turns it into the ledger's idempotency key,
+so a double-clicked or re-sent form records once and shows the first result again.
+:func:`attempt` runs a ledger command and flashes its refusal, translated, instead of
+raising; the view then re-renders or redirects (post/redirect/get).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from flask import abort, flash, g, redirect, render_template, request
+from flask_babel import format_currency, format_date, format_datetime, format_decimal
+from flask_babel import lazy_gettext as _l
+
+from api.auth import Principal
+from api.errors import ledger_problem
+from api.web.session import signed_in
+from ledger.errors import LedgerError
+from ledger.views import Actor
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+FORM_KEY = re.compile(r"^[0-9a-f]{32}$")
+
+#: the ledger's stable error code (api/errors.py) -> what the person reads
+LEDGER_MESSAGES = {
+    "not_found": _l("That record does not exist."),
+    "validation_error": _l("Some of the values are not valid. Check them and try again."),
+    "nothing_to_settle": _l("No merchant has unsettled beans before that date."),
+    "invalid_state": _l("That cannot be done in the record's current state."),
+    "insufficient_balance": _l("Not enough beans."),
+    "insufficient_fund": _l("The fund does not hold enough cash for this."),
+    "invalid_code": _l("That code is not valid."),
+    "code_expired": _l("That code has expired. Ask for a new one."),
+    "code_used": _l("That payment code has already been used."),
+    "card_revoked": _l("That card has been replaced by a newer card."),
+    "wrong_pin": _l("Wrong PIN."),
+    "card_locked": _l("The card is locked after too many wrong PINs. A coordinator can unlock it."),
+    "merchant_not_allowed": _l("Cards cannot be used at this merchant."),
+    "merchant_suspended": _l("This merchant is suspended."),
+    "limit_exceeded": _l("That is over the limit."),
+    "award_cap_exceeded": _l("That award would go over the daily award cap."),
+    "self_verification": _l("You cannot verify or resolve an incident you reported or handled."),
+    "four_eyes_required": _l("Another fund officer must approve a settlement you prepared."),
+    "refund_exceeds_redemption": _l("That is more than is left of the payment."),
+    "refund_window_closed": _l("The refund window for that payment has closed."),
+    "idempotency_key_reused": _l("This form was already sent with other values. Reload the page."),
+    "duplicate_receipt": _l("That receipt number is already recorded."),
+    "conflict": _l("Someone else changed this at the same moment. Please try again."),
+}
+
+ROLES_HOME = {
+    "volunteer": "/me",
+    "beneficiary": "/me",
+    "merchant": "/pos",
+}
+
+
+def who() -> Principal:
+    """The person on this page (only inside a :func:`page` view)."""
+    return g.web_principal
+
+
+def actor() -> Actor:
+    """The signed-in person as the ledger's Actor (four eyes, self-verification)."""
+    person = who()
+    return Actor(person.username or "", person.account_id)
+
+
+def page(*roles: str) -> Callable[[F], F]:
+    """Open the view to people signed in with one of ``roles``: anyone else signed in gets
+    403 (a page saying so), and a visitor is sent to /login, coming back here after."""
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            person = signed_in()
+            if person is None:
+                target = request.full_path if request.method == "GET" else request.path
+                return redirect(f"/login?next={target.rstrip('?')}")
+            if roles and person.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        guarded._goldbean_page_roles = roles  # type: ignore[attr-defined]
+        return guarded  # type: ignore[return-value]
+
+    return decorate
+
+
+def new_form_key() -> str:
+    """A fresh key for one rendering of a form (template global ``form_key``)."""
+    return uuid.uuid4().hex
+
+
+def ledger_key() -> str | None:
+    """The ledger idempotency key of this form post, or None without a valid form_key."""
+    value = request.form.get("form_key", "")
+    return f"web:{value}" if FORM_KEY.match(value) else None
+
+
+def ledger_message(error: LedgerError) -> str:
+    """A ledger refusal in the reader's language."""
+    _status, code = ledger_problem(error)
+    return str(LEDGER_MESSAGES.get(code, LEDGER_MESSAGES["validation_error"]))
+
+
+def attempt(command: Callable[[], T]) -> T | None:
+    """Run a ledger ``command``; on a refusal flash its message and return None."""
+    try:
+        return command()
+    except LedgerError as error:
+        flash(ledger_message(error), "error")
+        return None
+
+
+def back(default: str) -> Any:
+    """Post/redirect/get: back to ``default`` (a path on this site)."""
+    return redirect(default, code=303)
+
+
+def form_int(name: str, *, minimum: int = 0, maximum: int = 10**9) -> int | None:
+    """A whole number from the form, or None (and a flashed message) when it is not one."""
+    raw = request.form.get(name, "").strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not minimum <= value <= maximum:
+        message = _l("Enter a whole number from %(low)s to %(high)s.", low=minimum, high=maximum)
+        flash(str(message), "error")
+        return None
+    return value
+
+
+def render(template: str, **context: Any) -> str:
+    return render_template(template, **context)
+
+
+# --- formatting (template filters) --------------------------------------------------------
+
+
+def beans(value: int | None) -> str:
+    """A number of beans, grouped for the locale (1,234)."""
+    return "" if value is None else format_decimal(value)
+
+
+def money(fen: int | None) -> str:
+    """Fen as yuan with the locale's currency sign: ¥12.34 (zh), CN¥12.34 (en)."""
+    if fen is None:
+        return ""
+    return format_currency(Decimal(fen) / 100, "CNY")
+
+
+def when(value: datetime | str | None) -> str:
+    """A moment in the programme's time zone, in the locale's medium format."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return format_datetime(value, "medium")
+
+
+def day(value: date | str | None) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return format_date(value, "medium")
+
+
+FILTERS = {"beans": beans, "money": money, "when": when, "day": day}
