@@ -30,7 +30,13 @@ from projections import queries
 
 log = logging.getLogger(__name__)
 
-web = Blueprint("web", __name__, template_folder="../templates")
+web = Blueprint(
+    "web",
+    __name__,
+    template_folder="../templates",
+    static_folder="../static/web",
+    static_url_path="/static/web",
+)
 
 MEMBER_ROLES = frozenset({"volunteer", "beneficiary"})
 STAFF_ROLES = frozenset({"coordinator", "fund_officer", "auditor", "admin"})
