@@ -5,6 +5,7 @@
 #   make run        serve the API with the demo community (sqlite database under var/)
 #   make test       run pytest; pass extra options with PYTEST_ARGS="-k foo -x"
 #   make lint       ruff check + mypy (ledger/, projections/)
+#   make audit      known vulnerabilities of the installed dependencies (pip-audit; CI runs it)
 #   make bench      run bench/ledger_bench.py
 #   make clean      remove var/ and caches (keeps .venv)
 #   make distclean  clean + remove .venv
@@ -16,7 +17,7 @@ STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 SERVE_ARGS ?=
 
-.PHONY: venv run test lint bench clean distclean
+.PHONY: venv run test lint audit bench clean distclean
 
 venv: $(STAMP)
 
@@ -42,6 +43,9 @@ test: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+
+audit: venv
+	$(VPY) tools/dependency_audit.py
 
 bench: venv
 	$(VPY) bench/ledger_bench.py
