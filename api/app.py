@@ -21,7 +21,7 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from swagger_ui_bundle import swagger_ui_path
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from api import errors
 from api.auth import Auth
@@ -120,6 +120,16 @@ def settings_of(app: Flask | None = None) -> Settings:
 MAX_JSON_DEPTH = 8
 
 
+def parsed_json_body() -> Any:
+    """The request's JSON body, parsed once for every endpoint; 400 when it is not JSON
+    that Python can read: malformed, not UTF-8, a number of more than 4,300 digits, or
+    nested deeper than the parser's recursion limit."""
+    try:
+        return request.get_json()
+    except (BadRequest, RecursionError):
+        raise errors.ApiProblem(400, "bad_request", "the body is not valid JSON") from None
+
+
 def check_json_body(body: Any, depth: int = 0) -> None:
     """Refuse, for every endpoint at once, JSON no field of ours can hold: nesting deeper
     than any schema, and text that no database stores (NUL, lone UTF-16 surrogates)."""
@@ -214,7 +224,7 @@ def _request_logging(app: Flask) -> None:
         if (request.content_length or 0) > MAX_BODY_BYTES:
             raise RequestEntityTooLarge(f"a request body may be at most {MAX_BODY_BYTES} bytes")
         if request.is_json and request.content_length:
-            check_json_body(request.get_json(silent=True))
+            check_json_body(parsed_json_body())
 
     @app.after_request
     def _finish(response: Response) -> Response:
