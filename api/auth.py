@@ -152,6 +152,7 @@ class Auth:
         session_ttl: timedelta = timedelta(hours=12),
         max_failures_per_user: int = 5,
         max_failures_per_address: int = 20,
+        max_code_failures: int = 20,
         failure_window: timedelta = timedelta(minutes=15),
         password_hasher: PasswordHasher | None = None,
     ) -> None:
@@ -164,6 +165,7 @@ class Auth:
         self.session_ttl = session_ttl
         self.max_failures_per_user = max_failures_per_user
         self.max_failures_per_address = max_failures_per_address
+        self.max_code_failures = max_code_failures
         self.failure_window = failure_window
         self._bucket = failure_window / BUCKETS_PER_WINDOW
         self._hasher = password_hasher or default_password_hasher()
@@ -421,6 +423,22 @@ class Auth:
             "expires_at": expires,
         }
 
+    # ------------------------------------------------------------------------------------
+    # Guessing codes and PINs
+
+    def code_attempts_wait(self, who: str) -> int:
+        """0 if ``who`` (a terminal or user) may present a code now, else the seconds to
+        wait: :attr:`max_code_failures` invalid codes or wrong PINs in the failure window
+        stop a till or a phone from guessing cards, PINs or check-in codes."""
+        with self.store.read() as conn:
+            return self._retry_after(conn, f"code:{who}", self.max_code_failures, self.clock.now())
+
+    def count_code_failure(self, who: str) -> None:
+        """Count an invalid code or wrong PIN presented by ``who``."""
+        with self.store.write() as conn:
+            self._count_failure(conn, f"code:{who}", self.clock.now())
+        log.info("invalid code or PIN presented by %s", who)
+
     def _window_start(self, now: datetime) -> datetime:
         return _EPOCH + ((now - _EPOCH) // self._bucket) * self._bucket
 
@@ -480,3 +498,54 @@ def check_new_user(
     for value in (account_id, merchant_id):
         if value is not None and (not isinstance(value, str) or len(value) > 64):
             raise InvalidUser("an account or merchant id has at most 64 characters")
+
+
+# ----------------------------------------------------------------------------------------
+# For the admin pages (api/web/admin.py): listing users and terminals, re-enabling a user.
+
+
+@dataclass(frozen=True)
+class Terminal:
+    """A merchant's POS terminal (never its token)."""
+
+    terminal_id: str
+    merchant_id: str
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def list_users(auth: Auth) -> list[User]:
+    """Every user (without password hashes), by username."""
+    with auth.store.read() as conn:
+        rows = conn.execute(select(users).order_by(users.c.username)).all()
+    return [
+        User(r.username, r.role, r.account_id, r.merchant_id, r.created_at, r.disabled)
+        for r in rows
+    ]
+
+
+def enable_user(auth: Auth, username: str) -> bool:
+    """Let a disabled user sign in again (their old sessions stay revoked); False if there
+    is no such user."""
+    with auth.store.write() as conn:
+        found = conn.execute(
+            update(users).where(users.c.username == username).values(disabled=False)
+        ).rowcount
+    if found:
+        log.info("user enabled: %s", username)
+    return bool(found)
+
+
+def terminals_of(auth: Auth, merchant_id: str) -> list[Terminal]:
+    """A merchant's terminals, oldest first (revoked ones too)."""
+    query = (
+        select(terminals)
+        .where(terminals.c.merchant_id == merchant_id)
+        .order_by(terminals.c.created_at, terminals.c.terminal_id)
+    )
+    with auth.store.read() as conn:
+        rows = conn.execute(query).all()
+    return [
+        Terminal(r.terminal_id, r.merchant_id, r.label, r.created_at, r.revoked_at) for r in rows
+    ]

@@ -85,8 +85,8 @@ def idempotent(view: F, *, keep_body: bool = True) -> F:
         except Exception:
             store.release(scope, key)
             raise
-        if response.status_code >= 500:
-            store.release(scope, key)
+        if response.status_code >= 500 or response.status_code == 429:
+            store.release(scope, key)  # nothing was done; the same key may try again
         elif keep_body or response.status_code >= 400:
             store.complete(scope, key, response.status_code, response.get_data(as_text=True))
         else:

@@ -9,13 +9,15 @@ SPEC §1: "staff" are coordinators, fund officers, auditors and admins.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from flask import current_app, g, request
 
 from api.auth import Auth, BadToken, Principal
 from api.errors import ApiProblem
+from ledger.errors import InvalidCode, WrongPin
 from ledger.views import Actor
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -85,3 +87,26 @@ def actor() -> Actor:
     """The caller as the ledger's Actor (staff name and own account, for four eyes)."""
     who = caller()
     return Actor(who.username or f"terminal:{who.terminal_id}", who.account_id)
+
+
+@contextmanager
+def limited_code_attempts(who: Principal) -> Iterator[None]:
+    """Around presenting a code or PIN: 429 once ``who`` presented too many invalid codes
+    or wrong PINs lately (:meth:`~api.auth.Auth.code_attempts_wait`), and count this one
+    if it is invalid or its PIN wrong. Expired or used codes are not guesses and count
+    nothing; a card's own lock after wrong PINs stays the ledger's."""
+    subject = f"terminal:{who.terminal_id}" if who.terminal_id else f"user:{who.username}"
+    auth = auth_of()
+    wait = auth.code_attempts_wait(subject)
+    if wait:
+        raise ApiProblem(
+            429,
+            "too_many_requests",
+            f"too many invalid codes or wrong PINs; try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
+    try:
+        yield
+    except (InvalidCode, WrongPin):
+        auth.count_code_failure(subject)
+        raise

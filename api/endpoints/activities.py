@@ -13,7 +13,7 @@ from marshmallow import Schema, fields, validate
 from api.app import ledger_of
 from api.endpoints.accounts import FILE, code_image
 from api.idempotent import idempotent
-from api.security import actor, caller, requires
+from api.security import actor, caller, limited_code_attempts, requires
 
 blp = Blueprint(
     "activities", __name__, url_prefix="/api/v1", description="Volunteer activities and check-ins"
@@ -124,7 +124,8 @@ class Checkins(MethodView):
         """Check the caller in with the code shown at the activity, while it runs
         (422 invalid_code, 422 code_expired outside its times); checking in twice is
         harmless."""
-        return ledger_of().check_in(activity_id, caller().account_id, body["checkin_code"])
+        with limited_code_attempts(caller()):
+            return ledger_of().check_in(activity_id, caller().account_id, body["checkin_code"])
 
 
 @blp.route("/activities/<activity_id>/confirm")

@@ -12,7 +12,7 @@ from marshmallow import Schema, fields, validate
 from api.app import ledger_of
 from api.auth import Principal
 from api.idempotent import idempotent, ledger_key
-from api.security import STAFF, caller, forbid_unless, requires
+from api.security import STAFF, caller, forbid_unless, limited_code_attempts, requires
 from ledger.views import RedemptionView
 
 blp = Blueprint(
@@ -88,14 +88,15 @@ class Redemptions(MethodView):
         card_locked, merchant_not_allowed, merchant_suspended, limit_exceeded,
         insufficient_balance, idempotency_key_reused.
         """
-        return ledger_of().redeem(
-            caller().merchant_id,
-            body["code"],
-            body["amount"],
-            pin=body["pin"],
-            note=body["note"],
-            key=ledger_key(),
-        )
+        with limited_code_attempts(caller()):
+            return ledger_of().redeem(
+                caller().merchant_id,
+                body["code"],
+                body["amount"],
+                pin=body["pin"],
+                note=body["note"],
+                key=ledger_key(),
+            )
 
 
 @blp.route("/redemptions/<redemption_id>")

@@ -317,3 +317,31 @@ def test_a_retried_payment_pays_once(community, sign_in, shop, li):
     other = volunteer.post("/api/v1/payments", json={**body, "amount": 9}, headers=key)
     assert status_and_code(other) == (422, "idempotency_key_reused")
     assert community.balance(li) == 24 and community.balance(shop) == 6
+
+
+def test_a_till_that_keeps_presenting_bad_codes_or_pins_is_made_to_wait(
+    app, community, terminal, sign_in, shop, li
+):
+    """Guessing cards or PINs from one till: after 20 invalid codes or wrong PINs in 15
+    minutes it gets 429 with Retry-After, even for a good code; other tills are not held
+    up, expired or used codes are not guesses, and the wait ends."""
+    wang = community.beneficiary("Wang Fang")
+    community.give(li, wang, 20)
+    card = community.card(wang, pin="2468")
+    limit = app.extensions["goldbean.auth"].max_code_failures
+    for number in range(limit):
+        guess = "G" + str(number).zfill(5) if number % 2 else card
+        status, code = status_and_code(redeem(terminal, guess, 1, pin="9999"))
+        assert code in ("invalid_code", "wrong_pin", "card_locked"), (status, code)
+    community.ledger.unlock_card(wang, community.coordinator)
+    stopped = redeem(terminal, card, 1, pin="2468", headers={"Idempotency-Key": "after-wait"})
+    assert status_and_code(stopped) == (429, "too_many_requests")
+    assert int(stopped.headers["Retry-After"]) > 0
+    assert community.ledger.get_balance(wang) == 20  # nothing moved
+
+    other_till = sign_in("merchant", merchant_id=shop)
+    assert redeem(other_till, card, 1, pin="2468").status_code == 201
+
+    community.advance(minutes=16)
+    retried = redeem(terminal, card, 1, pin="2468", headers={"Idempotency-Key": "after-wait"})
+    assert retried.status_code == 201, retried.get_json()  # the 429 was not kept for the key
