@@ -5,6 +5,7 @@
 #   make run        serve the API with the demo community (sqlite database under var/)
 #   make test       run pytest; pass extra options with PYTEST_ARGS="-k foo -x"
 #   make lint       ruff check + mypy (ledger/, projections/)
+#   make messages   re-extract the pages' text into api/translations (then translate)
 #   make audit      known vulnerabilities of the installed dependencies (pip-audit; CI runs it)
 #   make bench      run bench/ledger_bench.py
 #   make clean      remove var/ and caches (keeps .venv)
@@ -17,7 +18,7 @@ STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 SERVE_ARGS ?=
 
-.PHONY: venv run test lint audit bench clean distclean
+.PHONY: venv run test lint messages audit bench clean distclean
 
 venv: $(STAMP)
 
@@ -43,6 +44,11 @@ test: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+
+# after changing the pages' text: re-extract it and add the new messages to each catalogue
+messages: venv
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-by-file -o api/translations/messages.pot .
+	$(VENV)/bin/pybabel update --no-fuzzy-matching -i api/translations/messages.pot -d api/translations
 
 audit: venv
 	$(VPY) tools/dependency_audit.py

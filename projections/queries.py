@@ -301,3 +301,110 @@ def chain_values(conn: Connection, positions: list[int]) -> dict[int, str]:
         c.position >= positions[0], c.position <= positions[-1]
     )
     return {r.position: r.chain for r in conn.execute(query)}
+
+
+# --- the coordinator's pages (api/web/coordinator.py) ------------------------------------
+
+
+def members(
+    conn: Connection, kind: str | None = None, search: str | None = None, limit: int = 200
+) -> list[dict[str, Any]]:
+    """Volunteer and beneficiary accounts (of one ``kind``), by name; ``search`` matches
+    part of the name, ignoring case, or a whole account id. At most ``limit`` rows."""
+    a = t.accounts.c
+    kinds = [kind] if kind else ["volunteer", "beneficiary"]
+    query = select(a.id, a.kind, a.display_name, a.balance).where(a.kind.in_(kinds))
+    if search:
+        query = query.where(
+            func.lower(a.display_name).contains(search.lower(), autoescape=True) | (a.id == search)
+        )
+    query = query.order_by(a.display_name, a.id).limit(limit)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def account_names(conn: Connection, account_ids: list[str]) -> dict[str, str]:
+    """The display names of these accounts (ids the read model does not know are left out)."""
+    wanted = list(dict.fromkeys(account_ids))
+    if not wanted:
+        return {}
+    a = t.accounts.c
+    names = {}
+    for start in range(0, len(wanted), 500):
+        query = select(a.id, a.display_name).where(a.id.in_(wanted[start : start + 500]))
+        names.update({r.id: r.display_name for r in conn.execute(query)})
+    return names
+
+
+def activity_ids(conn: Connection) -> list[str]:
+    """The ids of every activity (in no particular order)."""
+    s = t.subjects.c
+    return [r.id for r in conn.execute(select(s.id).where(s.kind == "activity"))]
+
+
+# --- a volunteer's or beneficiary's own pages (api/web/member.py) ----------------------------
+
+
+def account_kinds_and_names(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """``{id: {"kind", "display_name"}}`` of the accounts among ``ids`` (one query): what a
+    member's history says about the other side of an entry."""
+    if not ids:
+        return {}
+    a = t.accounts.c
+    query = select(a.id, a.kind, a.display_name).where(a.id.in_(sorted(set(ids))))
+    return {r.id: {"kind": r.kind, "display_name": r.display_name} for r in conn.execute(query)}
+
+
+def subject_kinds(conn: Connection, ids: list[str]) -> dict[str, str]:
+    """``{id: "incident" | "activity"}`` for the award refs among ``ids`` (one query)."""
+    if not ids:
+        return {}
+    s = t.subjects.c
+    query = select(s.id, s.kind).where(s.id.in_(sorted(set(ids))))
+    return {r.id: r.kind for r in conn.execute(query)}
+
+
+def incidents_reported_by(conn: Connection, reporter_id: str, limit: int = 50) -> list[dict]:
+    """The incidents one volunteer reported, newest first (at most ``limit``)."""
+    i = t.incidents.c
+    query = (
+        select(t.incidents)
+        .where(i.reporter_id == reporter_id)
+        .order_by(i.position.desc())
+        .limit(limit)
+    )
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+# --- the fund officer's pages (api/web/fund_pages.py) --------------------------------------
+
+
+def recent_donations(conn: Connection, limit: int = 50) -> list[dict[str, Any]]:
+    """The latest donations, newest first: ``{received_on, donor, amount_fen, receipt_no,
+    period}`` (an anonymous donor reads as in the public report)."""
+    d = t.donations.c
+    query = select(t.donations).order_by(d.position.desc()).limit(limit)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def settlements(conn: Connection, limit: int = 50) -> list[dict[str, Any]]:
+    """Settlements with their totals, latest period first: ``{settlement_id, period,
+    lines, paid_lines, beans, cash_fen, rebate_fen}``."""
+    s = t.settlement_lines.c
+    query = (
+        select(
+            s.settlement_id,
+            s.period,
+            func.count().label("lines"),
+            func.count(s.paid_on).label("paid_lines"),
+            func.sum(s.beans).label("beans"),
+            func.sum(s.cash_fen).label("cash_fen"),
+            func.sum(s.rebate_fen).label("rebate_fen"),
+        )
+        .group_by(s.settlement_id, s.period)
+        .order_by(s.period.desc(), s.settlement_id)
+        .limit(limit)
+    )
+    return [
+        {**dict(r._mapping), **{k: int(r._mapping[k]) for k in ("beans", "cash_fen", "rebate_fen")}}
+        for r in conn.execute(query)
+    ]

@@ -123,7 +123,7 @@ def test_signing_out_revokes_the_token(client, auth, community):
     with pytest.raises(BadToken):
         auth.resolve(token)
     again = client.get("/me")
-    assert again.status_code == 302 and again.headers["Location"] == "/login"
+    assert again.status_code == 302 and again.headers["Location"] == "/login?next=/me"
 
 
 def test_a_token_revoked_elsewhere_ends_the_page_session(client, auth, community):
@@ -131,7 +131,7 @@ def test_a_token_revoked_elsewhere_ends_the_page_session(client, auth, community
     log_in(client, "liwei")
     with client.session_transaction() as session:
         auth.revoke(session["token"])
-    assert client.get("/me").headers["Location"] == "/login"
+    assert client.get("/me").headers["Location"] == "/login?next=/me"
     with client.session_transaction() as session:
         assert "token" not in session
 
@@ -143,9 +143,32 @@ def test_logging_out_needs_the_csrf_token(client, auth):
     assert client.get("/staff").status_code == 200  # still signed in
 
 
-def test_signed_in_people_only_see_their_own_kind_of_page(client):
-    assert client.get("/staff").headers["Location"] == "/login"
-    assert client.get("/me").headers["Location"] == "/login"
+def test_signed_in_people_only_see_their_own_kind_of_page(client, auth, community):
+    assert client.get("/staff").headers["Location"] == "/login?next=/staff"
+    assert client.get("/me").headers["Location"] == "/login?next=/me"
+    auth.create_user("liwei", PASSWORD, "volunteer", account_id=community.volunteer("李伟"))
+    log_in(client, "liwei")
+    refused = client.get("/staff")
+    assert refused.status_code == 403 and "此页面不适用于您的角色" in refused.get_data(as_text=True)
+
+
+def test_signing_in_returns_to_the_page_asked_for_but_never_to_another_site(client, auth):
+    auth.create_user("wei", PASSWORD, "coordinator")
+    asked = client.get("/staff/incidents?status=submitted")
+    assert asked.headers["Location"] == "/login?next=/staff/incidents?status=submitted"
+    form = client.get(asked.headers["Location"]).get_data(as_text=True)
+    assert 'name="next" value="/staff/incidents?status=submitted"' in form
+    token = csrf_token(form)
+    data = {"username": "wei", "password": PASSWORD, "csrf_token": token}
+    back = client.post("/login", data={**data, "next": "/staff/incidents?status=submitted"})
+    assert back.headers["Location"] == "/staff/incidents?status=submitted"
+    for elsewhere in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "x"):
+        signed_in_page = client.get("/staff").get_data(as_text=True)
+        client.post("/logout", data={"csrf_token": csrf_token(signed_in_page)})
+        token = csrf_token(client.get("/login").get_data(as_text=True))
+        data["csrf_token"] = token
+        answer = client.post("/login", data={**data, "next": elsewhere})
+        assert answer.headers["Location"] == "/staff", elsewhere
 
 
 def test_the_home_page_lists_partner_merchants_and_no_residents(client, community):
