@@ -1,1 +1,335 @@
-"""(being written)"""
+"""The auditor's pages (SPEC §1, §8): the event log page by page with each event's chain
+value, the export of the whole log, and the verification of the chain on demand.
+
+Only auditors may open them, as only auditors may read ``GET /api/v1/audit/events``
+(api/endpoints/audit.py). The browser lists what that endpoint lists: events the
+``audit`` projection has chained, after position ``?after=``, oldest first.
+
+The export (``GET /staff/audit/export``) is the file ``goldbean audit export`` writes
+(api/cli_projections.py): a header line, then one JSON line per event with its chain
+value. ``exported_at`` is the ledger's clock (the real time in production, the fake clock
+in tests), so the months recomputed from the file are the ledger's months.
+
+The verification (``POST /staff/audit/verify``) writes such an export to a temporary
+file and checks it with the auditor's own verifier (projections/verifier.py): the chain
+recomputed from the events, the event count, and every monthly public report recomputed
+from the events against the published ones; then the read tables against a replay of the
+log (projections/check.py, as ``goldbean projections check``). It runs while the request
+waits: on a log of a million events that takes minutes.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlencode
+
+from eventsourcing.domain import Aggregate, DomainEvent
+from eventsourcing.utils import get_topic
+from flask import Response, current_app, render_template, request
+from flask_babel import lazy_gettext
+
+from api.app import ledger_of, settings_of
+from api.endpoints.public import FundReport, current_period
+from api.read_models import reading, runner_of
+from api.web.support import page
+from api.web.views import web
+from ledger import accounts, activities, fund, incidents, merchants, records
+from projections import queries
+from projections.check import check
+from projections.verifier import (
+    VerifyError,
+    compare_reports,
+    compute_reports,
+    read_export,
+    verify_chain,
+)
+
+AUDITOR = "auditor"  # GET /api/v1/audit/events: auditors only
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+EXPORT_BATCH = 5000
+CHUNK = 64 * 1024
+EXPORT_MIMETYPE = "application/x-ndjson"
+
+#: the kinds of record an event can belong to (the filter of the browser), by class name
+KIND_NAMES = {
+    "Volunteer": lazy_gettext("Volunteer accounts"),
+    "Beneficiary": lazy_gettext("Beneficiary accounts"),
+    "Pool": lazy_gettext("Gift pool"),
+    "Merchant": lazy_gettext("Merchants"),
+    "Incident": lazy_gettext("Incidents"),
+    "Activity": lazy_gettext("Activities"),
+    "Redemption": lazy_gettext("Redemptions and refunds"),
+    "Gift": lazy_gettext("Gifts"),
+    "PoolAllocation": lazy_gettext("Gift pool allocations"),
+    "Allotment": lazy_gettext("Allotments"),
+    "Correction": lazy_gettext("Corrections"),
+    "Donation": lazy_gettext("Donations"),
+    "Fund": lazy_gettext("Fund"),
+    "Settlement": lazy_gettext("Settlements"),
+    "CardRegistered": lazy_gettext("Card registrations"),
+    "PaymentCodeUsed": lazy_gettext("Payment codes used"),
+    "AccountNumberClaimed": lazy_gettext("Account numbers"),
+}
+
+
+def _topics_by_kind() -> dict[str, list[str]]:
+    """Each record kind's event topics (``ledger.fund:Settlement.Approved``...)."""
+    found: dict[str, set[str]] = {kind: set() for kind in KIND_NAMES}
+    for module in (accounts, activities, fund, incidents, merchants, records):
+        for cls in vars(module).values():
+            if not (inspect.isclass(cls) and issubclass(cls, Aggregate)):
+                continue
+            if cls.__name__ not in found or cls.__module__ != module.__name__:
+                continue
+            for name, event in vars(cls).items():
+                if (
+                    inspect.isclass(event)
+                    and issubclass(event, DomainEvent)
+                    and name not in ("Event", "Created")
+                ):
+                    found[cls.__name__].add(get_topic(event))
+    return {kind: sorted(topics) for kind, topics in found.items() if topics}
+
+
+TOPICS_BY_KIND = _topics_by_kind()
+
+
+# --- the event log ---------------------------------------------------------------------------
+
+
+def _query_int(name: str, default: int, maximum: int) -> int:
+    try:
+        value = int(request.args.get(name, default))
+    except ValueError:
+        return default
+    return min(max(value, 0), maximum)
+
+
+def event_page(after: int, limit: int, topics: list[str] | None) -> tuple[list[dict], int | None]:
+    """Chained events after ``after`` (oldest first, at most ``limit``) and the position
+    to continue after (None: no more for now), as ``GET /api/v1/audit/events``."""
+    with reading() as conn:
+        chained = queries.position(conn, "audit")
+        batch = ledger_of().recorder.select_notifications(
+            start=after,
+            limit=limit,
+            stop=chained,
+            topics=topics or (),
+            inclusive_of_start=False,
+        )
+        chains = queries.chain_values(conn, [n.id for n in batch])
+    items = []
+    for n in batch:
+        state = n.state.decode("utf-8") if isinstance(n.state, bytes) else str(n.state)
+        data = json.loads(state)
+        stamp = data.get("timestamp")
+        at = stamp.get("_data_") if isinstance(stamp, dict) else stamp
+        items.append(
+            {
+                "position": n.id,
+                "at": at if isinstance(at, str) else None,
+                "type": n.topic,
+                "short_type": n.topic.rpartition(":")[2],
+                "originator_id": str(n.originator_id),
+                "version": n.originator_version,
+                "data": json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True),
+                "chain": chains.get(n.id, ""),
+            }
+        )
+    more = len(batch) == limit and batch[-1].id < chained
+    return items, (batch[-1].id if more else None)
+
+
+@web.get("/staff/audit")
+@page(AUDITOR)
+def audit_events() -> str:
+    """The event log, ``?after=`` a position, optionally of one ``?kind=`` of record."""
+    after = _query_int("after", 0, 2**63 - 1)
+    limit = _query_int("limit", PAGE_SIZE, MAX_PAGE_SIZE) or PAGE_SIZE
+    kind = request.args.get("kind", "")
+    if kind not in TOPICS_BY_KIND:
+        kind = ""
+    items, next_after = event_page(after, limit, TOPICS_BY_KIND.get(kind))
+    with reading() as conn:
+        chained = queries.position(conn, "audit")
+
+    def href(position: int) -> str:
+        query = {"kind": kind} if kind else {}
+        if limit != PAGE_SIZE:
+            query["limit"] = str(limit)
+        return "/staff/audit?" + urlencode({**query, "after": str(position)})
+
+    return render_template(
+        "web_audit_events.html",
+        first_href=href(0) if after else None,
+        next_href=href(next_after) if next_after is not None else None,
+        items=items,
+        after=after,
+        next_after=next_after,
+        limit=limit,
+        kind=kind,
+        kinds=[(k, KIND_NAMES[k]) for k in KIND_NAMES if k in TOPICS_BY_KIND],
+        chained=chained,
+    )
+
+
+# --- the export --------------------------------------------------------------------------------
+
+
+def write_export(out: IO[str]) -> tuple[int, int, datetime]:
+    """Write the whole log with its chain values to ``out`` as ``goldbean audit export``
+    does (api/cli_projections.py:audit_export); returns the events written, the position
+    of the last one the export could include, and the header's ``exported_at``."""
+    ledger, runner, settings = ledger_of(), runner_of(), settings_of()
+    store = current_app.extensions["goldbean.store"]
+    # Up to the head as it is now: events recorded meanwhile have no chain value yet.
+    head = runner.head()
+    runner.catch_up(stop=head)
+    head = min(head, runner.positions()["audit"])
+    count = 0
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as body:
+        position = 0
+        while True:
+            batch = ledger.recorder.select_notifications(
+                start=position, limit=EXPORT_BATCH, stop=head, inclusive_of_start=False
+            )
+            if not batch:
+                break
+            with store.read() as conn:
+                chains = queries.chain_values(conn, [n.id for n in batch])
+            for n in batch:
+                line = {
+                    "position": n.id,
+                    "originator_id": str(n.originator_id),
+                    "version": n.originator_version,
+                    "topic": n.topic,
+                    "state": n.state.decode("utf-8"),
+                    "chain": chains.get(n.id),
+                }
+                body.write(json.dumps(line, ensure_ascii=False) + "\n")
+            count += len(batch)
+            position = batch[-1].id
+        exported_at = ledger.now()
+        header = {
+            "format": "goldbean-audit-export",
+            "version": 1,
+            "time_zone": settings.time_zone,
+            "bean_value_fen": settings.bean_value_fen,
+            "exported_at": exported_at.isoformat(),
+            "events": count,
+        }
+        out.write(json.dumps(header, ensure_ascii=False) + "\n")
+        body.seek(0)
+        shutil.copyfileobj(body, out)
+    return count, head, exported_at
+
+
+def _chunks(file: IO[bytes]) -> Iterator[bytes]:
+    try:
+        while chunk := file.read(CHUNK):
+            yield chunk
+    finally:
+        file.close()
+
+
+@web.get("/staff/audit/export")
+@page(AUDITOR)
+def audit_export() -> Response:
+    """The export as a download (JSON Lines), for `goldbean audit verify FILE`."""
+    file = tempfile.TemporaryFile("w+b")
+    try:
+        with open(file.fileno(), "w", encoding="utf-8", closefd=False) as text:
+            _count, _head, exported_at = write_export(text)
+        file.seek(0)
+    except BaseException:
+        file.close()
+        raise
+    ledger = ledger_of()
+    name = f"goldbean-audit-{ledger.day_of(exported_at)}.jsonl"
+    response = Response(_chunks(file), mimetype=EXPORT_MIMETYPE)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+# --- verification ------------------------------------------------------------------------------
+
+
+def _published(head: int) -> tuple[dict[str, dict], bool]:
+    """The published reports as ``GET /api/v1/public/fund-reports/{period}`` serves them,
+    and whether they were read at another position of the log than ``head`` (the
+    export's: the log grew meanwhile, or a separate projector lags)."""
+    current = current_period()
+    value = ledger_of().rules.bean_value_fen
+    schema = FundReport()
+    with reading() as conn:
+        moved = queries.position(conn, "books") != head
+        reports = {}
+        for period in queries.report_periods(conn, current):
+            report = queries.fund_report(conn, period, value, current)
+            if report is not None:
+                reports[period] = json.loads(json.dumps(schema.dump(report), ensure_ascii=False))
+    return reports, moved
+
+
+def verify_log() -> dict[str, Any]:
+    """Export the log, verify the export, compare the reports and the read tables."""
+    started = time.perf_counter()
+    result: dict[str, Any] = {"ok": False, "error": None}
+    with tempfile.TemporaryDirectory(prefix="goldbean-verify-") as directory:
+        path = Path(directory) / "export.jsonl"
+        with path.open("w", encoding="utf-8") as out:
+            _count, head, exported_at = write_export(out)
+        try:
+            header, events = read_export(path)
+            chain = verify_chain(events, keep_heads=False)
+            computed = compute_reports(header, read_export(path)[1])
+        except VerifyError as error:
+            result["error"] = str(error)
+            result["seconds"] = time.perf_counter() - started
+            return result
+    published, moved = _published(head)
+    skipped = None
+    if moved:  # the open month changed after the export: compare the closed months only
+        skipped = current_period()
+        computed.pop(skipped, None)
+        published.pop(skipped, None)
+    differences = compare_reports(computed, published)
+    table_differences = check(runner_of(), limit=5)
+    result.update(
+        {
+            "events": chain.count,
+            "header_events": header.get("events"),
+            "count_ok": header.get("events") == chain.count,
+            "chain_ok": chain.ok,
+            "chain_reason": chain.reason,
+            "first_mismatch": chain.first_mismatch,
+            "head": chain.head,
+            "exported_at": exported_at,
+            "months": len(computed),
+            "reports_ok": not differences,
+            "report_difference": differences[0] if differences else None,
+            "report_differences": len(differences),
+            "skipped_period": skipped,
+            "tables_ok": not table_differences,
+            "table_difference": str(table_differences[0]) if table_differences else None,
+        }
+    )
+    result["ok"] = all(result[name] for name in ("count_ok", "chain_ok", "reports_ok", "tables_ok"))
+    result["seconds"] = time.perf_counter() - started
+    return result
+
+
+@web.post("/staff/audit/verify")
+@page(AUDITOR)
+def audit_verify() -> Any:
+    """Verify the chain, the reports and the read tables now, and show the result."""
+    return render_template("web_audit_verify.html", result=verify_log())

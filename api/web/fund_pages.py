@@ -1,1 +1,364 @@
-"""(being written)"""
+"""The fund officer's pages (SPEC §1, §4): the fund's position with its history, cash
+donations, and the monthly settlements that pay merchants for the beans they redeemed.
+
+Who may do what is the JSON API's rule (api/endpoints/fund.py): every staff role reads
+the fund's position (``GET /fund``); fund officers record donations and prepare, approve
+and pay settlements; auditors also read settlements (``GET /settlements/{id}``) and, as
+they read everything, the list of donations. A settlement is approved by another fund
+officer than the one who prepared it (four eyes: the ledger refuses, the page says why).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from flask import abort, flash, render_template, request
+from flask_babel import format_percent, lazy_gettext
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from api.app import ledger_of
+from api.charts import fund_history_svg
+from api.endpoints.public import current_period, fund_history
+from api.read_models import reading
+from api.web.support import actor, attempt, back, ledger_key, ledger_message, money, page, who
+from api.web.views import web
+from ledger.errors import InvalidState, LedgerError, NotFound
+from projections import queries
+
+STAFF = ("coordinator", "fund_officer", "auditor", "admin")
+OFFICER = "fund_officer"
+READERS = (OFFICER, "auditor")  # GET /settlements/{id}; auditors read everything
+
+MAX_FEN = 10**12  # as the API's POST /fund/donations
+YUAN = re.compile(r"^[0-9]{1,10}(?:\.[0-9]+)?$")
+CHART_MONTHS = 12
+
+STATUS_NAMES = {
+    "prepared": lazy_gettext("Prepared, waiting for approval"),
+    "approved": lazy_gettext("Approved, being paid"),
+    "paid": lazy_gettext("Paid"),
+}
+
+
+# --- the fund's position ---------------------------------------------------------------------
+
+
+def fund_chart(months: int = CHART_MONTHS) -> Markup:
+    """The fund's month-end balance and liability over the last ``months`` months, as an
+    inline SVG (the public report's chart)."""
+    history = fund_history(current_period())[-months:]
+    return Markup(fund_history_svg(history, money))  # noqa: S704 - built with html.escape
+
+
+def coverage_text(coverage: Decimal | None) -> str:
+    if coverage is None:
+        return _("Nothing is owed (no beans in circulation).")
+    return format_percent(coverage, "#,##0.0%")
+
+
+@web.get("/staff/fund")
+@page(*STAFF)
+def fund_overview() -> str:
+    """The fund's cash, what it owes for the beans in circulation, and their ratio."""
+    position = ledger_of().get_fund()
+    return render_template(
+        "web_fund_overview.html",
+        position=position,
+        coverage=coverage_text(position.coverage),
+        chart=fund_chart(),
+        bean_value_fen=ledger_of().rules.bean_value_fen,
+    )
+
+
+# --- donations ---------------------------------------------------------------------------------
+
+
+def yuan_to_fen(text: str) -> int | None:
+    """Yuan as typed (``12``, ``12.3``, ``12.34``) as exact fen; None for anything else,
+    including a third decimal place (a fen cannot be split)."""
+    text = text.strip()
+    if not YUAN.match(text):
+        return None
+    amount = Decimal(text)
+    exponent = amount.as_tuple().exponent
+    if not isinstance(exponent, int) or exponent < -2:
+        return None
+    return int(amount * 100)
+
+
+def _today() -> date:
+    ledger = ledger_of()
+    return date.fromisoformat(ledger.day_of(ledger.now()))
+
+
+def _donation_form() -> dict[str, Any]:
+    return {
+        "donor": "",
+        "anonymous": False,
+        "amount_yuan": "",
+        "received_on": _today().isoformat(),
+        "receipt_no": "",
+    }
+
+
+def _donations_page(form: dict[str, Any], errors: dict[str, str], status: int = 200) -> Any:
+    with reading() as conn:
+        donations = queries.recent_donations(conn)
+    page_html = render_template(
+        "web_fund_donations.html",
+        form=form,
+        errors=errors,
+        donations=donations,
+        can_record=who().role == OFFICER,
+        today=_today().isoformat(),
+    )
+    return page_html, status
+
+
+@web.get("/staff/donations")
+@page(*READERS)
+def fund_donations() -> Any:
+    """The latest donations, and (for fund officers) the form to record one."""
+    return _donations_page(_donation_form(), {})
+
+
+@web.post("/staff/donations")
+@page(OFFICER)
+def fund_record_donation() -> Any:
+    """Record a cash donation (POST /api/v1/fund/donations): the amount is typed in yuan
+    and recorded in exact fen."""
+    form = {
+        "donor": request.form.get("donor", "").strip(),
+        "anonymous": request.form.get("anonymous") in ("1", "on", "true"),
+        "amount_yuan": request.form.get("amount_yuan", "").strip(),
+        "received_on": request.form.get("received_on", "").strip(),
+        "receipt_no": request.form.get("receipt_no", "").strip(),
+    }
+    errors: dict[str, str] = {}
+    amount_fen = yuan_to_fen(form["amount_yuan"])
+    if amount_fen is None:
+        errors["amount_yuan"] = _(
+            "Enter the amount in yuan with at most two decimal places, for example 12.34."
+        )
+    elif amount_fen < 1:
+        errors["amount_yuan"] = _("The amount must be at least ¥0.01.")
+    elif amount_fen > MAX_FEN:
+        errors["amount_yuan"] = _("That amount is too large.")
+    received_on = None
+    try:
+        received_on = date.fromisoformat(form["received_on"])
+    except ValueError:
+        errors["received_on"] = _("Enter the day the money was received (YYYY-MM-DD).")
+    if received_on is not None and received_on > _today():
+        errors["received_on"] = _("The day received cannot be in the future.")
+    if not form["anonymous"] and not form["donor"]:
+        errors["donor"] = _("Enter the donor's name, or tick “Anonymous”.")
+    if len(form["donor"]) > 120:
+        errors["donor"] = _("The donor's name has at most 120 characters.")
+    if not form["receipt_no"] or len(form["receipt_no"]) > 64:
+        errors["receipt_no"] = _("Enter the receipt number (at most 64 characters).")
+    if errors:
+        flash(_("The donation was not recorded. Check the marked fields."), "error")
+        return _donations_page(form, errors, 422)
+    assert amount_fen is not None and received_on is not None
+    recorded = attempt(
+        lambda: ledger_of().record_donation(
+            donor=form["donor"] or None,
+            anonymous=form["anonymous"],
+            amount_fen=amount_fen,
+            received_on=received_on,
+            receipt_no=form["receipt_no"],
+            by=actor(),
+        )
+    )
+    if recorded is None:
+        return _donations_page(form, {}, 409)
+    flash(
+        _(
+            "Donation of %(amount)s recorded (receipt %(receipt)s).",
+            amount=money(recorded.amount_fen),
+            receipt=recorded.receipt_no,
+        ),
+        "ok",
+    )
+    return back("/staff/donations")
+
+
+# --- settlements -------------------------------------------------------------------------------
+
+
+def _merchant_names(ids: set[str]) -> dict[str, str]:
+    names = {}
+    with reading() as conn:
+        for merchant_id in ids:
+            row = queries.account(conn, merchant_id)
+            names[merchant_id] = row["display_name"] if row else merchant_id
+    return names
+
+
+@web.get("/staff/settlements")
+@page(*READERS)
+def fund_settlements() -> str:
+    """Every settlement with its status and totals; fund officers prepare a new one."""
+    ledger = ledger_of()
+    with reading() as conn:
+        rows = queries.settlements(conn)
+    items = []
+    for row in rows:
+        try:
+            view = ledger.get_settlement(row["settlement_id"])
+        except NotFound:  # the read model is ahead of nothing; skip a vanished id
+            continue
+        items.append(
+            {
+                **row,
+                "status": view.status,
+                "status_name": STATUS_NAMES.get(view.status, view.status),
+                "cutoff": ledger.day_of(view.cutoff),
+                "prepared_by": view.prepared_by,
+                "approved_by": view.approved_by,
+                "total_fen": view.total_fen,
+            }
+        )
+    items.sort(key=lambda item: (item["period"], item["cutoff"]), reverse=True)
+    today = _today()
+    return render_template(
+        "web_fund_settlements.html",
+        settlements=items,
+        can_prepare=who().role == OFFICER,
+        default_cutoff=today.replace(day=1).isoformat(),
+        latest_cutoff=(today + timedelta(days=1)).isoformat(),
+    )
+
+
+@web.post("/staff/settlements")
+@page(OFFICER)
+def fund_prepare_settlement() -> Any:
+    """Prepare a settlement of the beans redeemed before the cutoff (POST /settlements)."""
+    raw = request.form.get("cutoff", "").strip()
+    cutoff = None
+    if raw:
+        try:
+            cutoff = date.fromisoformat(raw)
+        except ValueError:
+            flash(_("Enter the cutoff as a date (YYYY-MM-DD), or leave it empty."), "error")
+            return back("/staff/settlements")
+        if cutoff > _today() + timedelta(days=1):
+            flash(_("The cutoff can be tomorrow at the latest."), "error")
+            return back("/staff/settlements")
+    prepared = attempt(
+        lambda: ledger_of().prepare_settlement(actor(), cutoff=cutoff, key=ledger_key())
+    )
+    if prepared is None:
+        return back("/staff/settlements")
+    flash(
+        _(
+            "Settlement for %(period)s prepared. Another fund officer must approve it.",
+            period=prepared.period,
+        ),
+        "ok",
+    )
+    return back(f"/staff/settlements/{prepared.id}")
+
+
+@web.get("/staff/settlements/<settlement_id>")
+@page(*READERS)
+def fund_settlement(settlement_id: str) -> str:
+    """A settlement's lines: each merchant's beans, cash, rebate and payment."""
+    ledger = ledger_of()
+    view = ledger.get_settlement(settlement_id)  # NotFound: the 404 page
+    names = _merchant_names({line.merchant_id for line in view.lines})
+    lines = [
+        {
+            "merchant_id": line.merchant_id,
+            "merchant": names.get(line.merchant_id, line.merchant_id),
+            "beans": line.beans,
+            "cash_fen": line.cash_fen,
+            "rebate_fen": line.rebate_fen,
+            "due_fen": line.cash_fen + line.rebate_fen,
+            "paid_at": line.paid_at,
+            "payment_ref": line.payment_ref,
+        }
+        for line in view.lines
+    ]
+    lines.sort(key=lambda line: (line["merchant"], line["merchant_id"]))
+    person = who()
+    return render_template(
+        "web_fund_settlement.html",
+        settlement=view,
+        status_name=STATUS_NAMES.get(view.status, view.status),
+        cutoff=ledger.day_of(view.cutoff),
+        lines=lines,
+        totals={
+            "beans": sum(line["beans"] for line in lines),
+            "cash_fen": sum(line["cash_fen"] for line in lines),
+            "rebate_fen": sum(line["rebate_fen"] for line in lines),
+            "due_fen": view.total_fen,
+        },
+        is_officer=person.role == OFFICER,
+        prepared_by_me=person.username == view.prepared_by,
+        fund_balance_fen=ledger.get_fund().balance_fen,
+    )
+
+
+@web.post("/staff/settlements/<settlement_id>/approve")
+@page(OFFICER)
+def fund_approve_settlement(settlement_id: str) -> Any:
+    """Approve a prepared settlement (another officer than its preparer)."""
+    ledger = ledger_of()
+    try:
+        ledger.approve_settlement(settlement_id, actor())
+    except InvalidState as error:
+        # A second click of the same officer's Approve: it is approved, by them.
+        view = ledger.get_settlement(settlement_id)
+        if view.approved_by != who().username:
+            return _refused(error, settlement_id)
+    except NotFound:
+        abort(404)
+    except LedgerError as error:
+        return _refused(error, settlement_id)
+    flash(_("Settlement approved. Its lines can now be paid."), "ok")
+    return back(f"/staff/settlements/{settlement_id}")
+
+
+@web.post("/staff/settlements/<settlement_id>/lines/<merchant_id>/paid")
+@page(OFFICER)
+def fund_pay_line(settlement_id: str, merchant_id: str) -> Any:
+    """Record that one merchant's line was paid, with the bank transfer's reference."""
+    ledger = ledger_of()
+    reference = request.form.get("payment_ref", "").strip()
+    if not reference or len(reference) > 100:
+        flash(_("Enter the payment reference (at most 100 characters)."), "error")
+        return back(f"/staff/settlements/{settlement_id}")
+    try:
+        ledger.pay_settlement_line(settlement_id, merchant_id, reference, actor())
+    except InvalidState as error:
+        # A second click: the line is paid already under this very reference.
+        view = ledger.get_settlement(settlement_id)
+        line = next((x for x in view.lines if x.merchant_id == merchant_id), None)
+        if line is None or line.paid_at is None or line.payment_ref != reference:
+            return _refused(error, settlement_id)
+    except NotFound:
+        abort(404)
+    except LedgerError as error:
+        return _refused(error, settlement_id)
+    names = _merchant_names({merchant_id})
+    flash(
+        _(
+            "Payment to %(merchant)s recorded (reference %(ref)s).",
+            merchant=names.get(merchant_id, merchant_id),
+            ref=reference,
+        ),
+        "ok",
+    )
+    return back(f"/staff/settlements/{settlement_id}")
+
+
+def _refused(error: LedgerError, settlement_id: str) -> Any:
+    """Back to the settlement with the ledger's refusal, translated."""
+    flash(ledger_message(error), "error")
+    return back(f"/staff/settlements/{settlement_id}")

@@ -1,1 +1,78 @@
-"""(being written)"""
+"""Pages for anyone, without signing in (SPEC §1 "public", §10): the partner merchants,
+the list of monthly fund reports with the fund's recent history, and how the programme
+works. They name no volunteer and no beneficiary: merchants are businesses, and the fund
+figures are the public reports' (which name nobody either).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import render_template
+
+from api.app import ledger_of
+from api.endpoints.public import current_period
+from api.read_models import reading
+from api.web.admin import rebate_text
+from api.web.fund_pages import fund_chart
+from api.web.views import CATEGORY_NAMES, web
+from ledger.errors import NotFound
+from ledger.rules import MERCHANT_CATEGORIES
+from projections import queries
+
+log = logging.getLogger(__name__)
+
+
+@web.get("/merchants")
+def public_merchants() -> str:
+    """The active partner merchants, by category, and where elderly residents' cards work."""
+    ledger = ledger_of()
+    with reading() as conn:
+        accounts = queries.merchants(conn)
+    by_category: dict[str, list[str]] = {}
+    for account in accounts:
+        try:
+            merchant = ledger.get_merchant(account["id"])
+        except NotFound:
+            log.warning("merchant %s is in the read model but not in the ledger", account["id"])
+            continue
+        if merchant.status == "active":
+            by_category.setdefault(merchant.category, []).append(account["display_name"])
+    groups = [
+        {
+            "category": category,
+            "name": CATEGORY_NAMES.get(category, category),
+            "merchants": by_category[category],
+            "cards": category in ledger.rules.beneficiary_categories,
+        }
+        for category in (*MERCHANT_CATEGORIES, *sorted(set(by_category) - set(MERCHANT_CATEGORIES)))
+        if category in by_category
+    ]
+    return render_template(
+        "web_public_merchants.html",
+        groups=groups,
+        count=sum(len(group["merchants"]) for group in groups),
+    )
+
+
+@web.get("/reports")
+def public_reports() -> str:
+    """Every month's fund report, newest first, and the fund's recent month ends."""
+    current = current_period()
+    with reading() as conn:
+        periods = queries.report_periods(conn, current)
+    return render_template(
+        "web_public_reports.html",
+        periods=periods,
+        current=current,
+        chart=fund_chart() if periods else None,
+    )
+
+
+@web.get("/how")
+def public_how() -> str:
+    """How the programme works, in plain words."""
+    rules = ledger_of().rules
+    return render_template(
+        "web_public_how.html", rules=rules, rebate=rebate_text(rules.default_rebate_bps)
+    )
