@@ -1,1 +1,188 @@
-"""(being written)"""
+"""The volunteer's and the beneficiary's own pages (SPEC §1, §10 ``/me``), mobile first.
+
+- ``GET /me`` (volunteer, beneficiary): the balance and the history of entries, 50 at a
+  time (``?before=`` continues below an entry's version); for a volunteer also the public
+  leaderboard choice, ``POST /me/leaderboard`` (field ``opt_in``).
+- ``GET /me/code`` (volunteer): a payment code to show at a till, as a QR code and as
+  digits. ``me-code.js`` counts down and fetches a fresh one (``POST /me/code.json``) a
+  few seconds before it expires and whenever the tab comes back; without scripts,
+  ``POST /me/code`` ("New code") shows a fresh one.
+
+Scanning, paying a shop and checking in are in :mod:`api.web.member_spend`; reporting an
+incident and giving beans in :mod:`api.web.member_help`.
+
+What a member sees of other people is what the API lets them see: shops by name (the
+public partner list), never the name of another volunteer or beneficiary.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+from typing import Any
+
+from flask import abort, flash, jsonify, render_template, request
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_wtf.csrf import generate_csrf
+
+from api.app import ledger_of
+from api.read_models import reading
+from api.web.support import back, page, who
+from api.web.views import web
+from ledger.accounts import Flow
+from ledger.codes import format_for_display
+from ledger.ids import POOL_ID
+from merchant_pos.qr import qr_svg
+from projections import queries
+
+log = logging.getLogger(__name__)
+
+HISTORY_PAGE = 50
+CURSOR = re.compile(r"^[1-9][0-9]{0,17}$")
+TRUE_VALUES = frozenset({"1", "on", "true", "yes"})
+
+
+def my_account_id() -> str:
+    """The signed-in member's bean account (403 for a user without one)."""
+    account_id = who().account_id
+    if not account_id:
+        abort(403)
+    return account_id
+
+
+# --- the balance and the history -------------------------------------------------------------
+
+
+@web.get("/me")
+@page("volunteer", "beneficiary")
+def me() -> Any:
+    """The member's balance and entries, newest first, 50 at a time."""
+    person = who()
+    before = request.args.get("before", "")
+    cursor = int(before) if CURSOR.match(before) else None
+    account = ledger_of().get_account(my_account_id())  # NotFound unless it is an account
+    with reading() as conn:
+        row = queries.account(conn, account.id)
+        items, more = queries.entries(conn, account.id, HISTORY_PAGE, cursor)
+        others = queries.account_kinds_and_names(conn, [e["counterparty"] for e in items])
+        awards = [e["ref"] for e in items if e["flow"] == Flow.AWARD]
+        subjects = queries.subject_kinds(conn, awards)
+    balance = row["balance"] if row else account.balance
+    opt_in = row["leaderboard_opt_in"] if row else account.leaderboard_opt_in
+    history = [describe(entry, others, subjects) for entry in items]
+    return render_template(
+        "web_me.html",
+        who=person,
+        balance=balance,
+        history=history,
+        older=more,
+        paged=cursor is not None,
+        opt_in=opt_in,
+    )
+
+
+def describe(
+    entry: dict[str, Any], others: dict[str, dict[str, Any]], subjects: dict[str, str]
+) -> dict[str, Any]:
+    """One history line: when, what happened (in words), and the signed beans."""
+    flow, amount, other = entry["flow"], entry["amount"], others.get(entry["counterparty"], {})
+    shop = other.get("display_name") if other.get("kind") == "merchant" else None
+    shop = shop or _("a shop")
+    if flow == Flow.AWARD:
+        kind = subjects.get(entry["ref"])
+        what = (
+            _("Award for an incident")
+            if kind == "incident"
+            else _("Award for an activity")
+            if kind == "activity"
+            else _("Award")
+        )
+    elif flow == Flow.ALLOTMENT:
+        what = _("Monthly allotment")
+    elif flow == Flow.GIFT and amount < 0:
+        to_pool = other.get("kind") == "pool" or entry["counterparty"] == str(POOL_ID)
+        what = _("Gift to the gift pool") if to_pool else _("Gift to a beneficiary")
+    elif flow == Flow.GIFT:
+        what = _("Gift from a volunteer")
+    elif flow == Flow.POOL_ALLOCATION:
+        what = _("From the gift pool")
+    elif flow == Flow.REDEMPTION:
+        what = _("Paid at %(shop)s", shop=shop)
+    elif flow == Flow.REFUND:
+        what = _("Refund from %(shop)s", shop=shop)
+    elif flow == Flow.CORRECTION:
+        what = _("Correction by the community office")
+    else:  # a flow this page does not know yet
+        log.warning("history entry of an unknown flow %r", flow)
+        what = flow
+    return {
+        "at": entry["at"],
+        "short": format_datetime(entry["at"], "short"),
+        "what": what,
+        "amount": amount,
+    }
+
+
+@web.post("/me/leaderboard")
+@page("volunteer")
+def leaderboard_choice() -> Any:
+    """Show or hide the volunteer's name on the public leaderboard."""
+    opt_in = request.form.get("opt_in", "").strip().lower() in TRUE_VALUES
+    ledger_of().set_leaderboard_opt_in(my_account_id(), opt_in)
+    if opt_in:
+        flash(_("Your name will appear on the public leaderboard."), "ok")
+    else:
+        flash(_("Your name will not appear on the public leaderboard."), "ok")
+    return back("/me")
+
+
+# --- the payment code --------------------------------------------------------------------------
+
+
+def fresh_code() -> dict[str, Any]:
+    """A new payment code of the signed-in volunteer, as the page and its script use it."""
+    ledger = ledger_of()
+    issued = ledger.issue_payment_code(my_account_id())
+    expires_in = max(0, int((issued.expires_at - ledger.now()).total_seconds()))
+    return {
+        "code": issued.code,
+        "display": format_for_display(issued.code),
+        "qr_svg": qr_svg(issued.code),
+        "expires_at": issued.expires_at,
+        "expires_in": expires_in,
+    }
+
+
+@web.get("/me/code")
+@page("volunteer")
+def payment_code() -> Any:
+    """The volunteer's payment code: shown at a till, valid for a minute, used once."""
+    return render_template("web_me_code.html", paycode=fresh_code())
+
+
+@web.post("/me/code")
+@page("volunteer")
+def new_payment_code() -> Any:
+    """The "New code" button without scripts: the page again, with a fresh code."""
+    return back("/me/code")
+
+
+@web.post("/me/code.json")
+@page("volunteer")
+def payment_code_json() -> Any:
+    """A fresh code for the page's script (sent with the X-CSRFToken header)."""
+    paycode = fresh_code()
+    expires_at: datetime = paycode["expires_at"]
+    return jsonify(
+        {
+            **paycode,
+            "expires_at": expires_at.isoformat().replace("+00:00", "Z"),
+            "csrf_token": generate_csrf(),
+        }
+    )
+
+
+# The other member pages register their routes on ``web`` too.
+from api.web import member_help, member_spend  # noqa: E402, F401

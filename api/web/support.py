@@ -20,11 +20,12 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from flask import abort, flash, g, redirect, render_template, request
-from flask_babel import format_currency, format_date, format_datetime, format_decimal
+from flask_babel import format_currency, format_date, format_datetime, format_decimal, ngettext
 from flask_babel import lazy_gettext as _l
 
 from api.auth import Principal
 from api.errors import ledger_problem
+from api.security import auth_of
 from api.web.session import signed_in
 from ledger.errors import LedgerError
 from ledger.views import Actor
@@ -143,6 +144,32 @@ def form_int(name: str, *, minimum: int = 0, maximum: int = 10**9) -> int | None
         flash(str(message), "error")
         return None
     return value
+
+
+def _guesser() -> str:
+    return f"user:{who().username}"
+
+
+def code_guesses_refused() -> Any | None:
+    """A 429 page (with Retry-After) when the person on this page presented too many
+    invalid codes lately (the API's limit, :meth:`api.auth.Auth.code_attempts_wait`)."""
+    wait = auth_of().code_attempts_wait(_guesser())
+    if not wait:
+        return None
+    minutes = max(1, -(-wait // 60))
+    message = ngettext(
+        "Too many invalid codes or wrong PINs. Please try again in %(num)d minute.",
+        "Too many invalid codes or wrong PINs. Please try again in %(num)d minutes.",
+        minutes,
+    )
+    title = _l("Not possible")
+    body = render_template("web_message.html", title=title, message=message)
+    return body, 429, {"Retry-After": str(wait)}
+
+
+def count_code_guess() -> None:
+    """Count an invalid code presented on a page towards that limit."""
+    auth_of().count_code_failure(_guesser())
 
 
 def render(template: str, **context: Any) -> str:

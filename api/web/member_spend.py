@@ -1,0 +1,340 @@
+"""A volunteer scans codes with their phone (SPEC §5): a shop's counter code to pay it, an
+activity's check-in code to check in.
+
+- ``GET /me/scan``: the camera (``me-scan.js``: ``getUserMedia`` and ``BarcodeDetector``
+  where the browser has it, else frames read by ``POST /me/scan/decode``) and a form to
+  type the code (field ``code``), for phones without a camera or when it is refused.
+- ``POST /me/scan``: what the code is. A counter code leads to ``GET /me/pay?merchant=``;
+  a check-in code to a confirmation (``POST /me/checkin``); a beneficiary's card to the
+  gift form. Check-in and card codes are secrets, so they travel in form posts, never in
+  a URL.
+- ``GET /me/pay?merchant=<code>``, ``POST /me/pay`` (``merchant``, ``amount``): pay the
+  shop; the receipt is ``GET /me/paid/<id>``. The form's ``form_key`` makes a repeated
+  post pay once.
+
+Counter codes and check-in codes are digits (ledger/codes.py): a counter code is 10 digits
+starting with 7, a check-in code 13 digits starting with 5; their QR images encode just
+the digits. A check-in code does not say which activity it is for, so
+:class:`ActivityCodes` follows the log's ``Activity.Created`` events to find it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from threading import Lock
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.utils import get_topic
+from flask import current_app, flash, jsonify, render_template, request
+from flask_babel import gettext as _
+
+from api.app import ledger_of
+from api.endpoints.pos import frame_of_request
+from api.errors import ApiProblem, ledger_problem
+from api.web import member_help
+from api.web.member import my_account_id
+from api.web.support import (
+    back,
+    beans,
+    code_guesses_refused,
+    count_code_guess,
+    form_int,
+    ledger_key,
+    ledger_message,
+    page,
+    when,
+)
+from api.web.views import CATEGORY_NAMES, web
+from ledger import codes
+from ledger.activities import Activity
+from ledger.application import Ledger
+from ledger.errors import ActivityNotRunning, InvalidCode, LedgerError, NotFound
+from merchant_pos.qr import decode_image
+
+log = logging.getLogger(__name__)
+
+#: the page's own policy: the default one, plus the camera's picture in a <video>
+SCAN_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob: mediastream:",
+        "style-src 'self' 'unsafe-inline'",
+        "script-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+MAX_BEANS = 1_000_000  # far above the ledger's limits, so that its own refusal answers
+MAX_CODE_LENGTH = 80
+
+
+# --- finding an activity by its check-in code -------------------------------------------------
+
+
+class ActivityCodes:
+    """Activity ids by check-in code, read from the log's ``Activity.Created`` events
+    (from where it last stopped, so a lookup costs what was recorded since)."""
+
+    BATCH = 1000
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+        self._lock = Lock()
+        self._position = 0
+        self._by_code: dict[str, str] = {}
+        self._topic = get_topic(Activity.Created)
+
+    def find(self, code: str) -> str | None:
+        """The id of the activity whose check-in code is ``code``, or None."""
+        with self._lock:
+            self._catch_up()
+            for known, activity_id in self._by_code.items():
+                if hmac.compare_digest(known.encode(), code.encode()):
+                    return activity_id
+        return None
+
+    def _catch_up(self) -> None:
+        recorder, mapper = self._ledger.recorder, self._ledger.mapper
+        while True:
+            batch = recorder.select_notifications(
+                start=self._position,
+                limit=self.BATCH,
+                topics=[self._topic],
+                inclusive_of_start=False,
+            )
+            for notification in batch:
+                event: Any = mapper.to_domain_event(notification)
+                self._by_code[event.checkin_code] = str(event.originator_id)
+                self._position = notification.id
+            if len(batch) < self.BATCH:
+                return
+
+
+def activity_codes() -> ActivityCodes:
+    extensions = current_app.extensions
+    found = extensions.get("goldbean.web.activity_codes")
+    if found is None:
+        found = extensions.setdefault("goldbean.web.activity_codes", ActivityCodes(ledger_of()))
+    return found
+
+
+# --- scanning ----------------------------------------------------------------------------------
+
+
+def scan_page(status: int = 200, code: str = "") -> Any:
+    body = render_template("web_me_scan.html", code=code)
+    headers = {"Content-Security-Policy": SCAN_POLICY, "Permissions-Policy": "camera=(self)"}
+    return body, status, headers
+
+
+def refuse_scan(message: str, code: str) -> Any:
+    if code:
+        count_code_guess()  # guessing check-in or card codes is throttled like the API
+    flash(message, "error")
+    return scan_page(422, code)
+
+
+@web.get("/me/scan")
+@page("volunteer")
+def scan() -> Any:
+    """Scan a shop's counter code or an activity's check-in code, or type it."""
+    return scan_page()
+
+
+@web.post("/me/scan")
+@page("volunteer")
+def scanned() -> Any:
+    """Where a scanned or typed code leads."""
+    refused = code_guesses_refused()
+    if refused is not None:
+        return refused
+    code = request.form.get("code", "").strip()[:MAX_CODE_LENGTH]
+    unknown = _("That is not the code of a shop or of an activity. Check the digits and try again.")
+    if not code:
+        return refuse_scan(_("Scan a code or type its digits."), code)
+    try:
+        kind = codes.classify_code(code)
+    except InvalidCode:
+        return refuse_scan(unknown, code)
+    digits = code.replace(" ", "").replace("-", "")
+    if kind == "merchant":
+        try:
+            ledger_of().get_merchant_by_code(digits)
+        except InvalidCode:
+            return refuse_scan(unknown, code)
+        return back(f"/me/pay?merchant={digits}")
+    if kind == "checkin":
+        return checkin_confirmation(digits, code, unknown)
+    if kind == "card":
+        return member_help.render_give(to="beneficiary", beneficiary=code)
+    return refuse_scan(
+        _("That is a payment code: a shop's till scans it. Here, scan the shop's counter code."),
+        "",
+    )
+
+
+def checkin_confirmation(digits: str, typed: str, unknown: str) -> Any:
+    try:
+        codes.parse_checkin_code(digits)
+    except InvalidCode:
+        return refuse_scan(unknown, typed)
+    activity_id = activity_codes().find(digits)
+    if activity_id is None:
+        return refuse_scan(_("No activity has that check-in code."), typed)
+    activity = ledger_of().get_activity(activity_id)
+    return render_template("web_me_checkin.html", activity=activity, checkin_code=digits)
+
+
+@web.post("/me/scan/decode")
+@page("volunteer")
+def decode_frame() -> Any:
+    """The QR codes in one camera frame or photo (PNG or JPEG, at most 48 KiB), for
+    browsers without BarcodeDetector: ``{"codes": [...]}``. Nothing is stored."""
+    try:
+        found = decode_image(frame_of_request())
+    except ApiProblem as problem:
+        return jsonify({"error": problem.code}), problem.status
+    except ValueError as error:  # a header that reads, over pixel data that does not
+        log.info("a frame to decode is damaged: %s", error)
+        return jsonify({"error": "validation_error"}), 422
+    return jsonify({"codes": found})
+
+
+# --- checking in to an activity ---------------------------------------------------------------
+
+
+@web.post("/me/checkin")
+@page("volunteer")
+def check_in() -> Any:
+    """Check in to a running activity with its code; the coordinator confirms later."""
+    refused = code_guesses_refused()
+    if refused is not None:
+        return refused
+    activity_id = request.form.get("activity_id", "")
+    code = request.form.get("checkin_code", "")
+    ledger = ledger_of()
+    try:
+        activity = ledger.get_activity(activity_id)
+    except LedgerError:  # no such activity, or not an id
+        flash(_("No activity has that check-in code."), "error")
+        return back("/me/scan")
+    try:
+        done = ledger.check_in(activity.id, my_account_id(), code)
+    except ActivityNotRunning:
+        flash(
+            _(
+                "Check-in is open only while the activity runs (%(start)s to %(end)s).",
+                start=when(activity.starts_at),
+                end=when(activity.ends_at),
+            ),
+            "error",
+        )
+        return back("/me/scan")
+    except InvalidCode:
+        count_code_guess()
+        flash(_("No activity has that check-in code."), "error")
+        return back("/me/scan")
+    if done.new:
+        message = _(
+            "You are checked in to “%(title)s”. Your attendance awaits the coordinator's "
+            "confirmation.",
+            title=activity.title,
+        )
+    else:
+        message = _(
+            "You were already checked in to “%(title)s”. Your attendance awaits the "
+            "coordinator's confirmation.",
+            title=activity.title,
+        )
+    flash(message, "ok")
+    return back("/me")
+
+
+# --- paying a shop by its counter code --------------------------------------------------------
+
+
+def shop_for(code: str) -> Any:
+    """The shop a counter code names, or None (and a flashed message)."""
+    try:
+        return ledger_of().get_merchant_by_code(code)
+    except LedgerError as error:
+        log.info("a counter code names no shop: %s", error)
+        flash(_("That is not a shop's counter code. Scan it again or check the digits."), "error")
+        return None
+
+
+def pay_page(shop: Any, status: int = 200, amount: str = "") -> Any:
+    balance = ledger_of().get_balance(my_account_id())
+    category = CATEGORY_NAMES.get(shop.category, shop.category)
+    page_html = render_template(
+        "web_me_pay.html", shop=shop, category=category, balance=balance, amount=amount
+    )
+    return page_html, status
+
+
+@web.get("/me/pay")
+@page("volunteer")
+def pay_form() -> Any:
+    """How many beans to pay the shop whose counter code was scanned."""
+    code = request.args.get("merchant", "").strip()[:MAX_CODE_LENGTH]
+    if not code:
+        return back("/me/scan")
+    shop = shop_for(code)
+    if shop is None:
+        return back("/me/scan")
+    return pay_page(shop)
+
+
+@web.post("/me/pay")
+@page("volunteer")
+def pay() -> Any:
+    """Pay the shop; a repeat of the same form (same form_key) pays once."""
+    shop = shop_for(request.form.get("merchant", "").strip()[:MAX_CODE_LENGTH])
+    if shop is None:
+        return back("/me/scan")
+    typed = request.form.get("amount", "").strip()[:20]
+    amount = form_int("amount", minimum=1, maximum=MAX_BEANS)
+    if amount is None:
+        return pay_page(shop, 422, typed)
+    try:
+        paid = ledger_of().pay_merchant(
+            my_account_id(), shop.merchant_code, amount, key=ledger_key()
+        )
+    except LedgerError as error:
+        status, _code = ledger_problem(error)
+        flash(ledger_message(error), "error")
+        return pay_page(shop, status, typed)
+    flash(_("You paid %(amount)s beans to %(shop)s.", amount=beans(amount), shop=shop.name), "ok")
+    return back(f"/me/paid/{paid.id}")
+
+
+@web.get("/me/paid/<redemption_id>")
+@page("volunteer")
+def paid(redemption_id: str) -> Any:
+    """The receipt of one of the volunteer's payments, to show the shop."""
+    ledger = ledger_of()
+    account_id = my_account_id()
+    payment = ledger.get_redemption(redemption_id)  # NotFound: the 404 page
+    if not same_id(payment.payer_id, account_id):
+        raise NotFound("not one of your payments")
+    shop = ledger.get_merchant(payment.merchant_id)
+    return render_template(
+        "web_me_paid.html",
+        payment=payment,
+        shop=shop,
+        balance=ledger.get_balance(account_id),
+        receipt=payment.id.replace("-", "")[:8].upper(),
+    )
+
+
+def same_id(one: str, other: str) -> bool:
+    try:
+        return UUID(one) == UUID(other)
+    except ValueError:
+        return False
