@@ -40,7 +40,7 @@ CHART_MONTHS = 12
 STATUS_NAMES = {
     "prepared": lazy_gettext("Prepared, waiting for approval"),
     "approved": lazy_gettext("Approved, being paid"),
-    "paid": lazy_gettext("Paid"),
+    "paid": lazy_gettext("Paid out"),
 }
 
 
