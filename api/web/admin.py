@@ -18,7 +18,6 @@ has no way to change them, so the page shows them read-only.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from typing import Any
 
@@ -41,11 +40,20 @@ from api.auth import (
     terminals_of,
 )
 from api.endpoints.accounts import code_image, download
-from api.idempotency import Mismatch, Proceed, Replay
-from api.idempotent import store_of
 from api.read_models import reading
 from api.security import auth_of
-from api.web.support import actor, attempt, back, form_int, ledger_key, page, who
+from api.web.support import (
+    Refused,
+    actor,
+    attempt,
+    back,
+    claim_form,
+    complete,
+    form_int,
+    page,
+    release,
+    who,
+)
 from api.web.views import CATEGORY_NAMES, ROLE_NAMES, web
 from ledger.errors import NotFound
 from ledger.rules import INCIDENT_CATEGORIES, MERCHANT_CATEGORIES
@@ -66,54 +74,6 @@ INCIDENT_NAMES = {
     "other": lazy_gettext("Other"),
 }
 STATUS_NAMES = {"active": lazy_gettext("Active"), "suspended": lazy_gettext("Suspended")}
-
-
-# --- a form sent once ------------------------------------------------------------------------
-
-
-Claim = tuple[str, str] | None
-
-
-class Refused(Exception):
-    """This form post must not run: its key was used before (the message is flashed)."""
-
-    def __init__(self, replayed: str | None = None) -> None:
-        super().__init__("form already sent")
-        self.replayed = replayed  # what the first post kept, if it was the same post
-
-
-def claim_form(what: str) -> Claim:
-    """Claim this form post's key, so that it does its work once: ``(scope, key)`` to
-    :func:`complete` or :func:`release` after the work, or None without a form key (the
-    work simply runs). Raises :class:`Refused` when the key was used before: for the same
-    values (``replayed`` is what the first post kept), for other values, or by a post
-    still running."""
-    key = ledger_key()
-    if key is None:
-        return None
-    scope = f"web:{who().username}"
-    fields = sorted((k, v) for k, v in request.form.items(multi=True) if k != "csrf_token")
-    fingerprint = hashlib.sha256(repr((what, request.path, fields)).encode("utf-8")).hexdigest()
-    decision = store_of().begin(scope, key, fingerprint)
-    if isinstance(decision, Proceed):
-        return scope, key
-    if isinstance(decision, Replay):
-        raise Refused(decision.body)
-    if isinstance(decision, Mismatch):
-        flash(_("This form was already sent with other values. Reload the page."), "error")
-    else:
-        flash(_("Someone else changed this at the same moment. Please try again."), "error")
-    raise Refused()
-
-
-def release(claim: Claim) -> None:
-    if claim is not None:
-        store_of().release(*claim)
-
-
-def complete(claim: Claim, result: str) -> None:
-    if claim is not None:
-        store_of().complete(*claim, 200, result)
 
 
 # --- users -----------------------------------------------------------------------------------

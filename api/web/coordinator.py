@@ -18,8 +18,8 @@ reader's language and nothing is recorded.
 
 A form that changes the ledger carries a ``form_key``. Commands that take an idempotency
 key get :func:`~api.web.support.ledger_key`; for the others (verifying an incident,
-creating an activity, issuing a card…) :func:`_repeat` remembers, in the session, the
-last form keys handled here, so a form sent twice records once.
+creating an activity, issuing a card…) :func:`_repeat` claims the form key in the
+API's idempotency store, so a form sent twice, even by a double click, records once.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from flask import abort, flash, render_template, request, session
+from flask import abort, flash, g, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -41,7 +41,18 @@ from api.endpoints.accounts import add_owner, download, printed_card
 from api.errors import ApiProblem
 from api.read_models import reading
 from api.security import auth_of
-from api.web.support import FORM_KEY, actor, attempt, back, form_int, ledger_key, page, who
+from api.web.support import (
+    Refused,
+    actor,
+    attempt,
+    back,
+    claim_form,
+    complete,
+    form_int,
+    ledger_key,
+    page,
+    who,
+)
 from api.web.views import ROLE_NAMES, web
 from ledger.accounts import Beneficiary
 from ledger.errors import LedgerError, NotFound
@@ -95,31 +106,29 @@ MAX_CHOICES = 5000
 MAX_MEMBERS = 200
 #: how many incidents the "duplicate of" list offers
 MAX_ORIGINALS = 300
-#: how many form keys the session remembers (see :func:`_repeat`)
-MAX_REMEMBERED = 20
-REMEMBERED = "coord_forms"
 
 
 # --- shared helpers ---------------------------------------------------------------------------
 
 
 def _repeat() -> Any:
-    """If this form (its ``form_key``) was already handled, a redirect to where it went
-    then, with a notice; else None. For commands that take no idempotency key."""
-    key = request.form.get("form_key", "")
-    for sent, target in session.get(REMEMBERED, []):
-        if sent == key:
+    """Claim this form's ``form_key`` (:func:`~api.web.support.claim_form`): None to go on,
+    else where to go: for the same form sent again, where the first went, with a notice.
+    For commands that take no idempotency key; the claim is released if the view ends
+    without :func:`_done` (a refusal may be corrected and sent again)."""
+    try:
+        claim_form(request.endpoint or request.path)
+    except Refused as refused:
+        if refused.replayed:
             flash(_("This form was already sent; it was recorded only once."), "ok")
-            return back(target)
+            return back(refused.replayed)
+        return back(request.path.rsplit("/", 1)[0] if request.path.count("/") > 2 else "/staff")
     return None
 
 
 def _done(target: str) -> Any:
-    """Remember that this form was handled (it went to ``target``) and go there."""
-    key = request.form.get("form_key", "")
-    if FORM_KEY.match(key):
-        kept = [pair for pair in session.get(REMEMBERED, []) if pair[0] != key]
-        session[REMEMBERED] = [*kept[-(MAX_REMEMBERED - 1) :], [key, target]]
+    """The form's work is done (it went to ``target``): a repeat goes there too."""
+    complete(g.get("form_claim"), target)
     return back(target)
 
 

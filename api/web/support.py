@@ -12,6 +12,7 @@ raising; the view then re-renders or redirects (post/redirect/get).
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import uuid
 from collections.abc import Callable
@@ -25,6 +26,8 @@ from flask_babel import lazy_gettext as _l
 
 from api.auth import Principal
 from api.errors import ledger_problem
+from api.idempotency import Mismatch, Proceed, Replay
+from api.idempotent import store_of
 from api.security import auth_of
 from api.web.session import signed_in
 from ledger.errors import LedgerError
@@ -110,6 +113,65 @@ def ledger_key() -> str | None:
     """The ledger idempotency key of this form post, or None without a valid form_key."""
     value = request.form.get("form_key", "")
     return f"web:{value}" if FORM_KEY.match(value) else None
+
+
+# --- a form sent once ---------------------------------------------------------------------
+
+
+Claim = tuple[str, str] | None
+
+
+class Refused(Exception):
+    """This form post must not run: its key was used before (the message is flashed)."""
+
+    def __init__(self, replayed: str | None = None) -> None:
+        super().__init__("form already sent")
+        self.replayed = replayed  # what the first post kept, if it was the same post
+
+
+def claim_form(what: str) -> Claim:
+    """Claim this form post's key, so that it does its work once: ``(scope, key)`` to
+    :func:`complete` or :func:`release` after the work, or None without a form key (the
+    work simply runs). Raises :class:`Refused` when the key was used before: for the same
+    values (``replayed`` is what the first post kept), for other values, or by a post
+    still running."""
+    key = ledger_key()
+    if key is None:
+        return None
+    scope = f"web:{who().username}"
+    fields = sorted((k, v) for k, v in request.form.items(multi=True) if k != "csrf_token")
+    fingerprint = hashlib.sha256(repr((what, request.path, fields)).encode("utf-8")).hexdigest()
+    decision = store_of().begin(scope, key, fingerprint)
+    if isinstance(decision, Proceed):
+        g.form_claim = (scope, key)
+        return scope, key
+    if isinstance(decision, Replay):
+        raise Refused(decision.body)
+    if isinstance(decision, Mismatch):
+        flash(str(LEDGER_MESSAGES["idempotency_key_reused"]), "error")
+    else:
+        flash(str(LEDGER_MESSAGES["conflict"]), "error")
+    raise Refused()
+
+
+def release(claim: Claim) -> None:
+    """The work did not happen (refused, or failed): the same form may be sent again."""
+    if claim is not None:
+        store_of().release(*claim)
+        g.pop("form_claim", None)
+
+
+def complete(claim: Claim, result: str) -> None:
+    """The work is done; a repeat of the form gets ``result`` (an id or a path) back."""
+    if claim is not None:
+        store_of().complete(*claim, 200, result)
+        g.pop("form_claim", None)
+
+
+def release_unfinished(_error: BaseException | None = None) -> None:
+    """Teardown of every page request: a claim neither completed nor released (the view
+    returned early on a refusal, or raised) is released."""
+    release(g.get("form_claim"))
 
 
 def ledger_message(error: LedgerError) -> str:

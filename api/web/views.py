@@ -24,7 +24,7 @@ from api.read_models import reading
 from api.security import auth_of
 from api.web.i18n import LANG_COOKIE, LANGUAGES, chosen_language, select_locale
 from api.web.session import cookie_secure, end_session, signed_in, start_session
-from api.web.support import ledger_message, page, who
+from api.web.support import ledger_message, page, release_unfinished, who
 from ledger.errors import LedgerError, NotFound
 from projections import queries
 
@@ -143,6 +143,9 @@ def _check_csrf() -> None:
     """Refuse a form post without this session's CSRF token (400, :func:`_csrf_failed`)."""
     if request.method == "POST" and current_app.config.get("WTF_CSRF_ENABLED", True):
         current_app.extensions["csrf"].protect()
+
+
+web.teardown_request(release_unfinished)
 
 
 @web.after_request
