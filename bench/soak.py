@@ -1,0 +1,278 @@
+#!/usr/bin/env python
+"""Soak run: steady mixed load for a long time, to see latency and memory over time.
+
+    python bench/soak.py                      # 20 minutes of load
+    python bench/soak.py --duration 120       # a quick look
+    python bench/soak.py --duration 1200 --write-docs
+
+The same deployment and workload as bench/chaos.py (its own throwaway PostgreSQL cluster,
+``goldbean serve`` with gunicorn workers, a separate ``goldbean projections run``, a
+community set up through the API, the mixed workload of every kind of request with
+Idempotency-Keys), but no faults: nothing is killed and nothing restarted. Every 10 s it
+samples the resident memory (VmRSS) of the gunicorn master, each worker, the projector and
+the PostgreSQL server processes; every minute it prints the minute's requests and latency
+percentiles. At the end it waits for the projector, checks that the balances still sum to
+zero through the API's readiness answer and ``goldbean projections check``, and reports:
+
+* latency p50 / p95 / p99 and throughput per minute (does the service slow down?);
+* each process's memory after the first minute (warm) and at the end, and the growth;
+  the stated bound is that no Goldbean process grows by more than
+  :data:`GROWTH_BOUND_MB` MiB from its warm size to the end (exit 1 otherwise).
+
+``--write-docs`` (re)writes the section between ``<!-- soak:start -->`` and
+``<!-- soak:end -->`` in docs/PERFORMANCE.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+import chaos  # noqa: E402
+from ledger_bench import load_average, machine_facts, percentile, write_doc  # noqa: E402
+
+START, END = "<!-- soak:start -->", "<!-- soak:end -->"
+GROWTH_BOUND_MB = 64
+SAMPLE_EVERY = 10.0
+
+
+def rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def postgres_pids(cluster: chaos.Cluster) -> list[int]:
+    """The cluster's postmaster and its children (backends, checkpointer, ...)."""
+    pid_file = cluster.datadir / "postmaster.pid"
+    try:
+        master = int(pid_file.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return []
+    return [master, *chaos.children_of(master)]
+
+
+class Sampler(threading.Thread):
+    def __init__(self, w: chaos.World, server: chaos.Server, projector: chaos.Projector,
+                 cluster: chaos.Cluster) -> None:  # fmt: skip
+        super().__init__(name="soak-sampler", daemon=True)
+        self.w, self.server, self.projector, self.cluster = w, server, projector, cluster
+        self.stop = threading.Event()
+        self.memory: list[tuple[float, dict[str, float]]] = []
+
+    def sample(self) -> dict[str, float]:
+        found: dict[str, float] = {}
+        master = self.server.process.pid
+        found["gunicorn master"] = rss_mb(master) or 0.0
+        for number, pid in enumerate(sorted(chaos.children_of(master)), start=1):
+            found[f"worker {number}"] = rss_mb(pid) or 0.0
+        if self.projector.process is not None:
+            found["projector"] = rss_mb(self.projector.process.pid) or 0.0
+        found["postgres (all)"] = sum(rss_mb(p) or 0.0 for p in postgres_pids(self.cluster))
+        return found
+
+    def run(self) -> None:
+        while not self.stop.wait(SAMPLE_EVERY):
+            self.memory.append((self.w.now(), self.sample()))
+
+
+def minutes_table(timed: list[tuple[float, float, int]], load_s: float) -> list[dict]:
+    rows = []
+    for minute in range(int(load_s // 60) + 1):
+        inside = [
+            (took, status) for at, took, status in timed if minute * 60 <= at < (minute + 1) * 60
+        ]
+        lat = sorted(took for took, _ in inside)
+        errors = sum(1 for _, status in inside if status >= 500)
+        if not lat:
+            continue
+        span = min(60.0, load_s - minute * 60)
+        rows.append({
+            "minute": minute, "requests": len(lat), "per_s": len(lat) / span,
+            "p50": percentile(lat, 0.5), "p95": percentile(lat, 0.95), "p99": percentile(lat, 0.99),
+            "errors_5xx": errors,
+        })  # fmt: skip
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=1200.0, help="seconds of load (1200)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
+    parser.add_argument("--threads", type=int, default=3, help="client threads (3)")
+    parser.add_argument("--seed", type=int, default=7, help="random seed (7)")
+    parser.add_argument("--write-docs", action="store_true", help="(re)write the Soak section")
+    mine = parser.parse_args(argv)
+    args = chaos.parse_args([
+        "--duration", str(min(mine.duration, 900)), "--workers", str(mine.workers),
+        "--threads", str(mine.threads), "--seed", str(mine.seed), "--no-pg-restart",
+        "--drop-share", "0", "--replay-share", "0.02", "--drain", "60",
+    ])  # fmt: skip
+    args.duration = mine.duration  # chaos caps its own runs at 900 s; a soak is longer
+    began, load_start = time.monotonic(), load_average()
+    rng = random.Random(mine.seed)
+    timed: list[tuple[float, float, int]] = []
+    attempt = chaos.Client.attempt
+
+    def timed_attempt(client: chaos.Client, call: chaos.Call, drop: bool = False):
+        began = time.monotonic()
+        label, answer = attempt(client, call, drop)
+        status = int(label.split()[0]) if label[:3].isdigit() else 599  # transport error
+        with client.w.lock:
+            timed.append((client.w.now(), time.monotonic() - began, status))
+        return label, answer
+
+    chaos.Client.attempt = timed_attempt  # type: ignore[method-assign]
+    chaos.say("[postgres] starting a throwaway cluster")
+    cluster = chaos.start_cluster()
+    server = projector = None
+    try:
+        secret = f"{rng.getrandbits(256):064x}"
+        args.out.mkdir(parents=True, exist_ok=True)
+        server = chaos.Server(cluster.url, secret, args, args.out / "soak_server.log")
+        server.wait_ready()
+        projector = chaos.Projector(cluster.url, args.out / "soak_projector.log")
+        projector.start()
+        w = chaos.World(args, server.port)
+        chaos.setup_community(w, random.Random(rng.random()), args)
+        timed.clear()
+        w.t0 = time.monotonic()
+        w.load_end = w.t0 + args.duration
+        w.drain_end = w.load_end + args.drain
+        sampler = Sampler(w, server, projector, cluster)
+        start_memory = sampler.sample()
+        sampler.start()
+        clients = [
+            threading.Thread(target=chaos.Client(w, random.Random(rng.random())).run, daemon=True)
+            for _ in range(args.threads)
+        ]
+        for thread in clients:
+            thread.start()
+        chaos.say(f"[load] {args.threads} client threads for {args.duration:g} s, no faults")
+        shown = 0
+        while time.monotonic() < w.load_end:
+            time.sleep(1.0)
+            minute = int(w.now() // 60)
+            if minute > shown:
+                shown = minute
+                done = minutes_table([t for t in timed if t[0] < minute * 60], minute * 60)
+                if not done:
+                    continue
+                row = done[-1]
+                mem = sampler.memory[-1][1] if sampler.memory else {}
+                workers = sum(v for k, v in mem.items() if k.startswith("worker"))
+                chaos.say(
+                    f"  minute {row['minute'] + 1}: {row['requests']} requests "
+                    f"({row['per_s']:.0f}/s), p50 {row['p50']:.0f} ms, p99 "
+                    f"{row['p99']:.0f} ms; workers {workers:.0f} MiB, projector "
+                    f"{mem.get('projector', 0):.0f} MiB"
+                )
+        for thread in clients:
+            thread.join(timeout=args.drain + 30)
+        sampler.stop.set()
+        load_s = args.duration
+        end_memory = sampler.sample()
+        caught, _ready = chaos.wait_caught_up(server, timeout=120)
+        check = subprocess.run(
+            [*chaos.goldbean_command(), "projections", "check", "--database-url", cluster.url],
+            capture_output=True, text=True, env=chaos.clean_env(), check=False,
+        )  # fmt: skip
+        warm = next((m for at, m in sampler.memory if at >= 60), start_memory)
+        rows = minutes_table(timed, load_s)
+        growth = {
+            name: end_memory.get(name, 0.0) - warm.get(name, 0.0)
+            for name in end_memory
+            if name != "postgres (all)"
+        }
+        over = {name: g for name, g in growth.items() if g > GROWTH_BOUND_MB}
+        errors = sum(r["errors_5xx"] for r in rows)
+        result = {
+            "rows": rows, "start": start_memory, "warm": warm, "end": end_memory,
+            "growth": growth, "over": over, "errors": errors, "caught_up": caught,
+            "check_rc": check.returncode, "requests": len(timed),
+            "took_min": (time.monotonic() - began) / 60, "load_start": load_start,
+            "load_end": load_average(),
+        }  # fmt: skip
+        print_summary(result, args)
+        if mine.write_docs:
+            write_doc(section(result, args, sys.argv[1:] if argv is None else argv), START, END)
+        ok = not over and errors == 0 and caught and check.returncode == 0
+        return 0 if ok else 1
+    finally:
+        chaos.Client.attempt = attempt  # type: ignore[method-assign]
+        if projector is not None:
+            projector.stop()
+        if server is not None:
+            server.stop()
+        cluster.stop()
+
+
+def print_summary(r: dict, args: argparse.Namespace) -> None:
+    chaos.say(f"[soak] {r['requests']:,} requests in {args.duration:g} s; 5xx: {r['errors']}")
+    for name in r["end"]:
+        chaos.say(
+            f"  {name:<16} start {r['start'].get(name, 0):6.0f} MiB, warm "
+            f"{r['warm'].get(name, 0):6.0f}, end {r['end'][name]:6.0f}"
+        )
+    chaos.say(
+        f"  projector caught up: {r['caught_up']}; projections check exit {r['check_rc']}; "
+        f"over the {GROWTH_BOUND_MB} MiB bound: {r['over'] or 'none'}"
+    )
+
+
+def section(r: dict, args: argparse.Namespace, argv: list[str]) -> str:
+    rows = r["rows"]
+    lines = [
+        f"## Soak run: steady mixed load ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})",
+        "",
+        f"Machine: {machine_facts()}. Load average (1 min) at start/end: {r['load_start']:.2f}"
+        f" / {r['load_end']:.2f}. Command: `python bench/soak.py {' '.join(argv)}`.",
+        "",
+        f"The deployment and workload of the chaos run (`goldbean serve --workers "
+        f"{args.workers} --threads {args.server_threads}`, a separate projector, PostgreSQL "
+        f"in a throwaway cluster), {args.threads} client threads as fast as the server "
+        f"answers, no faults, for {args.duration / 60:.0f} minutes: {r['requests']:,} "
+        f"requests, {r['errors']} answered 5xx. Afterwards the projector caught up: "
+        f"{r['caught_up']}; `goldbean projections check` exit {r['check_rc']}.",
+        "",
+        "| minute | requests | per s | p50 ms | p95 ms | p99 ms | 5xx |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['minute'] + 1} | {row['requests']:,} | {row['per_s']:.0f} | "
+            f"{row['p50']:.0f} | {row['p95']:.0f} | {row['p99']:.0f} | "
+            f"{row['errors_5xx']} |"
+        )
+    lines += [
+        "",
+        f"Memory (VmRSS, MiB) at the start of the load, after the first minute (warm) and at "
+        f"the end. The bound: no Goldbean process grows by more than {GROWTH_BOUND_MB} MiB "
+        f"from warm to the end; {'met' if not r['over'] else 'NOT met: ' + str(r['over'])}.",
+        "",
+        "| process | start | warm | end | growth |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, end in r["end"].items():
+        warm = r["warm"].get(name, 0.0)
+        lines.append(
+            f"| {name} | {r['start'].get(name, 0.0):.0f} | {warm:.0f} | {end:.0f} | "
+            f"{end - warm:+.0f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
