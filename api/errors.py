@@ -18,6 +18,19 @@ from werkzeug.exceptions import HTTPException
 
 from ledger import errors as le
 
+try:  # the errors of a database that is down or restarting (both drivers' and SQLAlchemy's)
+    from psycopg import OperationalError as _PsycopgOperational
+except ImportError:  # pragma: no cover - installed without the postgres extra
+    _PsycopgOperational = ()  # type: ignore[assignment,misc]
+from eventsourcing.persistence import OperationalError as _RecorderOperational
+from sqlalchemy.exc import OperationalError as _SqlAlchemyOperational
+
+DatabaseUnreachable: tuple[type[Exception], ...] = (
+    _SqlAlchemyOperational,
+    _RecorderOperational,
+    *((_PsycopgOperational,) if _PsycopgOperational else ()),
+)
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -166,6 +179,24 @@ def register(app: Flask) -> None:
             detail = "some fields are missing or invalid"
         headers = {k: v for k, v in error.get_headers() if k.lower() == "allow"}
         return problem(status, code, detail, headers=headers, extra=extra)
+
+    def _database_down(error: Exception) -> Response:
+        # PostgreSQL restarting or unreachable: nothing was recorded (the transaction did
+        # not commit), so the client may send the same request, with its key, again.
+        log.warning(
+            "database unavailable (request %s): %s",
+            getattr(g, "request_id", "-"),
+            str(error).splitlines()[0][:200],
+        )
+        return problem(
+            503,
+            "unavailable",
+            "the database is not reachable just now; send the request again",
+            headers={"Retry-After": "2"},
+        )
+
+    for unreachable in DatabaseUnreachable:
+        app.register_error_handler(unreachable, _database_down)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

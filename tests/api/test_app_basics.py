@@ -117,3 +117,24 @@ def test_the_pos_page_keeps_its_own_policy_and_the_api_docs_still_load(anonymous
     assert pos.headers["Content-Security-Policy"].count("default-src") == 1
     docs = anonymous.get("/api/docs")
     assert docs.status_code == 200 and "Content-Security-Policy" not in docs.headers
+
+
+@pytest.mark.parametrize("driver", ["sqlalchemy", "recorder"])
+def test_a_database_that_is_down_answers_503_to_retry_not_500(
+    app, sign_in, monkeypatch, caplog, driver
+):
+    """PostgreSQL restarting (the chaos run restarts it): the answer says "try again"
+    (503 unavailable, Retry-After) and the log has one line, not a traceback."""
+    from eventsourcing.persistence import OperationalError as RecorderError
+    from sqlalchemy.exc import OperationalError
+
+    def refused(*_args, **_kwargs):
+        if driver == "sqlalchemy":
+            raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+        raise RecorderError("connection failed: the database system is starting up")
+
+    monkeypatch.setattr(app.extensions["goldbean.ledger"], "get_fund", refused)
+    answer = sign_in("fund_officer").get("/api/v1/fund")
+    assert answer.status_code == 503
+    assert answer.get_json()["code"] == "unavailable" and answer.headers["Retry-After"] == "2"
+    assert "Traceback" not in caplog.text and "database unavailable" in caplog.text
