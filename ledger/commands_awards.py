@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from uuid import uuid4
 
 from ledger import codes
 from ledger.accounts import ISSUANCE, Flow, Volunteer
 from ledger.activities import Activity
-from ledger.core import LedgerCore, check_text, optional_text
+from ledger.core import LedgerCore, as_uuid, check_text, optional_text
 from ledger.errors import AwardCapExceeded, ValidationError
+from ledger.ids import derived_id
 from ledger.incidents import Incident
 from ledger.views import ActivityView, Actor, CheckinView, ConfirmationView, IncidentView
 
@@ -45,16 +47,31 @@ class AwardCommands(LedgerCore):
         description: str,
         location: str | None = None,
         urgent: bool = False,
+        *,
+        key: str | None = None,
     ) -> IncidentView:
-        """A volunteer reports an incident; it waits for a coordinator to verify it."""
+        """A volunteer reports an incident; it waits for a coordinator to verify it.
+
+        With ``key``, a repeat returns the first report and records nothing."""
         self.rules.check_incident_category(category)
         description = check_text(description, "description", max_length=2000)
         location = optional_text(location, "location", max_length=200)
+        reporter_uuid = as_uuid(reporter_id, "volunteer account")
+        record_id = derived_id("incident", reporter_uuid, key) if key is not None else uuid4()
+        replay = self.keyed(
+            key,
+            record_id,
+            Incident,
+            lambda i: (i.category, i.description) == (category, description),
+            incident_view,
+            "incident",
+        )
 
         def attempt() -> IncidentView:
-            reporter = self.load(reporter_id, Volunteer, "volunteer account")
+            reporter = self.load(reporter_uuid, Volunteer, "volunteer account")
             incident = Incident._create(
                 Incident.Submitted,
+                id=record_id,
                 timestamp=self.now(),
                 reporter_id=str(reporter.id),
                 category=category,
@@ -65,7 +82,7 @@ class AwardCommands(LedgerCore):
             self.save(incident)
             return incident_view(incident)
 
-        return self.run(attempt, "submitting an incident")
+        return self.run(attempt, "submitting an incident", replay)
 
     def verify_incident(
         self, incident_id: object, by: Actor, award: int | None = None
@@ -163,9 +180,18 @@ class AwardCommands(LedgerCore):
     # --- activities --------------------------------------------------------------------
 
     def create_activity(
-        self, title: str, starts_at: datetime, ends_at: datetime, beans: int, by: Actor
+        self,
+        title: str,
+        starts_at: datetime,
+        ends_at: datetime,
+        beans: int,
+        by: Actor,
+        *,
+        key: str | None = None,
     ) -> ActivityView:
-        """Create an activity whose check-in code works from ``starts_at`` to ``ends_at``."""
+        """Create an activity whose check-in code works from ``starts_at`` to ``ends_at``.
+
+        With ``key``, a repeat returns the first activity and records nothing."""
         title = check_text(title, "title", max_length=200)
         beans = self.rules.check_award(beans)
         for moment in (starts_at, ends_at):
@@ -173,18 +199,34 @@ class AwardCommands(LedgerCore):
                 raise ValidationError("starts_at and ends_at must be timezone-aware date-times")
         if ends_at <= starts_at:
             raise ValidationError("an activity must end after it starts")
-        activity = Activity._create(
-            Activity.Created,
-            timestamp=self.now(),
-            title=title,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            beans=beans,
-            checkin_code=codes.new_checkin_code(),
-            by=by.name,
+        record_id = derived_id("activity", by.name, key) if key is not None else uuid4()
+        replay = self.keyed(
+            key,
+            record_id,
+            Activity,
+            lambda a: (
+                (a.title, a.starts_at, a.ends_at, a.beans) == (title, starts_at, ends_at, beans)
+            ),
+            activity_view,
+            "activity",
         )
-        self.save(activity)
-        return activity_view(activity)
+
+        def attempt() -> ActivityView:
+            activity = Activity._create(
+                Activity.Created,
+                id=record_id,
+                timestamp=self.now(),
+                title=title,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                beans=beans,
+                checkin_code=codes.new_checkin_code(),
+                by=by.name,
+            )
+            self.save(activity)
+            return activity_view(activity)
+
+        return self.run(attempt, "creating an activity", replay)
 
     def check_in(self, activity_id: object, account_id: object, checkin_code: str) -> CheckinView:
         """A volunteer checks in with the code shown at the activity, while it runs.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 from ledger import codes
 from ledger.accounts import Account, Beneficiary, Pool, Volunteer
 from ledger.core import LedgerCore, check_text
@@ -15,18 +17,25 @@ from ledger.views import AccountView, Actor, CardView, MerchantView
 class MemberCommands(LedgerCore):
     # --- opening accounts --------------------------------------------------------------
 
-    def open_volunteer(self, display_name: str) -> AccountView:
-        """Open a volunteer account with a fresh account number."""
-        return self._open(Volunteer, display_name)
+    def open_volunteer(self, display_name: str, *, key: str | None = None) -> AccountView:
+        """Open a volunteer account with a fresh account number (once per ``key``)."""
+        return self._open(Volunteer, display_name, key)
 
-    def open_beneficiary(self, display_name: str) -> AccountView:
+    def open_beneficiary(self, display_name: str, *, key: str | None = None) -> AccountView:
         """Open a beneficiary account; issue_card() gives it a card to spend with."""
-        return self._open(Beneficiary, display_name)
+        return self._open(Beneficiary, display_name, key)
 
     def register_merchant(
-        self, name: str, category: str, rebate_bps: int | None = None, by: Actor | None = None
+        self,
+        name: str,
+        category: str,
+        rebate_bps: int | None = None,
+        by: Actor | None = None,
+        *,
+        key: str | None = None,
     ) -> MerchantView:
-        """Register a partner merchant (active) with its category and rebate rate.
+        """Register a partner merchant (active) with its category and rebate rate; with
+        ``key``, a repeat returns the first merchant and records nothing.
 
         Raises ValidationError for an unknown category or a rate outside 0..10000 bps.
         """
@@ -38,10 +47,21 @@ class MemberCommands(LedgerCore):
             else self.rules.check_rebate_bps(rebate_bps)
         )
 
+        record_id = derived_id("merchant", key) if key is not None else uuid4()
+        replay = self.keyed(
+            key,
+            record_id,
+            Merchant,
+            lambda m: (m.display_name, m.category) == (name, category),
+            merchant_view,
+            "merchant",
+        )
+
         def attempt() -> MerchantView:
             at, number = self.now(), codes.new_account_number()
             merchant = Merchant._create(
                 Merchant.Registered,
+                id=record_id,
                 timestamp=at,
                 display_name=name,
                 number=number,
@@ -51,22 +71,31 @@ class MemberCommands(LedgerCore):
             self.save(merchant, self._claim_number(number, merchant))
             return merchant_view(merchant)
 
-        return self.run(attempt, "registering a merchant")
+        return self.run(attempt, "registering a merchant", replay)
 
-    def _open(self, cls: type[Account], display_name: str) -> AccountView:
+    def _open(self, cls: type[Account], display_name: str, key: str | None) -> AccountView:
         name = check_text(display_name, "display name", max_length=120)
+        record_id = derived_id("account", key) if key is not None else uuid4()
+        replay = self.keyed(
+            key,
+            record_id,
+            cls,
+            lambda a: a.display_name == name,
+            account_view,
+            f"{cls.kind} account",
+        )
 
         def attempt() -> AccountView:
             # A clash on the number claim (two accounts drew the same number) retries
             # with a new number.
             number = codes.new_account_number()
             account = cls._create(
-                cls.Opened, timestamp=self.now(), display_name=name, number=number
+                cls.Opened, id=record_id, timestamp=self.now(), display_name=name, number=number
             )
             self.save(account, self._claim_number(number, account))
             return account_view(account)
 
-        return self.run(attempt, f"opening a {cls.kind} account")
+        return self.run(attempt, f"opening a {cls.kind} account", replay)
 
     @staticmethod
     def _claim_number(number: str, account: Account) -> AccountNumberClaimed:

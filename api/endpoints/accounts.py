@@ -30,7 +30,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from api.app import ledger_of
 from api.auth import MAX_PASSWORD, MIN_PASSWORD, USERNAME, InvalidUser, UserExists
 from api.errors import ApiProblem
-from api.idempotent import idempotent
+from api.idempotent import idempotent, ledger_key
 from api.read_models import reading
 from api.security import STAFF, actor, auth_of, caller, forbid_unless, requires
 from ledger.accounts import Beneficiary
@@ -175,10 +175,13 @@ class Accounts(MethodView):
         if username is not None and auth.get_user(username) is not None:
             raise ApiProblem(409, "conflict", f"the username {username} is taken")
         ledger = ledger_of()
+        # With a username, the taken username is what stops a second account (a re-run
+        # after a crash answers 409); without one, the key does.
+        key = ledger_key() if username is None else None
         opened = (
-            ledger.open_volunteer(body["display_name"])
+            ledger.open_volunteer(body["display_name"], key=key)
             if body["kind"] == "volunteer"
-            else ledger.open_beneficiary(body["display_name"])
+            else ledger.open_beneficiary(body["display_name"], key=key)
         )
         if username is not None:
             add_owner(opened.id, username, body["password"], body["kind"])

@@ -12,7 +12,7 @@ from marshmallow import Schema, fields, validate
 
 from api.app import ledger_of
 from api.endpoints.accounts import FILE, code_image
-from api.idempotent import idempotent
+from api.idempotent import idempotent, ledger_key
 from api.security import actor, caller, limited_code_attempts, requires
 
 blp = Blueprint(
@@ -79,7 +79,7 @@ class Activities(MethodView):
     @blp.response(201, ActivityCreated)
     def post(self, body):
         """Create an activity; its check-in code works from starts_at to ends_at."""
-        return ledger_of().create_activity(by=actor(), **body)
+        return ledger_of().create_activity(by=actor(), key=ledger_key(), **body)
 
 
 @blp.route("/activities/<activity_id>")

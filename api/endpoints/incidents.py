@@ -13,7 +13,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api.app import ledger_of
-from api.idempotent import idempotent
+from api.idempotent import idempotent, ledger_key
 from api.read_models import reading
 from api.security import actor, caller, requires
 from ledger.incidents import DUPLICATE, REJECTED, RESOLVED, SUBMITTED, VERIFIED
@@ -121,7 +121,7 @@ class Incidents(MethodView):
     @blp.response(201, IncidentCreated)
     def post(self, body):
         """Report an incident; the caller's account is the reporter."""
-        return ledger_of().submit_incident(caller().account_id, **body)
+        return ledger_of().submit_incident(caller().account_id, key=ledger_key(), **body)
 
     @requires("coordinator", "auditor")
     @blp.arguments(IncidentQuery, location="query")

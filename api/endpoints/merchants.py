@@ -24,7 +24,7 @@ from api.app import ledger_of
 from api.auth import MAX_LABEL, InvalidUser
 from api.endpoints.accounts import FILE, NoBody, code_image, download, plain_text
 from api.errors import ApiProblem
-from api.idempotent import idempotent, idempotent_secret
+from api.idempotent import idempotent, idempotent_secret, ledger_key
 from api.read_models import reading
 from api.rendering import statement_csv, statement_pdf
 from api.security import STAFF, actor, auth_of, caller, forbid_unless, requires
@@ -121,7 +121,7 @@ class Merchants(MethodView):
         """Register a partner merchant (active; rebate at the programme's default rate
         unless ``rebate_bps`` is given)."""
         return ledger_of().register_merchant(
-            body["name"], body["category"], body.get("rebate_bps"), by=actor()
+            body["name"], body["category"], body.get("rebate_bps"), by=actor(), key=ledger_key()
         )
 
 

@@ -1,0 +1,83 @@
+"""A worker killed after its request committed but before it stored the answer (found by
+the chaos run's review): the Idempotency-Key stays claimed, and after 2 minutes the claim
+is taken over and the request runs again. Commands whose records the ledger derives from
+the key find the first result then, instead of recording a second incident, activity,
+account or merchant."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from api.store import idempotency
+
+
+def crash_after_commit(app, key: str) -> None:
+    """What a SIGKILL between the ledger's commit and storing the answer leaves behind."""
+    store = app.extensions["goldbean.store"]
+    with store.write() as conn:
+        conn.execute(
+            update(idempotency)
+            .where(idempotency.c.key == key)
+            .values(status=None, response_body=None, completed_at=None)
+        )
+
+
+def count(ledger, kind: str) -> int:
+    """How many events of this kind the log holds."""
+    return sum(
+        1
+        for n in ledger.recorder.select_notifications(start=1, limit=10_000)
+        if n.topic.endswith(kind)
+    )
+
+
+@pytest.mark.parametrize(
+    "role, path, body, created",
+    [
+        (
+            "volunteer",
+            "/api/v1/incidents",
+            {"category": "fire", "description": "smoke"},
+            "Incident.Submitted",
+        ),
+        ("coordinator", "/api/v1/activities", None, "Activity.Created"),
+        (
+            "coordinator",
+            "/api/v1/accounts",
+            {"kind": "volunteer", "display_name": "李伟"},
+            "Volunteer.Opened",
+        ),
+        (
+            "admin",
+            "/api/v1/merchants",
+            {"name": "小店", "category": "grocery"},
+            "Merchant.Registered",
+        ),
+    ],
+)
+def test_a_request_run_again_after_a_crash_records_once(
+    app, sign_in, community, clock, role, path, body, created
+):
+    ledger = app.extensions["goldbean.ledger"]
+    if body is None:
+        starts = community.now + timedelta(hours=1)
+        body = {
+            "title": "clean the riverbank",
+            "starts_at": starts.isoformat(),
+            "ends_at": (starts + timedelta(hours=2)).isoformat(),
+            "beans": 10,
+        }
+    links = {"volunteer": {"account_id": community.volunteer("张三")}}.get(role, {})
+    caller = sign_in(role, **links)
+    before = count(ledger, created)
+    headers = {"Idempotency-Key": "crash-1"}
+    first = caller.post(path, json=body, headers=headers)
+    assert first.status_code == 201, first.get_json()
+    crash_after_commit(app, "crash-1")
+    clock.advance(minutes=2, seconds=1)
+    again = caller.post(path, json=body, headers=headers)
+    assert again.status_code == 201 and again.get_json()["id"] == first.get_json()["id"]
+    assert count(ledger, created) == before + 1
