@@ -90,7 +90,7 @@ class Sampler(threading.Thread):
 
 def minutes_table(timed: list[tuple[float, float, int]], load_s: float) -> list[dict]:
     rows = []
-    for minute in range(int(load_s // 60) + 1):
+    for minute in range(int(-(-load_s // 60))):  # the load's minutes (not the drain)
         inside = [
             (took, status) for at, took, status in timed if minute * 60 <= at < (minute + 1) * 60
         ]
@@ -98,7 +98,7 @@ def minutes_table(timed: list[tuple[float, float, int]], load_s: float) -> list[
         errors = sum(1 for _, status in inside if status >= 500)
         if not lat:
             continue
-        span = min(60.0, load_s - minute * 60)
+        span = max(1.0, min(60.0, load_s - minute * 60))
         rows.append({
             "minute": minute, "requests": len(lat), "per_s": len(lat) / span,
             "p50": percentile(lat, 0.5), "p95": percentile(lat, 0.95), "p99": percentile(lat, 0.99),
