@@ -26,6 +26,7 @@ zero through the API's readiness answer and ``goldbean projections check``, and 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import subprocess
 import sys
@@ -206,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             "load_end": load_average(),
         }  # fmt: skip
         print_summary(result, args)
+        (args.out / "soak.json").write_text(json.dumps(result, indent=1, default=str))
         if mine.write_docs:
             write_doc(section(result, args, sys.argv[1:] if argv is None else argv), START, END)
         ok = not over and errors == 0 and caught and check.returncode == 0
@@ -234,20 +236,24 @@ def print_summary(r: dict, args: argparse.Namespace) -> None:
 
 def section(r: dict, args: argparse.Namespace, argv: list[str]) -> str:
     rows = r["rows"]
+    facts = machine_facts(None, r["load_start"])
     lines = [
         f"## Soak run: steady mixed load ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})",
         "",
-        f"Machine: {machine_facts()}. Load average (1 min) at start/end: {r['load_start']:.2f}"
-        f" / {r['load_end']:.2f}. Command: `python bench/soak.py {' '.join(argv)}`.",
+        f"Machine: {facts['cores']} cores ({facts['cpu']}), {facts['memory_gib']} GiB; Python "
+        f"{facts['python']}, eventsourcing {facts['eventsourcing']}. Load average (1 min) at "
+        f"start/end: {r['load_start']} / {r['load_end']}. Command: "
+        f"`python bench/soak.py {' '.join(argv)}`.",
         "",
         f"The deployment and workload of the chaos run (`goldbean serve --workers "
         f"{args.workers} --threads {args.server_threads}`, a separate projector, PostgreSQL "
         f"in a throwaway cluster), {args.threads} client threads as fast as the server "
         f"answers, no faults, for {args.duration / 60:.0f} minutes: {r['requests']:,} "
-        f"requests, {r['errors']} answered 5xx. Afterwards the projector caught up: "
+        f"requests, {r['errors']} answered 5xx or lost their connection. Afterwards the "
+        f"projector caught up: "
         f"{r['caught_up']}; `goldbean projections check` exit {r['check_rc']}.",
         "",
-        "| minute | requests | per s | p50 ms | p95 ms | p99 ms | 5xx |",
+        "| minute | requests | per s | p50 ms | p95 ms | p99 ms | 5xx or lost |",
         "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
