@@ -2,9 +2,8 @@
 
 - ``GET /me/report``, ``POST /me/report`` (``category``, ``description``, ``location``,
   ``urgent``): report an incident; the page lists the volunteer's own reports and where
-  they stand. The ledger's ``submit_incident`` takes no idempotency key, so the form's
-  ``form_key`` is kept in the app's idempotency store (as an ``Idempotency-Key`` of the
-  API would be): the same form sent twice reports once.
+  they stand. The form's ``form_key`` is the ledger's idempotency key of the report: the
+  same form sent twice reports once.
 - ``GET /me/give``, ``POST /me/give`` (``to`` = ``pool`` or ``beneficiary``,
   ``beneficiary`` = the number on their card, ``amount``, ``message``): give beans to the
   gift pool or to a beneficiary. A volunteer may not list beneficiaries (the API shows
@@ -15,7 +14,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from typing import Any
 
@@ -26,20 +24,15 @@ from flask_babel import lazy_gettext as _l
 
 from api.app import ledger_of
 from api.errors import ledger_problem
-from api.idempotency import InProgress, Mismatch, Replay
-from api.idempotent import store_of
 from api.read_models import reading
 from api.web.member import my_account_id
 from api.web.support import (
-    FORM_KEY,
-    LEDGER_MESSAGES,
     back,
     beans,
     form_int,
     ledger_key,
     ledger_message,
     page,
-    who,
 )
 from api.web.views import web
 from ledger import codes
@@ -123,32 +116,7 @@ def report() -> Any:
     if len(form["description"]) > MAX_DESCRIPTION or len(form["location"]) > MAX_LOCATION:
         flash(_("The description or the place is too long."), "error")
         return render_report(422, form)
-    key = request.form.get("form_key", "")
-    if not FORM_KEY.match(key):  # an old or hand-made form: no repeat protection
-        return reported() if submit_report(form) else render_report(422, form)
-    scope = f"web:{who().username}"
-    parts = ["report", form["category"], form["description"], form["location"], form["urgent"]]
-    fingerprint = hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
-    store = store_of()
-    decision = store.begin(scope, key, fingerprint)
-    if isinstance(decision, Replay):
-        return reported()
-    if isinstance(decision, Mismatch):
-        flash(str(LEDGER_MESSAGES["idempotency_key_reused"]), "error")
-        return render_report(422, form)
-    if isinstance(decision, InProgress):
-        flash(str(LEDGER_MESSAGES["conflict"]), "error")
-        return render_report(409, form)
-    try:
-        done = submit_report(form)
-    except Exception:
-        store.release(scope, key)
-        raise
-    if not done:
-        store.release(scope, key)
-        return render_report(422, form)
-    store.complete(scope, key, 201, "reported")
-    return reported()
+    return reported() if submit_report(form) else render_report(422, form)
 
 
 def submit_report(form: dict[str, Any]) -> bool:
@@ -160,6 +128,7 @@ def submit_report(form: dict[str, Any]) -> bool:
             form["description"],
             location=form["location"] or None,
             urgent=form["urgent"],
+            key=ledger_key(),  # the same form sent again finds its first report
         )
     except LedgerError as error:
         flash(ledger_message(error), "error")
