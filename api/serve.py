@@ -122,8 +122,9 @@ def serve(
     """Prepare the database, then run gunicorn until it is stopped."""
     prepare_database(settings)
     print(
-        f"Goldbean API on http://{host}:{port}/api/v1/ (interactive docs: "
-        f"http://{host}:{port}/api/docs); database {redact(settings.database_url)}. "
+        f"Goldbean on http://{host}:{port}/ (the pages; sign in at /login), the API at "
+        f"http://{host}:{port}/api/v1/ (interactive docs: http://{host}:{port}/api/docs); "
+        f"database {redact(settings.database_url)}. "
         "Stop with Ctrl-C.",
         flush=True,
     )
