@@ -54,7 +54,7 @@ from api.web.support import (
     release,
     who,
 )
-from api.web.views import CATEGORY_NAMES, ROLE_NAMES, web
+from api.web.views import CATEGORY_NAMES, INCIDENT_CATEGORY_NAMES, ROLE_NAMES, web
 from ledger.errors import NotFound
 from ledger.rules import INCIDENT_CATEGORIES, MERCHANT_CATEGORIES
 from merchant_pos.printing import counter_sign_pdf
@@ -65,14 +65,6 @@ log = logging.getLogger(__name__)
 ADMIN = "admin"
 STAFF = ("coordinator", "fund_officer", "auditor", "admin")
 
-INCIDENT_NAMES = {
-    "fire": lazy_gettext("Fire"),
-    "public_security": lazy_gettext("Public security"),
-    "dispute": lazy_gettext("Dispute"),
-    "sanitation": lazy_gettext("Sanitation"),
-    "resident_need": lazy_gettext("Resident in need"),
-    "other": lazy_gettext("Other"),
-}
 STATUS_NAMES = {"active": lazy_gettext("Active"), "suspended": lazy_gettext("Suspended")}
 
 
@@ -436,7 +428,8 @@ def admin_rules() -> str:
         rules=current,
         rebate=rebate_text(current.default_rebate_bps),
         incident_awards=[
-            (INCIDENT_NAMES.get(c, c), current.incident_awards[c]) for c in INCIDENT_CATEGORIES
+            (INCIDENT_CATEGORY_NAMES.get(c, c), current.incident_awards[c])
+            for c in INCIDENT_CATEGORIES
         ],
         beneficiary_categories=[
             str(CATEGORY_NAMES.get(c, c)) for c in current.beneficiary_categories

@@ -53,7 +53,7 @@ from api.web.support import (
     page,
     who,
 )
-from api.web.views import ROLE_NAMES, web
+from api.web.views import INCIDENT_CATEGORY_NAMES, ROLE_NAMES, web
 from ledger.accounts import Beneficiary
 from ledger.errors import LedgerError, NotFound
 from ledger.incidents import DUPLICATE, REJECTED, RESOLVED, SUBMITTED, VERIFIED
@@ -78,14 +78,6 @@ STATUS_NAMES = {
     REJECTED: _l("Rejected"),
     DUPLICATE: _l("Duplicate"),
     RESOLVED: _l("Resolved"),
-}
-INCIDENT_CATEGORY_NAMES = {
-    "fire": _l("Fire"),
-    "public_security": _l("Public security"),
-    "dispute": _l("Dispute"),
-    "sanitation": _l("Sanitation"),
-    "resident_need": _l("Resident in need"),
-    "other": _l("Other"),
 }
 FLOW_NAMES = {
     "award": _l("Award"),

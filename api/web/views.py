@@ -51,6 +51,15 @@ ROLE_NAMES = {
     "auditor": lazy_gettext("Auditor"),
     "admin": lazy_gettext("Administrator"),
 }
+#: the incident categories of ledger/rules.py, as staff pages name them
+INCIDENT_CATEGORY_NAMES = {
+    "fire": lazy_gettext("Fire"),
+    "public_security": lazy_gettext("Public security"),
+    "dispute": lazy_gettext("Dispute"),
+    "sanitation": lazy_gettext("Sanitation"),
+    "resident_need": lazy_gettext("Resident in need"),
+    "other": lazy_gettext("Other"),
+}
 CATEGORY_NAMES = {
     "grocery": lazy_gettext("Grocery"),
     "produce": lazy_gettext("Fruit and vegetables"),
