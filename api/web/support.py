@@ -234,10 +234,6 @@ def count_code_guess() -> None:
     auth_of().count_code_failure(_guesser())
 
 
-def render(template: str, **context: Any) -> str:
-    return render_template(template, **context)
-
-
 # --- formatting (template filters) --------------------------------------------------------
 
 
