@@ -913,7 +913,8 @@ def op_read(w: World, rng: random.Random) -> Op:
         yield w.call("read", "GET", f"/accounts/{volunteer.account_id}", None, volunteer.token)
     elif choice == 1:
         shop = rng.choice(w.c.merchants)
-        yield w.call("read", "GET", f"/merchants/{shop.id}/redemptions", None, shop.token)
+        path = f"/merchants/{shop.id}/redemptions?limit=200"  # as the POS page reads it
+        yield w.call("read", "GET", path, None, shop.token)
     elif choice == 2:
         yield w.call("read", "GET", "/fund", None, rng.choice(w.c.officers).token)
     elif choice == 3:
@@ -922,7 +923,8 @@ def op_read(w: World, rng: random.Random) -> Op:
         if chosen is not None:
             yield w.call("read", "GET", f"/redemptions/{chosen['id']}", None, chosen["shop"].token)
     else:
-        yield w.call("read", "GET", "/incidents?status=submitted", None, w.c.coordinator.token)
+        path = "/incidents?status=submitted&limit=50"  # a page of the queue
+        yield w.call("read", "GET", path, None, w.c.coordinator.token)
 
 
 OPS: dict[str, Callable[[World, random.Random], Op]] = {

@@ -89,6 +89,31 @@ class Sampler(threading.Thread):
             self.memory.append((self.w.now(), self.sample()))
 
 
+def request_name(call: chaos.Call) -> str:
+    """``GET /merchants/{id}/redemptions`` for a call: its method and path without ids."""
+    parts = call.path.split("?")[0].removeprefix(chaos.API).split("/")
+    shape = "/".join("{id}" if any(ch.isdigit() for ch in part) else part for part in parts)
+    query = "?" + call.path.split("?", 1)[1] if "?" in call.path else ""
+    return f"{call.method} {shape}{query}"
+
+
+def slowing(by_request: dict[str, list[tuple[float, float]]], load_s: float) -> list[dict]:
+    """Each request's p99 in the first and the last 3 minutes of the load, slowest-growing first."""
+    window = min(180.0, load_s / 3)
+    rows = []
+    for name, samples in by_request.items():
+        first = sorted(took for at, took in samples if at < window)
+        last = sorted(took for at, took in samples if load_s - window <= at < load_s)
+        if len(first) < 20 or len(last) < 20:
+            continue
+        rows.append({
+            "request": name, "count": len(samples),
+            "p50_first": percentile(first, 0.5), "p50_last": percentile(last, 0.5),
+            "p99_first": percentile(first, 0.99), "p99_last": percentile(last, 0.99),
+        })  # fmt: skip
+    return sorted(rows, key=lambda r: r["p99_first"] - r["p99_last"])
+
+
 def minutes_table(timed: list[tuple[float, float, int]], load_s: float) -> list[dict]:
     rows = []
     for minute in range(int(-(-load_s // 60))):  # the load's minutes (not the drain)
@@ -125,14 +150,17 @@ def main(argv: list[str] | None = None) -> int:
     began, load_start = time.monotonic(), load_average()
     rng = random.Random(mine.seed)
     timed: list[tuple[float, float, int]] = []
+    by_request: dict[str, list[tuple[float, float]]] = {}
     attempt = chaos.Client.attempt
 
     def timed_attempt(client: chaos.Client, call: chaos.Call, drop: bool = False):
         began = time.monotonic()
         label, answer = attempt(client, call, drop)
+        took, at = time.monotonic() - began, client.w.now()
         status = int(label.split()[0]) if label[:3].isdigit() else 599  # transport error
         with client.w.lock:
-            timed.append((client.w.now(), time.monotonic() - began, status))
+            timed.append((at, took, status))
+            by_request.setdefault(request_name(call), []).append((at, took))
         return label, answer
 
     chaos.Client.attempt = timed_attempt  # type: ignore[method-assign]
@@ -149,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         w = chaos.World(args, server.port)
         chaos.setup_community(w, random.Random(rng.random()), args)
         timed.clear()
+        by_request.clear()
         w.t0 = time.monotonic()
         w.load_end = w.t0 + args.duration
         w.drain_end = w.load_end + args.drain
@@ -204,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
             "growth": growth, "over": over, "errors": errors, "caught_up": caught,
             "check_rc": check.returncode, "requests": len(timed),
             "took_min": (time.monotonic() - began) / 60, "load_start": load_start,
-            "load_end": load_average(),
+            "load_end": load_average(), "requests_by_name": slowing(by_request, load_s),
         }  # fmt: skip
         print_summary(result, args)
         (args.out / "soak.json").write_text(json.dumps(result, indent=1, default=str))
@@ -227,6 +256,12 @@ def print_summary(r: dict, args: argparse.Namespace) -> None:
         chaos.say(
             f"  {name:<16} start {r['start'].get(name, 0):6.0f} MiB, warm "
             f"{r['warm'].get(name, 0):6.0f}, end {r['end'][name]:6.0f}"
+        )
+    chaos.say("  p50 / p99 ms, first vs last minutes of the load, slowest-growing first:")
+    for row in r["requests_by_name"][:8]:
+        chaos.say(
+            f"    {row['request']:<44} {row['count']:>7,}  p50 {row['p50_first']:5.0f} -> "
+            f"{row['p50_last']:5.0f}   p99 {row['p99_first']:5.0f} -> {row['p99_last']:5.0f}"
         )
     chaos.say(
         f"  projector caught up: {r['caught_up']}; projections check exit {r['check_rc']}; "

@@ -100,9 +100,11 @@ def today(client: PosClient, args: argparse.Namespace) -> int:
     if args.json:
         return emit(day)
     items = day["items"]
-    refunded = sum(item.get("refunded", 0) for item in items)
     title = "今日收款 Today's redemptions" if args.date is None else f"{args.date} 收款 Redemptions"
-    print(f"{title}: {len(items)} — 合计 total {day['total']} beans, 已退 refunded {refunded}")
+    print(
+        f"{title}: {day['count']} — 合计 total {day['total']} beans, "
+        f"已退 refunded {day['refunded']}"
+    )
     for item in items:
         back = f"  (refunded {item['refunded']})" if item.get("refunded") else ""
         print(f"  {local_time(item['at'])}  {item['amount']:>6} beans  receipt {item['id']}{back}")

@@ -6,9 +6,10 @@ Figures are defined in docs/REPORTS.md.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from ledger import money
 from ledger.money import cash_fen, rebate_fen
@@ -56,12 +57,48 @@ def entries(
 # --- incidents -------------------------------------------------------------------------------
 
 
-def incidents(conn: Connection, status: str | None) -> list[dict[str, Any]]:
-    """Incidents (of one status), urgent ones first, then in the order reported."""
+IncidentMark = tuple[bool, int]  # (urgent, position) of the last incident of a page
+
+
+def incidents(
+    conn: Connection,
+    status: str | None,
+    limit: int | None = None,
+    after: IncidentMark | None = None,
+) -> tuple[list[dict[str, Any]], IncidentMark | None]:
+    """Incidents (of one status), urgent ones first, then in the order reported: all of
+    them, or ``limit`` following the incident ``after``; and the mark to continue after
+    (None at the end)."""
     i = t.incidents.c
     query = select(t.incidents).order_by(i.urgent.desc(), i.position)
     if status is not None:
         query = query.where(i.status == status)
+    if after is not None:
+        urgent, position = after
+        later, calm = i.position > position, i.urgent.is_(False)
+        query = query.where(or_(calm, later) if urgent else and_(calm, later))
+    if limit is not None:
+        query = query.limit(limit + 1)
+    rows = [dict(r._mapping) for r in conn.execute(query)]
+    if limit is None or len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, (rows[-1]["urgent"], rows[-1]["position"])
+
+
+def incident_count(conn: Connection, status: str | None) -> int:
+    """How many incidents there are (of one status)."""
+    i = t.incidents.c
+    query = select(func.count()).select_from(t.incidents)
+    if status is not None:
+        query = query.where(i.status == status)
+    return conn.execute(query).scalar_one()
+
+
+def recent_incidents(conn: Connection, limit: int, besides: str) -> list[dict[str, Any]]:
+    """The ``limit`` incidents reported last, but ``besides``; newest first."""
+    i = t.incidents.c
+    query = select(t.incidents).where(i.id != besides).order_by(i.position.desc()).limit(limit)
     return [dict(r._mapping) for r in conn.execute(query)]
 
 
@@ -75,15 +112,47 @@ def merchants(conn: Connection) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in conn.execute(query)]
 
 
-def day_redemptions(conn: Connection, merchant_id: str, day: str) -> list[dict[str, Any]]:
-    """The merchant's redemptions of the local ``day``, newest first."""
+RedemptionMark = tuple[datetime, str]  # (at, id) of the last redemption of a page
+
+
+def day_redemptions(
+    conn: Connection,
+    merchant_id: str,
+    day: str,
+    limit: int | None = None,
+    after: RedemptionMark | None = None,
+) -> tuple[list[dict[str, Any]], RedemptionMark | None]:
+    """The merchant's redemptions of the local ``day``, newest first: all of them, or
+    ``limit`` following the redemption ``after``; and the mark to continue after (None at
+    the end)."""
     r = t.redemptions.c
     query = (
         select(t.redemptions)
         .where(r.merchant_id == merchant_id, r.day == day)
-        .order_by(r.at.desc(), r.id)
+        .order_by(r.at.desc(), r.id.desc())
     )
-    return [dict(row._mapping) for row in conn.execute(query)]
+    if after is not None:
+        at, last_id = after
+        query = query.where(or_(r.at < at, and_(r.at == at, r.id < last_id)))
+    if limit is not None:
+        query = query.limit(limit + 1)
+    rows = [dict(row._mapping) for row in conn.execute(query)]
+    if limit is None or len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, (rows[-1]["at"], rows[-1]["id"])
+
+
+def day_totals(conn: Connection, merchant_id: str, day: str) -> dict[str, int]:
+    """The merchant's local ``day`` in figures: the ``count`` of redemptions, and the
+    beans ``redeemed`` and ``refunded`` of them."""
+    r = t.redemptions.c
+    count, redeemed, refunded = conn.execute(
+        select(func.count(), func.sum(r.amount), func.sum(r.refunded)).where(
+            r.merchant_id == merchant_id, r.day == day
+        )
+    ).one()
+    return {"count": count, "redeemed": int(redeemed or 0), "refunded": int(refunded or 0)}
 
 
 def statement(

@@ -13,6 +13,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api.app import ledger_of
+from api.endpoints.accounts import plain_text
 from api.idempotent import idempotent, ledger_key
 from api.read_models import reading
 from api.security import actor, caller, requires
@@ -44,6 +45,14 @@ class IncidentCreated(Schema):
 
 class IncidentQuery(Schema):
     status = fields.String(validate=validate.OneOf(STATUSES))
+    limit = fields.Integer(
+        validate=validate.Range(min=1, max=200),
+        metadata={"description": "at most this many, then `next_cursor`; absent: all of them"},
+    )
+    cursor = fields.String(
+        validate=[validate.Regexp(r"^[01]-[1-9][0-9]{0,17}$"), plain_text],
+        metadata={"description": "a `next_cursor` of the previous page"},
+    )
 
 
 class IncidentItem(Schema):
@@ -61,6 +70,7 @@ class IncidentItem(Schema):
 
 class IncidentList(Schema):
     items = fields.List(fields.Nested(IncidentItem), required=True)
+    next_cursor = fields.String(required=True, allow_none=True)
 
 
 class IncidentVerify(Schema):
@@ -127,9 +137,17 @@ class Incidents(MethodView):
     @blp.arguments(IncidentQuery, location="query")
     @blp.response(200, IncidentList)
     def get(self, query):
-        """List incidents, optionally of one status: urgent ones first, then oldest first."""
+        """List incidents, optionally of one status: urgent ones first, then oldest first.
+        All of them, or ``limit`` at a time: pass ``next_cursor`` back as ``cursor`` for
+        the next page (null: there are no more)."""
+        after = None
+        if "cursor" in query:
+            urgent, position = query["cursor"].split("-")
+            after = (urgent == "1", int(position))
         with reading() as conn:
-            return {"items": queries.incidents(conn, query.get("status"))}
+            items, mark = queries.incidents(conn, query.get("status"), query.get("limit"), after)
+        cursor = None if mark is None else f"{int(mark[0])}-{mark[1]}"
+        return {"items": items, "next_cursor": cursor}
 
 
 @blp.route("/incidents/<incident_id>/verify")

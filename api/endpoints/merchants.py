@@ -12,7 +12,7 @@ The day's redemptions and the statements are read from the ``books`` projection.
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -41,6 +41,7 @@ blp = Blueprint(
 )
 
 FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)  # any local day we can convert
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # a page's cursor counts microseconds from it
 
 
 # --- schemas ----------------------------------------------------------------------------
@@ -82,6 +83,14 @@ class TerminalOut(Schema):
 
 class RedemptionsDayQuery(Schema):
     date = fields.Date(validate=validate.Range(min=FIRST_DAY, max=LAST_DAY))
+    limit = fields.Integer(
+        validate=validate.Range(min=1, max=200),
+        metadata={"description": "at most this many, then `next_cursor`; absent: all of them"},
+    )
+    cursor = fields.String(
+        validate=[validate.Regexp(r"^[0-9]{1,17}\.[0-9a-f-]{36}$"), plain_text],
+        metadata={"description": "a `next_cursor` of the previous page"},
+    )
 
 
 class DayRedemption(Schema):
@@ -94,7 +103,10 @@ class DayRedemption(Schema):
 
 class DayRedemptions(Schema):
     items = fields.List(fields.Nested(DayRedemption), required=True)
-    total = fields.Integer(required=True)
+    total = fields.Integer(required=True, metadata={"description": "beans redeemed that day"})
+    count = fields.Integer(required=True, metadata={"description": "redemptions that day"})
+    refunded = fields.Integer(required=True, metadata={"description": "beans refunded of them"})
+    next_cursor = fields.String(required=True, allow_none=True)
 
 
 class MerchantStatement(Schema):
@@ -181,14 +193,31 @@ class MerchantRedemptions(MethodView):
     @blp.response(200, DayRedemptions)
     def get(self, query, merchant_id):
         """The redemptions of one local day (default today), newest first, with what was
-        refunded of each; ``total`` is the beans redeemed that day before refunds."""
+        refunded of each: all of them, or ``limit`` at a time (pass ``next_cursor`` back
+        as ``cursor`` for older ones; null: there are no more). ``total`` is the beans
+        redeemed that day before refunds, ``count`` and ``refunded`` the day's too,
+        whichever page is asked for."""
         check_is_itself(merchant_id)
         ledger = ledger_of()
         merchant = ledger.get_merchant(merchant_id)
-        day = query.get("date") or date.fromisoformat(ledger.day_of(ledger.now()))
+        day = (query.get("date") or date.fromisoformat(ledger.day_of(ledger.now()))).isoformat()
+        after = None
+        if "cursor" in query:
+            micros, last_id = query["cursor"].split(".")
+            after = (EPOCH + timedelta(microseconds=int(micros)), last_id)
         with reading() as conn:
-            items = queries.day_redemptions(conn, merchant.id, day.isoformat())
-        return {"items": items, "total": sum(item["amount"] for item in items)}
+            items, mark = queries.day_redemptions(conn, merchant.id, day, query.get("limit"), after)
+            totals = queries.day_totals(conn, merchant.id, day)
+        cursor = None
+        if mark is not None:
+            cursor = f"{(mark[0] - EPOCH) // timedelta(microseconds=1)}.{mark[1]}"
+        return {
+            "items": items,
+            "total": totals["redeemed"],
+            "count": totals["count"],
+            "refunded": totals["refunded"],
+            "next_cursor": cursor,
+        }
 
 
 @blp.route("/merchants/<merchant_id>/statements/<period>")

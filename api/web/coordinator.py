@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from flask import abort, flash, g, render_template, request
 from flask_babel import gettext as _
@@ -98,6 +98,9 @@ MAX_CHOICES = 5000
 MAX_MEMBERS = 200
 #: how many incidents the "duplicate of" list offers
 MAX_ORIGINALS = 300
+#: how many incidents a page of the queue shows, and where the next page starts
+QUEUE_PAGE = 50
+QUEUE_MARK = re.compile(r"(?P<urgent>[01])-(?P<position>[1-9][0-9]{0,17})\Z")
 
 
 # --- shared helpers ---------------------------------------------------------------------------
@@ -162,12 +165,27 @@ def incidents() -> Any:
     status = request.args.get("status") or None
     if status not in STATUSES:
         status = None
+    after = None
+    mark = QUEUE_MARK.match(request.args.get("after", ""))
+    if mark:
+        after = (mark["urgent"] == "1", int(mark["position"]))
     with reading() as conn:
-        rows = queries.incidents(conn, status)
+        rows, more = queries.incidents(conn, status, QUEUE_PAGE, after)
+        count = queries.incident_count(conn, status)
         names = queries.account_names(conn, [row["reporter_id"] for row in rows])
+
+    def href(mark: queries.IncidentMark | None) -> str:
+        args = {"status": status or ""}
+        if mark is not None:
+            args["after"] = f"{int(mark[0])}-{mark[1]}"
+        return "/staff/incidents?" + urlencode(args)
+
     return render_template(
         "web_coord_incidents.html",
         incidents=rows,
+        count=count,
+        first_href=href(None) if after else None,
+        next_href=href(more) if more else None,
         names=names,
         status=status,
         statuses=STATUSES,
@@ -188,9 +206,7 @@ def incident(incident_id: str) -> Any:
         if _is_coordinator() and found.status in (SUBMITTED, VERIFIED):
             volunteers = queries.members(conn, "volunteer", None, MAX_CHOICES)
         if _is_coordinator() and found.status == SUBMITTED:
-            others = [row for row in queries.incidents(conn, None) if row["id"] != found.id]
-            originals = sorted(others, key=lambda row: row["position"], reverse=True)
-            originals = originals[:MAX_ORIGINALS]
+            originals = queries.recent_incidents(conn, MAX_ORIGINALS, found.id)
     rules = _rules()
     return render_template(
         "web_coord_incident.html",

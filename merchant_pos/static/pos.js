@@ -19,6 +19,7 @@
   const TOKEN_KEY = "goldbean.pos.token";
   const LANG_KEY = "goldbean.pos.lang";
   const POLL_MS = 5000; // today's list
+  const TODAY_ROWS = 200; // how many of the day's redemptions the list shows, newest first
   const SCAN_MS = 700; // one camera frame
   const FRESH_MS = 20000; // how long a new row of today's list stays highlighted
   const TIMEOUT_MS = 15000; // one request
@@ -966,7 +967,9 @@
     state.pollAgain = false;
     try {
       const merchantId = state.merchantId;
-      const day = await getJson(`${API}/merchants/${encodeURIComponent(merchantId)}/redemptions`);
+      const day = await getJson(
+        `${API}/merchants/${encodeURIComponent(merchantId)}/redemptions?limit=${TODAY_ROWS}`,
+      );
       if (merchantId !== state.merchantId) return; // signed out meanwhile
       noticeNewRows(day.items || []);
       state.today = day;
@@ -1008,9 +1011,9 @@
     if (!el.todayList) return;
     if (state.updatedAt) el.todayUpdated.textContent = t("updatedAt", { time: timeOf(state.updatedAt, true) });
     if (!day) return;
-    const items = day.items || [];
-    const refunded = items.reduce((sum, item) => sum + (item.refunded || 0), 0);
-    el.totalCount.textContent = String(items.length);
+    const items = day.items || []; // the newest TODAY_ROWS; the figures are the whole day's
+    const refunded = day.refunded;
+    el.totalCount.textContent = String(day.count);
     el.totalRedeemed.textContent = String(day.total);
     el.totalRefunded.textContent = String(refunded);
     el.totalNet.textContent = String(day.total - refunded);

@@ -174,7 +174,8 @@ def test_incidents_are_listed_urgent_first_then_oldest_first(
     auditor = sign_in("auditor")
     verified = auditor.get("/api/v1/incidents?status=verified").get_json()["items"]
     assert [(i["id"], i["status"], i["award"]) for i in verified] == [(new, "verified", 2)]
-    assert coordinator.get("/api/v1/incidents?status=resolved").get_json() == {"items": []}
+    none = coordinator.get("/api/v1/incidents?status=resolved").get_json()
+    assert none == {"items": [], "next_cursor": None}
 
     bad = coordinator.get("/api/v1/incidents?status=lost")
     assert (bad.status_code, problem_code(bad)) == (422, "validation_error")
@@ -193,6 +194,43 @@ def test_the_list_follows_each_incident_through_its_life(coordinator, ledger, li
     assert [i["id"] for i in submitted] == [made[0], made[3], made[4]]
     verified = coordinator.get("/api/v1/incidents?status=verified").get_json()["items"]
     assert [(i["id"], i["award"]) for i in verified] == [(made[1], 7)]
+
+
+def test_a_long_list_comes_page_by_page_in_the_same_order(coordinator, ledger, li):
+    """Seven incidents, three urgent, read three at a time: each page continues where the
+    last one ended, across the urgent ones into the others, and a status filter holds."""
+    urgent = [n in (1, 4, 5) for n in range(7)]
+    made = [
+        ledger.submit_incident(li, "other", f"report {n}", urgent=u).id
+        for n, u in enumerate(urgent)
+    ]
+    whole = [i["id"] for i in coordinator.get("/api/v1/incidents").get_json()["items"]]
+    assert whole == [made[1], made[4], made[5], made[0], made[2], made[3], made[6]]
+
+    def pages(query):
+        seen, cursor, count = [], None, 0
+        while True:
+            path = f"/api/v1/incidents?limit=3{query}" + (f"&cursor={cursor}" if cursor else "")
+            page = coordinator.get(path).get_json()
+            assert len(page["items"]) <= 3
+            seen += [i["id"] for i in page["items"]]
+            count += 1
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return seen, count
+
+    assert pages("") == (whole, 3)
+    ledger.verify_incident(made[4], SETUP)
+    ledger.verify_incident(made[0], SETUP)
+    submitted, count = pages("&status=submitted")
+    assert submitted == [made[1], made[5], made[2], made[3], made[6]] and count == 2
+    exact = coordinator.get("/api/v1/incidents?limit=5&status=submitted").get_json()
+    assert len(exact["items"]) == 5 and exact["next_cursor"] is None  # no empty last page
+
+    for bad in ("limit=0", "limit=201", "limit=x", "cursor=abc", "cursor=2-5", "cursor=1-0",
+                "cursor=1-5%0A", "cursor=1-" + "9" * 19):  # fmt: skip
+        answer = coordinator.get(f"/api/v1/incidents?{bad}")
+        assert (answer.status_code, problem_code(answer)) == (422, "validation_error"), bad
 
 
 # --- verifying ---------------------------------------------------------------------------

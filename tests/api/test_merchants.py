@@ -257,13 +257,52 @@ def test_the_days_redemptions_are_counted_in_the_programmes_time_zone(sign_in, c
             },
         ],
         "total": 10,
+        "count": 2,
+        "refunded": 2,
+        "next_cursor": None,
     }
     assert at_local(community, 10, 0, 30).astimezone(UTC).day == 9  # still 9 March in UTC
     yesterday = terminal.get(f"{MERCHANTS}/{shop}/redemptions?date=2026-03-09").get_json()
     assert [(i["id"], i["amount"]) for i in yesterday["items"]] == [(late.id, 5)]
     assert yesterday["total"] == 5
     quiet = terminal.get(f"{MERCHANTS}/{shop}/redemptions?date=2026-03-08").get_json()
-    assert quiet == {"items": [], "total": 0}
+    assert quiet == {"items": [], "total": 0, "count": 0, "refunded": 0, "next_cursor": None}
+
+
+def test_a_busy_day_comes_page_by_page_with_the_whole_days_figures(sign_in, community):
+    """Nine sales, three of them in the same microsecond: pages of four list each sale
+    once, newest first, and every page carries the day's count and totals."""
+    community.move_to_local(2026, 3, 10, 9, 0)
+    shop = community.merchant("Corner Grocery")
+    li = community.volunteer("Li Wei")
+    community.earn(li, 100)
+    sales = []
+    for n in range(9):
+        if n not in (4, 5):  # sales 3, 4 and 5 share their time
+            community.move_to_local(2026, 3, 10, 9, 10 + n)
+        sales.append(community.spend(li, shop, n + 1))
+    community.refund(sales[2], 1)
+    terminal = sign_in("merchant", merchant_id=shop)
+    path = f"{MERCHANTS}/{shop}/redemptions?date=2026-03-10"
+    whole = terminal.get(path).get_json()
+    assert {i["id"] for i in whole["items"]} == {sale.id for sale in sales}
+
+    seen, cursor = [], None
+    while True:
+        page = terminal.get(f"{path}&limit=4" + (f"&cursor={cursor}" if cursor else ""))
+        body = page.get_json()
+        assert (body["total"], body["count"], body["refunded"]) == (45, 9, 1)
+        assert len(body["items"]) <= 4
+        seen += [i["id"] for i in body["items"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [i["id"] for i in whole["items"]]  # the same order, each sale once
+
+    for bad in ("limit=0", "limit=201", "cursor=123", "cursor=1.not-an-id",
+                "cursor=" + "9" * 18 + "." + sales[0].id):  # fmt: skip
+        answer = terminal.get(f"{path}&{bad}")
+        assert answer.status_code == 422 and problem_code(answer) == "validation_error", bad
 
 
 def test_the_days_redemptions_are_for_the_merchant_and_staff(sign_in, anonymous, community):

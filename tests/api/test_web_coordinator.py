@@ -10,6 +10,7 @@ import re
 import pytest
 
 from api.web.support import LEDGER_MESSAGES
+from ledger.views import Actor
 from tests.api.test_web_pages import PASSWORD, csrf_token, log_in
 
 FORM = re.compile(r'<form\b[^>]*\bid="(?P<id>[^"]+)"[^>]*>(?P<body>.*?)</form>', re.S)
@@ -131,6 +132,30 @@ def test_the_queue_lists_urgent_incidents_first_in_chinese(coordinator, communit
 
     verified = page_text(coordinator.get("/staff/incidents?status=verified"))
     assert "厨房冒烟" not in verified
+
+
+SETUP = Actor("setup-coordinator")
+
+
+def test_a_long_queue_comes_in_pages_of_fifty(coordinator, community, ledger):
+    """53 waiting incidents, the last one urgent: the first page shows it first and 49
+    others and counts all 53; the next page, kept to the status filter, shows the rest."""
+    li = community.volunteer("李伟")
+    for n in range(53):
+        ledger.submit_incident(li, "other", f"第{n}号报告", urgent=n == 52)
+    ledger.verify_incident(ledger.submit_incident(li, "other", "已核实的报告").id, SETUP)
+    first = page_text(coordinator.get("/staff/incidents?status=submitted"))
+    assert "53 件事件" in first and first.count('class="incident') == 50
+    assert first.index("第52号报告") < first.index("第0号报告") and "第49号报告" not in first
+    assert 'id="incidents-first"' not in first
+    found = re.search(r'href="([^"]+)" id="incidents-next"', first)
+    assert found is not None
+    rest = page_text(coordinator.get(html_module.unescape(found[1])))
+    assert rest.count('class="incident') == 3 and "已核实的报告" not in rest
+    assert all(f"第{n}号报告" in rest for n in (49, 50, 51))
+    assert 'id="incidents-first"' in rest and 'id="incidents-next"' not in rest
+    nonsense = page_text(coordinator.get("/staff/incidents?after=abc"))  # the first page
+    assert nonsense.count('class="incident') == 50
 
 
 def test_verifying_awards_the_reporter_once_however_often_the_form_is_sent(
