@@ -6,7 +6,7 @@ from uuid import uuid4
 
 from ledger import codes
 from ledger.accounts import Account, Beneficiary, Pool, Volunteer
-from ledger.core import LedgerCore, check_text
+from ledger.core import LedgerCore, as_uuid, check_text
 from ledger.errors import CardRevoked, Conflict, InvalidCode, NotFound
 from ledger.ids import POOL_ID, derived_id
 from ledger.merchants import Merchant
@@ -187,14 +187,33 @@ class MemberCommands(LedgerCore):
                 return issued
         raise Conflict("every payment code of this second is used; try again in a second")
 
-    def issue_card(self, beneficiary_id: object, by: Actor, pin: str | None = None) -> CardView:
+    def issue_card(
+        self, beneficiary_id: object, by: Actor, pin: str | None = None, *, key: str | None = None
+    ) -> CardView:
         """Print a new card for a beneficiary, revoking any earlier card; the optional
-        4-digit PIN is asked at the point of sale. Raises ValidationError for a bad PIN."""
+        4-digit PIN is asked at the point of sale. Raises ValidationError for a bad PIN.
+
+        With ``key``, a repeat returns the first card and records nothing: the card number
+        is derived from the beneficiary and the key (:meth:`codes.Keyring.card_number_for`)."""
         pin_hash = codes.hash_pin(codes.validate_pin(pin)) if pin is not None else None
+        beneficiary_uuid = as_uuid(beneficiary_id, "beneficiary account")
+        keyed_number = (
+            None if key is None else self.keyring.card_number_for(str(beneficiary_uuid), key)
+        )
+        replay = self.keyed(
+            key,
+            derived_id("card", keyed_number),
+            CardRegistered,
+            lambda card: card.beneficiary_id == str(beneficiary_uuid),
+            lambda card: CardView(
+                card.beneficiary_id, codes.card_code(str(keyed_number)), pin is not None
+            ),
+            "card",
+        )
 
         def attempt() -> CardView:
-            beneficiary = self.load(beneficiary_id, Beneficiary, "beneficiary account")
-            number, at = codes.new_card_number(), self.now()
+            beneficiary = self.load(beneficiary_uuid, Beneficiary, "beneficiary account")
+            number, at = keyed_number or codes.new_card_number(), self.now()
             beneficiary.issue_card(number, pin_hash, at)
             card = CardRegistered._create(
                 CardRegistered.Registered,
@@ -205,7 +224,7 @@ class MemberCommands(LedgerCore):
             self.save(beneficiary, card)
             return CardView(str(beneficiary.id), codes.card_code(number), pin_hash is not None)
 
-        return self.run(attempt, "issuing a card")
+        return self.run(attempt, "issuing a card", replay)
 
     def unlock_card(self, beneficiary_id: object, by: Actor) -> AccountView:
         """Clear a card's PIN lock-out after too many wrong PINs."""

@@ -605,7 +605,7 @@ def issue_card(account_id: str) -> Any:
     if pin is not None and not PIN.match(pin):
         flash(_("A PIN is 4 digits."), "error")
         return back(here)
-    card = attempt(lambda: ledger_of().issue_card(account_id, actor(), pin=pin))
+    card = attempt(lambda: ledger_of().issue_card(account_id, actor(), pin=pin, key=ledger_key()))
     if card is None:
         return back(here)
     grouped = " ".join(card.card_code[i : i + 4] for i in range(0, len(card.card_code), 4))

@@ -81,3 +81,20 @@ def test_a_request_run_again_after_a_crash_records_once(
     again = caller.post(path, json=body, headers=headers)
     assert again.status_code == 201 and again.get_json()["id"] == first.get_json()["id"]
     assert count(ledger, created) == before + 1
+
+
+def test_a_card_issued_again_after_a_crash_is_the_same_card(app, sign_in, community, clock):
+    """The re-run answers the first card's code: the card printed from the first answer
+    (or from card.pdf) is the one the beneficiary can spend with."""
+    ledger = app.extensions["goldbean.ledger"]
+    grandma = ledger.open_beneficiary("王奶奶").id
+    coordinator = sign_in("coordinator")
+    path, headers = f"/api/v1/accounts/{grandma}/card", {"Idempotency-Key": "crash-card"}
+    first = coordinator.post(path, json={"pin": "1234"}, headers=headers)
+    assert first.status_code == 201, first.get_json()
+    crash_after_commit(app, "crash-card")
+    clock.advance(minutes=2, seconds=1)
+    again = coordinator.post(path, json={"pin": "1234"}, headers=headers)
+    assert again.status_code == 201 and again.get_json() == first.get_json()
+    assert count(ledger, "Beneficiary.CardIssued") == 1
+    assert str(ledger.beneficiary_for_card(first.get_json()["card_code"]).id) == grandma

@@ -255,6 +255,25 @@ def test_a_reissued_card_revokes_the_old_one_and_the_new_one_spends_the_same_bea
     assert holdings(ledger, grandma, grocery) == (80, 20)
 
 
+def test_a_card_issued_with_a_key_is_issued_once_per_key_and_beneficiary(ledger, grocery):
+    grandma, _ = beneficiary_with_card(ledger)
+    grandpa = ledger.open_beneficiary("Grandpa Li").id
+    first = ledger.issue_card(grandma, COORDINATOR, key="k1")
+    assert ledger.issue_card(grandma, COORDINATOR, key="k1") == first
+    ledger.redeem(grocery, first.card_code, 10)  # the repeat revoked nothing
+    theirs = ledger.issue_card(grandpa, COORDINATOR, key="k1")  # another beneficiary's card
+    assert theirs.card_code != first.card_code
+    newer = ledger.issue_card(grandma, COORDINATOR, key="k2")
+    assert newer.card_code not in (first.card_code, theirs.card_code)
+    with pytest.raises(CardRevoked):
+        ledger.redeem(grocery, first.card_code, 10)
+    issued = [
+        n for n in ledger.recorder.select_notifications(start=1, limit=1000)
+        if n.topic.endswith("CardIssued")
+    ]  # fmt: skip
+    assert len(issued) == 4  # the fixture's card, k1 for each of them, k2
+
+
 def test_a_reissued_card_is_still_bound_by_the_days_spending(ledger, grocery):
     grandma, lost_card = beneficiary_with_card(ledger)
     ledger.redeem(grocery, lost_card, 40)
