@@ -299,6 +299,19 @@ def section(r: dict, args: argparse.Namespace, argv: list[str]) -> str:
         )
     lines += [
         "",
+        "Each kind of request at the start and at the end of the load (the first and the last "
+        "3 minutes), the ones whose p99 grew most first:",
+        "",
+        "| request | count | p50 ms start → end | p99 ms start → end |",
+        "|---|---:|---:|---:|",
+    ]
+    for row in r["requests_by_name"]:
+        lines.append(
+            f"| `{row['request']}` | {row['count']:,} | {row['p50_first']:.0f} → "
+            f"{row['p50_last']:.0f} | {row['p99_first']:.0f} → {row['p99_last']:.0f} |"
+        )
+    lines += [
+        "",
         f"Memory (VmRSS, MiB) at the start of the load, after the first minute (warm) and at "
         f"the end. The bound: no Goldbean process grows by more than {GROWTH_BOUND_MB} MiB "
         f"from warm to the end; {'met' if not r['over'] else 'NOT met: ' + str(r['over'])}.",
