@@ -145,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         "--duration", str(min(mine.duration, 900)), "--workers", str(mine.workers),
         "--threads", str(mine.threads), "--seed", str(mine.seed), "--no-pg-restart",
         "--drop-share", "0", "--replay-share", "0.02", "--drain", "60",
+        "--max-requests", "100000000",  # bounded by the duration alone (chaos stops at 200,000)
     ])  # fmt: skip
     args.duration = mine.duration  # chaos caps its own runs at 900 s; a soak is longer
     began, load_start = time.monotonic(), load_average()
