@@ -42,6 +42,10 @@ from ledger_bench import load_average, machine_facts, percentile, write_doc  # n
 
 START, END = "<!-- soak:start -->", "<!-- soak:end -->"
 GROWTH_BOUND_MB = 64
+POSTGRES_NOTE = (
+    "`postgres (all)` sums the RSS of PostgreSQL's processes, which counts the shared "
+    "buffers each backend has touched once per backend: it is not a growth figure."
+)
 SAMPLE_EVERY = 10.0
 
 
@@ -326,6 +330,7 @@ def section(r: dict, args: argparse.Namespace, argv: list[str]) -> str:
             f"| {name} | {r['start'].get(name, 0.0):.0f} | {warm:.0f} | {end:.0f} | "
             f"{end - warm:+.0f} |"
         )
+    lines += ["", POSTGRES_NOTE]
     return "\n".join(lines) + "\n"
 
 
