@@ -6,19 +6,35 @@ Figures are defined in docs/REPORTS.md.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, Select, and_, func, or_, select
 
 from ledger import money
 from ledger.money import cash_fen, rebate_fen
 from projections import tables as t
 
+M = TypeVar("M")  # where a page ends: what the next page starts after
+
 
 def _row(conn: Connection, table: Any, *where: Any) -> dict[str, Any] | None:
     found = conn.execute(select(table).where(*where)).first()
     return dict(found._mapping) if found else None
+
+
+def _page(
+    conn: Connection, query: Select, limit: int | None, mark: Callable[[dict[str, Any]], M]
+) -> tuple[list[dict[str, Any]], M | None]:
+    """The rows of ``query``: all of them, or the first ``limit`` and, when more follow,
+    the ``mark`` of the last one to continue after (None at the end)."""
+    rows = [
+        dict(r._mapping) for r in conn.execute(query if limit is None else query.limit(limit + 1))
+    ]
+    if limit is None or len(rows) <= limit:
+        return rows, None
+    return rows[:limit], mark(rows[limit - 1])
 
 
 def position(conn: Connection, projection: str) -> int:
@@ -46,12 +62,7 @@ def entries(
     query = select(t.entries).where(e.account_id == account_id)
     if before_version is not None:
         query = query.where(e.version < before_version)
-    rows = [
-        dict(r._mapping) for r in conn.execute(query.order_by(e.version.desc()).limit(limit + 1))
-    ]
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (rows[-1]["version"] if more else None)
+    return _page(conn, query.order_by(e.version.desc()), limit, lambda last: last["version"])
 
 
 # --- incidents -------------------------------------------------------------------------------
@@ -77,13 +88,7 @@ def incidents(
         urgent, position = after
         later, calm = i.position > position, i.urgent.is_(False)
         query = query.where(or_(calm, later) if urgent else and_(calm, later))
-    if limit is not None:
-        query = query.limit(limit + 1)
-    rows = [dict(r._mapping) for r in conn.execute(query)]
-    if limit is None or len(rows) <= limit:
-        return rows, None
-    rows = rows[:limit]
-    return rows, (rows[-1]["urgent"], rows[-1]["position"])
+    return _page(conn, query, limit, lambda last: (last["urgent"], last["position"]))
 
 
 def incident_count(conn: Connection, status: str | None) -> int:
@@ -134,13 +139,7 @@ def day_redemptions(
     if after is not None:
         at, last_id = after
         query = query.where(or_(r.at < at, and_(r.at == at, r.id < last_id)))
-    if limit is not None:
-        query = query.limit(limit + 1)
-    rows = [dict(row._mapping) for row in conn.execute(query)]
-    if limit is None or len(rows) <= limit:
-        return rows, None
-    rows = rows[:limit]
-    return rows, (rows[-1]["at"], rows[-1]["id"])
+    return _page(conn, query, limit, lambda last: (last["at"], last["id"]))
 
 
 def day_totals(conn: Connection, merchant_id: str, day: str) -> dict[str, int]:

@@ -61,6 +61,22 @@ def plain_text(value: str) -> None:
         raise ValidationError("control characters and lone surrogates are not allowed")
 
 
+def page_limit() -> fields.Integer:
+    """``?limit=1..200`` of a list that may be read a page at a time (absent: all of it)."""
+    return fields.Integer(
+        validate=validate.Range(min=1, max=200),
+        metadata={"description": "at most this many, then `next_cursor`; absent: all of them"},
+    )
+
+
+def page_cursor(pattern: str) -> fields.String:
+    """``?cursor=``: a ``next_cursor`` of the previous page, of the shape ``pattern``."""
+    return fields.String(
+        validate=[validate.Regexp(pattern), plain_text],
+        metadata={"description": "a `next_cursor` of the previous page"},
+    )
+
+
 def encodable(value: str) -> None:
     """No lone surrogates (they cannot be stored or hashed as UTF-8)."""
     if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
@@ -104,7 +120,7 @@ class LeaderboardChoiceOut(Schema):
 
 class EntriesQuery(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(validate=[validate.Regexp(r"^[1-9][0-9]{0,17}$"), plain_text])
+    cursor = page_cursor(r"^[1-9][0-9]{0,17}$")
 
 
 class Entry(Schema):

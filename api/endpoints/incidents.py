@@ -13,7 +13,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api.app import ledger_of
-from api.endpoints.accounts import plain_text
+from api.endpoints.accounts import page_cursor, page_limit
 from api.idempotent import idempotent, ledger_key
 from api.read_models import reading
 from api.security import actor, caller, requires
@@ -45,14 +45,8 @@ class IncidentCreated(Schema):
 
 class IncidentQuery(Schema):
     status = fields.String(validate=validate.OneOf(STATUSES))
-    limit = fields.Integer(
-        validate=validate.Range(min=1, max=200),
-        metadata={"description": "at most this many, then `next_cursor`; absent: all of them"},
-    )
-    cursor = fields.String(
-        validate=[validate.Regexp(r"^[01]-[1-9][0-9]{0,17}$"), plain_text],
-        metadata={"description": "a `next_cursor` of the previous page"},
-    )
+    limit = page_limit()
+    cursor = page_cursor(r"^[01]-[1-9][0-9]{0,17}$")
 
 
 class IncidentItem(Schema):

@@ -22,7 +22,15 @@ from marshmallow import Schema, fields, validate
 
 from api.app import ledger_of
 from api.auth import MAX_LABEL, InvalidUser
-from api.endpoints.accounts import FILE, NoBody, code_image, download, plain_text
+from api.endpoints.accounts import (
+    FILE,
+    NoBody,
+    code_image,
+    download,
+    page_cursor,
+    page_limit,
+    plain_text,
+)
 from api.errors import ApiProblem
 from api.idempotent import idempotent, idempotent_secret, ledger_key
 from api.read_models import reading
@@ -83,14 +91,8 @@ class TerminalOut(Schema):
 
 class RedemptionsDayQuery(Schema):
     date = fields.Date(validate=validate.Range(min=FIRST_DAY, max=LAST_DAY))
-    limit = fields.Integer(
-        validate=validate.Range(min=1, max=200),
-        metadata={"description": "at most this many, then `next_cursor`; absent: all of them"},
-    )
-    cursor = fields.String(
-        validate=[validate.Regexp(r"^[0-9]{1,17}\.[0-9a-f-]{36}$"), plain_text],
-        metadata={"description": "a `next_cursor` of the previous page"},
-    )
+    limit = page_limit()
+    cursor = page_cursor(r"^[0-9]{1,17}\.[0-9a-f-]{36}$")
 
 
 class DayRedemption(Schema):
