@@ -53,9 +53,17 @@ class LedgerIndex:
 
     def _catch_up(self) -> None:
         recorder, mapper = self._app.recorder, self._app.mapper
+        # Up to the head as it is now, and from there next time: the events this index
+        # reads can be rare (no bean moves for a while), and a reader that started from
+        # the last one it read would go through every later event again on each call.
+        head = recorder.max_notification_id() or 0
         while True:
             batch = recorder.select_notifications(
-                start=self._position, limit=_BATCH, topics=self._topics, inclusive_of_start=False
+                start=self._position,
+                limit=_BATCH,
+                stop=head,
+                topics=self._topics,
+                inclusive_of_start=False,
             )
             for notification in batch:
                 topic = notification.topic
@@ -72,4 +80,5 @@ class LedgerIndex:
                         self._outstanding -= event.amount
                 self._position = notification.id
             if len(batch) < _BATCH:
+                self._position = max(self._position, head)
                 return

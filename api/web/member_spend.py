@@ -101,10 +101,12 @@ class ActivityCodes:
 
     def _catch_up(self) -> None:
         recorder, mapper = self._ledger.recorder, self._ledger.mapper
+        head = recorder.max_notification_id() or 0  # to the head, and from there next time
         while True:
             batch = recorder.select_notifications(
                 start=self._position,
                 limit=self.BATCH,
+                stop=head,
                 topics=[self._topic],
                 inclusive_of_start=False,
             )
@@ -113,6 +115,7 @@ class ActivityCodes:
                 self._by_code[event.checkin_code] = str(event.originator_id)
                 self._position = notification.id
             if len(batch) < self.BATCH:
+                self._position = max(self._position, head)
                 return
 
 

@@ -127,6 +127,30 @@ def test_a_donation_cannot_be_received_in_the_future(community):
 # --- the fund's position ----------------------------------------------------------------------
 
 
+def test_reading_the_fund_again_reads_only_what_was_recorded_since(community, monkeypatch):
+    """The outstanding beans follow the log from where the last reading stopped, which is
+    the log's head even when the last bean moved long ago: incidents waiting to be
+    verified (events the index does not need) are not read again on every call."""
+    ledger = community.ledger
+    community.earn(community.volunteer("Li Wei"), 20)
+    reporter = community.volunteer("Zhang San")
+    ledger.get_fund()
+    for n in range(30):
+        ledger.submit_incident(reporter, "other", f"report {n}")
+    ledger.get_fund()
+    head = ledger.recorder.max_notification_id()
+    starts = []
+    select = ledger.recorder.select_notifications
+
+    def watched(*args, **kwargs):
+        starts.append(kwargs["start"])
+        return select(*args, **kwargs)
+
+    monkeypatch.setattr(ledger.recorder, "select_notifications", watched)
+    assert ledger.get_fund().outstanding_beans == 20
+    assert starts == [head]
+
+
 def test_with_nothing_outstanding_the_coverage_is_none(community):
     position = community.ledger.get_fund()
     assert (position.balance_fen, position.liability_fen, position.coverage) == (0, 0, None)
