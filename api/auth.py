@@ -60,6 +60,15 @@ def default_password_hasher() -> PasswordHasher:
     return PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 
+def new_token() -> str:
+    """A random bearer token (256 bits, URL-safe), never starting with "-": a terminal's
+    token is pasted into ``goldbean-pos --token``, where a leading dash reads as an option."""
+    while True:
+        token = secrets.token_urlsafe(32)
+        if not token.startswith("-"):
+            return token
+
+
 # ----------------------------------------------------------------------------------------
 # Errors
 
@@ -281,7 +290,7 @@ class Auth:
 
         principal = Principal(username, row.role, row.account_id, row.merchant_id, None, SESSION)
         expires_at = now + self.session_ttl
-        token = secrets.token_urlsafe(32)
+        token = new_token()
         with self.store.write() as conn:
             conn.execute(tokens.insert().values(self._token_row(token, principal, now, expires_at)))
             conn.execute(delete(login_failures).where(login_failures.c.subject == user_subject))
@@ -343,7 +352,7 @@ class Auth:
         now = self.clock.now()
         terminal_id = str(uuid4())
         principal = Principal(None, "merchant", None, merchant_id, terminal_id, TERMINAL)
-        token = secrets.token_urlsafe(32)
+        token = new_token()
         with self.store.write() as conn:
             conn.execute(
                 terminals.insert().values(

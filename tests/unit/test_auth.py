@@ -382,3 +382,12 @@ def test_the_auth_settings_are_checked(store, fake_clock) -> None:
         Auth(store, fake_clock, max_failures_per_user=0)
     with pytest.raises(ValueError):
         Auth(store, fake_clock, failure_window=timedelta(0))
+
+
+def test_a_token_never_starts_with_a_dash(monkeypatch):
+    """goldbean-pos --token -abc… would read the token as an option (CI met the 1 in 64)."""
+    import api.auth as auth_module
+
+    drawn = iter(["-starts-with-a-dash", "fine-token"])
+    monkeypatch.setattr(auth_module.secrets, "token_urlsafe", lambda n: next(drawn))
+    assert auth_module.new_token() == "fine-token"
