@@ -4,6 +4,7 @@
 #                   message catalogues (api/translations/*/LC_MESSAGES/*.mo)
 #   make run        serve the API with the demo community (sqlite database under var/)
 #   make test       run pytest; pass extra options with PYTEST_ARGS="-k foo -x"
+#   make system-packages  install the Debian packages the browser and PDF tests use (as root)
 #   make lint       ruff check + mypy (ledger/, projections/)
 #   make messages   re-extract the pages' text into api/translations (then translate)
 #   make audit      known vulnerabilities of the installed dependencies (pip-audit; CI runs it)
@@ -18,7 +19,7 @@ STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 SERVE_ARGS ?=
 
-.PHONY: venv run test lint messages audit bench clean distclean
+.PHONY: venv run test system-packages lint messages audit bench clean distclean
 
 venv: $(STAMP)
 
@@ -40,6 +41,9 @@ test: venv
 	@echo "==> $$($(VPY) --version) ($(VPY)), pytest $(PYTEST_ARGS)"
 	@echo "==> CI=$${CI:-unset}; the PostgreSQL used is shown in the 'postgresql:' header line (tests/pg.py)"
 	$(VPY) -m pytest $(PYTEST_ARGS)
+
+system-packages:
+	bash .ci/system-packages
 
 lint: venv
 	$(VENV)/bin/ruff check .
