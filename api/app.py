@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Response, g, jsonify, request
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from swagger_ui_bundle import swagger_ui_path
@@ -25,9 +25,9 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from api import errors
 from api.auth import Auth
+from api.context import make_runner, runner_of
 from api.endpoints import register_all
 from api.idempotency import IdempotencyStore
-from api.read_models import make_runner, runner_of
 from api.settings import Settings
 from api.store import Store
 from ledger.application import Ledger
@@ -107,14 +107,6 @@ def create_app(config: Mapping[str, Any] | None = None, *, ledger: Ledger | None
     _request_logging(app)
     errors.register(app)  # after Api(app), so problem+json wins over flask-smorest's JSON
     return app
-
-
-def ledger_of(app: Flask | None = None) -> Ledger:
-    return (app or current_app).extensions["goldbean.ledger"]
-
-
-def settings_of(app: Flask | None = None) -> Settings:
-    return (app or current_app).extensions["goldbean.settings"]
 
 
 MAX_JSON_DEPTH = 8

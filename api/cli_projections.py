@@ -29,7 +29,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from api.read_models import make_runner
+from api.context import make_runner
 from api.settings import Settings
 from api.store import Store
 from ledger.application import Ledger

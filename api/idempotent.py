@@ -19,8 +19,9 @@ from typing import Any, TypeVar
 
 from flask import Response, current_app, g, request
 
+from api.context import idempotency_of
 from api.errors import ApiProblem, ledger_problem, problem
-from api.idempotency import IdempotencyStore, InProgress, Mismatch, Proceed, Replay
+from api.idempotency import InProgress, Mismatch, Proceed, Replay
 from api.security import principal
 from ledger.errors import Conflict, LedgerError
 
@@ -28,10 +29,6 @@ log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 HEADER = "Idempotency-Key"
-
-
-def store_of() -> IdempotencyStore:
-    return current_app.extensions["goldbean.idempotency"]
 
 
 def ledger_key() -> str | None:
@@ -63,7 +60,7 @@ def idempotent(view: F, *, keep_body: bool = True) -> F:
         fingerprint = hashlib.sha256(
             b"\x1f".join([request.method.encode(), request.path.encode(), request.get_data()])
         ).hexdigest()
-        store = store_of()
+        store = idempotency_of()
         decision = store.begin(scope, key, fingerprint)
         if isinstance(decision, Replay):
             return _replayed(decision)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from api.endpoints.merchants import download
-from api.endpoints.public import fund_history, fund_report
+from api.files import download
 from api.rendering import fund_report_csv, fund_report_html, fund_report_pdf
+from api.reports import fund_history, fund_report
 
 pages = Blueprint("pages", __name__)
 

@@ -12,10 +12,12 @@ import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
+from uuid import UUID
 
-from flask import current_app, g, request
+from flask import g, request
 
-from api.auth import Auth, BadToken, Principal
+from api.auth import BadToken, Principal
+from api.context import auth_of
 from api.errors import ApiProblem
 from ledger.errors import InvalidCode, WrongPin
 from ledger.views import Actor
@@ -25,8 +27,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 STAFF = ("coordinator", "fund_officer", "auditor", "admin")
 
 
-def auth_of() -> Auth:
-    return current_app.extensions["goldbean.auth"]
+def canonical_id(an_id: str) -> str:
+    """An id as the ledger writes it (lower-case UUID); anything else as given."""
+    try:
+        return str(UUID(an_id))
+    except ValueError:
+        return an_id
 
 
 def principal() -> Principal | None:

@@ -17,7 +17,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from api.auth import Auth
-from api.read_models import make_runner
+from api.context import make_runner
 from api.settings import Settings
 from api.store import Store
 from ledger.clock import SystemClock
@@ -52,7 +52,7 @@ def start_projector(app: Any) -> threading.Thread:
     """Keep the read models up to date from a thread of this worker (the demo server's
     in-process projector; production runs ``goldbean projections run`` beside gunicorn).
     Several workers doing so is safe: a batch is applied by exactly one of them."""
-    from api.read_models import runner_of
+    from api.context import runner_of
 
     runner = runner_of(app)
     stop = threading.Event()

@@ -79,7 +79,7 @@ from ledger_bench import (  # noqa: E402
 )
 from sqlalchemy import select  # noqa: E402
 
-from api.read_models import make_runner  # noqa: E402
+from api.context import make_runner  # noqa: E402
 from api.store import Store  # noqa: E402
 from ledger import codes  # noqa: E402
 from ledger.accounts import ISSUANCE, Beneficiary, Flow, Pool, Volunteer  # noqa: E402

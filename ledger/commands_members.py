@@ -11,7 +11,7 @@ from ledger.errors import CardRevoked, Conflict, InvalidCode, NotFound
 from ledger.ids import POOL_ID, derived_id
 from ledger.merchants import Merchant
 from ledger.records import AccountNumberClaimed, CardRegistered
-from ledger.views import AccountView, Actor, CardView, MerchantView
+from ledger.views import AccountView, Actor, CardStatusView, CardView, MerchantView
 
 
 class MemberCommands(LedgerCore):
@@ -225,6 +225,20 @@ class MemberCommands(LedgerCore):
             return CardView(str(beneficiary.id), codes.card_code(number), pin_hash is not None)
 
         return self.run(attempt, "issuing a card", replay)
+
+    def get_card(self, beneficiary_id: object) -> CardStatusView:
+        """A beneficiary's current card (NotFound unless the account is a beneficiary's)."""
+        beneficiary = self.load(beneficiary_id, Beneficiary, "beneficiary account")
+        number = beneficiary.card_number
+        return CardStatusView(
+            account_id=str(beneficiary.id),
+            display_name=beneficiary.display_name,
+            number=beneficiary.number,
+            card_code=None if number is None else codes.card_code(number),
+            has_pin=beneficiary.pin_hash is not None,
+            locked=beneficiary.pin_locked,
+            failures=beneficiary.pin_failures,
+        )
 
     def unlock_card(self, beneficiary_id: object, by: Actor) -> AccountView:
         """Clear a card's PIN lock-out after too many wrong PINs."""

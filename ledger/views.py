@@ -47,6 +47,19 @@ class CardView:
 
 
 @dataclass(frozen=True)
+class CardStatusView:
+    """A beneficiary's current card as staff see it: printable code, PIN and lock-out."""
+
+    account_id: str
+    display_name: str
+    number: str
+    card_code: str | None  # None: no card issued yet
+    has_pin: bool
+    locked: bool
+    failures: int
+
+
+@dataclass(frozen=True)
 class IncidentView:
     id: str
     status: str

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from api.read_models import make_runner
+from api.context import make_runner
 from api.store import Store
 from ledger.application import Ledger
 from projections import queries

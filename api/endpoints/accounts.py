@@ -20,24 +20,21 @@ Also the small helpers for answers that are files: :func:`download` and :func:`c
 from __future__ import annotations
 
 import logging
-from uuid import UUID
 
-from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from api.app import ledger_of
-from api.auth import MAX_PASSWORD, MIN_PASSWORD, USERNAME, InvalidUser, UserExists
+from api.auth import MAX_PASSWORD, MIN_PASSWORD, USERNAME
+from api.context import auth_of, ledger_of, reading
 from api.errors import ApiProblem
+from api.files import download
 from api.idempotent import idempotent, ledger_key
-from api.read_models import reading
-from api.security import STAFF, actor, auth_of, caller, forbid_unless, requires
-from ledger.accounts import Beneficiary
-from ledger.codes import card_code
-from ledger.errors import NotFound
-from merchant_pos.printing import PrintedCard, cards_pdf
-from merchant_pos.qr import qr_png, qr_svg
+from api.members import add_owner, printed_card
+from api.schemas import FILE, NoBody, encodable, page_cursor, plain_text
+from api.security import STAFF, actor, caller, canonical_id, forbid_unless, requires
+from merchant_pos.printing import cards_pdf
+from merchant_pos.qr import qr_svg
 from projections import queries
 
 log = logging.getLogger(__name__)
@@ -48,39 +45,17 @@ blp = Blueprint(
 
 PEOPLE = ("volunteer", "beneficiary")
 
-#: How a file answer (an image, a PDF) is documented: a string of bytes of its media type.
-FILE = {"type": "string", "format": "binary"}
 
 
 # --- schemas ----------------------------------------------------------------------------
 
 
-def plain_text(value: str) -> None:
-    """No control characters, and no lone surrogates (they cannot be stored as UTF-8)."""
-    if any(ord(ch) < 32 or ord(ch) == 127 or 0xD800 <= ord(ch) <= 0xDFFF for ch in value):
-        raise ValidationError("control characters and lone surrogates are not allowed")
 
 
-def page_limit() -> fields.Integer:
-    """``?limit=1..200`` of a list that may be read a page at a time (absent: all of it)."""
-    return fields.Integer(
-        validate=validate.Range(min=1, max=200),
-        metadata={"description": "at most this many, then `next_cursor`; absent: all of them"},
-    )
 
 
-def page_cursor(pattern: str) -> fields.String:
-    """``?cursor=``: a ``next_cursor`` of the previous page, of the shape ``pattern``."""
-    return fields.String(
-        validate=[validate.Regexp(pattern), plain_text],
-        metadata={"description": "a `next_cursor` of the previous page"},
-    )
 
 
-def encodable(value: str) -> None:
-    """No lone surrogates (they cannot be stored or hashed as UTF-8)."""
-    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
-        raise ValidationError("lone surrogates are not allowed")
 
 
 class NewAccount(Schema):
@@ -166,8 +141,6 @@ class CardsQuery(Schema):
     )
 
 
-class NoBody(Schema):
-    """The body of a POST that takes none: absent or ``{}`` (anything else is 422)."""
 
 
 class UnlockedCard(Schema):
@@ -307,72 +280,24 @@ class CardUnlock(MethodView):
         return {"id": ledger_of().unlock_card(account_id, actor()).id}
 
 
-def add_owner(account_id: str, username: str, password: str, role: str) -> None:
-    """Create the user of a just-opened account. The view checked that the username
-    was free; if another request took it since (or the user is refused otherwise), the
-    account stays open without a user, and the problem says which account it is."""
-    try:
-        auth_of().create_user(username, password, role, account_id=account_id)
-    except (UserExists, InvalidUser) as error:
-        log.warning(
-            "account %s opened but its user %s not created: %s", account_id, username, error
-        )
-        status, code = (
-            (409, "conflict") if isinstance(error, UserExists) else (422, "validation_error")
-        )
-        raise ApiProblem(
-            status,
-            code,
-            f"{error}; account {account_id} was opened without a user",
-            extra={"account_id": account_id},
-        ) from None
 
 
-def printed_card(account_id: str) -> tuple[PrintedCard, str]:
-    """A beneficiary's current card to print, and its account number. NotFound unless the
-    account is a beneficiary's with a card."""
-    beneficiary = ledger_of().load(account_id, Beneficiary, "beneficiary account")
-    if beneficiary.card_number is None:
-        raise NotFound(f"beneficiary {account_id} has no card yet: issue one first")
-    card = PrintedCard(beneficiary.display_name, card_code(beneficiary.card_number))
-    return card, beneficiary.number
 
 
 # --- file answers -------------------------------------------------------------------------
 
 
-def download(body: bytes, mimetype: str, filename: str) -> Response:
-    """A file answer that browsers save under ``filename``."""
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
-def code_image(code: str, kind: str) -> Response:
-    """A code's QR image, ``kind`` "svg" or "png", shown inline. Not kept by any cache
-    (an activity's check-in code is a secret while the activity runs)."""
-    if kind == "svg":
-        response = Response(qr_svg(code), mimetype="image/svg+xml")
-    else:
-        response = Response(qr_png(code), mimetype="image/png")
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 # --- who may see what --------------------------------------------------------------------
 
 
-def _canonical(an_id: str) -> str:
-    try:
-        return str(UUID(an_id))
-    except ValueError:
-        return an_id
-
-
 def owns(account_id: str) -> bool:
     """True if the caller is the person whose account this is."""
     mine = caller().account_id
-    return mine is not None and _canonical(mine) == _canonical(account_id)
+    return mine is not None and canonical_id(mine) == canonical_id(account_id)
 
 
 def check_can_see(account_id: str) -> None:

@@ -10,9 +10,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from api.app import ledger_of
-from api.endpoints.accounts import FILE, code_image
+from api.context import ledger_of
+from api.files import code_image
 from api.idempotent import idempotent, ledger_key
+from api.schemas import FILE
 from api.security import actor, caller, limited_code_attempts, requires
 
 blp = Blueprint(

@@ -13,8 +13,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from api.app import ledger_of
-from api.read_models import reading
+from api.context import ledger_of, reading
 from api.security import requires
 from projections import queries
 

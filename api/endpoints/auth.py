@@ -8,9 +8,10 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api.auth import ROLES, BadCredentials, InvalidUser, LoginThrottled, UserExists
+from api.context import auth_of
 from api.errors import ApiProblem
 from api.idempotent import idempotent
-from api.security import auth_of, caller, requires
+from api.security import caller, requires
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Signing in and users")
 

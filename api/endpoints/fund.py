@@ -14,7 +14,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from api.app import ledger_of
+from api.context import ledger_of
 from api.idempotent import idempotent, ledger_key
 from api.security import STAFF, actor, requires
 from ledger.views import SettlementView

@@ -12,10 +12,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from api.app import ledger_of
-from api.endpoints.accounts import page_cursor, page_limit
+from api.context import ledger_of, reading
 from api.idempotent import idempotent, ledger_key
-from api.read_models import reading
+from api.schemas import page_cursor, page_limit
 from api.security import actor, caller, requires
 from ledger.incidents import DUPLICATE, REJECTED, RESOLVED, SUBMITTED, VERIFIED
 from ledger.rules import INCIDENT_CATEGORIES

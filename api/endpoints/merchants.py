@@ -14,28 +14,19 @@ from __future__ import annotations
 import logging
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from uuid import UUID
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from api.app import ledger_of
 from api.auth import MAX_LABEL, InvalidUser
-from api.endpoints.accounts import (
-    FILE,
-    NoBody,
-    code_image,
-    download,
-    page_cursor,
-    page_limit,
-    plain_text,
-)
+from api.context import auth_of, ledger_of, reading
 from api.errors import ApiProblem
+from api.files import code_image, download
 from api.idempotent import idempotent, idempotent_secret, ledger_key
-from api.read_models import reading
 from api.rendering import statement_csv, statement_pdf
-from api.security import STAFF, actor, auth_of, caller, forbid_unless, requires
+from api.schemas import FILE, NoBody, page_cursor, page_limit, plain_text
+from api.security import STAFF, actor, caller, canonical_id, forbid_unless, requires
 from ledger.calendar import parse_period
 from ledger.errors import ValidationError
 from ledger.rules import MERCHANT_CATEGORIES
@@ -308,19 +299,13 @@ class CounterSign(MethodView):
 # --- who may see what --------------------------------------------------------------------
 
 
-def _canonical(an_id: str) -> str:
-    try:
-        return str(UUID(an_id))
-    except ValueError:
-        return an_id
-
-
 def check_is_itself(merchant_id: str) -> None:
     """403 for a merchant asking about another merchant."""
     who = caller()
     if who.role == "merchant":
         forbid_unless(
-            who.merchant_id is not None and _canonical(who.merchant_id) == _canonical(merchant_id),
+            who.merchant_id is not None
+            and canonical_id(who.merchant_id) == canonical_id(merchant_id),
             "a merchant sees only itself",
         )
 

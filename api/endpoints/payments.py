@@ -9,8 +9,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from api.app import ledger_of
 from api.auth import Principal
+from api.context import ledger_of
 from api.idempotent import idempotent, ledger_key
 from api.security import STAFF, caller, forbid_unless, limited_code_attempts, requires
 from ledger.views import RedemptionView

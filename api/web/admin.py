@@ -25,7 +25,6 @@ from flask import abort, flash, render_template, request
 from flask_babel import format_percent, lazy_gettext
 from flask_babel import gettext as _
 
-from api.app import ledger_of
 from api.auth import (
     ACCOUNT_ROLES,
     MAX_LABEL,
@@ -39,9 +38,8 @@ from api.auth import (
     list_users,
     terminals_of,
 )
-from api.endpoints.accounts import code_image, download
-from api.read_models import reading
-from api.security import auth_of
+from api.context import auth_of, ledger_of, reading
+from api.files import code_image, download
 from api.web.support import (
     Refused,
     actor,

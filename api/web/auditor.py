@@ -36,9 +36,8 @@ from eventsourcing.utils import get_topic
 from flask import Response, current_app, render_template, request
 from flask_babel import lazy_gettext
 
-from api.app import ledger_of, settings_of
-from api.endpoints.public import FundReport, current_period
-from api.read_models import reading, runner_of
+from api.context import ledger_of, reading, runner_of, settings_of
+from api.reports import FundReport, current_period
 from api.web.support import page
 from api.web.views import web
 from ledger import accounts, activities, fund, incidents, merchants, records

@@ -35,12 +35,11 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from markupsafe import Markup
 
-from api.app import ledger_of
 from api.auth import MAX_PASSWORD, MIN_PASSWORD, USERNAME
-from api.endpoints.accounts import add_owner, download, printed_card
+from api.context import auth_of, ledger_of, reading
 from api.errors import ApiProblem
-from api.read_models import reading
-from api.security import auth_of
+from api.files import download
+from api.members import add_owner, printed_card
 from api.web.support import (
     Refused,
     actor,
@@ -54,7 +53,6 @@ from api.web.support import (
     who,
 )
 from api.web.views import INCIDENT_CATEGORY_NAMES, ROLE_NAMES, web
-from ledger.accounts import Beneficiary
 from ledger.errors import LedgerError, NotFound
 from ledger.incidents import DUPLICATE, REJECTED, RESOLVED, SUBMITTED, VERIFIED
 from ledger.rules import Rules
@@ -570,12 +568,12 @@ def member(account_id: str) -> Any:
     found = _member(account_id)
     card = None
     if found.kind == "beneficiary":
-        beneficiary = ledger_of().load(found.id, Beneficiary, "beneficiary account")
+        status = ledger_of().get_card(found.id)
         card = {
-            "issued": beneficiary.card_number is not None,
-            "pin": beneficiary.pin_hash is not None,
-            "locked": beneficiary.pin_locked,
-            "failures": beneficiary.pin_failures,
+            "issued": status.card_code is not None,
+            "pin": status.has_pin,
+            "locked": status.locked,
+            "failures": status.failures,
         }
     with reading() as conn:
         entries, _more = queries.entries(conn, found.id, 20, None)

@@ -20,10 +20,9 @@ from flask_babel import format_percent, lazy_gettext
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from api.app import ledger_of
 from api.charts import fund_history_svg
-from api.endpoints.public import current_period, fund_history
-from api.read_models import reading
+from api.context import ledger_of, reading
+from api.reports import current_period, fund_history
 from api.web.support import actor, attempt, back, ledger_key, ledger_message, money, page, who
 from api.web.views import web
 from ledger.errors import InvalidState, LedgerError, NotFound

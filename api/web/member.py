@@ -27,8 +27,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
-from api.app import ledger_of
-from api.read_models import reading
+from api.context import ledger_of, reading
 from api.web.support import back, page, who
 from api.web.views import web
 from ledger.accounts import Flow

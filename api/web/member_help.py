@@ -22,9 +22,8 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from api.app import ledger_of
+from api.context import ledger_of, reading
 from api.errors import ledger_problem
-from api.read_models import reading
 from api.web.member import my_account_id
 from api.web.support import (
     back,

@@ -30,9 +30,9 @@ from eventsourcing.utils import get_topic
 from flask import current_app, flash, jsonify, render_template, request
 from flask_babel import gettext as _
 
-from api.app import ledger_of
-from api.endpoints.pos import frame_of_request
+from api.context import ledger_of
 from api.errors import ApiProblem, ledger_problem
+from api.frames import frame_of_request
 from api.web import member_help
 from api.web.member import my_account_id
 from api.web.support import (

@@ -10,9 +10,8 @@ import logging
 
 from flask import render_template
 
-from api.app import ledger_of
-from api.endpoints.public import current_period
-from api.read_models import reading
+from api.context import ledger_of, reading
+from api.reports import current_period
 from api.web.admin import rebate_text
 from api.web.fund_pages import fund_chart
 from api.web.views import CATEGORY_NAMES, web

@@ -14,7 +14,7 @@ from flask import Flask, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 
 from api.auth import BadToken, IssuedToken, Principal
-from api.security import auth_of
+from api.context import auth_of
 
 TOKEN_KEY = "token"
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})

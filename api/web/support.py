@@ -25,10 +25,9 @@ from flask_babel import format_currency, format_date, format_datetime, format_de
 from flask_babel import lazy_gettext as _l
 
 from api.auth import Principal
+from api.context import auth_of, idempotency_of
 from api.errors import ledger_problem
 from api.idempotency import Mismatch, Proceed, Replay
-from api.idempotent import store_of
-from api.security import auth_of
 from api.web.session import signed_in
 from ledger.errors import LedgerError
 from ledger.views import Actor
@@ -141,7 +140,7 @@ def claim_form(what: str) -> Claim:
     scope = f"web:{who().username}"
     fields = sorted((k, v) for k, v in request.form.items(multi=True) if k != "csrf_token")
     fingerprint = hashlib.sha256(repr((what, request.path, fields)).encode("utf-8")).hexdigest()
-    decision = store_of().begin(scope, key, fingerprint)
+    decision = idempotency_of().begin(scope, key, fingerprint)
     if isinstance(decision, Proceed):
         g.form_claim = (scope, key)
         return scope, key
@@ -157,14 +156,14 @@ def claim_form(what: str) -> Claim:
 def release(claim: Claim) -> None:
     """The work did not happen (refused, or failed): the same form may be sent again."""
     if claim is not None:
-        store_of().release(*claim)
+        idempotency_of().release(*claim)
         g.pop("form_claim", None)
 
 
 def complete(claim: Claim, result: str) -> None:
     """The work is done; a repeat of the form gets ``result`` (an id or a path) back."""
     if claim is not None:
-        store_of().complete(*claim, 200, result)
+        idempotency_of().complete(*claim, 200, result)
         g.pop("form_claim", None)
 
 

@@ -16,12 +16,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext, ngettext
 from flask_wtf.csrf import CSRFError
 
-from api.app import ledger_of
 from api.auth import BadCredentials, LoginThrottled, Principal
-from api.endpoints.public import current_period
+from api.context import auth_of, ledger_of, reading
 from api.errors import ledger_problem
-from api.read_models import reading
-from api.security import auth_of
+from api.reports import current_period
 from api.web.i18n import LANG_COOKIE, LANGUAGES, chosen_language, select_locale
 from api.web.session import cookie_secure, end_session, signed_in, start_session
 from api.web.support import ledger_message, page, release_unfinished, who

@@ -9,7 +9,7 @@ import random
 import pytest
 from PIL import Image
 
-from api.endpoints.pos import MAX_FRAME_BYTES
+from api.frames import MAX_FRAME_BYTES
 from merchant_pos.qr import qr_png
 from tests.api.helpers import status_and_code
 

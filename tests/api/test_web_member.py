@@ -386,7 +386,7 @@ def test_reporting_an_incident_records_it_once_and_lists_it(app, client, communi
     again = client.post("/me/report", data=fields)
     assert first.status_code == again.status_code == 303
     with app.app_context():
-        from api.read_models import reading
+        from api.context import reading
 
         with reading() as conn:
             mine = queries.incidents_reported_by(conn, volunteer)
