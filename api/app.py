@@ -28,10 +28,13 @@ from api.auth import Auth
 from api.context import make_runner, runner_of
 from api.endpoints import register_all
 from api.idempotency import IdempotencyStore
+from api.pages import pages
 from api.settings import Settings
 from api.store import Store
+from api.web.blueprints import register_pages
 from ledger.application import Ledger
 from ledger.persistence import open_ledger
+from merchant_pos.web import pos
 
 log = logging.getLogger("goldbean.requests")
 
@@ -97,13 +100,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, ledger: Ledger | None
     app.extensions["goldbean.api"] = api
     app.register_blueprint(_swagger_static())
     app.register_blueprint(_health())
-    from api.pages import pages  # it imports the endpoints, which import this module
-    from api.web import init_web
-    from merchant_pos.web import pos
-
     app.register_blueprint(pages)
     app.register_blueprint(pos)
-    init_web(app, settings)  # the people's pages: sessions, CSRF (their forms only), Babel
+    register_pages(app, settings)  # the people's pages: sessions, CSRF (their forms only), Babel
     _request_logging(app)
     errors.register(app)  # after Api(app), so problem+json wins over flask-smorest's JSON
     return app

@@ -21,9 +21,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import abort, flash, render_template, request
-from flask_babel import format_percent, lazy_gettext
+from flask import Blueprint, abort, flash, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from api.auth import (
     ACCOUNT_ROLES,
@@ -40,6 +40,7 @@ from api.auth import (
 )
 from api.context import auth_of, ledger_of, reading
 from api.files import code_image, download
+from api.web.common import CATEGORY_NAMES, INCIDENT_CATEGORY_NAMES, ROLE_NAMES, rebate_text
 from api.web.support import (
     Refused,
     actor,
@@ -52,11 +53,12 @@ from api.web.support import (
     release,
     who,
 )
-from api.web.views import CATEGORY_NAMES, INCIDENT_CATEGORY_NAMES, ROLE_NAMES, web
 from ledger.errors import NotFound
 from ledger.rules import INCIDENT_CATEGORIES, MERCHANT_CATEGORIES
 from merchant_pos.printing import counter_sign_pdf
 from projections import queries
+
+bp = Blueprint("admin", __name__)
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +109,7 @@ def _users_page(form: dict[str, str], errors: dict[str, str], status: int = 200)
 EMPTY_USER = {"username": "", "role": "", "account": "", "merchant_id": ""}
 
 
-@web.get("/staff/users")
+@bp.get("/staff/users")
 @page(ADMIN)
 def admin_users() -> Any:
     """Every user with their role and link, and the form to create one."""
@@ -154,7 +156,7 @@ def _linked_merchant(role: str, given: str, errors: dict[str, str]) -> str | Non
         return None
 
 
-@web.post("/staff/users")
+@bp.post("/staff/users")
 @page(ADMIN)
 def admin_create_user() -> Any:
     """Create a user (POST /api/v1/users), optionally linked to their bean account (by
@@ -204,7 +206,7 @@ def admin_create_user() -> Any:
     return back("/staff/users")
 
 
-@web.post("/staff/users/<username>/disable")
+@bp.post("/staff/users/<username>/disable")
 @page(ADMIN)
 def admin_disable_user(username: str) -> Any:
     """Switch a user off: their sessions end and they cannot sign in."""
@@ -217,7 +219,7 @@ def admin_disable_user(username: str) -> Any:
     return back("/staff/users")
 
 
-@web.post("/staff/users/<username>/enable")
+@bp.post("/staff/users/<username>/enable")
 @page(ADMIN)
 def admin_enable_user(username: str) -> Any:
     """Let a disabled user sign in again."""
@@ -241,11 +243,7 @@ def _merchant_rows() -> list[Any]:
     return rows
 
 
-def rebate_text(bps: int) -> str:
-    return format_percent(bps / 10_000, "#,##0.##%")
-
-
-@web.get("/staff/merchants")
+@bp.get("/staff/merchants")
 @page(*STAFF)
 def admin_merchants() -> str:
     """Every merchant with its status; admins register, suspend and reactivate them."""
@@ -261,7 +259,7 @@ def admin_merchants() -> str:
     )
 
 
-@web.post("/staff/merchants")
+@bp.post("/staff/merchants")
 @page(ADMIN)
 def admin_register_merchant() -> Any:
     """Register a partner merchant (POST /api/v1/merchants)."""
@@ -305,7 +303,7 @@ def _return_to(merchant_id: str) -> str:
     return detail if request.form.get("return_to") == detail else "/staff/merchants"
 
 
-@web.post("/staff/merchants/<merchant_id>/suspend")
+@bp.post("/staff/merchants/<merchant_id>/suspend")
 @page(ADMIN)
 def admin_suspend_merchant(merchant_id: str) -> Any:
     """Suspend a merchant: it cannot redeem until reactivated."""
@@ -315,7 +313,7 @@ def admin_suspend_merchant(merchant_id: str) -> Any:
     return back(_return_to(merchant_id))
 
 
-@web.post("/staff/merchants/<merchant_id>/reactivate")
+@bp.post("/staff/merchants/<merchant_id>/reactivate")
 @page(ADMIN)
 def admin_reactivate_merchant(merchant_id: str) -> Any:
     """Let a suspended merchant take beans again."""
@@ -325,7 +323,7 @@ def admin_reactivate_merchant(merchant_id: str) -> Any:
     return back(_return_to(merchant_id))
 
 
-@web.get("/staff/merchants/<merchant_id>")
+@bp.get("/staff/merchants/<merchant_id>")
 @page(*STAFF)
 def admin_merchant(merchant_id: str) -> str:
     """A merchant: its details, its counter code, and its POS terminals."""
@@ -341,7 +339,7 @@ def admin_merchant(merchant_id: str) -> str:
     )
 
 
-@web.post("/staff/merchants/<merchant_id>/terminals")
+@bp.post("/staff/merchants/<merchant_id>/terminals")
 @page(ADMIN)
 def admin_create_terminal(merchant_id: str) -> Any:
     """Register a POS terminal: its token is on this answer, and nowhere else ever."""
@@ -372,7 +370,7 @@ def admin_create_terminal(merchant_id: str) -> Any:
     )
 
 
-@web.post("/staff/merchants/<merchant_id>/terminals/<terminal_id>/revoke")
+@bp.post("/staff/merchants/<merchant_id>/terminals/<terminal_id>/revoke")
 @page(ADMIN)
 def admin_revoke_terminal(merchant_id: str, terminal_id: str) -> Any:
     """Revoke a terminal: its token stops working at once."""
@@ -387,21 +385,21 @@ def admin_revoke_terminal(merchant_id: str, terminal_id: str) -> Any:
     return back(f"/staff/merchants/{found.id}")
 
 
-@web.get("/staff/merchants/<merchant_id>/code.svg")
+@bp.get("/staff/merchants/<merchant_id>/code.svg")
 @page(*STAFF)
 def admin_merchant_code_svg(merchant_id: str) -> Any:
     """The counter QR code as SVG (as GET /api/v1/merchants/{id}/code.svg)."""
     return code_image(ledger_of().get_merchant(merchant_id).merchant_code, "svg")
 
 
-@web.get("/staff/merchants/<merchant_id>/code.png")
+@bp.get("/staff/merchants/<merchant_id>/code.png")
 @page(*STAFF)
 def admin_merchant_code_png(merchant_id: str) -> Any:
     """The counter QR code as PNG."""
     return code_image(ledger_of().get_merchant(merchant_id).merchant_code, "png")
 
 
-@web.get("/staff/merchants/<merchant_id>/sign.pdf")
+@bp.get("/staff/merchants/<merchant_id>/sign.pdf")
 @page(*STAFF)
 def admin_merchant_sign(merchant_id: str) -> Any:
     """The printable A4 counter sign (as GET /api/v1/merchants/{id}/sign.pdf)."""
@@ -416,7 +414,7 @@ def admin_merchant_sign(merchant_id: str) -> Any:
 # --- rules -----------------------------------------------------------------------------------
 
 
-@web.get("/staff/rules")
+@bp.get("/staff/rules")
 @page(*STAFF)
 def admin_rules() -> str:
     """The programme rules, read-only: they are settings of the server."""

@@ -33,13 +33,12 @@ from urllib.parse import urlencode
 
 from eventsourcing.domain import Aggregate, DomainEvent
 from eventsourcing.utils import get_topic
-from flask import Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 from flask_babel import lazy_gettext
 
 from api.context import ledger_of, reading, runner_of, settings_of
 from api.reports import FundReport, current_period
 from api.web.support import page
-from api.web.views import web
 from ledger import accounts, activities, fund, incidents, merchants, records
 from projections import queries
 from projections.check import check
@@ -50,6 +49,8 @@ from projections.verifier import (
     read_export,
     verify_chain,
 )
+
+bp = Blueprint("auditor", __name__)
 
 AUDITOR = "auditor"  # GET /api/v1/audit/events: auditors only
 PAGE_SIZE = 50
@@ -148,7 +149,7 @@ def event_page(after: int, limit: int, topics: list[str] | None) -> tuple[list[d
     return items, (batch[-1].id if more else None)
 
 
-@web.get("/staff/audit")
+@bp.get("/staff/audit")
 @page(AUDITOR)
 def audit_events() -> str:
     """The event log, ``?after=`` a position, optionally of one ``?kind=`` of record."""
@@ -240,7 +241,7 @@ def _chunks(file: IO[bytes]) -> Iterator[bytes]:
         file.close()
 
 
-@web.get("/staff/audit/export")
+@bp.get("/staff/audit/export")
 @page(AUDITOR)
 def audit_export() -> Response:
     """The export as a download (JSON Lines), for `goldbean audit verify FILE`."""
@@ -327,7 +328,7 @@ def verify_log() -> dict[str, Any]:
     return result
 
 
-@web.post("/staff/audit/verify")
+@bp.post("/staff/audit/verify")
 @page(AUDITOR)
 def audit_verify() -> Any:
     """Verify the chain, the reports and the read tables now, and show the result."""

@@ -15,18 +15,17 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from flask import abort, flash, render_template, request
+from flask import Blueprint, abort, flash, render_template, request
 from flask_babel import format_percent, lazy_gettext
 from flask_babel import gettext as _
-from markupsafe import Markup
 
-from api.charts import fund_history_svg
 from api.context import ledger_of, reading
-from api.reports import current_period, fund_history
+from api.web.common import fund_chart
 from api.web.support import actor, attempt, back, ledger_key, ledger_message, money, page, who
-from api.web.views import web
 from ledger.errors import InvalidState, LedgerError, NotFound
 from projections import queries
+
+bp = Blueprint("fund", __name__)
 
 STAFF = ("coordinator", "fund_officer", "auditor", "admin")
 OFFICER = "fund_officer"
@@ -34,7 +33,6 @@ READERS = (OFFICER, "auditor")  # GET /settlements/{id}; auditors read everythin
 
 MAX_FEN = 10**12  # as the API's POST /fund/donations
 YUAN = re.compile(r"^[0-9]{1,10}(?:\.[0-9]+)?$")
-CHART_MONTHS = 12
 
 STATUS_NAMES = {
     "prepared": lazy_gettext("Prepared, waiting for approval"),
@@ -46,20 +44,13 @@ STATUS_NAMES = {
 # --- the fund's position ---------------------------------------------------------------------
 
 
-def fund_chart(months: int = CHART_MONTHS) -> Markup:
-    """The fund's month-end balance and liability over the last ``months`` months, as an
-    inline SVG (the public report's chart)."""
-    history = fund_history(current_period())[-months:]
-    return Markup(fund_history_svg(history, money))  # noqa: S704 - built with html.escape
-
-
 def coverage_text(coverage: Decimal | None) -> str:
     if coverage is None:
         return _("Nothing is owed (no beans in circulation).")
     return format_percent(coverage, "#,##0.0%")
 
 
-@web.get("/staff/fund")
+@bp.get("/staff/fund")
 @page(*STAFF)
 def fund_overview() -> str:
     """The fund's cash, what it owes for the beans in circulation, and their ratio."""
@@ -118,14 +109,14 @@ def _donations_page(form: dict[str, Any], errors: dict[str, str], status: int = 
     return page_html, status
 
 
-@web.get("/staff/donations")
+@bp.get("/staff/donations")
 @page(*READERS)
 def fund_donations() -> Any:
     """The latest donations, and (for fund officers) the form to record one."""
     return _donations_page(_donation_form(), {})
 
 
-@web.post("/staff/donations")
+@bp.post("/staff/donations")
 @page(OFFICER)
 def fund_record_donation() -> Any:
     """Record a cash donation (POST /api/v1/fund/donations): the amount is typed in yuan
@@ -199,7 +190,7 @@ def _merchant_names(ids: set[str]) -> dict[str, str]:
     return names
 
 
-@web.get("/staff/settlements")
+@bp.get("/staff/settlements")
 @page(*READERS)
 def fund_settlements() -> str:
     """Every settlement with its status and totals; fund officers prepare a new one."""
@@ -234,7 +225,7 @@ def fund_settlements() -> str:
     )
 
 
-@web.post("/staff/settlements")
+@bp.post("/staff/settlements")
 @page(OFFICER)
 def fund_prepare_settlement() -> Any:
     """Prepare a settlement of the beans redeemed before the cutoff (POST /settlements)."""
@@ -264,7 +255,7 @@ def fund_prepare_settlement() -> Any:
     return back(f"/staff/settlements/{prepared.id}")
 
 
-@web.get("/staff/settlements/<settlement_id>")
+@bp.get("/staff/settlements/<settlement_id>")
 @page(*READERS)
 def fund_settlement(settlement_id: str) -> str:
     """A settlement's lines: each merchant's beans, cash, rebate and payment."""
@@ -304,7 +295,7 @@ def fund_settlement(settlement_id: str) -> str:
     )
 
 
-@web.post("/staff/settlements/<settlement_id>/approve")
+@bp.post("/staff/settlements/<settlement_id>/approve")
 @page(OFFICER)
 def fund_approve_settlement(settlement_id: str) -> Any:
     """Approve a prepared settlement (another officer than its preparer)."""
@@ -324,7 +315,7 @@ def fund_approve_settlement(settlement_id: str) -> Any:
     return back(f"/staff/settlements/{settlement_id}")
 
 
-@web.post("/staff/settlements/<settlement_id>/lines/<merchant_id>/paid")
+@bp.post("/staff/settlements/<settlement_id>/lines/<merchant_id>/paid")
 @page(OFFICER)
 def fund_pay_line(settlement_id: str, merchant_id: str) -> Any:
     """Record that one merchant's line was paid, with the bank transfer's reference."""

@@ -22,19 +22,20 @@ import re
 from datetime import datetime
 from typing import Any
 
-from flask import abort, flash, jsonify, render_template, request
+from flask import Blueprint, abort, flash, jsonify, render_template, request
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
 from api.context import ledger_of, reading
 from api.web.support import back, page, who
-from api.web.views import web
 from ledger.accounts import Flow
 from ledger.codes import format_for_display
 from ledger.ids import POOL_ID
 from merchant_pos.qr import qr_svg
 from projections import queries
+
+bp = Blueprint("member", __name__)
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def my_account_id() -> str:
 # --- the balance and the history -------------------------------------------------------------
 
 
-@web.get("/me")
+@bp.get("/me")
 @page("volunteer", "beneficiary")
 def me() -> Any:
     """The member's balance and entries, newest first, 50 at a time."""
@@ -124,7 +125,7 @@ def describe(
     }
 
 
-@web.post("/me/leaderboard")
+@bp.post("/me/leaderboard")
 @page("volunteer")
 def leaderboard_choice() -> Any:
     """Show or hide the volunteer's name on the public leaderboard."""
@@ -154,21 +155,21 @@ def fresh_code() -> dict[str, Any]:
     }
 
 
-@web.get("/me/code")
+@bp.get("/me/code")
 @page("volunteer")
 def payment_code() -> Any:
     """The volunteer's payment code: shown at a till, valid for a minute, used once."""
     return render_template("web_me_code.html", paycode=fresh_code())
 
 
-@web.post("/me/code")
+@bp.post("/me/code")
 @page("volunteer")
 def new_payment_code() -> Any:
     """The "New code" button without scripts: the page again, with a fresh code."""
     return back("/me/code")
 
 
-@web.post("/me/code.json")
+@bp.post("/me/code.json")
 @page("volunteer")
 def payment_code_json() -> Any:
     """A fresh code for the page's script (sent with the X-CSRFToken header)."""
@@ -184,4 +185,3 @@ def payment_code_json() -> Any:
 
 
 # The other member pages register their routes on ``web`` too.
-from api.web import member_help, member_spend  # noqa: E402, F401

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import flash, render_template, request
+from flask import Blueprint, flash, render_template, request
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -33,12 +33,13 @@ from api.web.support import (
     ledger_message,
     page,
 )
-from api.web.views import web
 from ledger import codes
 from ledger.errors import CardRevoked, InvalidCode, LedgerError, NotFound
 from ledger.incidents import DUPLICATE, REJECTED, RESOLVED, SUBMITTED, VERIFIED
 from ledger.rules import INCIDENT_CATEGORIES
 from projections import queries
+
+bp = Blueprint("member_help", __name__)
 
 log = logging.getLogger(__name__)
 
@@ -89,14 +90,14 @@ def reported() -> Any:
     return back("/me/report")
 
 
-@web.get("/me/report")
+@bp.get("/me/report")
 @page("volunteer")
 def report_form() -> Any:
     """Report an incident; the volunteer's reports and their status."""
     return render_report()
 
 
-@web.post("/me/report")
+@bp.post("/me/report")
 @page("volunteer")
 def report() -> Any:
     """Record the report (once, however often the same form is sent)."""
@@ -163,14 +164,14 @@ def beneficiary_id(number: str) -> str | None:
     return None
 
 
-@web.get("/me/give")
+@bp.get("/me/give")
 @page("volunteer")
 def give_form() -> Any:
     """Give beans to the gift pool or to a beneficiary."""
     return render_give()
 
 
-@web.post("/me/give")
+@bp.post("/me/give")
 @page("volunteer")
 def give() -> Any:
     """Record the gift; a repeat of the same form (same form_key) gives once."""

@@ -27,13 +27,14 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
-from flask import current_app, flash, jsonify, render_template, request
+from flask import Blueprint, current_app, flash, jsonify, render_template, request
 from flask_babel import gettext as _
 
 from api.context import ledger_of
 from api.errors import ApiProblem, ledger_problem
 from api.frames import frame_of_request
 from api.web import member_help
+from api.web.common import CATEGORY_NAMES
 from api.web.member import my_account_id
 from api.web.support import (
     back,
@@ -46,12 +47,13 @@ from api.web.support import (
     page,
     when,
 )
-from api.web.views import CATEGORY_NAMES, web
 from ledger import codes
 from ledger.activities import Activity
 from ledger.application import Ledger
 from ledger.errors import ActivityNotRunning, InvalidCode, LedgerError, NotFound
 from merchant_pos.qr import decode_image
+
+bp = Blueprint("member_spend", __name__)
 
 log = logging.getLogger(__name__)
 
@@ -143,14 +145,14 @@ def refuse_scan(message: str, code: str) -> Any:
     return scan_page(422, code)
 
 
-@web.get("/me/scan")
+@bp.get("/me/scan")
 @page("volunteer")
 def scan() -> Any:
     """Scan a shop's counter code or an activity's check-in code, or type it."""
     return scan_page()
 
 
-@web.post("/me/scan")
+@bp.post("/me/scan")
 @page("volunteer")
 def scanned() -> Any:
     """Where a scanned or typed code leads."""
@@ -194,7 +196,7 @@ def checkin_confirmation(digits: str, typed: str, unknown: str) -> Any:
     return render_template("web_me_checkin.html", activity=activity, checkin_code=digits)
 
 
-@web.post("/me/scan/decode")
+@bp.post("/me/scan/decode")
 @page("volunteer")
 def decode_frame() -> Any:
     """The QR codes in one camera frame or photo (PNG or JPEG, at most 48 KiB), for
@@ -212,7 +214,7 @@ def decode_frame() -> Any:
 # --- checking in to an activity ---------------------------------------------------------------
 
 
-@web.post("/me/checkin")
+@bp.post("/me/checkin")
 @page("volunteer")
 def check_in() -> Any:
     """Check in to a running activity with its code; the coordinator confirms later."""
@@ -281,7 +283,7 @@ def pay_page(shop: Any, status: int = 200, amount: str = "") -> Any:
     return page_html, status
 
 
-@web.get("/me/pay")
+@bp.get("/me/pay")
 @page("volunteer")
 def pay_form() -> Any:
     """How many beans to pay the shop whose counter code was scanned."""
@@ -294,7 +296,7 @@ def pay_form() -> Any:
     return pay_page(shop)
 
 
-@web.post("/me/pay")
+@bp.post("/me/pay")
 @page("volunteer")
 def pay() -> Any:
     """Pay the shop; a repeat of the same form (same form_key) pays once."""
@@ -317,7 +319,7 @@ def pay() -> Any:
     return back(f"/me/paid/{paid.id}")
 
 
-@web.get("/me/paid/<redemption_id>")
+@bp.get("/me/paid/<redemption_id>")
 @page("volunteer")
 def paid(redemption_id: str) -> Any:
     """The receipt of one of the volunteer's payments, to show the shop."""

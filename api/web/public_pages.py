@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import logging
 
-from flask import render_template
+from flask import Blueprint, render_template
 
 from api.context import ledger_of, reading
 from api.reports import current_period
 from api.web.admin import rebate_text
+from api.web.common import CATEGORY_NAMES
 from api.web.fund_pages import fund_chart
-from api.web.views import CATEGORY_NAMES, web
 from ledger.errors import NotFound
 from ledger.rules import MERCHANT_CATEGORIES
 from projections import queries
 
+bp = Blueprint("public", __name__)
+
 log = logging.getLogger(__name__)
 
 
-@web.get("/merchants")
+@bp.get("/merchants")
 def public_merchants() -> str:
     """The active partner merchants, by category, and where elderly residents' cards work."""
     ledger = ledger_of()
@@ -54,7 +56,7 @@ def public_merchants() -> str:
     )
 
 
-@web.get("/reports")
+@bp.get("/reports")
 def public_reports() -> str:
     """Every month's fund report, newest first, and the fund's recent month ends."""
     current = current_period()
@@ -68,7 +70,7 @@ def public_reports() -> str:
     )
 
 
-@web.get("/how")
+@bp.get("/how")
 def public_how() -> str:
     """How the programme works, in plain words."""
     rules = ledger_of().rules

@@ -1,6 +1,6 @@
 """Who may open which page (issue 7's authorization table, for the pages).
 
-Every route of the ``web`` blueprint is either public (listed in :data:`PUBLIC`) or
+Every route of the ``web`` blueprint (and of the page blueprints under it) is either public (listed in :data:`PUBLIC`) or
 guarded by :func:`api.web.support.page` with its roles: a route that is neither fails
 the suite. Then every guarded route × every method × every role: a visitor is sent to
 ``/login?next=``, a role the page does not name gets 403 (and a refused form post
@@ -17,13 +17,13 @@ from api.auth import ROLES
 ANY_ID = "00000000-0000-4000-8000-000000000000"
 PUBLIC = {
     "web.static",
-    "web.home",
-    "web.login_form",
-    "web.login",
-    "web.logout",
-    "web.public_merchants",
-    "web.public_reports",
-    "web.public_how",
+    "web.site.home",
+    "web.site.login_form",
+    "web.site.login",
+    "web.site.logout",
+    "web.public.public_merchants",
+    "web.public.public_reports",
+    "web.public.public_how",
 }
 
 

@@ -1,0 +1,165 @@
+"""The coordinator's pages: activities: creating one, its attendance, its check-in code."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, flash, render_template, request
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from markupsafe import Markup
+
+from api.context import ledger_of, reading
+from api.web.coordinator.shared import (
+    COORDINATOR,
+    READERS,
+    current_rules,
+    done,
+    is_coordinator,
+    repeat,
+    text,
+)
+from api.web.support import (
+    actor,
+    attempt,
+    back,
+    form_int,
+    page,
+)
+from ledger.errors import NotFound
+from merchant_pos.qr import qr_svg
+from projections import queries
+
+bp = Blueprint("coord_activities", __name__)
+
+# --- activities ---------------------------------------------------------------------------
+
+
+@bp.get("/staff/activities")
+@page(*READERS)
+def activities() -> Any:
+    """Every activity, latest first, and (coordinator) a form to create one."""
+    ledger = ledger_of()
+    with reading() as conn:
+        ids = queries.activity_ids(conn)
+    found = []
+    for activity_id in ids:
+        try:
+            found.append(ledger.get_activity(activity_id))
+        except NotFound:  # the read model knows an id the ledger does not: skip it
+            continue
+    found.sort(key=lambda a: (a.starts_at, a.id), reverse=True)
+    return render_template(
+        "web_coord_activities.html",
+        activities=found,
+        can_act=is_coordinator(),
+        max_award=current_rules().max_award,
+        now=ledger.now(),
+        form=request.args,
+    )
+
+
+def _local_moment(name: str) -> datetime | None:
+    """A ``datetime-local`` field as an aware moment in the programme's time zone."""
+    raw = request.form.get(name, "").strip()
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ledger_of().calendar.zone)
+    return moment
+
+
+@bp.post("/staff/activities")
+@page(COORDINATOR)
+def create_activity() -> Any:
+    """Create an activity (``title``, ``starts_at``, ``ends_at``, ``beans``)."""
+    repeated = repeat()
+    if repeated:
+        return repeated
+    title = text("title")
+    starts_at, ends_at = _local_moment("starts_at"), _local_moment("ends_at")
+    if not title:
+        flash(_("Give the activity a title."), "error")
+        return back("/staff/activities")
+    if starts_at is None or ends_at is None:
+        flash(_("Enter when the activity starts and ends."), "error")
+        return back("/staff/activities")
+    if ends_at <= starts_at:
+        flash(_("The activity must end after it starts."), "error")
+        return back("/staff/activities")
+    beans = form_int("beans", minimum=0, maximum=current_rules().max_award)
+    if beans is None:
+        return back("/staff/activities")
+    created = attempt(
+        lambda: ledger_of().create_activity(
+            title=title, starts_at=starts_at, ends_at=ends_at, beans=beans, by=actor()
+        )
+    )
+    if created is None:
+        return back("/staff/activities")
+    flash(_("Activity created."), "ok")
+    return done(f"/staff/activities/{created.id}")
+
+
+@bp.get("/staff/activities/<activity_id>")
+@page(*READERS)
+def activity(activity_id: str) -> Any:
+    """An activity: who checked in, whose attendance is confirmed."""
+    ledger = ledger_of()
+    found = ledger.get_activity(activity_id)
+    with reading() as conn:
+        names = queries.account_names(conn, found.checked_in)
+    now = ledger.now()
+    return render_template(
+        "web_coord_activity.html",
+        activity=found,
+        names=names,
+        can_act=is_coordinator(),
+        running=found.starts_at <= now < found.ends_at,
+        started=found.starts_at <= now,
+    )
+
+
+@bp.post("/staff/activities/<activity_id>/confirm")
+@page(COORDINATOR)
+def confirm_attendance(activity_id: str) -> Any:
+    """Confirm the attendance of the ticked volunteers (``account_ids``): each is awarded
+    the activity's beans once."""
+    here = f"/staff/activities/{activity_id}"
+    chosen = [a for a in dict.fromkeys(request.form.getlist("account_ids")) if a]
+    if not chosen:
+        flash(_("Tick at least one volunteer."), "error")
+        return back(here)
+    done = attempt(lambda: ledger_of().confirm_attendance(activity_id, actor(), chosen))
+    if done is None:
+        return back(here)
+    message = ngettext(
+        "Attendance confirmed: %(num)d volunteer awarded.",
+        "Attendance confirmed: %(num)d volunteers awarded.",
+        done.awarded,
+    )
+    flash(message, "ok")
+    return back(here)
+
+
+@bp.get("/staff/activities/<activity_id>/checkin")
+@page(COORDINATOR)
+def activity_checkin(activity_id: str) -> Any:
+    """The activity's check-in QR code, full screen, for volunteers to scan. The code is
+    fixed for the activity (ledger/codes.py) and works while it runs."""
+    ledger = ledger_of()
+    found = ledger.get_activity(activity_id)
+    code = found.checkin_code
+    grouped = " ".join(code[i : i + 4] for i in range(0, len(code), 4))
+    now = ledger.now()
+    return render_template(
+        "web_coord_checkin.html",
+        activity=found,
+        svg=Markup(qr_svg(code)),  # noqa: S704 - our own SVG of a digits-only code
+        grouped=grouped,
+        running=found.starts_at <= now < found.ends_at,
+        upcoming=now < found.starts_at,
+    )

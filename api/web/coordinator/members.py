@@ -1,0 +1,215 @@
+"""The coordinator's pages: members: registering, finding, cards and PIN locks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, render_template, request
+from flask_babel import gettext as _
+
+from api.auth import MAX_PASSWORD, MIN_PASSWORD, USERNAME
+from api.context import auth_of, ledger_of, reading
+from api.errors import ApiProblem
+from api.files import download
+from api.members import add_owner, printed_card
+from api.web.common import ROLE_NAMES
+from api.web.coordinator.shared import (
+    COORDINATOR,
+    FLOW_NAMES,
+    MAX_MEMBERS,
+    PEOPLE,
+    PIN,
+    REGISTRARS,
+    STAFF,
+    done,
+    is_coordinator,
+    repeat,
+    text,
+)
+from api.web.support import (
+    actor,
+    attempt,
+    back,
+    ledger_key,
+    page,
+    who,
+)
+from ledger.errors import LedgerError, NotFound
+from merchant_pos.printing import cards_pdf
+from projections import queries
+
+bp = Blueprint("coord_members", __name__)
+
+# --- members ------------------------------------------------------------------------------
+
+
+@bp.get("/staff/members")
+@page(*STAFF)
+def members() -> Any:
+    """Find members (``q``: part of a name, ``kind``) and (coordinator, admin) register one."""
+    search = request.args.get("q", "").strip()[:120]
+    kind = request.args.get("kind") or None
+    if kind not in PEOPLE:
+        kind = None
+    with reading() as conn:
+        rows = queries.members(conn, kind, search or None, MAX_MEMBERS)
+    return render_template(
+        "web_coord_members.html",
+        members=rows,
+        search=search,
+        kind=kind,
+        kind_names=ROLE_NAMES,
+        can_register=who().role in REGISTRARS,
+        can_print=is_coordinator(),
+        limited=len(rows) >= MAX_MEMBERS,
+    )
+
+
+@bp.post("/staff/members")
+@page(*REGISTRARS)
+def register_member() -> Any:
+    """Open a volunteer's or beneficiary's account (``kind``, ``display_name``), and with
+    ``username`` and ``password`` also its sign-in, as POST /api/v1/accounts does."""
+    repeated = repeat()
+    if repeated:
+        return repeated
+    kind = request.form.get("kind", "")
+    name = text("display_name")
+    username = request.form.get("username", "").strip()
+    password = request.form.get("password", "")
+    problem = None
+    if kind not in PEOPLE:
+        problem = _("Choose volunteer or beneficiary.")
+    elif not name or len(name) > 120 or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        problem = _("Enter a name of at most 120 characters.")
+    elif bool(username) != bool(password):
+        problem = _("Give both a username and a password, or neither.")
+    elif username and not USERNAME.fullmatch(username):
+        problem = _("A username has 3 to 64 characters: letters, digits and any of _ . - @")
+    elif password and not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        problem = _(
+            "A password has %(low)d to %(high)d characters.", low=MIN_PASSWORD, high=MAX_PASSWORD
+        )
+    elif username and auth_of().get_user(username) is not None:
+        problem = _("That username is taken.")
+    if problem:
+        flash(problem, "error")
+        return back("/staff/members")
+    ledger = ledger_of()
+    opened = attempt(
+        lambda: (
+            ledger.open_volunteer(name) if kind == "volunteer" else ledger.open_beneficiary(name)
+        )
+    )
+    if opened is None:
+        return back("/staff/members")
+    target = f"/staff/members/{opened.id}"
+    if username:
+        try:
+            add_owner(opened.id, username, password, kind)
+        except ApiProblem:
+            flash(_("The account was opened, but its sign-in could not be created."), "error")
+            return done(target)
+    flash(_("Registered %(name)s.", name=name), "ok")
+    return done(target)
+
+
+def _member(account_id: str):
+    """A volunteer's or beneficiary's account (404 for any other id)."""
+    try:
+        found = ledger_of().get_account(account_id)
+    except LedgerError:
+        abort(404)
+    if found.kind not in PEOPLE:
+        abort(404)
+    return found
+
+
+@bp.get("/staff/members/cards.pdf")
+@page(COORDINATOR)
+def member_cards_pdf() -> Any:
+    """The current cards of the beneficiaries given (``?account_id=`` repeated), or of every
+    beneficiary who has one, on A4 sheets to print and cut (as GET /api/v1/cards.pdf)."""
+    ledger = ledger_of()
+    given = [a for a in dict.fromkeys(request.args.getlist("account_id")) if a]
+    if given:
+        cards = [printed_card(account_id)[0] for account_id in given]
+    else:
+        cards = []
+        for account_id in ledger.index.ids_of("beneficiary"):
+            try:
+                cards.append(printed_card(account_id)[0])
+            except NotFound:  # no card yet
+                continue
+    if not cards:
+        flash(_("No beneficiary has a card yet."), "error")
+        return back("/staff/members?kind=beneficiary")
+    return download(cards_pdf(cards), "application/pdf", "goldbean-cards.pdf")
+
+
+@bp.get("/staff/members/<account_id>")
+@page(*STAFF)
+def member(account_id: str) -> Any:
+    """A member: balance, latest entries and (beneficiaries) the card."""
+    found = _member(account_id)
+    card = None
+    if found.kind == "beneficiary":
+        status = ledger_of().get_card(found.id)
+        card = {
+            "issued": status.card_code is not None,
+            "pin": status.has_pin,
+            "locked": status.locked,
+            "failures": status.failures,
+        }
+    with reading() as conn:
+        entries, _more = queries.entries(conn, found.id, 20, None)
+        names = queries.account_names(conn, [e["counterparty"] for e in entries])
+    return render_template(
+        "web_coord_member.html",
+        member=found,
+        card=card,
+        entries=entries,
+        names=names,
+        kind_names=ROLE_NAMES,
+        flow_names=FLOW_NAMES,
+        can_act=is_coordinator(),
+    )
+
+
+@bp.post("/staff/members/<account_id>/card")
+@page(COORDINATOR)
+def issue_card(account_id: str) -> Any:
+    """Issue (or reissue) a beneficiary's card, with an optional 4-digit ``pin``; the
+    card code is shown once, then printed from ``card.pdf``."""
+    here = f"/staff/members/{account_id}"
+    repeated = repeat()
+    if repeated:
+        return repeated
+    pin = request.form.get("pin", "").strip() or None
+    if pin is not None and not PIN.match(pin):
+        flash(_("A PIN is 4 digits."), "error")
+        return back(here)
+    card = attempt(lambda: ledger_of().issue_card(account_id, actor(), pin=pin, key=ledger_key()))
+    if card is None:
+        return back(here)
+    grouped = " ".join(card.card_code[i : i + 4] for i in range(0, len(card.card_code), 4))
+    flash(_("New card issued, number %(code)s. Print it now.", code=grouped), "ok")
+    return done(here)
+
+
+@bp.get("/staff/members/<account_id>/card.pdf")
+@page(COORDINATOR)
+def member_card_pdf(account_id: str) -> Any:
+    """A beneficiary's current card to print (again), as GET /api/v1/accounts/{id}/card.pdf."""
+    card, number = printed_card(account_id)
+    return download(cards_pdf([card]), "application/pdf", f"goldbean-card-{number}.pdf")
+
+
+@bp.post("/staff/members/<account_id>/unlock")
+@page(COORDINATOR)
+def unlock_card(account_id: str) -> Any:
+    """Clear a card's lock-out after too many wrong PINs."""
+    here = f"/staff/members/{account_id}"
+    if attempt(lambda: ledger_of().unlock_card(account_id, actor())) is not None:
+        flash(_("The card's PIN lock was reset."), "ok")
+    return back(here)

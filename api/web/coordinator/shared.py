@@ -1,0 +1,144 @@
+"""What the coordinator's pages share: who may do what, the names of statuses, and the
+skeleton of a form post that runs one ledger command (:func:`form_action`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import flash, g, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from api.context import ledger_of, reading
+from api.web.support import Refused, back, claim_form, complete, form_int, who
+from ledger.incidents import DUPLICATE, REJECTED, RESOLVED, SUBMITTED, VERIFIED
+from ledger.rules import Rules
+from projections import queries
+
+T = TypeVar("T")
+
+COORDINATOR = "coordinator"
+#: who reads the incident queue and the activities (GET /api/v1/incidents, /activities/{id})
+READERS = ("coordinator", "auditor")
+#: who reads members' accounts (GET /api/v1/accounts/{id}: staff)
+STAFF = ("coordinator", "fund_officer", "auditor", "admin")
+#: who registers members (POST /api/v1/accounts)
+REGISTRARS = ("coordinator", "admin")
+PEOPLE = ("volunteer", "beneficiary")
+
+STATUSES = (SUBMITTED, VERIFIED, REJECTED, DUPLICATE, RESOLVED)
+STATUS_NAMES = {
+    SUBMITTED: _l("Waiting for verification"),
+    VERIFIED: _l("Verified"),
+    REJECTED: _l("Rejected"),
+    DUPLICATE: _l("Duplicate"),
+    RESOLVED: _l("Resolved"),
+}
+FLOW_NAMES = {
+    "award": _l("Award"),
+    "allotment": _l("Monthly allotment"),
+    "gift": _l("Gift"),
+    "pool_allocation": _l("From the gift pool"),
+    "redemption": _l("Spent at a merchant"),
+    "refund": _l("Refund"),
+    "settlement": _l("Settlement"),
+    "correction": _l("Correction"),
+}
+
+PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+PIN = re.compile(r"^[0-9]{4}$")
+#: how many volunteers or beneficiaries a choice list offers
+MAX_CHOICES = 5000
+#: how many members a search shows
+MAX_MEMBERS = 200
+#: how many incidents the "duplicate of" list offers
+MAX_ORIGINALS = 300
+#: how many incidents a page of the queue shows, and where the next page starts
+QUEUE_PAGE = 50
+QUEUE_MARK = re.compile(r"(?P<urgent>[01])-(?P<position>[1-9][0-9]{0,17})\Z")
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def repeat() -> Any:
+    """Claim this form's ``form_key`` (:func:`~api.web.support.claim_form`): None to go on,
+    else where to go: for the same form sent again, where the first went, with a notice.
+    For commands that take no idempotency key; the claim is released if the view ends
+    without :func:`done` (a refusal may be corrected and sent again)."""
+    try:
+        claim_form(request.endpoint or request.path)
+    except Refused as refused:
+        if refused.replayed:
+            flash(_("This form was already sent; it was recorded only once."), "ok")
+            return back(refused.replayed)
+        return back(request.path.rsplit("/", 1)[0] if request.path.count("/") > 2 else "/staff")
+    return None
+
+
+def done(target: str) -> Any:
+    """The form's work is done (it went to ``target``): a repeat goes there too."""
+    complete(g.get("form_claim"), target)
+    return back(target)
+
+
+def text(name: str) -> str:
+    """A text field, with the browser's CRLF line ends made plain newlines."""
+    return request.form.get(name, "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def optional_beans(name: str, maximum: int) -> tuple[bool, int | None]:
+    """(ok, value) of an optional whole-number field: blank is (True, None); a bad value
+    is (False, None) with a flashed message."""
+    if not request.form.get(name, "").strip():
+        return True, None
+    value = form_int(name, minimum=0, maximum=maximum)
+    return value is not None, value
+
+
+def choices(kind: str) -> list[dict[str, Any]]:
+    """Every volunteer or beneficiary (``kind``) by name, for a choice list."""
+    with reading() as conn:
+        return queries.members(conn, kind, None, MAX_CHOICES)
+
+
+def is_coordinator() -> bool:
+    return who().role == COORDINATOR
+
+
+def current_rules() -> Rules:
+    return ledger_of().rules
+
+
+def chosen_ids(name: str = "account_ids") -> list[str]:
+    """The ids ticked in a form's ``name`` list, each once, in the order given."""
+    return [a for a in dict.fromkeys(request.form.getlist(name)) if a]
+
+
+def form_action(
+    here: str,
+    command: Callable[[], T | None],
+    message: Callable[[T], str],
+    target: Callable[[T], str] | None = None,
+) -> Any:
+    """A form post that runs one ledger command, sent once however often it arrives.
+
+    Claims the form (:func:`repeat`: a repeat goes where the first went), runs
+    ``command`` (None when its input or the ledger refused: already flashed, and the
+    reader goes back ``here`` to correct it), flashes ``message(result)`` and goes to
+    ``target(result)`` (default ``here``), where a repeat of the form goes too."""
+    repeated = repeat()
+    if repeated:
+        return repeated
+    result = command()
+    if result is None:
+        return back(here)
+    flash(message(result), "ok")
+    return done(target(result) if target else here)
+
+
+def refuse(message: str) -> None:
+    """Flash why a form's input is refused; a command returns this (None) to go back."""
+    flash(message, "error")
