@@ -15,9 +15,9 @@ from api.web.coordinator.shared import (
     COORDINATOR,
     READERS,
     current_rules,
-    done,
+    form_action,
     is_coordinator,
-    repeat,
+    refuse,
     text,
 )
 from api.web.support import (
@@ -28,6 +28,7 @@ from api.web.support import (
     page,
 )
 from ledger.errors import NotFound
+from ledger.views import ActivityView
 from merchant_pos.qr import qr_svg
 from projections import queries
 
@@ -76,32 +77,32 @@ def _local_moment(name: str) -> datetime | None:
 @page(COORDINATOR)
 def create_activity() -> Any:
     """Create an activity (``title``, ``starts_at``, ``ends_at``, ``beans``)."""
-    repeated = repeat()
-    if repeated:
-        return repeated
-    title = text("title")
-    starts_at, ends_at = _local_moment("starts_at"), _local_moment("ends_at")
-    if not title:
-        flash(_("Give the activity a title."), "error")
-        return back("/staff/activities")
-    if starts_at is None or ends_at is None:
-        flash(_("Enter when the activity starts and ends."), "error")
-        return back("/staff/activities")
-    if ends_at <= starts_at:
-        flash(_("The activity must end after it starts."), "error")
-        return back("/staff/activities")
-    beans = form_int("beans", minimum=0, maximum=current_rules().max_award)
-    if beans is None:
-        return back("/staff/activities")
-    created = attempt(
-        lambda: ledger_of().create_activity(
-            title=title, starts_at=starts_at, ends_at=ends_at, beans=beans, by=actor()
+    here = "/staff/activities"
+
+    def command() -> ActivityView | None:
+        title = text("title")
+        starts_at, ends_at = _local_moment("starts_at"), _local_moment("ends_at")
+        if not title:
+            return refuse(_("Give the activity a title."))
+        if starts_at is None or ends_at is None:
+            return refuse(_("Enter when the activity starts and ends."))
+        if ends_at <= starts_at:
+            return refuse(_("The activity must end after it starts."))
+        beans = form_int("beans", minimum=0, maximum=current_rules().max_award)
+        if beans is None:
+            return None
+        return attempt(
+            lambda: ledger_of().create_activity(
+                title=title, starts_at=starts_at, ends_at=ends_at, beans=beans, by=actor()
+            )
         )
+
+    return form_action(
+        here,
+        command,
+        lambda _created: _("Activity created."),
+        lambda created: f"/staff/activities/{created.id}",
     )
-    if created is None:
-        return back("/staff/activities")
-    flash(_("Activity created."), "ok")
-    return done(f"/staff/activities/{created.id}")
 
 
 @bp.get("/staff/activities/<activity_id>")

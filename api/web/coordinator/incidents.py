@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, flash, render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
@@ -20,20 +20,21 @@ from api.web.coordinator.shared import (
     READERS,
     STATUS_NAMES,
     STATUSES,
+    chosen_ids,
     current_rules,
-    done,
+    form_action,
     is_coordinator,
     optional_beans,
-    repeat,
+    refuse,
     text,
 )
 from api.web.support import (
     actor,
     attempt,
-    back,
     page,
 )
 from ledger.incidents import SUBMITTED, VERIFIED
+from ledger.views import IncidentView
 from projections import queries
 
 bp = Blueprint("coord_incidents", __name__)
@@ -106,102 +107,93 @@ def incident(incident_id: str) -> Any:
     )
 
 
-def _incidentdone(incident_id: str, message: str) -> Any:
-    flash(message, "ok")
-    return done(f"/staff/incidents/{incident_id}")
+def _here(incident_id: str) -> str:
+    return f"/staff/incidents/{incident_id}"
 
 
 @bp.post("/staff/incidents/<incident_id>/verify")
 @page(COORDINATOR)
 def verify_incident(incident_id: str) -> Any:
     """Verify a submitted incident; its reporter is awarded (``award``, or the default)."""
-    here = f"/staff/incidents/{incident_id}"
-    repeated = repeat()
-    if repeated:
-        return repeated
-    ok, award = optional_beans("award", current_rules().max_award)
-    if not ok:
-        return back(here)
-    done = attempt(lambda: ledger_of().verify_incident(incident_id, actor(), award=award))
-    if done is None:
-        return back(here)
-    message = ngettext(
-        "Verified. The reporter was awarded %(num)d bean.",
-        "Verified. The reporter was awarded %(num)d beans.",
-        done.award or 0,
+
+    def command() -> IncidentView | None:
+        ok, award = optional_beans("award", current_rules().max_award)
+        if not ok:
+            return None
+        return attempt(lambda: ledger_of().verify_incident(incident_id, actor(), award=award))
+
+    return form_action(
+        _here(incident_id),
+        command,
+        lambda done: ngettext(
+            "Verified. The reporter was awarded %(num)d bean.",
+            "Verified. The reporter was awarded %(num)d beans.",
+            done.award or 0,
+        ),
     )
-    return _incidentdone(incident_id, message)
 
 
 @bp.post("/staff/incidents/<incident_id>/reject")
 @page(COORDINATOR)
 def reject_incident(incident_id: str) -> Any:
     """Reject a submitted incident, with a ``reason``; nobody is awarded."""
-    here = f"/staff/incidents/{incident_id}"
-    repeated = repeat()
-    if repeated:
-        return repeated
-    reason = text("reason")
-    if not reason:
-        flash(_("Give a reason."), "error")
-        return back(here)
-    done = attempt(lambda: ledger_of().reject_incident(incident_id, actor(), reason))
-    if done is None:
-        return back(here)
-    return _incidentdone(incident_id, _("Rejected."))
+
+    def command() -> IncidentView | None:
+        reason = text("reason")
+        if not reason:
+            return refuse(_("Give a reason."))
+        return attempt(lambda: ledger_of().reject_incident(incident_id, actor(), reason))
+
+    return form_action(_here(incident_id), command, lambda _done: _("Rejected."))
 
 
 @bp.post("/staff/incidents/<incident_id>/duplicate")
 @page(COORDINATOR)
 def duplicate_incident(incident_id: str) -> Any:
     """Close a submitted incident as a duplicate ``of`` another one; nobody is awarded."""
-    here = f"/staff/incidents/{incident_id}"
-    repeated = repeat()
-    if repeated:
-        return repeated
-    original = request.form.get("of", "").strip()
-    if not original:
-        flash(_("Choose the incident this one repeats."), "error")
-        return back(here)
-    done = attempt(lambda: ledger_of().mark_duplicate(incident_id, actor(), original))
-    if done is None:
-        return back(here)
-    return _incidentdone(incident_id, _("Marked as a duplicate."))
+
+    def command() -> IncidentView | None:
+        original = request.form.get("of", "").strip()
+        if not original:
+            return refuse(_("Choose the incident this one repeats."))
+        return attempt(lambda: ledger_of().mark_duplicate(incident_id, actor(), original))
+
+    return form_action(_here(incident_id), command, lambda _done: _("Marked as a duplicate."))
 
 
 @bp.post("/staff/incidents/<incident_id>/handlers")
 @page(COORDINATOR)
 def incident_handlers(incident_id: str) -> Any:
     """Name the volunteers who handle the incident (``account_ids``, replacing the list)."""
-    here = f"/staff/incidents/{incident_id}"
-    repeated = repeat()
-    if repeated:
-        return repeated
-    chosen = [a for a in dict.fromkeys(request.form.getlist("account_ids")) if a]
-    if not chosen:
-        flash(_("Choose at least one volunteer."), "error")
-        return back(here)
-    done = attempt(lambda: ledger_of().assign_handlers(incident_id, actor(), chosen))
-    if done is None:
-        return back(here)
-    message = ngettext("%(num)d handler named.", "%(num)d handlers named.", len(done.handler_ids))
-    return _incidentdone(incident_id, message)
+
+    def command() -> IncidentView | None:
+        chosen = chosen_ids()
+        if not chosen:
+            return refuse(_("Choose at least one volunteer."))
+        return attempt(lambda: ledger_of().assign_handlers(incident_id, actor(), chosen))
+
+    return form_action(
+        _here(incident_id),
+        command,
+        lambda done: ngettext(
+            "%(num)d handler named.", "%(num)d handlers named.", len(done.handler_ids)
+        ),
+    )
 
 
 @bp.post("/staff/incidents/<incident_id>/resolve")
 @page(COORDINATOR)
 def resolve_incident(incident_id: str) -> Any:
     """Resolve a verified incident; each handler is awarded (``award_per_handler``)."""
-    here = f"/staff/incidents/{incident_id}"
-    repeated = repeat()
-    if repeated:
-        return repeated
-    ok, award = optional_beans("award_per_handler", current_rules().max_award)
-    if not ok:
-        return back(here)
-    done = attempt(
-        lambda: ledger_of().resolve_incident(incident_id, actor(), award_per_handler=award)
+
+    def command() -> IncidentView | None:
+        ok, award = optional_beans("award_per_handler", current_rules().max_award)
+        if not ok:
+            return None
+        return attempt(
+            lambda: ledger_of().resolve_incident(incident_id, actor(), award_per_handler=award)
+        )
+
+    return form_action(
+        _here(incident_id), command, lambda _done: _("Resolved. Each handler was awarded.")
     )
-    if done is None:
-        return back(here)
-    return _incidentdone(incident_id, _("Resolved. Each handler was awarded."))

@@ -21,8 +21,11 @@ from api.web.coordinator.shared import (
     PIN,
     REGISTRARS,
     STAFF,
+    choices,
     done,
+    form_action,
     is_coordinator,
+    refuse,
     repeat,
     text,
 )
@@ -35,6 +38,7 @@ from api.web.support import (
     who,
 )
 from ledger.errors import LedgerError, NotFound
+from ledger.views import CardView
 from merchant_pos.printing import cards_pdf
 from projections import queries
 
@@ -130,15 +134,14 @@ def _member(account_id: str):
 def member_cards_pdf() -> Any:
     """The current cards of the beneficiaries given (``?account_id=`` repeated), or of every
     beneficiary who has one, on A4 sheets to print and cut (as GET /api/v1/cards.pdf)."""
-    ledger = ledger_of()
     given = [a for a in dict.fromkeys(request.args.getlist("account_id")) if a]
     if given:
         cards = [printed_card(account_id)[0] for account_id in given]
     else:
         cards = []
-        for account_id in ledger.index.ids_of("beneficiary"):
+        for row in choices("beneficiary"):
             try:
-                cards.append(printed_card(account_id)[0])
+                cards.append(printed_card(row["id"])[0])
             except NotFound:  # no card yet
                 continue
     if not cards:
@@ -181,20 +184,21 @@ def member(account_id: str) -> Any:
 def issue_card(account_id: str) -> Any:
     """Issue (or reissue) a beneficiary's card, with an optional 4-digit ``pin``; the
     card code is shown once, then printed from ``card.pdf``."""
-    here = f"/staff/members/{account_id}"
-    repeated = repeat()
-    if repeated:
-        return repeated
-    pin = request.form.get("pin", "").strip() or None
-    if pin is not None and not PIN.match(pin):
-        flash(_("A PIN is 4 digits."), "error")
-        return back(here)
-    card = attempt(lambda: ledger_of().issue_card(account_id, actor(), pin=pin, key=ledger_key()))
-    if card is None:
-        return back(here)
-    grouped = " ".join(card.card_code[i : i + 4] for i in range(0, len(card.card_code), 4))
-    flash(_("New card issued, number %(code)s. Print it now.", code=grouped), "ok")
-    return done(here)
+
+    def command() -> CardView | None:
+        pin = request.form.get("pin", "").strip() or None
+        if pin is not None and not PIN.match(pin):
+            return refuse(_("A PIN is 4 digits."))
+        return attempt(
+            lambda: ledger_of().issue_card(account_id, actor(), pin=pin, key=ledger_key())
+        )
+
+    def issued(card: CardView) -> str:
+        code = card.card_code
+        grouped = " ".join(code[i : i + 4] for i in range(0, len(code), 4))
+        return _("New card issued, number %(code)s. Print it now.", code=grouped)
+
+    return form_action(f"/staff/members/{account_id}", command, issued)
 
 
 @bp.get("/staff/members/<account_id>/card.pdf")
