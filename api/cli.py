@@ -23,22 +23,20 @@ import logging
 import sqlite3
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
 from eventsourcing.persistence import PersistenceError
 
-from api.settings import LOG_LEVELS, Settings, SettingsError
+from api.cli_projections import add_commands
+from api.cli_support import CliError, database_errors, load_settings, one_line
+from api.settings import LOG_LEVELS, SettingsError
 from ledger.errors import LedgerError
 from ledger.persistence import env_for_url, init_db, open_ledger, redact
 
 log = logging.getLogger(__name__)
 
 
-class CliError(Exception):
-    """Raised for a failure the tool explains in one line."""
 
 
 # Errors a person can cause and fix: a one-line message, no traceback.
@@ -58,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except EXPECTED as error:
         log.debug("goldbean %s failed", args.command, exc_info=True)
-        print(f"goldbean: error: {_one_line(error)}", file=sys.stderr)
+        print(f"goldbean: error: {one_line(error)}", file=sys.stderr)
         return 1
 
 
@@ -121,8 +119,6 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--threads", type=int, default=4, help="threads per worker (4)")
     serve.set_defaults(handler=serve_command)
 
-    from api.cli_projections import add_commands  # after this module is loaded
-
     add_commands(commands, common)
     return parser
 
@@ -131,12 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def db_init(args: argparse.Namespace) -> int:
-    settings = _settings(args, require_secret=False)  # db init signs nothing
+    settings = load_settings(args, require_secret=False)  # db init signs nothing
     url = settings.database_url
     if url.startswith("memory:"):
         print("memory:// keeps nothing between runs; there are no tables to create.")
         return 0
-    with _database(url):
+    with database_errors(url):
         created_schema = _prepare_database(url)
         init_db(url)
         _create_store_tables(url)
@@ -154,11 +150,11 @@ def demo_command(args: argparse.Namespace) -> int:
     from api.demo import build_demo, demo_clock  # the demo's data, only when asked
     from api.demo_summary import summarize
 
-    settings = _settings(args, demo=True)
+    settings = load_settings(args, demo=True)
     url = settings.database_url
     memory = url.startswith("memory:")
     clock = demo_clock()
-    with _database(url):
+    with database_errors(url):
         if not memory:
             _prepare_database(url)
             init_db(url)
@@ -170,7 +166,7 @@ def demo_command(args: argparse.Namespace) -> int:
             create_tables=memory,
         )
     try:
-        with _database(url):
+        with database_errors(url):
             events = ledger.recorder.max_notification_id() or 0
         if events:
             if args.force:
@@ -200,7 +196,7 @@ def demo_command(args: argparse.Namespace) -> int:
 def serve_command(args: argparse.Namespace) -> int:
     from api.serve import serve  # gunicorn only when serving
 
-    settings = _settings(args)
+    settings = load_settings(args)
     if settings.database_url.startswith("memory:"):
         raise CliError(
             "serve needs a database that several processes share: memory:// lives "
@@ -216,7 +212,7 @@ def serve_command(args: argparse.Namespace) -> int:
     }
     if args.workers < 1 or args.threads < 1 or not 0 < args.port < 65536:
         raise CliError("--workers and --threads must be at least 1, --port 1 to 65535")
-    with _database(settings.database_url):
+    with database_errors(settings.database_url):
         _prepare_database(settings.database_url)
     serve(
         settings, config, host=args.host, port=args.port, workers=args.workers, threads=args.threads
@@ -227,23 +223,8 @@ def serve_command(args: argparse.Namespace) -> int:
 # --- helpers ----------------------------------------------------------------------------
 
 
-def _settings(args: argparse.Namespace, **options) -> Settings:
-    """Load the settings (options given on the command line win), then set up logging."""
-    demo = options.pop("demo", None)
-    config = {"database_url": args.database_url, "log_level": args.log_level, "demo": demo}
-    settings = Settings.load({k: v for k, v in config.items() if v is not None}, **options)
-    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
-    log.debug("settings: %r", settings)
-    return settings
 
 
-@contextmanager
-def _database(url: str) -> Iterator[None]:
-    """Explain a database that cannot be opened or read in one line, naming it."""
-    try:
-        yield
-    except (PersistenceError, sqlite3.Error, OSError) as error:
-        raise CliError(f"cannot use the database at {redact(url)}: {_one_line(error)}") from error
 
 
 def _prepare_database(url: str) -> str | None:
@@ -278,7 +259,7 @@ def _prepare_database(url: str) -> str | None:
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
             return schema
     except psycopg.Error as error:
-        raise CliError(f"cannot use PostgreSQL at {redact(url)}: {_one_line(error)}") from error
+        raise CliError(f"cannot use PostgreSQL at {redact(url)}: {one_line(error)}") from error
 
 
 def _create_store_tables(url: str) -> None:
@@ -309,9 +290,6 @@ def _where(url: str) -> str:
     return redact(url)
 
 
-def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split())
-    return text or type(error).__name__
 
 
 def _version() -> str:

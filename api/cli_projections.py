@@ -15,26 +15,24 @@ goldbean audit verify FILE [--reports SRC]  recompute the chain and every monthl
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
 import signal
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
+from api.cli_support import CliError, database_errors, load_settings
 from api.context import make_runner
 from api.settings import Settings
 from api.store import Store
 from ledger.application import Ledger
 from ledger.persistence import open_ledger
-from projections import queries
+from projections.audit_export import write_export
 from projections.runner import Runner
 
 EXPORT_BATCH = 5000
@@ -81,13 +79,11 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
 
 @contextmanager
 def _opened(args: argparse.Namespace) -> Iterator[tuple[Settings, Ledger, Store, Runner]]:
-    from api.cli import CliError, _database, _settings
-
-    settings = _settings(args, require_secret=False)
+    settings = load_settings(args, require_secret=False)
     url = settings.database_url
     if url.startswith("memory:"):
         raise CliError("memory:// keeps nothing between runs; give a SQLite or PostgreSQL URL")
-    with _database(url):
+    with database_errors(url):
         ledger = open_ledger(url, rules=settings.rules(), create_tables=False)
         store = Store(url)
         try:
@@ -164,59 +160,28 @@ def projections_run(args: argparse.Namespace) -> int:
 
 
 def audit_export(args: argparse.Namespace) -> int:
-    """Write the whole log with its chain values, after bringing the chain up to date."""
-    with _opened(args) as (settings, ledger, store, runner):
-        # Up to the head as it is now: events recorded while the export runs are left
-        # for the next one (they would have no chain value yet).
-        head = runner.head()
-        runner.catch_up(stop=head)
-        head = min(head, runner.positions()["audit"])
-        body = args.file.with_name(args.file.name + ".events.partial")
-        partial = args.file.with_name(args.file.name + ".partial")
-        count = 0
-        with body.open("w", encoding="utf-8") as out, _bar(head, "export") as bar:
-            for batch in _batches(ledger, head):
-                with store.read() as conn:
-                    chains = queries.chain_values(conn, [n.id for n in batch])
-                for n in batch:
-                    line = {
-                        "position": n.id,
-                        "originator_id": str(n.originator_id),
-                        "version": n.originator_version,
-                        "topic": n.topic,
-                        "state": n.state.decode("utf-8"),
-                        "chain": chains.get(n.id),
-                    }
-                    out.write(json.dumps(line, ensure_ascii=False) + "\n")
-                count += len(batch)
-                bar.update(len(batch))
-        header = {
-            "format": "goldbean-audit-export",
-            "version": 1,
-            "time_zone": settings.time_zone,
-            "bean_value_fen": settings.bean_value_fen,
-            "exported_at": datetime.now(UTC).isoformat(),
-            "events": count,
-        }
-        with partial.open("w", encoding="utf-8") as out, body.open(encoding="utf-8") as events:
-            out.write(json.dumps(header, ensure_ascii=False) + "\n")
-            shutil.copyfileobj(events, out)
-        body.unlink()
+    """Write the whole log with its chain values (projections/audit_export.py), to a
+    partial file first, so that an interrupted export never leaves a file that looks whole."""
+    partial = args.file.with_name(args.file.name + ".partial")
+    with _opened(args) as (settings, ledger, _store, runner):
+        bar = _bar(runner.head(), "export")
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        with bar, partial.open("w", encoding="utf-8") as out:
+            exported = write_export(
+                out,
+                runner,
+                time_zone=settings.time_zone,
+                bean_value_fen=settings.bean_value_fen,
+                now=ledger.now,
+                progress=progress,
+            )
         os.replace(partial, args.file)
-    print(f"Exported {count:,} events to {args.file}.")
+    print(f"Exported {exported.events:,} events to {args.file}.")
     return 0
-
-
-def _batches(ledger: Ledger, head: int) -> Iterator[list[Any]]:
-    position = 0
-    while True:
-        batch = ledger.recorder.select_notifications(
-            start=position, limit=EXPORT_BATCH, stop=head, inclusive_of_start=False
-        )
-        if not batch:
-            return
-        yield batch
-        position = batch[-1].id
 
 
 def audit_verify(args: argparse.Namespace) -> int:

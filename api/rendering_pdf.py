@@ -31,7 +31,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from api.charts import BALANCE_COLOUR, BAR_COLOUR, LIABILITY_COLOUR, axis_scale, bean_flows
-from api.rendering import MONTH_OPEN_NOTE, Section, report_sections, statement_rows, yuan
+from api.report_sections import MONTH_OPEN_NOTE, Section, report_sections, statement_rows, yuan
 
 FONT = "STSong-Light"
 PDF_YUAN_SIGN = "￥"

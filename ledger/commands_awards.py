@@ -9,9 +9,10 @@ from ledger import codes
 from ledger.accounts import ISSUANCE, Flow, Volunteer
 from ledger.activities import Activity
 from ledger.core import LedgerCore, as_uuid, check_text, optional_text
-from ledger.errors import AwardCapExceeded, ValidationError
+from ledger.errors import AwardCapExceeded, InvalidCode, ValidationError
 from ledger.ids import derived_id
 from ledger.incidents import Incident
+from ledger.records import CheckinCodeClaimed
 from ledger.views import ActivityView, Actor, CheckinView, ConfirmationView, IncidentView
 
 
@@ -212,18 +213,25 @@ class AwardCommands(LedgerCore):
         )
 
         def attempt() -> ActivityView:
+            at, code = self.now(), codes.new_checkin_code()
             activity = Activity._create(
                 Activity.Created,
                 id=record_id,
-                timestamp=self.now(),
+                timestamp=at,
                 title=title,
                 starts_at=starts_at,
                 ends_at=ends_at,
                 beans=beans,
-                checkin_code=codes.new_checkin_code(),
+                checkin_code=code,
                 by=by.name,
             )
-            self.save(activity)
+            claim = CheckinCodeClaimed._create(
+                CheckinCodeClaimed.Claimed,
+                id=derived_id("checkin-code", code),
+                timestamp=at,
+                activity_id=str(activity.id),
+            )
+            self.save(activity, claim)  # a code drawn twice fails the save, and is drawn again
             return activity_view(activity)
 
         return self.run(attempt, "creating an activity", replay)
@@ -266,6 +274,14 @@ class AwardCommands(LedgerCore):
             return ConfirmationView(str(activity.id), len(attendees), attendees)
 
         return self.run(attempt, "confirming attendance")
+
+    def activity_for_checkin_code(self, checkin_code: str) -> ActivityView:
+        """The activity whose check-in code this is (InvalidCode if none is)."""
+        code = codes.parse_checkin_code(checkin_code)
+        claim = self.find(derived_id("checkin-code", code), CheckinCodeClaimed)
+        if claim is None:
+            raise InvalidCode("no activity has this check-in code")
+        return self.get_activity(claim.activity_id)
 
     def get_activity(self, activity_id: object) -> ActivityView:
         return activity_view(self.load(activity_id, Activity, "activity"))

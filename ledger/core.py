@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -27,6 +27,7 @@ from ledger.ids import FUND_ID, POOL_ID
 from ledger.index import LedgerIndex
 from ledger.merchants import Merchant
 from ledger.rules import Rules
+from ledger.views import LoggedEvent
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +212,29 @@ class LedgerCore(Application):
             return view(first)
 
         return replay
+
+    def log_head(self) -> int:
+        """The position of the last event recorded (0: none yet)."""
+        return self.recorder.max_notification_id() or 0
+
+    def read_log(
+        self, after: int, limit: int, *, stop: int | None = None, topics: Sequence[str] = ()
+    ) -> list[LoggedEvent]:
+        """Events after position ``after``, oldest first, at most ``limit``, up to ``stop``
+        (inclusive), of the given ``topics`` only if any are given."""
+        batch = self.recorder.select_notifications(
+            start=after, limit=limit, stop=stop, topics=topics, inclusive_of_start=False
+        )
+        return [
+            LoggedEvent(
+                position=n.id,
+                originator_id=str(n.originator_id),
+                version=n.originator_version,
+                topic=n.topic,
+                state=n.state.decode("utf-8") if isinstance(n.state, bytes) else str(n.state),
+            )
+            for n in batch
+        ]
 
     def exists(self, aggregate_id: UUID) -> bool:
         return bool(self.recorder.select_events(aggregate_id, limit=1))

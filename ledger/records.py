@@ -205,3 +205,17 @@ class PaymentCodeUsed(Aggregate):
 
         def apply(self, use: PaymentCodeUsed) -> None:
             use.redemption_id = self.redemption_id
+
+
+class CheckinCodeClaimed(Aggregate):
+    """Maps an activity's check-in code (id derived from the code) to its activity, so a
+    volunteer's scan finds the activity with one lookup."""
+
+    if TYPE_CHECKING:  # set by the events; annotations here would become __init__ fields
+        activity_id: str
+
+    class Claimed(Aggregate.Created):
+        activity_id: str
+
+        def apply(self, claim: CheckinCodeClaimed) -> None:
+            claim.activity_id = self.activity_id

@@ -195,3 +195,15 @@ class FundPosition:
     liability_fen: int
     coverage: Decimal | None  # balance / liability, 4 places; None while nothing is owed
     outstanding_beans: int
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    """One event of the log as the auditor reads it: its position, the record it belongs
+    to, its type (topic) and its stored state (JSON text)."""
+
+    position: int
+    originator_id: str
+    version: int
+    topic: str
+    state: str

@@ -20,27 +20,23 @@ waits: on a log of a million events that takes minutes.
 
 from __future__ import annotations
 
-import inspect
 import json
-import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlencode
 
-from eventsourcing.domain import Aggregate, DomainEvent
-from eventsourcing.utils import get_topic
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, render_template, request
 from flask_babel import lazy_gettext
 
 from api.context import ledger_of, reading, runner_of, settings_of
 from api.reports import FundReport, current_period
 from api.web.support import page
-from ledger import accounts, activities, fund, incidents, merchants, records
+from ledger.catalog import topics_by_kind
 from projections import queries
+from projections.audit_export import Exported, write_export
 from projections.check import check
 from projections.verifier import (
     VerifyError,
@@ -81,26 +77,7 @@ KIND_NAMES = {
 }
 
 
-def _topics_by_kind() -> dict[str, list[str]]:
-    """Each record kind's event topics (``ledger.fund:Settlement.Approved``...)."""
-    found: dict[str, set[str]] = {kind: set() for kind in KIND_NAMES}
-    for module in (accounts, activities, fund, incidents, merchants, records):
-        for cls in vars(module).values():
-            if not (inspect.isclass(cls) and issubclass(cls, Aggregate)):
-                continue
-            if cls.__name__ not in found or cls.__module__ != module.__name__:
-                continue
-            for name, event in vars(cls).items():
-                if (
-                    inspect.isclass(event)
-                    and issubclass(event, DomainEvent)
-                    and name not in ("Event", "Created")
-                ):
-                    found[cls.__name__].add(get_topic(event))
-    return {kind: sorted(topics) for kind, topics in found.items() if topics}
-
-
-TOPICS_BY_KIND = _topics_by_kind()
+TOPICS_BY_KIND = {k: v for k, v in topics_by_kind().items() if k in KIND_NAMES}
 
 
 # --- the event log ---------------------------------------------------------------------------
@@ -119,34 +96,27 @@ def event_page(after: int, limit: int, topics: list[str] | None) -> tuple[list[d
     to continue after (None: no more for now), as ``GET /api/v1/audit/events``."""
     with reading() as conn:
         chained = queries.position(conn, "audit")
-        batch = ledger_of().recorder.select_notifications(
-            start=after,
-            limit=limit,
-            stop=chained,
-            topics=topics or (),
-            inclusive_of_start=False,
-        )
-        chains = queries.chain_values(conn, [n.id for n in batch])
+        batch = ledger_of().read_log(after, limit, stop=chained, topics=topics or ())
+        chains = queries.chain_values(conn, [n.position for n in batch])
     items = []
     for n in batch:
-        state = n.state.decode("utf-8") if isinstance(n.state, bytes) else str(n.state)
-        data = json.loads(state)
+        data = json.loads(n.state)
         stamp = data.get("timestamp")
         at = stamp.get("_data_") if isinstance(stamp, dict) else stamp
         items.append(
             {
-                "position": n.id,
+                "position": n.position,
                 "at": at if isinstance(at, str) else None,
                 "type": n.topic,
                 "short_type": n.topic.rpartition(":")[2],
-                "originator_id": str(n.originator_id),
-                "version": n.originator_version,
+                "originator_id": n.originator_id,
+                "version": n.version,
                 "data": json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True),
-                "chain": chains.get(n.id, ""),
+                "chain": chains.get(n.position, ""),
             }
         )
-    more = len(batch) == limit and batch[-1].id < chained
-    return items, (batch[-1].id if more else None)
+    more = len(batch) == limit and batch[-1].position < chained
+    return items, (batch[-1].position if more else None)
 
 
 @bp.get("/staff/audit")
@@ -185,52 +155,16 @@ def audit_events() -> str:
 # --- the export --------------------------------------------------------------------------------
 
 
-def write_export(out: IO[str]) -> tuple[int, int, datetime]:
-    """Write the whole log with its chain values to ``out`` as ``goldbean audit export``
-    does (api/cli_projections.py:audit_export); returns the events written, the position
-    of the last one the export could include, and the header's ``exported_at``."""
-    ledger, runner, settings = ledger_of(), runner_of(), settings_of()
-    store = current_app.extensions["goldbean.store"]
-    # Up to the head as it is now: events recorded meanwhile have no chain value yet.
-    head = runner.head()
-    runner.catch_up(stop=head)
-    head = min(head, runner.positions()["audit"])
-    count = 0
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as body:
-        position = 0
-        while True:
-            batch = ledger.recorder.select_notifications(
-                start=position, limit=EXPORT_BATCH, stop=head, inclusive_of_start=False
-            )
-            if not batch:
-                break
-            with store.read() as conn:
-                chains = queries.chain_values(conn, [n.id for n in batch])
-            for n in batch:
-                line = {
-                    "position": n.id,
-                    "originator_id": str(n.originator_id),
-                    "version": n.originator_version,
-                    "topic": n.topic,
-                    "state": n.state.decode("utf-8"),
-                    "chain": chains.get(n.id),
-                }
-                body.write(json.dumps(line, ensure_ascii=False) + "\n")
-            count += len(batch)
-            position = batch[-1].id
-        exported_at = ledger.now()
-        header = {
-            "format": "goldbean-audit-export",
-            "version": 1,
-            "time_zone": settings.time_zone,
-            "bean_value_fen": settings.bean_value_fen,
-            "exported_at": exported_at.isoformat(),
-            "events": count,
-        }
-        out.write(json.dumps(header, ensure_ascii=False) + "\n")
-        body.seek(0)
-        shutil.copyfileobj(body, out)
-    return count, head, exported_at
+def export_to(out: IO[str]) -> Exported:
+    """Write the audit export (projections/audit_export.py) of this app's log to ``out``."""
+    settings, ledger = settings_of(), ledger_of()
+    return write_export(
+        out,
+        runner_of(),
+        time_zone=settings.time_zone,
+        bean_value_fen=settings.bean_value_fen,
+        now=ledger.now,
+    )
 
 
 def _chunks(file: IO[bytes]) -> Iterator[bytes]:
@@ -248,7 +182,7 @@ def audit_export() -> Response:
     file = tempfile.TemporaryFile("w+b")
     try:
         with open(file.fileno(), "w", encoding="utf-8", closefd=False) as text:
-            _count, _head, exported_at = write_export(text)
+            exported_at = export_to(text).exported_at
         file.seek(0)
     except BaseException:
         file.close()
@@ -287,7 +221,8 @@ def verify_log() -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="goldbean-verify-") as directory:
         path = Path(directory) / "export.jsonl"
         with path.open("w", encoding="utf-8") as out:
-            _count, head, exported_at = write_export(out)
+            exported = export_to(out)
+            head, exported_at = exported.head, exported.exported_at
         try:
             header, events = read_export(path)
             chain = verify_chain(events, keep_heads=False)

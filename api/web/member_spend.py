@@ -14,20 +14,17 @@ activity's check-in code to check in.
 
 Counter codes and check-in codes are digits (ledger/codes.py): a counter code is 10 digits
 starting with 7, a check-in code 13 digits starting with 5; their QR images encode just
-the digits. A check-in code does not say which activity it is for, so
-:class:`ActivityCodes` follows the log's ``Activity.Created`` events to find it.
+the digits. A check-in code does not say which activity it is for: the ledger finds it by
+the code's claim record (``Ledger.activity_for_checkin_code``).
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
-from threading import Lock
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.utils import get_topic
-from flask import Blueprint, current_app, flash, jsonify, render_template, request
+from flask import Blueprint, flash, jsonify, render_template, request
 from flask_babel import gettext as _
 
 from api.context import ledger_of
@@ -48,8 +45,6 @@ from api.web.support import (
     when,
 )
 from ledger import codes
-from ledger.activities import Activity
-from ledger.application import Ledger
 from ledger.errors import ActivityNotRunning, InvalidCode, LedgerError, NotFound
 from merchant_pos.qr import decode_image
 
@@ -74,59 +69,6 @@ SCAN_POLICY = "; ".join(
 )
 MAX_BEANS = 1_000_000  # far above the ledger's limits, so that its own refusal answers
 MAX_CODE_LENGTH = 80
-
-
-# --- finding an activity by its check-in code -------------------------------------------------
-
-
-class ActivityCodes:
-    """Activity ids by check-in code, read from the log's ``Activity.Created`` events
-    (from where it last stopped, so a lookup costs what was recorded since)."""
-
-    BATCH = 1000
-
-    def __init__(self, ledger: Ledger) -> None:
-        self._ledger = ledger
-        self._lock = Lock()
-        self._position = 0
-        self._by_code: dict[str, str] = {}
-        self._topic = get_topic(Activity.Created)
-
-    def find(self, code: str) -> str | None:
-        """The id of the activity whose check-in code is ``code``, or None."""
-        with self._lock:
-            self._catch_up()
-            for known, activity_id in self._by_code.items():
-                if hmac.compare_digest(known.encode(), code.encode()):
-                    return activity_id
-        return None
-
-    def _catch_up(self) -> None:
-        recorder, mapper = self._ledger.recorder, self._ledger.mapper
-        head = recorder.max_notification_id() or 0  # to the head, and from there next time
-        while True:
-            batch = recorder.select_notifications(
-                start=self._position,
-                limit=self.BATCH,
-                stop=head,
-                topics=[self._topic],
-                inclusive_of_start=False,
-            )
-            for notification in batch:
-                event: Any = mapper.to_domain_event(notification)
-                self._by_code[event.checkin_code] = str(event.originator_id)
-                self._position = notification.id
-            if len(batch) < self.BATCH:
-                self._position = max(self._position, head)
-                return
-
-
-def activity_codes() -> ActivityCodes:
-    extensions = current_app.extensions
-    found = extensions.get("goldbean.web.activity_codes")
-    if found is None:
-        found = extensions.setdefault("goldbean.web.activity_codes", ActivityCodes(ledger_of()))
-    return found
 
 
 # --- scanning ----------------------------------------------------------------------------------
@@ -189,10 +131,10 @@ def checkin_confirmation(digits: str, typed: str, unknown: str) -> Any:
         codes.parse_checkin_code(digits)
     except InvalidCode:
         return refuse_scan(unknown, typed)
-    activity_id = activity_codes().find(digits)
-    if activity_id is None:
+    try:
+        activity = ledger_of().activity_for_checkin_code(digits)
+    except InvalidCode:
         return refuse_scan(_("No activity has that check-in code."), typed)
-    activity = ledger_of().get_activity(activity_id)
     return render_template("web_me_checkin.html", activity=activity, checkin_code=digits)
 
 

@@ -1,6 +1,7 @@
 """Who may open which page (issue 7's authorization table, for the pages).
 
-Every route of the ``web`` blueprint (and of the page blueprints under it) is either public (listed in :data:`PUBLIC`) or
+Every route of the ``web`` blueprint (and of the page blueprints under it) is either
+public (listed in :data:`PUBLIC`) or
 guarded by :func:`api.web.support.page` with its roles: a route that is neither fails
 the suite. Then every guarded route × every method × every role: a visitor is sent to
 ``/login?next=``, a role the page does not name gets 403 (and a refused form post
