@@ -23,6 +23,7 @@ from ledger.calendar import ProgrammeCalendar
 from ledger.incidents import Incident
 from ledger.merchants import Merchant
 from ledger.records import Correction, Redemption
+from projections import verifier_reports
 from projections.runner import Projection, default_projections
 from tests.projection_helpers import tell_story
 from tests.scenario import Community
@@ -95,6 +96,11 @@ def names(types: set[type] | frozenset[type]) -> list[str]:
     return sorted(get_topic(cls) for cls in types)
 
 
+def qualified_names(types: frozenset[type]) -> set[str]:
+    """A topic's part after the colon, as the auditor's verifier reads it."""
+    return {get_topic(cls).partition(":")[2] for cls in types}
+
+
 # --- what the ledger records ------------------------------------------------------------
 
 
@@ -146,3 +152,21 @@ def test_the_books_tell_a_redemption_from_a_correction() -> None:
     handled, ignored = by_type(books)
     assert Redemption.Made in handled
     assert Correction.Made in ignored, "a correction counts by its debit"
+
+
+# --- the auditor's verifier ---------------------------------------------------------------
+# It uses the standard library only, so it names events by the qualified names of their
+# classes; these tests keep those names in step with the ledger.
+
+
+def test_the_verifier_reads_or_ignores_every_event_the_ledger_records() -> None:
+    read, ignored = set(verifier_reports.HANDLERS), verifier_reports.IGNORED
+    unknown = qualified_names(RECORDED) - read - ignored
+    assert not unknown, f"the verifier neither reads nor ignores {sorted(unknown)}"
+    assert not read & ignored, f"both read and ignored: {sorted(read & ignored)}"
+
+
+def test_the_verifier_names_only_events_the_ledger_records() -> None:
+    recorded = qualified_names(RECORDED)
+    stale = (set(verifier_reports.HANDLERS) | verifier_reports.IGNORED) - recorded
+    assert not stale, f"the verifier names events the ledger does not record: {sorted(stale)}"
