@@ -50,6 +50,9 @@ class AuditChain:
 
     name = "audit"
     tables: tuple[Table, ...] = (t.chain, t.chain_months)
+    # The chain takes in every event alike, whatever its type: no handlers by event type
+    # to keep in step with the ledger's events (tests/unit/test_projection_coverage.py).
+    dispatch = None
 
     def __init__(self, calendar: ProgrammeCalendar) -> None:
         self.calendar = calendar

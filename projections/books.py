@@ -4,21 +4,40 @@ public fund report (docs/REPORTS.md defines each figure).
 
 Each bean movement is counted once, by its credit side, except corrections and
 settlements, which have only a debit side (their other side is issuance or retired).
+
+What each of the ledger's event types does is in ``HANDLERS`` (by class, at the end of
+the module); the event types that change nothing here are in ``IGNORED``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, Table
 
+from ledger.accounts import Account, Beneficiary, Pool, Volunteer
+from ledger.activities import Activity
 from ledger.calendar import ProgrammeCalendar
+from ledger.fund import Donation, Fund, Settlement
+from ledger.incidents import Incident
+from ledger.merchants import Merchant
+from ledger.records import (
+    AccountNumberClaimed,
+    Allotment,
+    CardRegistered,
+    Correction,
+    Gift,
+    PaymentCodeUsed,
+    PoolAllocation,
+    Redemption,
+)
 from projections import tables as t
+from projections.dispatch import Dispatch, topics
 from projections.events import LocalMonths, StoredEvent
 from projections.rows import Rows, append
 
-ACCOUNT_KINDS = {"Volunteer": "volunteer", "Beneficiary": "beneficiary", "Pool": "pool"}
 ANONYMOUS = "匿名 / anonymous"
 
 # The monthly figure each flow adds to, on the side that counts it.
@@ -55,34 +74,15 @@ class Books:
 
     def __init__(self, calendar: ProgrammeCalendar) -> None:
         self.calendar = calendar
-        self._handlers: dict[str, Callable[[_Batch, StoredEvent], None]] = {
-            "Opened": _Batch.opened,
-            "Registered": _Batch.opened,
-            "BeansCredited": _Batch.credited,
-            "BeansDebited": _Batch.debited,
-            "LeaderboardChoiceMade": _Batch.leaderboard_choice,
-            "Submitted": _Batch.subject,
-            "Created": _Batch.subject,
-            "Verified": _Batch.incident_verified,
-            "Rejected": _Batch.incident_status,
-            "MarkedDuplicate": _Batch.incident_status,
-            "Resolved": _Batch.incident_status,
-            "HandlersAssigned": _Batch.handlers_assigned,
-            "Made": _Batch.made,
-            "Refunded": _Batch.refunded,
-            "Received": _Batch.donation,
-            "DonationReceived": _Batch.fund_in,
-            "SettlementLinePaid": _Batch.fund_out,
-            "Prepared": _Batch.settlement_prepared,
-            "LinePaid": _Batch.line_paid,
-        }
+        self.dispatch = DISPATCH
 
     def apply(self, conn: Connection, events: list[StoredEvent]) -> None:
         batch = _Batch(conn, self.calendar)
-        relevant = [e for e in events if e.name in self._handlers]
-        batch.prefetch(relevant)
-        for event in relevant:
-            self._handlers[event.name](batch, event)
+        handler = self.dispatch.handler
+        relevant = [(e, h) for e in events if (h := handler(e.topic)) is not None]
+        batch.prefetch([e for e, _ in relevant])
+        for event, handle in relevant:
+            handle(batch, event)
         batch.flush()
 
 
@@ -116,22 +116,24 @@ class _Batch:
 
     def prefetch(self, events: list[StoredEvent]) -> None:
         """Read every row this batch is likely to touch in a few queries."""
-        originators = {e.id for e in events if e.kind in ACCOUNT_KINDS or e.kind == "Merchant"}
+        originators = {e.id for e in events if e.topic in _ACCOUNT_EVENTS}
         periods = {self.period(e) for e in events}
-        moves = [e for e in events if e.name in ("BeansCredited", "BeansDebited")]
+        moves = [e for e in events if e.topic in _MOVES]
         self.accounts.prefetch(originators)
         # Rows created by this batch need no reading: they cannot exist yet.
         created = {e.id: e.position for e in events if e.version == 1}
         self.redemptions.prefetch(
-            e.id for e in events if e.kind == "Redemption" and e.id not in created
+            e.id for e in events if e.topic in _REDEMPTION_EVENTS and e.id not in created
         )
         self.incidents.prefetch(
-            e.id for e in events if e.kind == "Incident" and e.id not in created
+            e.id for e in events if e.topic in _INCIDENT_EVENTS and e.id not in created
         )
         self.months.prefetch(periods)
-        self.merchant_months.prefetch((e.id, self.period(e)) for e in moves if e.kind == "Merchant")
+        self.merchant_months.prefetch(
+            (e.id, self.period(e)) for e in moves if e.topic in _MERCHANT_MOVES
+        )
         self.volunteer_months.prefetch(
-            (self.period(e), e.id) for e in moves if e.kind == "Volunteer"
+            (self.period(e), e.id) for e in moves if e.topic in _VOLUNTEER_MOVES
         )
         self.subjects.prefetch(
             ref
@@ -161,10 +163,7 @@ class _Batch:
 
     # --- accounts -----------------------------------------------------------------------
 
-    def opened(self, event: StoredEvent) -> None:
-        kind = "merchant" if event.kind == "Merchant" else ACCOUNT_KINDS.get(event.kind)
-        if kind is None:
-            return
+    def opened(self, event: StoredEvent, kind: str) -> None:
         self.accounts.put(
             {
                 "id": event.id,
@@ -208,33 +207,43 @@ class _Batch:
     def credited(self, event: StoredEvent) -> None:
         amount, flow = event.data["amount"], event.data["flow"]
         self.move(event, amount)
-        period = self.period(event)
-        month = self.month(period)
+        month = self.month(self.period(event))
         if flow == "award":
             subject = self.subjects.get(event.data["ref"])
             if subject is not None and subject["kind"] == "activity":
                 month["activity_awards"] += amount
             else:
                 month["incident_awards"] += amount
-            if event.kind == "Volunteer":
-                key = (period, event.id)
-                earned = self.volunteer_months.get_or_put(
-                    key, {"period": period, "account_id": event.id, "earned": 0}
-                )
-                earned["earned"] += amount
         elif flow in CREDIT_FIGURES:
             month[CREDIT_FIGURES[flow]] += amount
-        if flow == "redemption" and event.kind == "Merchant":
-            self.merchant_month(event.id, period)["redeemed"] += amount
+
+    def volunteer_credited(self, event: StoredEvent) -> None:
+        self.credited(event)
+        amount, flow = event.data["amount"], event.data["flow"]
+        if flow == "award":
+            period = self.period(event)
+            earned = self.volunteer_months.get_or_put(
+                (period, event.id), {"period": period, "account_id": event.id, "earned": 0}
+            )
+            earned["earned"] += amount
+
+    def merchant_credited(self, event: StoredEvent) -> None:
+        self.credited(event)
+        if event.data["flow"] == "redemption":
+            merchant_month = self.merchant_month(event.id, self.period(event))
+            merchant_month["redeemed"] += event.data["amount"]
 
     def debited(self, event: StoredEvent) -> None:
         amount, flow = event.data["amount"], event.data["flow"]
         self.move(event, -amount)
-        period = self.period(event)
         if flow in DEBIT_FIGURES:
-            self.month(period)[DEBIT_FIGURES[flow]] += amount
-        if flow == "refund" and event.kind == "Merchant":
-            self.merchant_month(event.id, period)["refunded"] += amount
+            self.month(self.period(event))[DEBIT_FIGURES[flow]] += amount
+
+    def merchant_debited(self, event: StoredEvent) -> None:
+        self.debited(event)
+        if event.data["flow"] == "refund":
+            merchant_month = self.merchant_month(event.id, self.period(event))
+            merchant_month["refunded"] += event.data["amount"]
 
     def merchant_month(self, merchant_id: str, period: str) -> dict[str, Any]:
         return self.merchant_months.get_or_put(
@@ -250,56 +259,42 @@ class _Batch:
 
     # --- incidents, activities, redemptions -------------------------------------------
 
-    def subject(self, event: StoredEvent) -> None:
-        kinds = {"Incident": "incident", "Activity": "activity"}
-        if event.kind in kinds:
-            self.subjects.put({"id": event.id, "kind": kinds[event.kind]})
-        if event.kind == "Incident":
-            data = event.data
-            self.incidents.put(
-                {
-                    "id": event.id,
-                    "position": event.position,
-                    "at": event.at,
-                    "status": "submitted",
-                    "category": data["category"],
-                    "description": data["description"],
-                    "location": data["location"],
-                    "urgent": bool(data["urgent"]),
-                    "reporter_id": data["reporter_id"],
-                    "handler_ids": [],
-                    "award": None,
-                }
-            )
+    def activity_created(self, event: StoredEvent) -> None:
+        self.subjects.put({"id": event.id, "kind": "activity"})
+
+    def incident_submitted(self, event: StoredEvent) -> None:
+        self.subjects.put({"id": event.id, "kind": "incident"})
+        data = event.data
+        self.incidents.put(
+            {
+                "id": event.id,
+                "position": event.position,
+                "at": event.at,
+                "status": "submitted",
+                "category": data["category"],
+                "description": data["description"],
+                "location": data["location"],
+                "urgent": bool(data["urgent"]),
+                "reporter_id": data["reporter_id"],
+                "handler_ids": [],
+                "award": None,
+            }
+        )
 
     def incident_verified(self, event: StoredEvent) -> None:
-        if event.kind == "Incident":
-            self.month(self.period(event))["incidents_verified"] += 1
-            self.incident_status(event)
+        self.month(self.period(event))["incidents_verified"] += 1
+        self.incident_changed(event, status="verified", award=event.data["award"])
 
-    def incident_status(self, event: StoredEvent) -> None:
-        statuses = {
-            "Verified": "verified",
-            "Rejected": "rejected",
-            "MarkedDuplicate": "duplicate",
-            "Resolved": "resolved",
-        }
-        incident = self.incidents.get(event.id) if event.kind == "Incident" else None
+    def incident_changed(self, event: StoredEvent, **changes: Any) -> None:
+        incident = self.incidents.get(event.id)
         if incident is not None:
-            incident["status"] = statuses[event.name]
-            if event.name == "Verified":
-                incident["award"] = event.data["award"]
+            incident.update(changes)
             self.incidents.changed(event.id)
 
     def handlers_assigned(self, event: StoredEvent) -> None:
-        incident = self.incidents.get(event.id) if event.kind == "Incident" else None
-        if incident is not None:
-            incident["handler_ids"] = list(event.data["handler_ids"])
-            self.incidents.changed(event.id)
+        self.incident_changed(event, handler_ids=list(event.data["handler_ids"]))
 
-    def made(self, event: StoredEvent) -> None:
-        if event.kind != "Redemption":
-            return  # Correction.Made: its debit counts
+    def redemption_made(self, event: StoredEvent) -> None:
         data = event.data
         self.redemptions.put(
             {
@@ -317,15 +312,13 @@ class _Batch:
 
     def refunded(self, event: StoredEvent) -> None:
         redemption = self.redemptions.get(event.id)
-        if event.kind == "Redemption" and redemption is not None:
+        if redemption is not None:
             redemption["refunded"] += event.data["amount"]
             self.redemptions.changed(event.id)
 
     # --- the fund -------------------------------------------------------------------------
 
     def donation(self, event: StoredEvent) -> None:
-        if event.kind != "Donation":
-            return
         data = event.data
         period = self.period(event)
         self.donations.append(
@@ -349,8 +342,6 @@ class _Batch:
         self.month(self.period(event))["fund_out_fen"] += event.data["amount_fen"]
 
     def settlement_prepared(self, event: StoredEvent) -> None:
-        if event.kind != "Settlement":
-            return
         for line in event.data["lines"]:
             self.lines.put(
                 {
@@ -390,3 +381,72 @@ class _Batch:
         month = self.month(period)
         month["payouts_cash_fen"] += line["cash_fen"]
         month["payouts_rebate_fen"] += line["rebate_fen"]
+
+
+Handler = Callable[[_Batch, StoredEvent], None]
+
+# What each event type does to the books. Bean movements are counted by their credit
+# and debit events; a merchant's also go to its monthly figures, a volunteer's awards to
+# the volunteer's month.
+HANDLERS: dict[type, Handler] = {
+    Volunteer.Opened: partial(_Batch.opened, kind=Volunteer.kind),
+    Beneficiary.Opened: partial(_Batch.opened, kind=Beneficiary.kind),
+    Pool.Opened: partial(_Batch.opened, kind=Pool.kind),
+    Merchant.Registered: partial(_Batch.opened, kind=Merchant.kind),
+    Volunteer.BeansCredited: _Batch.volunteer_credited,
+    Beneficiary.BeansCredited: _Batch.credited,
+    Pool.BeansCredited: _Batch.credited,
+    Merchant.BeansCredited: _Batch.merchant_credited,
+    Volunteer.BeansDebited: _Batch.debited,
+    Beneficiary.BeansDebited: _Batch.debited,
+    Pool.BeansDebited: _Batch.debited,
+    Merchant.BeansDebited: _Batch.merchant_debited,
+    Volunteer.LeaderboardChoiceMade: _Batch.leaderboard_choice,
+    Activity.Created: _Batch.activity_created,
+    Incident.Submitted: _Batch.incident_submitted,
+    Incident.Verified: _Batch.incident_verified,
+    Incident.Rejected: partial(_Batch.incident_changed, status="rejected"),
+    Incident.MarkedDuplicate: partial(_Batch.incident_changed, status="duplicate"),
+    Incident.Resolved: partial(_Batch.incident_changed, status="resolved"),
+    Incident.HandlersAssigned: _Batch.handlers_assigned,
+    Redemption.Made: _Batch.redemption_made,
+    Redemption.Refunded: _Batch.refunded,
+    Donation.Received: _Batch.donation,
+    Fund.DonationReceived: _Batch.fund_in,
+    Fund.SettlementLinePaid: _Batch.fund_out,
+    Settlement.Prepared: _Batch.settlement_prepared,
+    Settlement.LinePaid: _Batch.line_paid,
+}
+
+# The ledger's events that change nothing in the books.
+IGNORED: frozenset[type] = frozenset(
+    {
+        Beneficiary.CardIssued,  # cards, PINs and merchants' status are not in the books
+        Beneficiary.WrongPinEntered,
+        Beneficiary.CardUnlocked,
+        Merchant.Suspended,
+        Merchant.Reactivated,
+        Merchant.SettlementReserved,
+        Activity.CheckedIn,  # an attendance's beans come as the volunteer's credit
+        Activity.AttendanceConfirmed,
+        Fund.Opened,  # the fund's figures come from its donations and payouts
+        Settlement.Approved,  # a line counts when it is paid
+        Gift.Given,  # records of a movement: its credit and debit events count
+        PoolAllocation.Allocated,
+        Correction.Made,
+        Allotment.Granted,
+        AccountNumberClaimed.Claimed,  # uniqueness markers
+        CardRegistered.Registered,
+        PaymentCodeUsed.Used,
+    }
+)
+
+DISPATCH: Dispatch[Handler] = Dispatch(HANDLERS, IGNORED)
+
+# For prefetching: the topics of the handled events of some kinds.
+_ACCOUNT_EVENTS = DISPATCH.topics_of(Account.Event)
+_MOVES = DISPATCH.topics_of((Account.BeansCredited, Account.BeansDebited))
+_MERCHANT_MOVES = topics((Merchant.BeansCredited, Merchant.BeansDebited))
+_VOLUNTEER_MOVES = topics((Volunteer.BeansCredited, Volunteer.BeansDebited))
+_REDEMPTION_EVENTS = DISPATCH.topics_of(Redemption.Event)
+_INCIDENT_EVENTS = DISPATCH.topics_of(Incident.Event)
