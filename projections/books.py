@@ -27,6 +27,7 @@ from ledger.records import (
     AccountNumberClaimed,
     Allotment,
     CardRegistered,
+    CheckinCodeClaimed,
     Correction,
     Gift,
     PaymentCodeUsed,
@@ -438,6 +439,7 @@ IGNORED: frozenset[type] = frozenset(
         AccountNumberClaimed.Claimed,  # uniqueness markers
         CardRegistered.Registered,
         PaymentCodeUsed.Used,
+        CheckinCodeClaimed.Claimed,
     }
 )
 

@@ -307,6 +307,7 @@ IGNORED = frozenset(
         "AccountNumberClaimed.Claimed",  # uniqueness markers
         "CardRegistered.Registered",
         "PaymentCodeUsed.Used",
+        "CheckinCodeClaimed.Claimed",
     }
 )
 
