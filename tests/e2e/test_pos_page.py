@@ -18,6 +18,7 @@ fail instead (like PostgreSQL's tests, tests/conftest.py).
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import re
@@ -476,6 +477,124 @@ def test_every_error_code_has_its_own_sentence_in_chinese_and_in_english(page, s
     page.locator("#token").fill("a token the server will refuse")
     page.locator("#sign-in-button").click()  # a code the page does not know yet
     expect(message).to_have_text("the server's detail of a_code_from_the_future")
+
+
+# --- the volunteer's scan page, which reads codes with the same scanner (scan.js) -------------
+
+PASSWORD = "scan-page-password-2026"
+VOLUNTEERS = itertools.count(1)
+
+
+def volunteer_on_scan_page(page: Page, server: LiveServer, lang: str = "zh") -> None:
+    """``page`` signed in on the people's pages as a new volunteer, on /me/scan."""
+    account = server.community.volunteer("李伟")
+    username = f"volunteer-{next(VOLUNTEERS)}"
+    auth = server.app.extensions["goldbean.auth"]
+    auth.create_user(username, PASSWORD, "volunteer", account_id=account)
+    page.goto(f"{server.url}/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录", exact=True).click()
+    expect(page.get_by_role("button", name="退出登录")).to_be_visible()
+    page.goto(f"{server.url}/me/scan?lang={lang}")
+    expect(page.locator("#scan-tools")).to_be_visible()  # the script is running
+
+
+def expect_paying(page: Page, server: LiveServer, shop: str) -> None:
+    merchant = server.community.ledger.get_merchant(shop)
+    expect(page).to_have_url(f"{server.url}/me/pay?merchant={merchant.merchant_code}")
+    expect(page.locator("#pay-shop")).to_have_text(merchant.name)
+
+
+def test_the_scan_page_reads_a_photo_of_a_counter_code_through_its_own_endpoint(page, server, shop):
+    volunteer_on_scan_page(page, server)
+    code = server.community.ledger.get_merchant(shop).merchant_code
+    photo = {"name": "counter.png", "mimeType": "image/png", "buffer": qr_png(code)}
+    with page.expect_response(re.compile(r"/me/scan/decode$")) as decoded:
+        page.get_by_label("或者给二维码拍照").set_input_files(files=[photo])
+    assert decoded.value.status == 200
+    assert decoded.value.request.headers["content-type"] == "image/jpeg"  # downscaled, grey
+    assert decoded.value.request.headers["x-csrftoken"]  # a form token, not a bearer token
+    assert "authorization" not in decoded.value.request.headers
+    expect_paying(page, server, shop)  # the code was sent with the form
+
+
+def test_the_scan_page_s_camera_reads_a_counter_code_and_stops(launch, server, shop, tmp_path):
+    code = server.community.ledger.get_merchant(shop).merchant_code
+    video = tmp_path / "counter.y4m"
+    video.write_bytes(y4m_showing(qr_png(code, box_size=6)))
+    camera = launch(
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    )
+    context = camera.new_context(**PHONE, permissions=["camera"])
+    context.set_default_timeout(WAIT_MS)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        volunteer_on_scan_page(page, server)
+        with page.expect_request(re.compile(r"/me/scan/decode$")) as frame:
+            page.get_by_role("button", name="打开摄像头").click()
+            expect(page.get_by_role("button", name="关闭摄像头")).to_be_visible()
+            expect(page.locator("#scan-status")).to_have_text("请把二维码放在画面中间。")
+        assert frame.value.headers["content-type"] == "image/jpeg"
+        expect_paying(page, server, shop)
+        assert not errors, f"the page's script failed: {errors}"
+    finally:
+        context.close()
+
+
+def test_without_a_camera_or_a_code_both_pages_say_so_in_their_language(page, server, shop):
+    # This browser has no camera; each page says so in its own words and language.
+    volunteer_on_scan_page(page, server)
+    page.get_by_role("button", name="打开摄像头").click()
+    expect(page.locator("#scan-status")).to_have_text(
+        "无法使用摄像头。请手动输入二维码下方的数字。"
+    )
+    expect(page.locator("#code")).to_be_focused()  # to type it instead
+
+    page.goto(f"{server.url}/me/scan?lang=en")
+    status = page.locator("#scan-status")
+    page.get_by_role("button", name="Start the camera").click()
+    expect(status).to_have_text(
+        "The camera cannot be used here. Type the digits under the QR code instead."
+    )
+    photo = page.get_by_label("Or take a photo of the code")
+    photo.set_input_files(files=[png_file(no_code())])
+    expect(status).to_have_text(
+        "No QR code found in that picture. Try again closer, or type the digits."
+    )
+    photo.set_input_files(files=[png_file(b"not a picture")])
+    expect(status).to_have_text("That picture cannot be read.")
+    expect(page).to_have_url(f"{server.url}/me/scan?lang=en")  # the form was not sent
+
+    page.context.clear_cookies()
+    sign_in(page, server, server.terminal(shop))
+    expect(page.locator("#merchant-name")).to_be_visible()
+    page.get_by_role("button", name="扫码", exact=True).click()
+    message = page.locator("#message")
+    expect(message).to_have_attribute("data-code", "no_camera")
+    expect(message).to_contain_text("无法使用摄像头")
+    expect(page.get_by_role("button", name="扫码", exact=True)).to_be_visible()
+    page.locator("#photo").set_input_files(files=[png_file(no_code())])
+    expect(message).to_have_attribute("data-code", "no_qr")
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("#message-text")).to_have_text(
+        "No QR code found in that picture; try a sharper one."
+    )
+
+
+def no_code() -> bytes:
+    """A PNG of a white wall."""
+    picture = io.BytesIO()
+    Image.new("L", (200, 200), 255).save(picture, "PNG")
+    return picture.getvalue()
+
+
+def png_file(content: bytes) -> dict[str, object]:
+    return {"name": "photo.png", "mimeType": "image/png", "buffer": content}
 
 
 def y4m_showing(png: bytes, width: int = 640, height: int = 480) -> bytes:
