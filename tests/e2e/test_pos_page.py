@@ -9,7 +9,9 @@ camera showing a code, read by the server as this browser has no BarcodeDetector
 card's PIN; explains a refusal in Chinese and, after a tap, in English (every error code
 has its own sentence in both); refunds from today's list; shows a payment made at the
 counter by itself; and, when an answer is lost, sends the same request again with the
-same Idempotency-Key, so the customer pays once.
+same Idempotency-Key, so the customer pays once. The volunteer's scan page (``/me/scan``)
+reads codes with the same scanner (merchant_pos/static/scan.js), so its camera and photos
+are tried here too, each page with its own endpoint and its own words.
 
 Without a browser that starts here the tests skip, saying why; under ``CI=true`` they
 fail instead (like PostgreSQL's tests, tests/conftest.py).
@@ -33,7 +35,7 @@ from tests.live_server import LiveServer
 from tests.scenario import Community
 
 try:
-    from playwright.sync_api import Browser, Page, expect, sync_playwright
+    from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
     from playwright.sync_api import Error as PlaywrightError
 except ImportError:  # reported by the browser fixture
     sync_playwright = None
@@ -125,6 +127,34 @@ def till(page, server, community, shop) -> Page:
     sign_in(page, server, server.terminal(shop))
     expect(page.locator("#merchant-name")).to_have_text(community.ledger.get_merchant(shop).name)
     return page
+
+
+@pytest.fixture
+def camera_page(launch, tmp_path) -> Iterator[Callable[[str], Page]]:
+    """camera_page(code) -> a page in a browser whose camera (Chromium's fake one, allowed
+    without asking) shows the QR code of ``code``."""
+    contexts: list[BrowserContext] = []
+    errors: list[str] = []
+
+    def open_showing(code: str) -> Page:
+        video = tmp_path / f"camera-{len(contexts)}.y4m"
+        video.write_bytes(y4m_showing(qr_png(code, box_size=6)))
+        camera = launch(
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        )
+        context = camera.new_context(**PHONE, permissions=["camera"])
+        context.set_default_timeout(WAIT_MS)
+        contexts.append(context)
+        opened = context.new_page()
+        opened.on("pageerror", lambda error: errors.append(str(error)))
+        return opened
+
+    yield open_showing
+    for context in contexts:
+        context.close()
+    assert not errors, f"the page's script failed: {errors}"
 
 
 # --- what a cashier does -------------------------------------------------------------------
@@ -379,35 +409,23 @@ def test_a_lost_answer_is_sent_again_with_the_same_key_and_charges_once(till, co
 
 
 def test_the_camera_reads_a_code_through_the_server_without_barcode_detector(
-    launch, server, community, shop, tmp_path
+    camera_page, server, community, shop
 ):
     li = volunteer_with(community, 20)
     code = fresh_code(community, li)
-    video = tmp_path / "counter.y4m"
-    video.write_bytes(y4m_showing(qr_png(code, box_size=6)))
-    camera = launch(
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-video-capture={video}",
-    )
-    context = camera.new_context(**PHONE, permissions=["camera"])
-    context.set_default_timeout(WAIT_MS)
-    page = context.new_page()
-    try:
-        sign_in(page, server, server.terminal(shop))
-        assert page.evaluate("'BarcodeDetector' in window") is False  # headless Linux
-        with page.expect_request(re.compile(r"/api/v1/pos/decode$")) as frame:
-            page.get_by_role("button", name="扫码", exact=True).click()
-            expect(page.locator("video")).to_be_visible()
-        assert frame.value.headers["content-type"] == "image/jpeg"
-        expect(page.get_by_label("付款码或长者卡号")).to_have_value(code)
-        expect(page.locator("#camera")).to_be_hidden()  # the camera stops once it has a code
-        key_in(page, 4)
-        press_redeem(page)
-        expect_receipt(page, 4)
-        assert community.balance(li) == 16
-    finally:
-        context.close()
+    page = camera_page(code)
+    sign_in(page, server, server.terminal(shop))
+    assert page.evaluate("'BarcodeDetector' in window") is False  # headless Linux
+    with page.expect_request(re.compile(r"/api/v1/pos/decode$")) as frame:
+        page.get_by_role("button", name="扫码", exact=True).click()
+        expect(page.locator("video")).to_be_visible()
+    assert frame.value.headers["content-type"] == "image/jpeg"
+    expect(page.get_by_label("付款码或长者卡号")).to_have_value(code)
+    expect(page.locator("#camera")).to_be_hidden()  # the camera stops once it has a code
+    key_in(page, 4)
+    press_redeem(page)
+    expect_receipt(page, 4)
+    assert community.balance(li) == 16
 
 
 #: SPEC §6's error codes, and the others the POS may meet (docs/API.md).
@@ -519,31 +537,15 @@ def test_the_scan_page_reads_a_photo_of_a_counter_code_through_its_own_endpoint(
     expect_paying(page, server, shop)  # the code was sent with the form
 
 
-def test_the_scan_page_s_camera_reads_a_counter_code_and_stops(launch, server, shop, tmp_path):
-    code = server.community.ledger.get_merchant(shop).merchant_code
-    video = tmp_path / "counter.y4m"
-    video.write_bytes(y4m_showing(qr_png(code, box_size=6)))
-    camera = launch(
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-video-capture={video}",
-    )
-    context = camera.new_context(**PHONE, permissions=["camera"])
-    context.set_default_timeout(WAIT_MS)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    try:
-        volunteer_on_scan_page(page, server)
-        with page.expect_request(re.compile(r"/me/scan/decode$")) as frame:
-            page.get_by_role("button", name="打开摄像头").click()
-            expect(page.get_by_role("button", name="关闭摄像头")).to_be_visible()
-            expect(page.locator("#scan-status")).to_have_text("请把二维码放在画面中间。")
-        assert frame.value.headers["content-type"] == "image/jpeg"
-        expect_paying(page, server, shop)
-        assert not errors, f"the page's script failed: {errors}"
-    finally:
-        context.close()
+def test_the_scan_page_s_camera_reads_a_counter_code_and_sends_it(camera_page, server, shop):
+    page = camera_page(server.community.ledger.get_merchant(shop).merchant_code)
+    volunteer_on_scan_page(page, server)
+    with page.expect_request(re.compile(r"/me/scan/decode$")) as frame:
+        page.get_by_role("button", name="打开摄像头").click()
+        expect(page.get_by_role("button", name="关闭摄像头")).to_be_visible()
+        expect(page.locator("#scan-status")).to_have_text("请把二维码放在画面中间。")
+    assert frame.value.headers["content-type"] == "image/jpeg"
+    expect_paying(page, server, shop)
 
 
 def test_without_a_camera_or_a_code_both_pages_say_so_in_their_language(page, server, shop):
