@@ -24,8 +24,6 @@
   const FRESH_MS = 20000; // how long a new row of today's list stays highlighted
   const TIMEOUT_MS = 15000; // one request
   const RETRY_DELAYS_MS = [500, 1000, 2000]; // further tries of an unanswered attempt
-  const FRAME_SIDE = 640; // a frame sent to the server is downscaled to this
-  const FRAME_BYTES = 45000; // under the server's limit (api/endpoints/pos.py: 48 KiB)
   const MAX_AMOUNT_DIGITS = 6;
 
   // Codes by first digit and length (ledger/codes.py).
@@ -275,11 +273,11 @@
     pollTimer: null,
     polling: false,
     pollAgain: false,
-    camera: null, // {stream, timer, detector, busy}
   };
 
   const $ = (id) => document.getElementById(id);
   const el = {};
+  let scanner = null; // GoldbeanScanner's camera and photos, once the page is bound
 
   // --- helpers ---------------------------------------------------------------------------
 
@@ -585,7 +583,7 @@
   }
 
   function signOut() {
-    stopCamera();
+    scanner.stop();
     stopPolling();
     forgetToken();
     Object.assign(state, {
@@ -768,61 +766,12 @@
 
   // --- reading codes from pictures ---------------------------------------------------------
 
-  function canvasBlob(canvas, quality) {
-    return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", quality));
-  }
-
-  // A grey JPEG of the source, at most FRAME_SIDE pixels on its long side and FRAME_BYTES
-  // bytes (smaller and rougher until it fits).
-  async function frameBlob(source, width, height) {
-    const canvas = el.frame;
-    const context = canvas.getContext("2d", { willReadFrequently: false });
-    let scale = Math.min(1, FRAME_SIDE / Math.max(width, height));
-    for (let round = 0; round < 4; round += 1) {
-      canvas.width = Math.max(1, Math.round(width * scale));
-      canvas.height = Math.max(1, Math.round(height * scale));
-      context.filter = "grayscale(1)";
-      context.fillStyle = "#fff";
-      context.fillRect(0, 0, canvas.width, canvas.height);
-      context.drawImage(source, 0, 0, canvas.width, canvas.height);
-      for (const quality of [0.85, 0.7, 0.5]) {
-        const blob = await canvasBlob(canvas, quality);
-        if (blob && blob.size <= FRAME_BYTES) return blob;
-      }
-      scale *= 0.75;
-    }
-    return null;
-  }
-
+  // The camera and photos are read by GoldbeanScanner (scan.js, loaded before this file);
+  // frames the browser cannot read itself go to POST /api/v1/pos/decode with the token.
   async function decodeOnServer(blob) {
     const answer = await send("POST", `${API}/pos/decode`, { body: blob, type: blob.type });
     if (answer.status !== 200) throw new Refused(answer.status, answer.body);
     return Array.isArray(answer.body && answer.body.codes) ? answer.body.codes : [];
-  }
-
-  // The texts of the QR codes in an image or video frame: read by the browser's
-  // BarcodeDetector if there is one, else by the server. A photo the detector finds nothing
-  // in goes to the server too (``orServer``); a camera frame does not (the next one may do).
-  async function detectCodes(source, width, height, detector, orServer) {
-    if (detector) {
-      try {
-        const found = await detector.detect(source);
-        const codes = found.map((barcode) => barcode.rawValue).filter(Boolean);
-        if (codes.length || !orServer) return codes;
-      } catch (error) {
-        console.warn("BarcodeDetector failed; asking the server", error);
-      }
-    }
-    const blob = await frameBlob(source, width, height);
-    return blob ? decodeOnServer(blob) : [];
-  }
-
-  // The code to use among those read: a payment code or card first.
-  function pickCode(codes) {
-    const cleaned = codes.map(digitsOf);
-    return (
-      cleaned.find((code) => ["payment", "card"].includes(kindOf(code))) || cleaned[0] || null
-    );
   }
 
   function useScannedCode(code) {
@@ -836,110 +785,32 @@
     if (kind === "card") el.pin.focus();
   }
 
-  async function barcodeDetector() {
-    if (!("BarcodeDetector" in window)) return null;
-    try {
-      const formats = await window.BarcodeDetector.getSupportedFormats();
-      return formats.includes("qr_code") ? new window.BarcodeDetector({ formats: ["qr_code"] }) : null;
-    } catch {
-      return null;
-    }
-  }
-
-  async function choosePhoto() {
-    const file = el.photo.files && el.photo.files[0];
-    if (!file) return;
-    clearMessage();
-    let bitmap;
-    try {
-      bitmap = await createImageBitmap(file);
-    } catch {
-      return showError("bad_image");
-    } finally {
-      el.photo.value = ""; // the same photo may be chosen again
-    }
-    try {
-      const detector = await barcodeDetector();
-      const codes = await detectCodes(bitmap, bitmap.width, bitmap.height, detector, true);
-      const code = pickCode(codes);
-      if (!code) return showError("no_qr");
-      useScannedCode(code);
-    } catch (error) {
-      showRefusal(error);
-    } finally {
-      bitmap.close();
-    }
-  }
-
-  async function startCamera() {
-    if (state.camera) return;
-    clearMessage();
-    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      return showError("no_camera");
-    }
-    let stream;
-    try {
-      stream = await navigator.mediaDevices.getUserMedia({
-        audio: false,
-        video: { facingMode: { ideal: "environment" }, width: { ideal: 1280 }, height: { ideal: 720 } },
-      });
-    } catch (error) {
-      console.warn("no camera", error);
-      return showError("no_camera");
-    }
-    state.camera = { stream, timer: null, detector: await barcodeDetector(), busy: false };
-    el.video.srcObject = stream;
-    el.camera.hidden = false;
-    el.scan.hidden = true;
-    try {
-      await el.video.play();
-    } catch (error) {
-      console.warn("the video does not play", error);
-    }
-    scheduleFrame();
-  }
-
-  function scheduleFrame() {
-    if (!state.camera) return;
-    state.camera.timer = window.setTimeout(scanFrame, SCAN_MS);
-  }
-
-  async function scanFrame() {
-    const camera = state.camera;
-    if (!camera || camera.busy) return;
-    const video = el.video;
-    if (document.hidden || video.readyState < 2 || !video.videoWidth) return scheduleFrame();
-    camera.busy = true;
-    try {
-      const { videoWidth, videoHeight } = video;
-      const codes = await detectCodes(video, videoWidth, videoHeight, camera.detector, false);
-      const code = pickCode(codes);
-      if (code && state.camera === camera) {
-        stopCamera();
-        useScannedCode(code);
-        return;
-      }
-    } catch (error) {
-      if (error instanceof Refused && error.code === "unauthenticated") {
-        stopCamera();
-        return showRefusal(error);
-      }
-      console.warn("a frame could not be read", error); // the next frame may do
-    } finally {
-      camera.busy = false;
-    }
-    scheduleFrame();
-  }
-
-  function stopCamera() {
-    const camera = state.camera;
-    if (!camera) return;
-    state.camera = null;
-    window.clearTimeout(camera.timer);
-    for (const track of camera.stream.getTracks()) track.stop();
-    el.video.srcObject = null;
-    el.camera.hidden = true;
-    el.scan.hidden = false;
+  function makeScanner() {
+    return window.GoldbeanScanner.create({
+      video: el.video,
+      every: SCAN_MS,
+      decode: decodeOnServer,
+      prefer: (code) => ["payment", "card"].includes(kindOf(code)), // a payment code or card first
+      found: useScannedCode,
+      started() {
+        el.camera.hidden = false;
+        el.scan.hidden = true;
+      },
+      stopped() {
+        el.camera.hidden = true;
+        el.scan.hidden = false;
+      },
+      problem(kind, error) {
+        if (kind === "no_camera") showError("no_camera");
+        else if (kind === "bad_image") showError("bad_image");
+        else if (kind === "no_code") showError("no_qr");
+        else if (kind === "failed") showRefusal(error);
+        else if (kind === "frame" && error instanceof Refused && error.code === "unauthenticated") {
+          scanner.stop();
+          showRefusal(error);
+        } // another frame: the next one may do
+      },
+    });
   }
 
   // --- today's list ----------------------------------------------------------------------
@@ -1213,7 +1084,6 @@
       refundCancel: "refund-cancel",
       refundConfirm: "refund-confirm",
       announce: "announce",
-      frame: "frame",
     };
     for (const [name, id] of Object.entries(ids)) el[name] = $(id);
 
@@ -1230,10 +1100,17 @@
     });
     el.saleForm.addEventListener("submit", redeem);
     el.code.addEventListener("input", renderCodeKind);
-    el.scan.addEventListener("click", startCamera);
-    el.scanStop.addEventListener("click", stopCamera);
+    scanner = makeScanner();
+    el.scan.addEventListener("click", () => {
+      clearMessage();
+      scanner.start();
+    });
+    el.scanStop.addEventListener("click", () => scanner.stop());
     el.photoButton.addEventListener("click", () => el.photo.click());
-    el.photo.addEventListener("change", choosePhoto);
+    el.photo.addEventListener("change", () => {
+      if (el.photo.files && el.photo.files[0]) clearMessage();
+      scanner.readPhoto(el.photo);
+    });
     for (const button of document.querySelectorAll(".keypad button")) {
       button.addEventListener("click", () => pressKey(button.dataset.key));
     }
@@ -1256,8 +1133,7 @@
       event.preventDefault();
     });
     document.addEventListener("visibilitychange", () => {
-      if (document.hidden) stopCamera();
-      else if (state.merchantId) refreshToday();
+      if (!document.hidden && state.merchantId) refreshToday(); // (the scanner stops the camera)
     });
   }
 

@@ -9,7 +9,9 @@ camera showing a code, read by the server as this browser has no BarcodeDetector
 card's PIN; explains a refusal in Chinese and, after a tap, in English (every error code
 has its own sentence in both); refunds from today's list; shows a payment made at the
 counter by itself; and, when an answer is lost, sends the same request again with the
-same Idempotency-Key, so the customer pays once.
+same Idempotency-Key, so the customer pays once. The volunteer's scan page (``/me/scan``)
+reads codes with the same scanner (merchant_pos/static/scan.js), so its camera and photos
+are tried here too, each page with its own endpoint and its own words.
 
 Without a browser that starts here the tests skip, saying why; under ``CI=true`` they
 fail instead (like PostgreSQL's tests, tests/conftest.py).
@@ -18,6 +20,7 @@ fail instead (like PostgreSQL's tests, tests/conftest.py).
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import re
@@ -32,7 +35,7 @@ from tests.live_server import LiveServer
 from tests.scenario import Community
 
 try:
-    from playwright.sync_api import Browser, Page, expect, sync_playwright
+    from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
     from playwright.sync_api import Error as PlaywrightError
 except ImportError:  # reported by the browser fixture
     sync_playwright = None
@@ -124,6 +127,34 @@ def till(page, server, community, shop) -> Page:
     sign_in(page, server, server.terminal(shop))
     expect(page.locator("#merchant-name")).to_have_text(community.ledger.get_merchant(shop).name)
     return page
+
+
+@pytest.fixture
+def camera_page(launch, tmp_path) -> Iterator[Callable[[str], Page]]:
+    """camera_page(code) -> a page in a browser whose camera (Chromium's fake one, allowed
+    without asking) shows the QR code of ``code``."""
+    contexts: list[BrowserContext] = []
+    errors: list[str] = []
+
+    def open_showing(code: str) -> Page:
+        video = tmp_path / f"camera-{len(contexts)}.y4m"
+        video.write_bytes(y4m_showing(qr_png(code, box_size=6)))
+        camera = launch(
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        )
+        context = camera.new_context(**PHONE, permissions=["camera"])
+        context.set_default_timeout(WAIT_MS)
+        contexts.append(context)
+        opened = context.new_page()
+        opened.on("pageerror", lambda error: errors.append(str(error)))
+        return opened
+
+    yield open_showing
+    for context in contexts:
+        context.close()
+    assert not errors, f"the page's script failed: {errors}"
 
 
 # --- what a cashier does -------------------------------------------------------------------
@@ -378,35 +409,23 @@ def test_a_lost_answer_is_sent_again_with_the_same_key_and_charges_once(till, co
 
 
 def test_the_camera_reads_a_code_through_the_server_without_barcode_detector(
-    launch, server, community, shop, tmp_path
+    camera_page, server, community, shop
 ):
     li = volunteer_with(community, 20)
     code = fresh_code(community, li)
-    video = tmp_path / "counter.y4m"
-    video.write_bytes(y4m_showing(qr_png(code, box_size=6)))
-    camera = launch(
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-video-capture={video}",
-    )
-    context = camera.new_context(**PHONE, permissions=["camera"])
-    context.set_default_timeout(WAIT_MS)
-    page = context.new_page()
-    try:
-        sign_in(page, server, server.terminal(shop))
-        assert page.evaluate("'BarcodeDetector' in window") is False  # headless Linux
-        with page.expect_request(re.compile(r"/api/v1/pos/decode$")) as frame:
-            page.get_by_role("button", name="扫码", exact=True).click()
-            expect(page.locator("video")).to_be_visible()
-        assert frame.value.headers["content-type"] == "image/jpeg"
-        expect(page.get_by_label("付款码或长者卡号")).to_have_value(code)
-        expect(page.locator("#camera")).to_be_hidden()  # the camera stops once it has a code
-        key_in(page, 4)
-        press_redeem(page)
-        expect_receipt(page, 4)
-        assert community.balance(li) == 16
-    finally:
-        context.close()
+    page = camera_page(code)
+    sign_in(page, server, server.terminal(shop))
+    assert page.evaluate("'BarcodeDetector' in window") is False  # headless Linux
+    with page.expect_request(re.compile(r"/api/v1/pos/decode$")) as frame:
+        page.get_by_role("button", name="扫码", exact=True).click()
+        expect(page.locator("video")).to_be_visible()
+    assert frame.value.headers["content-type"] == "image/jpeg"
+    expect(page.get_by_label("付款码或长者卡号")).to_have_value(code)
+    expect(page.locator("#camera")).to_be_hidden()  # the camera stops once it has a code
+    key_in(page, 4)
+    press_redeem(page)
+    expect_receipt(page, 4)
+    assert community.balance(li) == 16
 
 
 #: SPEC §6's error codes, and the others the POS may meet (docs/API.md).
@@ -476,6 +495,108 @@ def test_every_error_code_has_its_own_sentence_in_chinese_and_in_english(page, s
     page.locator("#token").fill("a token the server will refuse")
     page.locator("#sign-in-button").click()  # a code the page does not know yet
     expect(message).to_have_text("the server's detail of a_code_from_the_future")
+
+
+# --- the volunteer's scan page, which reads codes with the same scanner (scan.js) -------------
+
+PASSWORD = "scan-page-password-2026"
+VOLUNTEERS = itertools.count(1)
+
+
+def volunteer_on_scan_page(page: Page, server: LiveServer, lang: str = "zh") -> None:
+    """``page`` signed in on the people's pages as a new volunteer, on /me/scan."""
+    account = server.community.volunteer("李伟")
+    username = f"volunteer-{next(VOLUNTEERS)}"
+    auth = server.app.extensions["goldbean.auth"]
+    auth.create_user(username, PASSWORD, "volunteer", account_id=account)
+    page.goto(f"{server.url}/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录", exact=True).click()
+    expect(page.get_by_role("button", name="退出登录")).to_be_visible()
+    page.goto(f"{server.url}/me/scan?lang={lang}")
+    expect(page.locator("#scan-tools")).to_be_visible()  # the script is running
+
+
+def expect_paying(page: Page, server: LiveServer, shop: str) -> None:
+    merchant = server.community.ledger.get_merchant(shop)
+    expect(page).to_have_url(f"{server.url}/me/pay?merchant={merchant.merchant_code}")
+    expect(page.locator("#pay-shop")).to_have_text(merchant.name)
+
+
+def test_the_scan_page_reads_a_photo_of_a_counter_code_through_its_own_endpoint(page, server, shop):
+    volunteer_on_scan_page(page, server)
+    code = server.community.ledger.get_merchant(shop).merchant_code
+    photo = {"name": "counter.png", "mimeType": "image/png", "buffer": qr_png(code)}
+    with page.expect_response(re.compile(r"/me/scan/decode$")) as decoded:
+        page.get_by_label("或者给二维码拍照").set_input_files(files=[photo])
+    assert decoded.value.status == 200
+    assert decoded.value.request.headers["content-type"] == "image/jpeg"  # downscaled, grey
+    assert decoded.value.request.headers["x-csrftoken"]  # a form token, not a bearer token
+    assert "authorization" not in decoded.value.request.headers
+    expect_paying(page, server, shop)  # the code was sent with the form
+
+
+def test_the_scan_page_s_camera_reads_a_counter_code_and_sends_it(camera_page, server, shop):
+    page = camera_page(server.community.ledger.get_merchant(shop).merchant_code)
+    volunteer_on_scan_page(page, server)
+    with page.expect_request(re.compile(r"/me/scan/decode$")) as frame:
+        page.get_by_role("button", name="打开摄像头").click()
+        expect(page.get_by_role("button", name="关闭摄像头")).to_be_visible()
+        expect(page.locator("#scan-status")).to_have_text("请把二维码放在画面中间。")
+    assert frame.value.headers["content-type"] == "image/jpeg"
+    expect_paying(page, server, shop)
+
+
+def test_without_a_camera_or_a_code_both_pages_say_so_in_their_language(page, server, shop):
+    # This browser has no camera; each page says so in its own words and language.
+    volunteer_on_scan_page(page, server)
+    page.get_by_role("button", name="打开摄像头").click()
+    expect(page.locator("#scan-status")).to_have_text(
+        "无法使用摄像头。请手动输入二维码下方的数字。"
+    )
+    expect(page.locator("#code")).to_be_focused()  # to type it instead
+
+    page.goto(f"{server.url}/me/scan?lang=en")
+    status = page.locator("#scan-status")
+    page.get_by_role("button", name="Start the camera").click()
+    expect(status).to_have_text(
+        "The camera cannot be used here. Type the digits under the QR code instead."
+    )
+    photo = page.get_by_label("Or take a photo of the code")
+    photo.set_input_files(files=[png_file(no_code())])
+    expect(status).to_have_text(
+        "No QR code found in that picture. Try again closer, or type the digits."
+    )
+    photo.set_input_files(files=[png_file(b"not a picture")])
+    expect(status).to_have_text("That picture cannot be read.")
+    expect(page).to_have_url(f"{server.url}/me/scan?lang=en")  # the form was not sent
+
+    page.context.clear_cookies()
+    sign_in(page, server, server.terminal(shop))
+    expect(page.locator("#merchant-name")).to_be_visible()
+    page.get_by_role("button", name="扫码", exact=True).click()
+    message = page.locator("#message")
+    expect(message).to_have_attribute("data-code", "no_camera")
+    expect(message).to_contain_text("无法使用摄像头")
+    expect(page.get_by_role("button", name="扫码", exact=True)).to_be_visible()
+    page.locator("#photo").set_input_files(files=[png_file(no_code())])
+    expect(message).to_have_attribute("data-code", "no_qr")
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("#message-text")).to_have_text(
+        "No QR code found in that picture; try a sharper one."
+    )
+
+
+def no_code() -> bytes:
+    """A PNG of a white wall."""
+    picture = io.BytesIO()
+    Image.new("L", (200, 200), 255).save(picture, "PNG")
+    return picture.getvalue()
+
+
+def png_file(content: bytes) -> dict[str, object]:
+    return {"name": "photo.png", "mimeType": "image/png", "buffer": content}
 
 
 def y4m_showing(png: bytes, width: int = 640, height: int = 480) -> bytes:
