@@ -8,7 +8,7 @@ from uuid import uuid4
 
 from ledger.core import LedgerCore, check_text, optional_text
 from ledger.errors import DuplicateReceipt, NothingToSettle, ValidationError
-from ledger.fund import Donation, Fund, Settlement
+from ledger.fund import MAX_DONATION_FEN, MAX_DONOR_NAME, MAX_RECEIPT_NO, Donation, Fund, Settlement
 from ledger.ids import FUND_ID, derived_id
 from ledger.merchants import Merchant
 from ledger.money import cash_fen, check_fen, coverage, rebate_fen
@@ -36,12 +36,13 @@ class FundCommands(LedgerCore):
         """Record a cash donation into the fund. The receipt number is unique: the same
         donation recorded again returns the first record; a different donation under the
         same receipt number raises DuplicateReceipt."""
-        check_fen(amount_fen)
-        receipt_no = check_text(receipt_no, "receipt_no", max_length=64)
+        if check_fen(amount_fen) > MAX_DONATION_FEN:
+            raise ValidationError(f"amount_fen may be at most {MAX_DONATION_FEN}")
+        receipt_no = check_text(receipt_no, "receipt_no", max_length=MAX_RECEIPT_NO)
         donor_name = (
-            optional_text(donor, "donor", max_length=120) or ""
+            optional_text(donor, "donor", max_length=MAX_DONOR_NAME) or ""
             if anonymous
-            else check_text(donor, "donor", max_length=120)
+            else check_text(donor, "donor", max_length=MAX_DONOR_NAME)
         )
         if not isinstance(received_on, date) or isinstance(received_on, datetime):
             raise ValidationError("received_on must be a date")
@@ -81,6 +82,12 @@ class FundCommands(LedgerCore):
 
         return self.run(attempt, "recording a donation")
 
+    def settlement_cutoffs(self) -> tuple[date, date]:
+        """A settlement's cutoff today: the default (the first day of this month) and the
+        latest allowed (tomorrow), local dates."""
+        today = date.fromisoformat(self.day_of(self.now()))
+        return today.replace(day=1), today + timedelta(days=1)
+
     def prepare_settlement(
         self, by: Actor, *, cutoff: date | None = None, key: str | None = None
     ) -> SettlementView:
@@ -93,11 +100,11 @@ class FundCommands(LedgerCore):
         record_id = derived_id("settlement", by.name, key) if key is not None else uuid4()
 
         def cutoff_day_now() -> date:
-            today = date.fromisoformat(self.day_of(self.now()))
-            day = cutoff or today.replace(day=1)
+            default, latest = self.settlement_cutoffs()
+            day = cutoff or default
             if not isinstance(day, date) or isinstance(day, datetime):
                 raise ValidationError("the cutoff must be a date")
-            if day > today + timedelta(days=1):
+            if day > latest:
                 raise ValidationError("the cutoff must be a date no later than tomorrow")
             return day
 

@@ -14,6 +14,12 @@ from eventsourcing.domain import Aggregate
 
 from ledger.errors import FourEyesRequired, InsufficientFund, InvalidState, NotFound
 
+#: what a donation may be: the ledger's bounds, which the API's schema and the page's
+#: form ask for rather than repeat
+MAX_DONATION_FEN = 10**12  # ten billion yuan: far above any real donation
+MAX_DONOR_NAME = 120
+MAX_RECEIPT_NO = 64
+
 PREPARED, APPROVED, PAID = "prepared", "approved", "paid"
 
 

@@ -17,6 +17,7 @@ from marshmallow import Schema, fields, validate
 from api.context import ledger_of
 from api.idempotent import idempotent, ledger_key
 from api.security import STAFF, actor, requires
+from ledger.fund import MAX_DONATION_FEN, MAX_DONOR_NAME, MAX_RECEIPT_NO
 from ledger.views import SettlementView
 
 blp = Blueprint(
@@ -26,14 +27,13 @@ blp = Blueprint(
     description="Donations, the fund's position, and settlements with merchants",
 )
 
-MAX_FEN = 10**12  # ten billion yuan: far above any real donation
 
 
 class DonationRequest(Schema):
     donor = fields.String(
         load_default=None,
         allow_none=True,
-        validate=validate.Length(max=120),
+        validate=validate.Length(max=MAX_DONOR_NAME),
         metadata={"description": "the donor's name; required unless anonymous"},
     )
     anonymous = fields.Boolean(
@@ -43,12 +43,12 @@ class DonationRequest(Schema):
         metadata={"description": "published as 匿名 / anonymous"},
     )
     amount_fen = fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=1, max=MAX_FEN)
+        required=True, strict=True, validate=validate.Range(min=1, max=MAX_DONATION_FEN)
     )
     received_on = fields.Date(
         required=True, metadata={"description": "the day the cash came in; not in the future"}
     )
-    receipt_no = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    receipt_no = fields.String(required=True, validate=validate.Length(min=1, max=MAX_RECEIPT_NO))
 
 
 class DonationReceipt(Schema):

@@ -11,7 +11,7 @@ officer than the one who prepared it (four eyes: the ledger refuses, the page sa
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +23,7 @@ from api.context import ledger_of, reading
 from api.web.common import fund_chart
 from api.web.support import actor, attempt, back, ledger_key, ledger_message, money, page, who
 from ledger.errors import InvalidState, LedgerError, NotFound
+from ledger.fund import MAX_DONATION_FEN, MAX_DONOR_NAME, MAX_RECEIPT_NO
 from projections import queries
 
 bp = Blueprint("fund", __name__)
@@ -31,7 +32,6 @@ STAFF = ("coordinator", "fund_officer", "auditor", "admin")
 OFFICER = "fund_officer"
 READERS = (OFFICER, "auditor")  # GET /settlements/{id}; auditors read everything
 
-MAX_FEN = 10**12  # as the API's POST /fund/donations
 YUAN = re.compile(r"^[0-9]{1,10}(?:\.[0-9]+)?$")
 
 STATUS_NAMES = {
@@ -136,7 +136,7 @@ def fund_record_donation() -> Any:
         )
     elif amount_fen < 1:
         errors["amount_yuan"] = _("The amount must be at least ¥0.01.")
-    elif amount_fen > MAX_FEN:
+    elif amount_fen > MAX_DONATION_FEN:
         errors["amount_yuan"] = _("That amount is too large.")
     received_on = None
     try:
@@ -147,10 +147,12 @@ def fund_record_donation() -> Any:
         errors["received_on"] = _("The day received cannot be in the future.")
     if not form["anonymous"] and not form["donor"]:
         errors["donor"] = _("Enter the donor's name, or tick “Anonymous”.")
-    if len(form["donor"]) > 120:
-        errors["donor"] = _("The donor's name has at most 120 characters.")
-    if not form["receipt_no"] or len(form["receipt_no"]) > 64:
-        errors["receipt_no"] = _("Enter the receipt number (at most 64 characters).")
+    if len(form["donor"]) > MAX_DONOR_NAME:
+        errors["donor"] = _("The donor's name has at most %(num)d characters.", num=MAX_DONOR_NAME)
+    if not form["receipt_no"] or len(form["receipt_no"]) > MAX_RECEIPT_NO:
+        errors["receipt_no"] = _(
+            "Enter the receipt number (at most %(num)d characters).", num=MAX_RECEIPT_NO
+        )
     if errors:
         flash(_("The donation was not recorded. Check the marked fields."), "error")
         return _donations_page(form, errors, 422)
@@ -215,13 +217,13 @@ def fund_settlements() -> str:
             }
         )
     items.sort(key=lambda item: (item["period"], item["cutoff"]), reverse=True)
-    today = _today()
+    default_cutoff, latest_cutoff = ledger.settlement_cutoffs()
     return render_template(
         "web_fund_settlements.html",
         settlements=items,
         can_prepare=who().role == OFFICER,
-        default_cutoff=today.replace(day=1).isoformat(),
-        latest_cutoff=(today + timedelta(days=1)).isoformat(),
+        default_cutoff=default_cutoff.isoformat(),
+        latest_cutoff=latest_cutoff.isoformat(),
     )
 
 
@@ -237,7 +239,7 @@ def fund_prepare_settlement() -> Any:
         except ValueError:
             flash(_("Enter the cutoff as a date (YYYY-MM-DD), or leave it empty."), "error")
             return back("/staff/settlements")
-        if cutoff > _today() + timedelta(days=1):
+        if cutoff > ledger_of().settlement_cutoffs()[1]:
             flash(_("The cutoff can be tomorrow at the latest."), "error")
             return back("/staff/settlements")
     prepared = attempt(

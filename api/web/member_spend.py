@@ -1,7 +1,8 @@
 """A volunteer scans codes with their phone (SPEC §5): a shop's counter code to pay it, an
 activity's check-in code to check in.
 
-- ``GET /me/scan``: the camera (``me-scan.js``: ``getUserMedia`` and ``BarcodeDetector``
+- ``GET /me/scan``: the camera (``me-scan.js`` with the scanner it shares with the till,
+  ``/pos/static/scan.js``: ``getUserMedia`` and ``BarcodeDetector``
   where the browser has it, else frames read by ``POST /me/scan/decode``) and a form to
   type the code (field ``code``), for phones without a camera or when it is refused.
 - ``POST /me/scan``: what the code is. A counter code leads to ``GET /me/pay?merchant=``;
