@@ -203,6 +203,16 @@ def _security_headers(response: Response) -> None:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
 
 
+def loggable(text: str, limit: int = 300) -> str:
+    """``text`` safe for a one-line log record: control and line-breaking characters (a
+    path may carry ``%0a``) written as escapes, so a request cannot forge a log line."""
+    escaped = "".join(
+        c if c.isprintable() and c not in "\u2028\u2029" else c.encode("unicode_escape").decode()
+        for c in text[:limit]
+    )
+    return escaped + ("…" if len(text) > limit else "")
+
+
 def _request_logging(app: Flask) -> None:
     @app.before_request
     def _start() -> None:
@@ -225,7 +235,7 @@ def _request_logging(app: Flask) -> None:
         log.info(
             "%s %s %s %.1fms request=%s user=%s",
             request.method,
-            request.path,
+            loggable(request.path),
             response.status_code,
             (time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
             g.get("request_id", "-"),

@@ -60,7 +60,8 @@ def entries(
     the version to continue below (None at the end)."""
     e = t.entries.c
     query = select(t.entries).where(e.account_id == account_id)
-    if before_version is not None:
+    # The column is 32-bit: a larger cursor is past every version, so it bounds nothing.
+    if before_version is not None and before_version < 2**31:
         query = query.where(e.version < before_version)
     return _page(conn, query.order_by(e.version.desc()), limit, lambda last: last["version"])
 
