@@ -85,6 +85,15 @@ def test_payment_codes_that_are_malformed_expired_or_used_are_refused(
     assert community.balance(li) == 25
 
 
+def test_a_till_refused_for_want_of_beans_learns_no_balance(community, terminal, li):
+    """The refusal used to say "the account holds 30 beans, 31 are needed": a till could
+    learn any customer's balance by asking for too much."""
+    refused = redeem(terminal, community.payment_code(li), 31)
+    assert status_and_code(refused) == (409, "insufficient_balance")
+    detail = refused.get_json()["detail"]
+    assert not any(ch.isdigit() for ch in detail), detail
+
+
 def test_the_ledger_limits_answer_for_large_or_unaffordable_amounts(community, terminal, shop, li):
     assert status_and_code(redeem(terminal, community.payment_code(li), 501)) == (
         422,
