@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import uuid4
 
 from ledger import codes
@@ -14,6 +14,9 @@ from ledger.ids import derived_id
 from ledger.incidents import Incident
 from ledger.records import CheckinCodeClaimed
 from ledger.views import ActivityView, Actor, CheckinView, ConfirmationView, IncidentView
+
+#: how far from today an activity may start or end
+ACTIVITY_HORIZON = timedelta(days=366)
 
 
 class AwardCommands(LedgerCore):
@@ -200,6 +203,9 @@ class AwardCommands(LedgerCore):
                 raise ValidationError("starts_at and ends_at must be timezone-aware date-times")
         if ends_at <= starts_at:
             raise ValidationError("an activity must end after it starts")
+        now = self.now()
+        if not (now - ACTIVITY_HORIZON <= starts_at and ends_at <= now + ACTIVITY_HORIZON):
+            raise ValidationError("an activity must start and end within a year of today")
         record_id = derived_id("activity", by.name, key) if key is not None else uuid4()
         replay = self.keyed(
             key,
