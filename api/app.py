@@ -28,6 +28,7 @@ from api.auth import Auth
 from api.context import make_runner, runner_of
 from api.endpoints import register_all
 from api.idempotency import IdempotencyStore
+from api.jobs import Jobs
 from api.pages import pages
 from api.settings import Settings
 from api.store import Store
@@ -92,6 +93,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, ledger: Ledger | None
     app.extensions["goldbean.projections"] = make_runner(store, ledger)
     app.extensions["goldbean.auth"] = Auth(store, ledger.clock)
     app.extensions["goldbean.idempotency"] = IdempotencyStore(store, ledger.clock)
+    app.extensions["goldbean.jobs"] = Jobs(store, ledger.clock)
 
     api = GoldbeanApi(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
