@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
 
+from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
 from ledger import codes
@@ -127,8 +128,9 @@ def summarize(ledger: Ledger, *, refused: int = 0) -> DemoSummary:
     )
 
 
-def _notifications(ledger: Ledger, event_class: type) -> list:
-    found, start, topics = [], 0, [get_topic(event_class)]
+def _notifications(ledger: Ledger, event_class: type) -> list[Notification]:
+    found: list[Notification] = []
+    start, topics = 0, [get_topic(event_class)]
     while True:
         batch = ledger.recorder.select_notifications(
             start=start, limit=5000, topics=topics, inclusive_of_start=False
@@ -164,9 +166,11 @@ def _sample_merchant(ledger: Ledger, ids: list[str]) -> Sample | None:
 def _sample_beneficiary(ledger: Ledger, ids: list[str]) -> Sample | None:
     """The beneficiary with the most beans among those whose card has no PIN."""
     cards = [ledger.find(UUID(b), Beneficiary) for b in ids]
-    usable = [b for b in cards if b is not None and b.card_number and b.pin_hash is None]
+    usable = [
+        (b, b.card_number) for b in cards if b is not None and b.card_number and b.pin_hash is None
+    ]
     if not usable:
         return None
-    best = max(usable, key=lambda b: b.balance)
-    detail = f"card code {codes.card_code(best.card_number)} (no PIN), {best.balance:,} beans"
+    best, card_number = max(usable, key=lambda pair: pair[0].balance)
+    detail = f"card code {codes.card_code(card_number)} (no PIN), {best.balance:,} beans"
     return Sample(str(best.id), best.display_name, detail)

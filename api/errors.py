@@ -12,23 +12,26 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from eventsourcing.persistence import OperationalError as _RecorderOperational
 from flask import Flask, Response, g, json
 from marshmallow import INCLUDE, Schema, fields
+from sqlalchemy.exc import OperationalError as _SqlAlchemyOperational
 from werkzeug.exceptions import HTTPException
 
 from ledger import errors as le
 
+_psycopg_operational: tuple[type[Exception], ...]
 try:  # the errors of a database that is down or restarting (both drivers' and SQLAlchemy's)
     from psycopg import OperationalError as _PsycopgOperational
+
+    _psycopg_operational = (_PsycopgOperational,)
 except ImportError:  # pragma: no cover - installed without the postgres extra
-    _PsycopgOperational = ()  # type: ignore[assignment,misc]
-from eventsourcing.persistence import OperationalError as _RecorderOperational
-from sqlalchemy.exc import OperationalError as _SqlAlchemyOperational
+    _psycopg_operational = ()
 
 DatabaseUnreachable: tuple[type[Exception], ...] = (
     _SqlAlchemyOperational,
     _RecorderOperational,
-    *((_PsycopgOperational,) if _PsycopgOperational else ()),
+    *_psycopg_operational,
 )
 
 log = logging.getLogger(__name__)

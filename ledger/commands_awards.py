@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from uuid import uuid4
 
@@ -132,7 +133,7 @@ class AwardCommands(LedgerCore):
         )
 
     def assign_handlers(
-        self, incident_id: object, by: Actor, account_ids: list[object]
+        self, incident_id: object, by: Actor, account_ids: Sequence[object]
     ) -> IncidentView:
         """Name the volunteers who handle an incident; they are awarded when it is resolved."""
         if not account_ids:
@@ -261,7 +262,7 @@ class AwardCommands(LedgerCore):
         return self.run(attempt, "checking in")
 
     def confirm_attendance(
-        self, activity_id: object, by: Actor, account_ids: list[object] | None = None
+        self, activity_id: object, by: Actor, account_ids: Sequence[object] | None = None
     ) -> ConfirmationView:
         """Confirm who attended (everyone checked in, or the given ones) and award each
         attendee once. Raises AwardCapExceeded naming anyone the award would take past

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from uuid import uuid4
 
 from ledger.accounts import ISSUANCE, Beneficiary, Flow, Volunteer
@@ -159,7 +160,7 @@ class GivingCommands(LedgerCore):
         by: Actor,
         *,
         amount: int | None = None,
-        account_ids: list[object] | None = None,
+        account_ids: Sequence[object] | None = None,
     ) -> AllotmentRun:
         """Grant the monthly allotment for ``period`` (YYYY-MM) to every beneficiary, or
         to the given ones. Each beneficiary gets at most one allotment per period, so a
