@@ -290,7 +290,8 @@ def verify_log(progress: Progress | None = None) -> dict[str, Any]:
 def audit_verify() -> Any:
     """Start verifying the chain, the reports and the read tables (in the background:
     on a large log it takes minutes), or join the verification already running."""
-    job = jobs_of().start(current_app._get_current_object(), VERIFY, who().username, verify_log)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug's proxy
+    job = jobs_of().start(app, VERIFY, who().username or AUDITOR, verify_log)
     return redirect(f"/staff/audit/verify/{job.job_id}", code=303)
 
 
