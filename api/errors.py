@@ -40,6 +40,7 @@ LEDGER_PROBLEMS: dict[type[le.LedgerError], tuple[int, str]] = {
     le.NotFound: (404, "not_found"),
     le.ValidationError: (422, "validation_error"),
     le.NothingToSettle: (422, "nothing_to_settle"),
+    le.PeriodNotOpen: (422, "period_not_open"),
     le.InvalidState: (409, "invalid_state"),
     le.InsufficientBalance: (409, "insufficient_balance"),
     le.InsufficientFund: (409, "insufficient_fund"),

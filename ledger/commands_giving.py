@@ -6,9 +6,9 @@ import logging
 from uuid import uuid4
 
 from ledger.accounts import ISSUANCE, Beneficiary, Flow, Volunteer
-from ledger.calendar import parse_period
+from ledger.calendar import parse_period, previous_period
 from ledger.core import LedgerCore, as_uuid, check_text, optional_text
-from ledger.errors import ValidationError
+from ledger.errors import LimitExceeded, PeriodNotOpen
 from ledger.ids import derived_id
 from ledger.money import check_beans
 from ledger.records import Allotment, Correction, Gift, PoolAllocation
@@ -164,16 +164,30 @@ class GivingCommands(LedgerCore):
         """Grant the monthly allotment for ``period`` (YYYY-MM) to every beneficiary, or
         to the given ones. Each beneficiary gets at most one allotment per period, so a
         repeated or interrupted run grants only what is missing (``skipped`` counts the
-        rest). A later period than the current month is refused."""
+        rest, and, in a run for everyone, beneficiaries whose account was opened after
+        ``period``).
+
+        Raises PeriodNotOpen for a period other than the current month (or the previous
+        one in the first ``allotment_late_days`` days of a month), or when a beneficiary
+        given by id was opened after it; LimitExceeded for an amount over
+        ``allotment_max``; NotFound for an id that is no beneficiary. Every check is made
+        before anything is granted.
+        """
         parse_period(period)
-        if period > self.calendar.period(self.now()):
-            raise ValidationError(f"the allotment period {period} has not begun")
+        self.check_allotment_period(period)
         beans = self.rules.allotment_beans if amount is None else check_beans(amount)
-        targets = (
-            [str(a) for a in account_ids]
-            if account_ids is not None
-            else self.index.ids_of("beneficiary")
-        )
+        if beans > self.rules.allotment_max:
+            raise LimitExceeded(
+                f"an allotment is at most {self.rules.allotment_max} beans per beneficiary "
+                f"and period; {beans} asked"
+            )
+        if account_ids is not None:
+            targets = [str(as_uuid(a, "beneficiary account")) for a in account_ids]
+            for beneficiary_id in dict.fromkeys(targets):
+                beneficiary = self.load(beneficiary_id, Beneficiary, "beneficiary account")
+                self.check_opened_by(beneficiary, period)
+        else:
+            targets = self.index.ids_of("beneficiary")
         granted: list[str] = []
         for number, beneficiary_id in enumerate(dict.fromkeys(targets), start=1):
             if self._grant_allotment(beneficiary_id, period, beans, by):
@@ -187,6 +201,34 @@ class GivingCommands(LedgerCore):
             period, len(granted), total - len(granted), beans * len(granted), granted
         )
 
+    def check_allotment_period(self, period: str) -> None:
+        """Raise PeriodNotOpen unless ``period`` may be granted now: the current month,
+        or the previous one during the first ``allotment_late_days`` days of a month."""
+        now = self.now()
+        current = self.calendar.period(now)
+        if period == current:
+            return
+        late_days = self.rules.allotment_late_days
+        day_of_month = int(self.day_of(now)[8:10])
+        if period == previous_period(current) and day_of_month <= late_days:
+            return
+        if period > current:
+            raise PeriodNotOpen(f"the allotment period {period} has not begun")
+        allowed = f"{current}" + (
+            f" (or {previous_period(current)} until day {late_days} of the month)"
+            if late_days
+            else ""
+        )
+        raise PeriodNotOpen(f"the allotment period {period} is closed; only {allowed} is open")
+
+    def check_opened_by(self, beneficiary: Beneficiary, period: str) -> None:
+        """Raise PeriodNotOpen if the beneficiary's account was opened after ``period``."""
+        opened = self.calendar.period(beneficiary.created_on)
+        if period < opened:
+            raise PeriodNotOpen(
+                f"beneficiary account {beneficiary.id} was opened in {opened}, after {period}"
+            )
+
     def _grant_allotment(self, beneficiary_id: str, period: str, beans: int, by: Actor) -> bool:
         record_id = derived_id("allotment", as_uuid(beneficiary_id, "beneficiary account"), period)
 
@@ -195,6 +237,8 @@ class GivingCommands(LedgerCore):
                 return False
             at = self.now()
             beneficiary = self.load(beneficiary_id, Beneficiary, "beneficiary account")
+            if period < self.calendar.period(beneficiary.created_on):
+                return False  # opened after the period: nothing is owed for it
             self.transfer(Flow.ALLOTMENT, beans, ISSUANCE, beneficiary, record_id, at)
             allotment = Allotment._create(
                 Allotment.Granted,

@@ -22,6 +22,12 @@ class ValidationError(LedgerError):
     amount, an unknown category, an award outside 0..100, a bad period or PIN format)."""
 
 
+class PeriodNotOpen(ValidationError):
+    """Raised when an allotment is granted for a period that is not open to it: not the
+    current month (nor, in the first days of a month when the rules allow it, the
+    previous one), or a month before the beneficiary's account was opened."""
+
+
 class InvalidState(LedgerError):
     """Raised when a command does not fit the current state of its subject (verifying
     a rejected incident, approving a paid settlement, paying an unapproved line)."""
@@ -84,8 +90,9 @@ class MerchantSuspended(LedgerError):
 
 
 class LimitExceeded(LedgerError):
-    """Raised when a redemption exceeds the per-transaction limit, or a beneficiary's
-    spending would exceed the daily limit."""
+    """Raised when a redemption exceeds the per-transaction limit, a beneficiary's
+    spending would exceed the daily limit, or an allotment exceeds the programme's
+    maximum per beneficiary and period; the message names the limit and what is left."""
 
 
 class AwardCapExceeded(LedgerError):

@@ -80,7 +80,9 @@ class AllotmentRequest(Schema):
         allow_none=True,
         strict=True,
         validate=BEANS,
-        metadata={"description": "beans per beneficiary (default: the programme's 100)"},
+        metadata={
+            "description": "beans per beneficiary (default and maximum: the programme's 100)"
+        },
     )
     account_ids = fields.List(
         fields.String(validate=ACCOUNT_ID),
@@ -171,8 +173,12 @@ class Allotments(MethodView):
 
         Each beneficiary gets at most one allotment per period, so running it again
         grants only what is missing: ``granted`` and ``skipped`` count beneficiaries,
-        ``total`` is the beans this run granted. A period after the current month is a
-        validation_error.
+        ``total`` is the beans this run granted.
+
+        Refusals (nothing is granted): period_not_open (not the current month, or a
+        beneficiary given in ``account_ids`` was opened after it), limit_exceeded (an
+        ``amount`` over the programme's maximum, 100 by default), not_found (an id that
+        is no beneficiary).
         """
         return ledger_of().grant_allotments(
             body["period"], actor(), amount=body["amount"], account_ids=body["account_ids"]

@@ -218,16 +218,26 @@ def test_a_coordinator_grants_the_months_allotments_once_per_beneficiary(
     assert again.status_code == 201
     assert again.get_json() == {"period": "2026-03", "granted": 0, "skipped": 2, "total": 0}
 
-    february = coordinator.post(
-        "/api/v1/allotments", json={"period": "2026-02", "amount": 60, "account_ids": [zhou]}
-    )
-    assert february.get_json() == {"period": "2026-02", "granted": 1, "skipped": 0, "total": 60}
-    assert (community.balance(wang), community.balance(zhou)) == (100, 160)
+    assert (community.balance(wang), community.balance(zhou)) == (100, 100)
+
+
+def test_allotments_are_bounded_and_a_refusal_grants_nobody(community, coordinator, wang):
+    for body, refusal in (
+        ({"period": "2020-01", "amount": 1_000_000}, (422, "period_not_open")),
+        ({"period": "2026-02", "account_ids": [wang]}, (422, "period_not_open")),  # last month
+        ({"period": "2026-04"}, (422, "period_not_open")),  # next month
+        ({"period": "2026-03", "amount": 101}, (422, "limit_exceeded")),
+        ({"period": "2026-03", "account_ids": [wang, "not-an-account"]}, (404, "not_found")),
+    ):
+        answer = coordinator.post("/api/v1/allotments", json=body)
+        assert status_and_code(answer) == refusal, body
+    assert community.balance(wang) == 0
+    exactly = coordinator.post("/api/v1/allotments", json={"period": "2026-03", "amount": 100})
+    assert exactly.get_json()["total"] == 100
 
 
 def test_allotments_for_a_future_or_malformed_period_are_refused(community, coordinator, wang):
     for body in (
-        {"period": "2026-04"},  # has not begun
         {"period": "2026-3"},
         {"period": "2026-13"},
         {"period": "2026-03", "amount": 0},

@@ -57,9 +57,11 @@ from ledger.errors import (
     InvalidCode,
     InvalidState,
     LedgerError,
+    LimitExceeded,
     MerchantSuspended,
     NotFound,
     NothingToSettle,
+    PeriodNotOpen,
     RefundExceedsRedemption,
     RefundWindowClosed,
     SelfVerification,
@@ -653,7 +655,11 @@ class LedgerMachine(RuleBasedStateMachine):
         chosen = data.draw(
             st.none() | st.lists(st.sampled_from(everyone), max_size=3), label="account_ids"
         )
-        must = {ValidationError} if which == "next" else set()
+        must: Errors = set()
+        if which != "current":  # no late days by default: last month is closed too
+            must.add(PeriodNotOpen)
+        if amount is not None and amount > ALLOTMENT:  # the maximum is the monthly 100
+            must.add(LimitExceeded)
 
         def grant():
             return self.ledger.grant_allotments(
