@@ -56,6 +56,8 @@ LEDGER_PROBLEMS: dict[type[le.LedgerError], tuple[int, str]] = {
     le.AwardCapExceeded: (422, "award_cap_exceeded"),
     le.SelfVerification: (403, "self_verification"),
     le.FourEyesRequired: (403, "four_eyes_required"),
+    le.UnknownCredit: (422, "unknown_credit"),
+    le.CorrectionExceedsCredit: (422, "correction_exceeds_credit"),
     le.RefundExceedsRedemption: (422, "refund_exceeds_redemption"),
     le.RefundWindowClosed: (422, "refund_window_closed"),
     le.IdempotencyKeyReused: (422, "idempotency_key_reused"),

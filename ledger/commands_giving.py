@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from ledger.accounts import ISSUANCE, Beneficiary, Flow, Volunteer
 from ledger.calendar import parse_period, previous_period
 from ledger.core import LedgerCore, as_uuid, check_text, optional_text
-from ledger.errors import LimitExceeded, PeriodNotOpen
+from ledger.credits import CreditRecord
+from ledger.errors import LimitExceeded, PeriodNotOpen, UnknownCredit, ValidationError
 from ledger.ids import derived_id
 from ledger.money import check_beans
 from ledger.records import Allotment, Correction, Gift, PoolAllocation
@@ -115,29 +116,41 @@ class GivingCommands(LedgerCore):
         reason: str,
         by: Actor,
         *,
-        corrects: str | None = None,
+        corrects: object = None,
         key: str | None = None,
     ) -> CorrectionView:
-        """Take back beans awarded or allotted in error: the account is debited and the
-        beans return to issuance. Never more than the balance (InsufficientBalance)."""
+        """Take back beans credited in error: the account is debited and the beans return
+        to issuance. ``corrects`` names the credit: the id of the incident or activity
+        that awarded the account, or of the allotment, gift or pool allocation it received.
+
+        Raises ValidationError without ``corrects``; UnknownCredit when it names no such
+        credit of this account; CorrectionExceedsCredit for more than is left of that
+        credit after earlier corrections; InsufficientBalance for more than the balance.
+        """
         check_beans(amount)
         reason = check_text(reason, "reason", max_length=500)
-        corrects = optional_text(corrects, "corrects", max_length=100)
+        credit_id = _credit_id(corrects)
         record_id = derived_id("correction", by.name, key) if key is not None else uuid4()
 
         replay = self.keyed(
             key,
             record_id,
             Correction,
-            lambda c: (c.account_id, c.amount) == (str(as_uuid(account_id)), amount),
-            lambda c: CorrectionView(str(c.id), c.account_id, c.amount),
+            lambda c: (c.account_id, c.amount, c.corrects)
+            == (str(as_uuid(account_id)), amount, str(credit_id)),
+            correction_view,
             "correction",
         )
 
         def attempt() -> CorrectionView:
             at = self.now()
             account = self.load_account(account_id, Volunteer, Beneficiary)
+            credit = self.find(credit_id, CreditRecord)
+            if credit is None:
+                raise UnknownCredit(f"{corrects} is no award, allotment, gift or pool allocation")
+            credit.check_correction(str(account.id), amount)
             self.transfer(Flow.CORRECTION, amount, account, ISSUANCE, record_id, at)
+            credit.correct(record_id, str(account.id), amount, at)
             correction = Correction._create(
                 Correction.Made,
                 id=record_id,
@@ -145,11 +158,11 @@ class GivingCommands(LedgerCore):
                 account_id=str(account.id),
                 amount=amount,
                 reason=reason,
-                corrects=corrects,
+                corrects=str(credit.id),
                 by=by.name,
             )
-            self.save(correction, account)
-            return CorrectionView(str(correction.id), correction.account_id, amount)
+            self.save(correction, account, credit)
+            return correction_view(correction)
 
         return self.run(attempt, "correcting", replay)
 
@@ -253,6 +266,27 @@ class GivingCommands(LedgerCore):
             return True
 
         return self.run(attempt, "granting an allotment")
+
+
+def _credit_id(corrects: object) -> UUID:
+    """The id of the credit a correction names, in canonical form."""
+    if corrects is None or (isinstance(corrects, str) and not corrects.strip()):
+        raise ValidationError(
+            "a correction names the credit it corrects (corrects): the id of the incident, "
+            "activity, allotment, gift or pool allocation that credited the account"
+        )
+    try:
+        return corrects if isinstance(corrects, UUID) else UUID(str(corrects).strip())
+    except ValueError:
+        raise UnknownCredit(
+            f"{str(corrects)[:100]!r} is no award, allotment, gift or pool allocation"
+        ) from None
+
+
+def correction_view(correction: Correction) -> CorrectionView:
+    return CorrectionView(
+        str(correction.id), correction.account_id, correction.amount, correction.corrects
+    )
 
 
 def gift_view(gift: Gift) -> GiftView:

@@ -109,6 +109,16 @@ class FourEyesRequired(LedgerError):
     """Raised when the fund officer who prepared a settlement tries to approve it."""
 
 
+class UnknownCredit(ValidationError):
+    """Raised when a correction does not name (``corrects``) an award, allotment, gift or
+    pool allocation that credited the corrected account."""
+
+
+class CorrectionExceedsCredit(LedgerError):
+    """Raised when a correction would take back more than is left of the credit it
+    corrects (what it credited, less earlier corrections of it)."""
+
+
 class RefundExceedsRedemption(LedgerError):
     """Raised when a refund is larger than what is left unrefunded of its redemption."""
 

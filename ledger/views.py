@@ -127,6 +127,7 @@ class CorrectionView:
     id: str
     account_id: str
     amount: int
+    corrects: str | None = None  # the id of the credit corrected
 
 
 @dataclass(frozen=True)

@@ -242,7 +242,7 @@ def tell_story(c: Community, first: date) -> dict[str, Any]:
     c.give(li, grandma, 10)
     c.give(zhang, "pool", 8)
     c.ledger.allocate_pool(grandma, 5, coordinator)
-    c.ledger.correct(zhang, 3, "awarded in error", coordinator)
+    c.ledger.correct(zhang, 3, "awarded in error", coordinator, corrects=c.credits(zhang)[0])
 
     at(second, 3)
     settlement = c.ledger.prepare_settlement(c.officer)
@@ -254,7 +254,7 @@ def tell_story(c: Community, first: date) -> dict[str, Any]:
     c.ledger.grant_allotments(second.strftime("%Y-%m"), coordinator)
     at(second, 5)
     c.ledger.pay_settlement_line(settlement.id, noodles, "BANK-2", c.officer)
-    c.ledger.correct(li, 2, "counted twice", coordinator)
+    c.ledger.correct(li, 2, "counted twice", coordinator, corrects=c.credits(li)[-1])
     c.spend_card(grandma, grocery, 45)
 
     at(third, 4)

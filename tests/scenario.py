@@ -312,6 +312,17 @@ class Community:
         assert held + books.issuance + retired == 0, f"the books do not sum to zero: {books}"
         return books
 
+    def credits(self, account_id: str, flow: str | None = None) -> list[str]:
+        """The refs (the records' ids) of the account's credits, of ``flow`` if given, in
+        order: what the entries list shows a coordinator, and a correction names."""
+        return [
+            event.ref
+            for event in self._account_events()
+            if isinstance(event, Account.BeansCredited)
+            and str(event.originator_id) == account_id
+            and flow in (None, event.flow)
+        ]
+
     @property
     def log_length(self) -> int:
         """The position of the last event in the log (0 while it is empty)."""

@@ -152,32 +152,60 @@ def test_a_coordinator_takes_back_an_erroneous_award(community, coordinator, li)
     )
     assert answer.status_code == 201
     body = answer.get_json()
-    assert body == {"id": body["id"], "account_id": li, "amount": 5}
+    assert body == {"id": body["id"], "account_id": li, "amount": 5, "corrects": wrong}
     assert community.balance(li) == 30
     assert community.check_books().corrected == 5
 
+    (thirty,) = community.credits(li)[:1]
     too_much = coordinator.post(
-        "/api/v1/corrections", json={"account_id": li, "amount": 31, "reason": "oops"}
+        "/api/v1/corrections",
+        json={"account_id": li, "amount": 31, "reason": "oops", "corrects": thirty},
     )
-    assert status_and_code(too_much) == (409, "insufficient_balance")
+    assert status_and_code(too_much) == (422, "correction_exceeds_credit")
     for body in (
-        {"account_id": li, "amount": 1},
-        {"account_id": li, "amount": 1, "reason": ""},
-        {"account_id": li, "amount": -1, "reason": "negative"},
-        {"account_id": li, "amount": 1, "reason": "r", "by": "me"},
+        {"account_id": li, "amount": 1, "corrects": thirty},
+        {"account_id": li, "amount": 1, "reason": "", "corrects": thirty},
+        {"account_id": li, "amount": -1, "reason": "negative", "corrects": thirty},
+        {"account_id": li, "amount": 1, "reason": "r", "corrects": thirty, "by": "me"},
+        {"account_id": li, "amount": 1, "reason": "names no credit"},
     ):
         answer = coordinator.post("/api/v1/corrections", json=body)
         assert status_and_code(answer) == (422, "validation_error"), body
     merchant = community.merchant("Corner Grocery")
     not_a_member = coordinator.post(
-        "/api/v1/corrections", json={"account_id": merchant, "amount": 1, "reason": "no"}
+        "/api/v1/corrections",
+        json={"account_id": merchant, "amount": 1, "reason": "no", "corrects": thirty},
     )
     assert status_and_code(not_a_member) == (404, "not_found")
     assert community.balance(li) == 30
 
 
+def test_a_correction_must_name_a_credit_of_that_account_and_what_is_left_of_it(
+    community, coordinator, li
+):
+    wang = community.volunteer("Wang Fang")
+    (fifteen,) = community.earn(wang, 15)
+    (ninety,) = community.earn(wang, 90)
+    (lis,) = community.credits(li)[:1]
+    before = community.log_length
+
+    def correct(amount: int, corrects: str):
+        body = {"account_id": wang, "amount": amount, "reason": "r", "corrects": corrects}
+        return status_and_code(coordinator.post("/api/v1/corrections", json=body))
+
+    assert correct(1, "not-a-ref") == (422, "unknown_credit")
+    assert correct(1, lis) == (422, "unknown_credit")  # another account's award
+    assert correct(30, fifteen) == (422, "correction_exceeds_credit")
+    assert community.log_length == before
+    assert correct(90, ninety)[0] == 201
+    assert correct(90, ninety) == (422, "correction_exceeds_credit")  # not twice
+    assert correct(15, fifteen.upper())[0] == 201  # exactly what is left, any case
+    assert community.balance(wang) == 0
+
+
 def test_only_a_coordinator_corrects(community, sign_in, anonymous, li):
-    body = {"account_id": li, "amount": 1, "reason": "test"}
+    (award,) = community.credits(li)[:1]
+    body = {"account_id": li, "amount": 1, "reason": "test", "corrects": award}
     assert status_and_code(anonymous.post("/api/v1/corrections", json=body)) == (
         401,
         "unauthenticated",
@@ -191,8 +219,9 @@ def test_only_a_coordinator_corrects(community, sign_in, anonymous, li):
 
 
 def test_a_retried_correction_takes_back_once(community, coordinator, li):
+    (award,) = community.credits(li)[:1]
     key = {"Idempotency-Key": "fix-1"}
-    body = {"account_id": li, "amount": 3, "reason": "double award"}
+    body = {"account_id": li, "amount": 3, "reason": "double award", "corrects": award}
     first = coordinator.post("/api/v1/corrections", json=body, headers=key)
     again = coordinator.post("/api/v1/corrections", json=body, headers=key)
     assert first.status_code == again.status_code == 201

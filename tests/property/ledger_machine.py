@@ -50,6 +50,7 @@ from ledger.errors import (
     CardRevoked,
     CodeExpired,
     CodeUsed,
+    CorrectionExceedsCredit,
     FourEyesRequired,
     IdempotencyKeyReused,
     InsufficientBalance,
@@ -65,6 +66,7 @@ from ledger.errors import (
     RefundExceedsRedemption,
     RefundWindowClosed,
     SelfVerification,
+    UnknownCredit,
     ValidationError,
 )
 from ledger.persistence import open_ledger
@@ -337,7 +339,7 @@ class LedgerMachine(RuleBasedStateMachine):
             assert self.ledger.get_incident(incident.id).status == "submitted"
             return multiple()
         assert (verified.status, verified.award) == ("verified", beans)
-        self.model.award([reporter], beans)
+        self.model.award([reporter], beans, incident.id)
         return incident.id
 
     @rule(
@@ -358,7 +360,7 @@ class LedgerMachine(RuleBasedStateMachine):
         resolved = self.attempt("resolve incident", resolve, must)
         if resolved is not REFUSED:
             assert (resolved.status, resolved.award_per_handler) == ("resolved", beans)
-            self.model.award(handlers, beans)
+            self.model.award(handlers, beans, incident)
         else:
             assert self.ledger.get_incident(incident).status == "verified"
 
@@ -381,7 +383,7 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         if confirmed is not REFUSED:
             assert sorted(confirmed.account_ids) == sorted(attendees)
-            self.model.award(attendees, beans)
+            self.model.award(attendees, beans, activity.id)
 
     # --- spending --------------------------------------------------------------------------
 
@@ -598,7 +600,7 @@ class LedgerMachine(RuleBasedStateMachine):
         if result is REFUSED:
             return
         assert (result.from_id, result.to, result.amount) == (giver, to, amount)
-        self.model.move(giver, to, amount)
+        self.model.move(giver, to, amount, None if to == POOL else result.id)
         if key is not None:
             self.remember("give", key, call, lambda: call(amount + 1), result)
 
@@ -616,25 +618,42 @@ class LedgerMachine(RuleBasedStateMachine):
         if result is REFUSED:
             return
         assert (result.to, result.amount) == (to, amount)
-        self.model.move(POOL, to, amount)
+        self.model.move(POOL, to, amount, result.id)
         if key is not None:
             self.remember("allocate pool", key, call, lambda: call(amount + 1), result)
 
     @rule(account=volunteers | beneficiaries, keyed=st.booleans(), data=st.data())
     def correct(self, account: str, keyed: bool, data: st.DataObject) -> None:
+        """Take back part of a credit: mostly one of the account's own, sometimes another
+        account's, a redemption, or nothing that exists; up to and past what is left."""
+        own = [ref for (holder, ref) in self.model.credits if holder == account]
+        others = [ref for (holder, ref) in self.model.credits if holder != account]
+        choices = st.sampled_from(own) if own else st.nothing()
+        choices |= st.sampled_from(others + list(self.model.spends) + [account, "not-a-ref"])
+        ref = data.draw(choices, label="corrects")
+        left = self.model.left_to_correct(account, ref)
         balance = self.model.balance[account]
-        amount = self.amount(data, balance, balance, balance + 1)
+        edges = (balance, balance + 1) + (() if left is None else (left, left + 1))
+        amount = self.amount(data, min(balance, left or 1), *edges)
         key = self.new_key() if keyed else None
-        must = {InsufficientBalance} if amount > balance else set()
+        must: Errors = set()
+        if left is None:
+            must.add(UnknownCredit)
+        elif amount > left:
+            must.add(CorrectionExceedsCredit)
+        if amount > balance:
+            must.add(InsufficientBalance)
 
         def call(beans: int = amount):
-            return self.ledger.correct(account, beans, "awarded in error", COORDINATOR, key=key)
+            return self.ledger.correct(
+                account, beans, "awarded in error", COORDINATOR, corrects=ref, key=key
+            )
 
         result = self.attempt("correct", call, must)
         if result is REFUSED:
             return
-        assert (result.account_id, result.amount) == (account, amount)
-        self.model.correct(account, amount)
+        assert (result.account_id, result.amount, result.corrects) == (account, amount, ref)
+        self.model.correct(account, amount, ref)
         if key is not None:
             self.remember("correct", key, call, lambda: call(amount + 1), result)
 
