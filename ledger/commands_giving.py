@@ -136,8 +136,10 @@ class GivingCommands(LedgerCore):
             key,
             record_id,
             Correction,
-            lambda c: (c.account_id, c.amount, c.corrects)
-            == (str(as_uuid(account_id)), amount, str(credit_id)),
+            lambda c: (
+                (c.account_id, c.amount, c.corrects)
+                == (str(as_uuid(account_id)), amount, str(credit_id))
+            ),
             correction_view,
             "correction",
         )
