@@ -9,10 +9,17 @@ from ledger import codes
 from ledger.accounts import ISSUANCE, Flow, Volunteer
 from ledger.activities import Activity
 from ledger.core import LedgerCore, as_uuid, check_text, optional_text
-from ledger.errors import AwardCapExceeded, ValidationError
+from ledger.errors import AwardCapExceeded, SelfVerification, ValidationError
 from ledger.ids import derived_id
 from ledger.incidents import Incident
-from ledger.views import ActivityView, Actor, CheckinView, ConfirmationView, IncidentView
+from ledger.views import (
+    ActivityView,
+    Actor,
+    CheckinView,
+    ConfirmationView,
+    IncidentView,
+    canonical_id,
+)
 
 
 class AwardCommands(LedgerCore):
@@ -251,14 +258,19 @@ class AwardCommands(LedgerCore):
     ) -> ConfirmationView:
         """Confirm who attended (everyone checked in, or the given ones) and award each
         attendee once. Raises AwardCapExceeded naming anyone the award would take past
-        the daily cap, and awards nobody in that case."""
-        chosen = None if account_ids is None else [str(a) for a in account_ids]
+        the daily cap, and awards nobody in that case; SelfVerification when the
+        coordinator's own account is among them (someone else confirms it)."""
+        chosen = None if account_ids is None else [canonical_id(a) for a in account_ids]
 
         def attempt() -> ConfirmationView:
             activity = self.load(activity_id, Activity, "activity")
             attendees = activity.attendees_to_confirm(chosen)
             if not attendees:
                 return ConfirmationView(str(activity.id), 0, [])
+            if any(by.owns(attendee) for attendee in attendees):
+                raise SelfVerification(
+                    "you attended this activity, so someone else must confirm your attendance"
+                )
             at = self.now()
             volunteers = self.award_all(attendees, activity.beans, activity.id, at)
             activity.confirm(by.name, attendees, at)

@@ -9,11 +9,24 @@ from ledger.accounts import ISSUANCE, Beneficiary, Flow, Volunteer
 from ledger.calendar import parse_period, previous_period
 from ledger.core import LedgerCore, as_uuid, check_text, optional_text
 from ledger.credits import CreditRecord
-from ledger.errors import LimitExceeded, PeriodNotOpen, UnknownCredit, ValidationError
+from ledger.errors import (
+    LimitExceeded,
+    PeriodNotOpen,
+    SelfVerification,
+    UnknownCredit,
+    ValidationError,
+)
 from ledger.ids import derived_id
 from ledger.money import check_beans
 from ledger.records import Allotment, Correction, Gift, PoolAllocation
-from ledger.views import Actor, AllocationView, AllotmentRun, CorrectionView, GiftView
+from ledger.views import (
+    Actor,
+    AllocationView,
+    AllotmentRun,
+    CorrectionView,
+    GiftView,
+    canonical_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +90,12 @@ class GivingCommands(LedgerCore):
     ) -> AllocationView:
         """A coordinator moves beans from the gift pool to a beneficiary.
 
-        Raises InsufficientBalance when the pool holds less.
+        Raises InsufficientBalance when the pool holds less, SelfVerification when the
+        beneficiary's account is the coordinator's own.
         """
         check_beans(amount)
+        if by.owns(to):
+            raise SelfVerification("someone else must allocate the pool to your own account")
         record_id = derived_id("pool-allocation", by.name, key) if key is not None else uuid4()
 
         replay = self.keyed(
@@ -185,8 +201,9 @@ class GivingCommands(LedgerCore):
         Raises PeriodNotOpen for a period other than the current month (or the previous
         one in the first ``allotment_late_days`` days of a month), or when a beneficiary
         given by id was opened after it; LimitExceeded for an amount over
-        ``allotment_max``; NotFound for an id that is no beneficiary. Every check is made
-        before anything is granted.
+        ``allotment_max``; NotFound for an id that is no beneficiary; SelfVerification
+        when the coordinator's own account is among them. Every check is made before
+        anything is granted.
         """
         parse_period(period)
         self.check_allotment_period(period)
@@ -197,12 +214,17 @@ class GivingCommands(LedgerCore):
                 f"and period; {beans} asked"
             )
         if account_ids is not None:
-            targets = [str(as_uuid(a, "beneficiary account")) for a in account_ids]
+            targets = [str(as_uuid(canonical_id(a), "beneficiary account")) for a in account_ids]
             for beneficiary_id in dict.fromkeys(targets):
                 beneficiary = self.load(beneficiary_id, Beneficiary, "beneficiary account")
                 self.check_opened_by(beneficiary, period)
         else:
             targets = self.index.ids_of("beneficiary")
+        if any(by.owns(target) for target in targets):
+            raise SelfVerification(
+                "your own account is among these beneficiaries; someone else must grant its "
+                "allotment (or leave it out with account_ids)"
+            )
         granted: list[str] = []
         for number, beneficiary_id in enumerate(dict.fromkeys(targets), start=1):
             if self._grant_allotment(beneficiary_id, period, beans, by):

@@ -101,8 +101,9 @@ class AwardCapExceeded(LedgerError):
 
 
 class SelfVerification(LedgerError):
-    """Raised when a coordinator verifies or resolves an incident that they reported or
-    handled."""
+    """Raised when staff would reward their own linked account: verifying or resolving an
+    incident that they reported or handled, confirming their own attendance, granting
+    an allotment or allocating the pool to their own account."""
 
 
 class FourEyesRequired(LedgerError):

@@ -367,18 +367,28 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(
         attendees=st.lists(volunteers, min_size=1, max_size=3, unique=True),
         beans=AWARDS.filter(lambda n: n is not None),
+        by_attendee=RARELY,
     )
-    def award_by_activity(self, attendees: list[str], beans: int) -> None:
+    def award_by_activity(
+        self, attendees: list[str], beans: int, by_attendee: bool = False
+    ) -> None:
+        """``by_attendee``: the confirming coordinator's user is linked to an attendee's
+        account (written in upper case), which four eyes refuses."""
         now = self.clock.now()
+        by = (
+            Actor("coordinator-who-attended", attendees[-1].upper()) if by_attendee else COORDINATOR
+        )
         activity = self.ledger.create_activity(
-            "Litter pick", now, now + timedelta(hours=2), beans, COORDINATOR
+            "Litter pick", now, now + timedelta(hours=2), beans, by
         )
         for volunteer in attendees:
             assert self.ledger.check_in(activity.id, volunteer, activity.checkin_code).new
         must = {AwardCapExceeded} if self.model.cap_exceeded(attendees, beans) else set()
+        if by_attendee:
+            must.add(SelfVerification)
         confirmed = self.attempt(
             "confirm attendance",
-            lambda: self.ledger.confirm_attendance(activity.id, COORDINATOR),
+            lambda: self.ledger.confirm_attendance(activity.id, by),
             must,
         )
         if confirmed is not REFUSED:
@@ -604,15 +614,20 @@ class LedgerMachine(RuleBasedStateMachine):
         if key is not None:
             self.remember("give", key, call, lambda: call(amount + 1), result)
 
-    @rule(to=beneficiaries, keyed=st.booleans(), data=st.data())
-    def allocate_from_the_pool(self, to: str, keyed: bool, data: st.DataObject) -> None:
+    @rule(to=beneficiaries, keyed=st.booleans(), to_self=RARELY, data=st.data())
+    def allocate_from_the_pool(
+        self, to: str, keyed: bool, to_self: bool, data: st.DataObject
+    ) -> None:
         pool = self.model.balance[POOL]
         amount = self.amount(data, pool, pool, pool + 1)
         key = self.new_key() if keyed else None
         must = {InsufficientBalance} if amount > pool else set()
+        by = Actor("coordinator-who-is-the-beneficiary", to.upper()) if to_self else COORDINATOR
+        if to_self:
+            must.add(SelfVerification)
 
         def call(beans: int = amount):
-            return self.ledger.allocate_pool(to, beans, COORDINATOR, key=key)
+            return self.ledger.allocate_pool(to, beans, by, key=key)
 
         result = self.attempt("allocate pool", call, must)
         if result is REFUSED:
