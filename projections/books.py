@@ -49,6 +49,7 @@ class Books:
         t.donations,
         t.payouts,
         t.volunteer_months,
+        t.award_corrections,
         t.subjects,
         t.incidents,
     )
@@ -75,6 +76,7 @@ class Books:
             "SettlementLinePaid": _Batch.fund_out,
             "Prepared": _Batch.settlement_prepared,
             "LinePaid": _Batch.line_paid,
+            "CreditCorrected": _Batch.credit_corrected,
         }
 
     def apply(self, conn: Connection, events: list[StoredEvent]) -> None:
@@ -98,6 +100,7 @@ class _Batch:
         self.lines = Rows(conn, t.settlement_lines)
         self.months = Rows(conn, t.months)
         self.volunteer_months = Rows(conn, t.volunteer_months)
+        self.award_corrections = Rows(conn, t.award_corrections)
         self.subjects = Rows(conn, t.subjects)
         self.incidents = Rows(conn, t.incidents)
         self.entries: list[dict[str, Any]] = []
@@ -148,6 +151,7 @@ class _Batch:
             self.lines,
             self.months,
             self.volunteer_months,
+            self.award_corrections,
             self.subjects,
             self.incidents,
         ):
@@ -241,6 +245,19 @@ class _Batch:
             (merchant_id, period),
             {"merchant_id": merchant_id, "period": period, "redeemed": 0, "refunded": 0},
         )
+
+    def credit_corrected(self, event: StoredEvent) -> None:
+        """A correction took back part of an award: counted against the volunteer's
+        earnings of the award's month (the leaderboard shows net awards)."""
+        data = event.data
+        if data["flow"] != "award":
+            return
+        period = self.local_month(data["credited_at"])
+        row = self.award_corrections.get_or_put(
+            (period, data["account_id"]),
+            {"period": period, "account_id": data["account_id"], "corrected": 0},
+        )
+        row["corrected"] += data["amount"]
 
     def leaderboard_choice(self, event: StoredEvent) -> None:
         account = self.accounts.get(event.id)
