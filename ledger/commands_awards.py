@@ -9,7 +9,7 @@ from ledger import codes
 from ledger.accounts import ISSUANCE, Flow, Volunteer
 from ledger.activities import Activity
 from ledger.core import LedgerCore, as_uuid, check_text, optional_text
-from ledger.errors import AwardCapExceeded, SelfVerification, ValidationError
+from ledger.errors import AwardCapExceeded, NoHandlers, SelfVerification, ValidationError
 from ledger.ids import derived_id
 from ledger.incidents import Incident
 from ledger.views import (
@@ -148,14 +148,27 @@ class AwardCommands(LedgerCore):
         )
 
     def resolve_incident(
-        self, incident_id: object, by: Actor, award_per_handler: int | None = None
+        self,
+        incident_id: object,
+        by: Actor,
+        award_per_handler: int | None = None,
+        *,
+        no_award: bool = False,
     ) -> IncidentView:
-        """Resolve a verified incident and award each handler (5 beans unless set).
+        """Resolve a verified incident and award each handler (5 beans unless set); the
+        view's ``award_per_handler`` and ``handler_ids`` say what was awarded. With
+        ``no_award`` nobody is awarded (award_per_handler 0).
 
-        Raises SelfVerification, AwardCapExceeded (naming the handlers) or InvalidState.
+        Raises NoHandlers when it has no handlers and ``no_award`` is not given,
+        SelfVerification, AwardCapExceeded (naming the handlers) or InvalidState;
+        ValidationError for ``no_award`` with an award.
         """
+        if no_award and award_per_handler:
+            raise ValidationError("no_award resolves without an award_per_handler")
         beans = (
-            self.rules.handler_award
+            0
+            if no_award
+            else self.rules.handler_award
             if award_per_handler is None
             else self.rules.check_award(award_per_handler)
         )
@@ -164,6 +177,11 @@ class AwardCommands(LedgerCore):
             incident = self.load(incident_id, Incident, "incident")
             incident.check_status("verified", doing="resolve")
             incident.check_not_involved(by.account_id, "resolve")
+            if not incident.handler_ids and not no_award:
+                raise NoHandlers(
+                    "this incident has no handlers: name them first, or resolve it with "
+                    "no_award to award nobody"
+                )
             at = self.now()
             handlers = self.award_all(incident.handler_ids, beans, incident.id, at)
             incident.resolve(by.name, beans, at)

@@ -43,6 +43,11 @@ class InsufficientBalance(LedgerError):
     (for a merchant: fewer unsettled beans than a refund needs)."""
 
 
+class PaymentReferenceUsed(LedgerError):
+    """Raised when a settlement line is paid with a payment reference (a bank transfer's)
+    that already paid another line of the fund."""
+
+
 class InsufficientFund(LedgerError):
     """Raised when the fund's cash balance does not cover a settlement line's cash plus
     rebate."""
@@ -72,8 +77,12 @@ class CardRevoked(LedgerError):
 
 
 class WrongPin(LedgerError):
-    """Raised when the PIN given for a beneficiary card does not match, or is missing
-    for a card that has one."""
+    """Raised when the PIN given for a beneficiary card does not match."""
+
+
+class PinRequired(LedgerError):
+    """Raised when a card that has a PIN is presented without one; it is not a wrong try
+    (nothing is recorded, the card's tries are untouched)."""
 
 
 class PinLocked(WrongPin):
@@ -104,6 +113,11 @@ class SelfVerification(LedgerError):
     """Raised when staff would reward their own linked account: verifying or resolving an
     incident that they reported or handled, confirming their own attendance, granting
     an allotment or allocating the pool to their own account."""
+
+
+class NoHandlers(LedgerError):
+    """Raised when an incident with no handlers is resolved without saying that nobody
+    is to be awarded (``no_award``)."""
 
 
 class FourEyesRequired(LedgerError):
