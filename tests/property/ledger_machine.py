@@ -62,6 +62,7 @@ from ledger.errors import (
     MerchantSuspended,
     NotFound,
     NothingToSettle,
+    PaymentReferenceUsed,
     PeriodNotOpen,
     RefundExceedsRedemption,
     RefundWindowClosed,
@@ -145,6 +146,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.keyed: list[Keyed] = []
         self.used_codes: list[tuple[str, datetime]] = []  # accepted payment codes, issued at
         self.replaced_cards: list[tuple[str, str]] = []  # (beneficiary, old card code)
+        self.used_references: list[str] = []  # payment references that paid a line
         self._numbers = itertools.count(1)
 
     def _open(self):
@@ -828,14 +830,18 @@ class LedgerMachine(RuleBasedStateMachine):
             assert (view.status, view.approved_by) == ("approved", officer.name)
             batch.status = "approved"
 
-    @rule(settlement=settlements, data=st.data())
-    def pay_settlement_line(self, settlement: str, data: st.DataObject) -> None:
+    @rule(settlement=settlements, reuse=RARELY, data=st.data())
+    def pay_settlement_line(self, settlement: str, reuse: bool, data: st.DataObject) -> None:
+        """``reuse``: with the reference of a transfer that paid another line already."""
         batch = self.model.batches[settlement]
         anyone = st.sampled_from(list(self.model.merchants))
         merchant = data.draw(st.sampled_from(list(batch.lines)) | anyone, label="merchant")
-        self._pay_line(settlement, merchant)
+        used = None
+        if reuse and self.used_references:
+            used = data.draw(st.sampled_from(self.used_references), label="used reference")
+        self._pay_line(settlement, merchant, used)
 
-    def _pay_line(self, settlement: str, merchant: str) -> None:
+    def _pay_line(self, settlement: str, merchant: str, used: str | None = None) -> None:
         batch = self.model.batches[settlement]
         line, must = batch.lines.get(merchant), set()
         if batch.status == "prepared" or (line is not None and line.paid):
@@ -847,6 +853,9 @@ class LedgerMachine(RuleBasedStateMachine):
         fund_before = self.ledger.get_fund().balance_fen
         held_before = self.ledger.get_merchant(merchant).balance
         reference = self.new_key("bank-transfer")
+        if used is not None:
+            reference = used.upper()  # the same transfer, written another way
+            must.add(PaymentReferenceUsed)
 
         def pay():
             return self.ledger.pay_settlement_line(settlement, merchant, reference, OFFICERS[0])
@@ -854,6 +863,7 @@ class LedgerMachine(RuleBasedStateMachine):
         paid = self.attempt("pay settlement line", pay, must)
         if paid is REFUSED:
             return
+        self.used_references.append(reference)
         facts = (paid.settlement_id, paid.merchant_id, paid.payment_ref, paid.paid_at)
         assert facts == (settlement, merchant, reference, self.clock.now())
         assert self.ledger.get_merchant(merchant).balance == held_before - line.beans
