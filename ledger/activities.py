@@ -9,10 +9,14 @@ from typing import TYPE_CHECKING
 
 from eventsourcing.domain import Aggregate
 
+from ledger.accounts import Flow
+from ledger.credits import CreditRecord
 from ledger.errors import ActivityNotRunning, InvalidCode, InvalidState, ValidationError
 
 
-class Activity(Aggregate):
+class Activity(CreditRecord):
+    credit_flow = Flow.AWARD
+
     if TYPE_CHECKING:  # set by the events; annotations here would become __init__ fields
         title: str
         starts_at: datetime
@@ -38,6 +42,7 @@ class Activity(Aggregate):
             activity.checkin_code = self.checkin_code
             activity.checked_in = []
             activity.confirmed = []
+            activity.init_credits()
 
     class CheckedIn(Aggregate.Event):
         account_id: str
@@ -52,6 +57,8 @@ class Activity(Aggregate):
 
         def apply(self, activity: Activity) -> None:
             activity.confirmed.extend(self.account_ids)
+            for account_id in self.account_ids:
+                activity.note_credit(account_id, self.beans, self.timestamp)
 
     def check_in(self, account_id: str, code: str, at: datetime) -> bool:
         """Record a check-in; False if the volunteer had already checked in."""

@@ -10,11 +10,24 @@ from ledger import codes
 from ledger.accounts import ISSUANCE, Flow, Volunteer
 from ledger.activities import Activity
 from ledger.core import LedgerCore, as_uuid, check_text, optional_text
-from ledger.errors import AwardCapExceeded, InvalidCode, ValidationError
+from ledger.errors import (
+    AwardCapExceeded,
+    InvalidCode,
+    NoHandlers,
+    SelfVerification,
+    ValidationError,
+)
 from ledger.ids import derived_id
 from ledger.incidents import Incident
 from ledger.records import CheckinCodeClaimed
-from ledger.views import ActivityView, Actor, CheckinView, ConfirmationView, IncidentView
+from ledger.views import (
+    ActivityView,
+    Actor,
+    CheckinView,
+    ConfirmationView,
+    IncidentView,
+    canonical_id,
+)
 
 #: how far from today an activity may start or end
 ACTIVITY_HORIZON = timedelta(days=366)
@@ -146,14 +159,27 @@ class AwardCommands(LedgerCore):
         )
 
     def resolve_incident(
-        self, incident_id: object, by: Actor, award_per_handler: int | None = None
+        self,
+        incident_id: object,
+        by: Actor,
+        award_per_handler: int | None = None,
+        *,
+        no_award: bool = False,
     ) -> IncidentView:
-        """Resolve a verified incident and award each handler (5 beans unless set).
+        """Resolve a verified incident and award each handler (5 beans unless set); the
+        view's ``award_per_handler`` and ``handler_ids`` say what was awarded. With
+        ``no_award`` nobody is awarded (award_per_handler 0).
 
-        Raises SelfVerification, AwardCapExceeded (naming the handlers) or InvalidState.
+        Raises NoHandlers when it has no handlers and ``no_award`` is not given,
+        SelfVerification, AwardCapExceeded (naming the handlers) or InvalidState;
+        ValidationError for ``no_award`` with an award.
         """
+        if no_award and award_per_handler:
+            raise ValidationError("no_award resolves without an award_per_handler")
         beans = (
-            self.rules.handler_award
+            0
+            if no_award
+            else self.rules.handler_award
             if award_per_handler is None
             else self.rules.check_award(award_per_handler)
         )
@@ -162,6 +188,11 @@ class AwardCommands(LedgerCore):
             incident = self.load(incident_id, Incident, "incident")
             incident.check_status("verified", doing="resolve")
             incident.check_not_involved(by.account_id, "resolve")
+            if not incident.handler_ids and not no_award:
+                raise NoHandlers(
+                    "this incident has no handlers: name them first, or resolve it with "
+                    "no_award to award nobody"
+                )
             at = self.now()
             handlers = self.award_all(incident.handler_ids, beans, incident.id, at)
             incident.resolve(by.name, beans, at)
@@ -266,14 +297,19 @@ class AwardCommands(LedgerCore):
     ) -> ConfirmationView:
         """Confirm who attended (everyone checked in, or the given ones) and award each
         attendee once. Raises AwardCapExceeded naming anyone the award would take past
-        the daily cap, and awards nobody in that case."""
-        chosen = None if account_ids is None else [str(a) for a in account_ids]
+        the daily cap, and awards nobody in that case; SelfVerification when the
+        coordinator's own account is among them (someone else confirms it)."""
+        chosen = None if account_ids is None else [canonical_id(a) for a in account_ids]
 
         def attempt() -> ConfirmationView:
             activity = self.load(activity_id, Activity, "activity")
             attendees = activity.attendees_to_confirm(chosen)
             if not attendees:
                 return ConfirmationView(str(activity.id), 0, [])
+            if any(by.owns(attendee) for attendee in attendees):
+                raise SelfVerification(
+                    "you attended this activity, so someone else must confirm your attendance"
+                )
             at = self.now()
             volunteers = self.award_all(attendees, activity.beans, activity.id, at)
             activity.confirm(by.name, attendees, at)

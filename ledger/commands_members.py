@@ -11,7 +11,7 @@ from ledger.errors import CardRevoked, Conflict, InvalidCode, NotFound
 from ledger.ids import POOL_ID, derived_id
 from ledger.merchants import Merchant
 from ledger.records import AccountNumberClaimed, CardRegistered
-from ledger.views import AccountView, Actor, CardStatusView, CardView, MerchantView
+from ledger.views import AccountView, Actor, CardStatusView, CardView, MerchantView, canonical_id
 
 
 class MemberCommands(LedgerCore):
@@ -152,6 +152,11 @@ class MemberCommands(LedgerCore):
 
     def get_account(self, account_id: object) -> AccountView:
         return account_view(self.load_account(account_id, Volunteer, Beneficiary, Merchant, Pool))
+
+    def get_member_account(self, account_id: object) -> AccountView:
+        """A volunteer's or a beneficiary's account: the only accounts a user may be
+        linked to (the four-eyes rules compare them). NotFound for anything else."""
+        return account_view(self.load_account(canonical_id(account_id)))
 
     def get_balance(self, account_id: object) -> int:
         return self.get_account(account_id).balance

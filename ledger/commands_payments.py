@@ -17,6 +17,7 @@ from ledger.errors import (
     LimitExceeded,
     MerchantNotAllowed,
     NotFound,
+    PinRequired,
     ValidationError,
 )
 from ledger.ids import derived_id
@@ -41,7 +42,8 @@ class PaymentCommands(MemberCommands):
         ``code``: a volunteer's payment code or a beneficiary's card (with its PIN).
 
         With ``key``, a repeat returns the first redemption and moves nothing.
-        Raises InvalidCode, CodeExpired, CodeUsed, CardRevoked, WrongPin / PinLocked,
+        Raises InvalidCode, CodeExpired, CodeUsed, CardRevoked, PinRequired, WrongPin /
+        PinLocked,
         MerchantNotAllowed, MerchantSuspended, LimitExceeded, InsufficientBalance,
         IdempotencyKeyReused.
         """
@@ -181,7 +183,10 @@ class PaymentCommands(MemberCommands):
             )
         if payer.pin_hash is not None:
             payer.check_pin_not_locked()
-            good = pin is not None and _pin_matches(pin, payer.pin_hash)
+            if pin is None or not str(pin).strip():
+                # A till that forgot to ask: no try is used up, nothing is recorded.
+                raise PinRequired("this card has a PIN: ask the cardholder for it")
+            good = _pin_matches(pin, payer.pin_hash)
             if not good:
                 error = payer.record_wrong_pin(self.rules.pin_max_attempts, at)
                 self.save(payer)  # the wrong try counts even though the payment fails

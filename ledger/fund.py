@@ -71,6 +71,29 @@ class Fund(Aggregate):
         )
 
 
+class PaymentReference(Aggregate):
+    """Claims a payment reference (a bank transfer's) for the one settlement line it
+    paid; its id is derived from the reference (:func:`payment_reference_key`), so a
+    reference pays one line of the fund, once."""
+
+    if TYPE_CHECKING:  # set by the events; annotations here would become __init__ fields
+        settlement_id: str
+        merchant_id: str
+
+    class Used(Aggregate.Created):
+        settlement_id: str
+        merchant_id: str
+
+        def apply(self, reference: PaymentReference) -> None:
+            reference.settlement_id = self.settlement_id
+            reference.merchant_id = self.merchant_id
+
+
+def payment_reference_key(payment_ref: str) -> str:
+    """A payment reference as banks compare them: case and spacing do not matter."""
+    return "".join(payment_ref.split()).casefold()
+
+
 class Donation(Aggregate):
     """A cash donation; its id is derived from the receipt number, which is unique."""
 

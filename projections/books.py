@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Table
 from ledger.accounts import Account, Beneficiary, Pool, Volunteer
 from ledger.activities import Activity
 from ledger.calendar import ProgrammeCalendar
-from ledger.fund import Donation, Fund, Settlement
+from ledger.fund import Donation, Fund, PaymentReference, Settlement
 from ledger.incidents import Incident
 from ledger.merchants import Merchant
 from ledger.records import (
@@ -69,6 +69,7 @@ class Books:
         t.donations,
         t.payouts,
         t.volunteer_months,
+        t.award_corrections,
         t.subjects,
         t.incidents,
     )
@@ -99,6 +100,7 @@ class _Batch:
         self.lines = Rows(conn, t.settlement_lines)
         self.months = Rows(conn, t.months)
         self.volunteer_months = Rows(conn, t.volunteer_months)
+        self.award_corrections = Rows(conn, t.award_corrections)
         self.subjects = Rows(conn, t.subjects)
         self.incidents = Rows(conn, t.incidents)
         self.entries: list[dict[str, Any]] = []
@@ -151,6 +153,7 @@ class _Batch:
             self.lines,
             self.months,
             self.volunteer_months,
+            self.award_corrections,
             self.subjects,
             self.incidents,
         ):
@@ -251,6 +254,19 @@ class _Batch:
             (merchant_id, period),
             {"merchant_id": merchant_id, "period": period, "redeemed": 0, "refunded": 0},
         )
+
+    def credit_corrected(self, event: StoredEvent) -> None:
+        """A correction took back part of an award: counted against the volunteer's
+        earnings of the award's month (the leaderboard shows net awards)."""
+        data = event.data
+        if data["flow"] != "award":
+            return
+        period = self.local_month(data["credited_at"])
+        row = self.award_corrections.get_or_put(
+            (period, data["account_id"]),
+            {"period": period, "account_id": data["account_id"], "corrected": 0},
+        )
+        row["corrected"] += data["amount"]
 
     def leaderboard_choice(self, event: StoredEvent) -> None:
         account = self.accounts.get(event.id)
@@ -417,6 +433,12 @@ HANDLERS: dict[type, Handler] = {
     Fund.SettlementLinePaid: _Batch.fund_out,
     Settlement.Prepared: _Batch.settlement_prepared,
     Settlement.LinePaid: _Batch.line_paid,
+    # a correction taken back from a credit: the leaderboard counts net awards
+    Incident.CreditCorrected: _Batch.credit_corrected,
+    Activity.CreditCorrected: _Batch.credit_corrected,
+    Allotment.CreditCorrected: _Batch.credit_corrected,
+    Gift.CreditCorrected: _Batch.credit_corrected,
+    PoolAllocation.CreditCorrected: _Batch.credit_corrected,
 }
 
 # The ledger's events that change nothing in the books.
@@ -440,6 +462,7 @@ IGNORED: frozenset[type] = frozenset(
         CardRegistered.Registered,
         PaymentCodeUsed.Used,
         CheckinCodeClaimed.Claimed,
+        PaymentReference.Used,
     }
 )
 

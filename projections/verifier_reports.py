@@ -308,6 +308,12 @@ IGNORED = frozenset(
         "CardRegistered.Registered",
         "PaymentCodeUsed.Used",
         "CheckinCodeClaimed.Claimed",
+        "PaymentReference.Used",
+        "Incident.CreditCorrected",  # corrections count by their debits
+        "Activity.CreditCorrected",
+        "Allotment.CreditCorrected",
+        "Gift.CreditCorrected",
+        "PoolAllocation.CreditCorrected",
     }
 )
 

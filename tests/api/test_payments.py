@@ -123,7 +123,9 @@ def test_beneficiary_cards_with_their_rules(community, terminal, sign_in, shop):
         422,
         "limit_exceeded",
     )  # 50 a day
-    assert status_and_code(redeem(terminal, card, 5)) == (422, "wrong_pin")
+    assert status_and_code(redeem(terminal, card, 5)) == (422, "pin_required")
+    assert status_and_code(redeem(terminal, card, 5, pin="")) == (422, "pin_required")
+    assert status_and_code(redeem(terminal, card, 5, pin="9999")) == (422, "wrong_pin")
 
     restaurant = community.merchant("Hot Pot Palace", category="restaurant")
     elsewhere = sign_in("merchant", merchant_id=restaurant)
@@ -131,6 +133,8 @@ def test_beneficiary_cards_with_their_rules(community, terminal, sign_in, shop):
 
     new_card = community.card(wang, pin="1357")
     assert status_and_code(redeem(terminal, card, 5, pin="2468")) == (422, "card_revoked")
+    for _ in range(6):  # a missing PIN uses up no try
+        assert status_and_code(redeem(terminal, new_card, 5)) == (422, "pin_required")
     for _ in range(4):
         assert status_and_code(redeem(terminal, new_card, 5, pin="0000")) == (422, "wrong_pin")
     assert status_and_code(redeem(terminal, new_card, 5, pin="0000")) == (422, "card_locked")

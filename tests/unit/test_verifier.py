@@ -137,7 +137,8 @@ def tell_the_story() -> Community:
     community.give(li, "pool", 2)
     ledger.allocate_pool(wang, 2, coordinator)
     # A correction: 4 of Wang's beans go back to issuance.
-    ledger.correct(wang, 4, "allotment entered twice", coordinator)
+    (allotment,) = community.credits(wang, "allotment")
+    ledger.correct(wang, 4, "allotment entered twice", coordinator, corrects=allotment)
     ledger.set_leaderboard_opt_in(li, True)
 
     # April: the settlement of March's 25 beans, prepared on the 2nd and paid on the 3rd.
