@@ -185,18 +185,18 @@ def statement(
 
 
 def _all_paid_through(conn: Connection, merchant_id: str, period: str) -> bool:
-    """Whether every net bean the merchant redeemed up to the end of ``period`` has been
-    settled and paid. Settlements take a merchant's oldest unsettled beans first (all
-    those before their cutoff), so the beans paid for are the oldest ones as long as the
-    lines are paid in order: count the lines, month by month, up to the first month with
-    a line still unpaid, and compare with the net beans redeemed up to ``period``."""
-    m, s = t.merchant_months.c, t.settlement_lines.c
-    redeemed, refunded = conn.execute(
-        select(func.sum(m.redeemed), func.sum(m.refunded)).where(
-            m.merchant_id == merchant_id, m.period <= period
+    """Whether every bean the merchant redeemed up to the end of ``period``, net of every
+    refund of those sales (whenever refunded), has been settled and paid. Settlements take
+    a merchant's oldest unsettled beans first (all those before their cutoff), so the
+    beans paid for are the oldest ones as long as the lines are paid in order: count the
+    lines, month by month, up to the first month with a line still unpaid, and compare
+    with what the sales up to ``period`` came to."""
+    r, s = t.redemptions.c, t.settlement_lines.c
+    owed = conn.execute(
+        select(func.coalesce(func.sum(r.amount - r.refunded), 0)).where(
+            r.merchant_id == merchant_id, r.day <= f"{period}-31"
         )
-    ).one()
-    owed = int(redeemed or 0) - int(refunded or 0)
+    ).scalar_one()
     lines = conn.execute(
         select(s.period, s.beans, s.paid_on).where(s.merchant_id == merchant_id).order_by(s.period)
     ).all()
