@@ -73,7 +73,10 @@ def runner_of(app: Flask | None = None) -> Runner:
 def make_runner(store: Store, ledger: Ledger) -> Runner:
     """The projections of ``ledger``'s log, kept in ``store``'s database."""
     return Runner(
-        store, ledger.recorder, ledger.mapper.transcoder, default_projections(ledger.calendar)
+        store,
+        ledger.recorder,
+        ledger.mapper.transcoder,
+        default_projections(ledger.calendar, ledger.personal),
     )
 
 

@@ -48,8 +48,9 @@ class AwardCommands(LedgerCore):
         for volunteer in volunteers:
             try:
                 volunteer.check_award_cap(amount, day, cap)
-            except AwardCapExceeded as error:
-                refused.append(str(error))
+            except AwardCapExceeded as error:  # named for the coordinator, from beside the log
+                name = self.personal.get(str(volunteer.id)).get("display_name", str(volunteer.id))
+                refused.append(str(error).replace("this volunteer", name, 1))
         if refused:
             raise AwardCapExceeded("; ".join(refused))
         for volunteer in volunteers:
@@ -246,12 +247,14 @@ class AwardCommands(LedgerCore):
             lambda a: (
                 (a.title, a.starts_at, a.ends_at, a.beans) == (title, starts_at, ends_at, beans)
             ),
-            activity_view,
+            self.activity_view,
             "activity",
         )
 
         def attempt() -> ActivityView:
             at, code = self.now(), codes.new_checkin_code()
+            # The code is a secret while the activity runs: beside the log, by digest in it.
+            self.personal.put(str(record_id), {"checkin_code": code})
             activity = Activity._create(
                 Activity.Created,
                 id=record_id,
@@ -260,17 +263,17 @@ class AwardCommands(LedgerCore):
                 starts_at=starts_at,
                 ends_at=ends_at,
                 beans=beans,
-                checkin_code=code,
+                checkin_digest=self.digest("checkin-code", code),
                 by=by.name,
             )
             claim = CheckinCodeClaimed._create(
                 CheckinCodeClaimed.Claimed,
-                id=derived_id("checkin-code", code),
+                id=derived_id("checkin-code", self.digest("checkin-code", code)),
                 timestamp=at,
                 activity_id=str(activity.id),
             )
             self.save(activity, claim)  # a code drawn twice fails the save, and is drawn again
-            return activity_view(activity)
+            return self.activity_view(activity)
 
         return self.run(attempt, "creating an activity", replay)
 
@@ -285,7 +288,9 @@ class AwardCommands(LedgerCore):
         def attempt() -> CheckinView:
             activity = self.load(activity_id, Activity, "activity")
             volunteer = self.load(account_id, Volunteer, "volunteer account")
-            new = activity.check_in(str(volunteer.id), code, self.now())
+            new = activity.check_in(
+                str(volunteer.id), self.digest("checkin-code", code), self.now()
+            )
             if new:
                 self.save(activity)
             return CheckinView(str(activity.id), str(volunteer.id), new)
@@ -321,13 +326,27 @@ class AwardCommands(LedgerCore):
     def activity_for_checkin_code(self, checkin_code: str) -> ActivityView:
         """The activity whose check-in code this is (InvalidCode if none is)."""
         code = codes.parse_checkin_code(checkin_code)
-        claim = self.find(derived_id("checkin-code", code), CheckinCodeClaimed)
+        claim = self.find(
+            derived_id("checkin-code", self.digest("checkin-code", code)), CheckinCodeClaimed
+        )
         if claim is None:
             raise InvalidCode("no activity has this check-in code")
         return self.get_activity(claim.activity_id)
 
     def get_activity(self, activity_id: object) -> ActivityView:
-        return activity_view(self.load(activity_id, Activity, "activity"))
+        return self.activity_view(self.load(activity_id, Activity, "activity"))
+
+    def activity_view(self, activity: Activity) -> ActivityView:
+        return ActivityView(
+            id=str(activity.id),
+            title=activity.title,
+            starts_at=activity.starts_at,
+            ends_at=activity.ends_at,
+            beans=activity.beans,
+            checkin_code=self.personal.get(str(activity.id)).get("checkin_code", ""),
+            checked_in=list(activity.checked_in),
+            confirmed=list(activity.confirmed),
+        )
 
 
 def incident_view(incident: Incident) -> IncidentView:
@@ -345,17 +364,4 @@ def incident_view(incident: Incident) -> IncidentView:
         reason=incident.reason,
         duplicate_of=incident.duplicate_of,
         at=incident.created_on,
-    )
-
-
-def activity_view(activity: Activity) -> ActivityView:
-    return ActivityView(
-        id=str(activity.id),
-        title=activity.title,
-        starts_at=activity.starts_at,
-        ends_at=activity.ends_at,
-        beans=activity.beans,
-        checkin_code=activity.checkin_code,
-        checked_in=list(activity.checked_in),
-        confirmed=list(activity.confirmed),
     )

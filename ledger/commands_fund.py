@@ -65,7 +65,8 @@ class FundCommands(LedgerCore):
         def attempt() -> DonationView:
             first = self.find_existing(record_id, Donation)
             if first is not None:
-                if (first.donor, first.anonymous, first.amount_fen, first.received_on) != (
+                first_donor = self.personal.get(str(first.id)).get("donor", "")
+                if (first_donor, first.anonymous, first.amount_fen, first.received_on) != (
                     donor_name,
                     bool(anonymous),
                     amount_fen,
@@ -79,11 +80,11 @@ class FundCommands(LedgerCore):
             if received_on > date.fromisoformat(self.day_of(at)):
                 raise ValidationError("received_on is in the future")
             fund = self.load_or_open_fund(at)
+            self.personal.put(str(record_id), {"donor": donor_name or None})
             donation = Donation._create(
                 Donation.Received,
                 id=record_id,
                 timestamp=at,
-                donor=donor_name,
                 anonymous=bool(anonymous),
                 amount_fen=amount_fen,
                 received_on=received_on,

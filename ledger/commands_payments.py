@@ -18,7 +18,6 @@ from ledger.errors import (
     MerchantNotAllowed,
     NotFound,
     PinRequired,
-    ValidationError,
 )
 from ledger.ids import derived_id
 from ledger.merchants import Merchant
@@ -181,12 +180,12 @@ class PaymentCommands(MemberCommands):
             raise MerchantNotAllowed(
                 f"beneficiary cards are for {', '.join(self.rules.beneficiary_categories)} shops"
             )
-        if payer.pin_hash is not None:
+        if payer.has_pin:
             payer.check_pin_not_locked()
             if pin is None or not str(pin).strip():
                 # A till that forgot to ask: no try is used up, nothing is recorded.
                 raise PinRequired("this card has a PIN: ask the cardholder for it")
-            good = _pin_matches(pin, payer.pin_hash)
+            good = self.pin_matches(payer, pin)
             if not good:
                 error = payer.record_wrong_pin(self.rules.pin_max_attempts, at)
                 self.save(payer)  # the wrong try counts even though the payment fails
@@ -218,13 +217,6 @@ class PaymentCommands(MemberCommands):
             fingerprint=fingerprint,
             day=day,
         )
-
-
-def _pin_matches(pin: str, stored: str) -> bool:
-    try:
-        return codes.check_pin(pin, stored)
-    except ValidationError:  # a malformed PIN is just a wrong PIN at the counter
-        return False
 
 
 def _fingerprint(*parts: object) -> str:

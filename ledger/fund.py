@@ -98,7 +98,6 @@ class Donation(Aggregate):
     """A cash donation; its id is derived from the receipt number, which is unique."""
 
     if TYPE_CHECKING:  # set by the events; annotations here would become __init__ fields
-        donor: str
         anonymous: bool
         amount_fen: int
         received_on: date
@@ -107,7 +106,9 @@ class Donation(Aggregate):
         at: datetime
 
     class Received(Aggregate.Created):
-        donor: str
+        """The donor's name is personal data (ledger/personal.py): a named donor's name is
+        published in the report from there, an anonymous donor's never."""
+
         anonymous: bool
         amount_fen: int
         received_on: date
@@ -115,7 +116,7 @@ class Donation(Aggregate):
         by: str
 
         def apply(self, donation: Donation) -> None:
-            donation.donor, donation.anonymous = self.donor, self.anonymous
+            donation.anonymous = self.anonymous
             donation.amount_fen, donation.received_on = self.amount_fen, self.received_on
             donation.receipt_no, donation.by, donation.at = self.receipt_no, self.by, self.timestamp
 
