@@ -219,17 +219,20 @@ class IdempotencyStore:
             self._held.discard((scope, key))
 
     def _beat(self) -> None:
-        """Renew this process's claims in flight until the process ends."""
+        """Renew this process's claims in flight; stop when none is left (the next claim
+        starts the heartbeat again)."""
         pid = os.getpid()
-        while self._beating_in == pid:
+        while True:
             time.sleep(self.heartbeat_seconds)
             with self._held_lock:
                 held = list(self._held)
-            if held:
-                try:
-                    self.renew(held)
-                except Exception as error:  # a database outage: the next beat tries again
-                    log.warning("could not renew %d idempotency claims: %s", len(held), error)
+                if not held or self._beating_in != pid:
+                    self._beating_in = None
+                    return
+            try:
+                self.renew(held)
+            except Exception as error:  # a database outage: the next beat tries again
+                log.warning("could not renew %d idempotency claims: %s", len(held), error)
 
     def renew(self, held: list[tuple[str, str]]) -> int:
         """Mark these pending claims as alive now; returns how many were still pending."""

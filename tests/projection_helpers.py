@@ -29,7 +29,7 @@ from ledger.application import Ledger
 from projections import queries
 from projections import tables as t
 from projections.runner import Runner
-from projections.verifier import compare_reports, compute_reports, verify_chain
+from projections.verifier import NAMED_DONOR, compare_reports, compute_reports, verify_chain
 from tests.scenario import Community
 
 ACCOUNT_KINDS = ("volunteer", "beneficiary", "merchant", "pool")
@@ -169,9 +169,24 @@ def assert_reports_match(store: Store, ledger: Ledger, now: datetime) -> dict[st
     differences = compare_reports(computed, published)
     assert not differences, "reports differ from the verifier's:\n" + "\n".join(differences[:10])
     assert {p: without(r, "final") for p, r in published.items()} == {
-        p: without(r, "final") for p, r in computed.items()
+        p: without(named(r, published.get(p)), "final") for p, r in computed.items()
     }
     return published
+
+
+def named(computed: dict, published: dict | None) -> dict:
+    """``computed`` with the names of named donors as ``published`` shows them: the log
+    holds no names, so the verifier recomputes only that a donor was named (and
+    compare_reports checked that the published report names them)."""
+    if not published:
+        return computed
+    items = [
+        {**mine, "donor": theirs["donor"]} if mine.get("donor") == NAMED_DONOR else mine
+        for mine, theirs in zip(
+            computed["donations"]["items"], published["donations"]["items"], strict=False
+        )
+    ]
+    return {**computed, "donations": {**computed["donations"], "items": items}}
 
 
 # --- the command line ----------------------------------------------------------------------
