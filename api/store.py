@@ -1,5 +1,6 @@
-"""The API's relational side store: users, tokens, terminals, idempotency keys and login
-failures, in plain tables beside the event log (they must never enter the auditable log).
+"""The API's relational side store: users, tokens, terminals, idempotency keys, login
+failures and the database's own marks (who built it), in plain tables beside the event
+log (they must never enter the auditable log).
 
 :class:`Store` wraps one SQLAlchemy Core engine for the same database URL as the ledger
 (see :mod:`ledger.persistence`):
@@ -120,6 +121,16 @@ login_failures = Table(
     Column("subject", Text, primary_key=True),  # 'user:<name>' or 'addr:<address>'
     Column("window_start", UTCDateTime, primary_key=True),
     Column("failures", Integer, nullable=False),
+)
+
+# Facts about the database itself, one row a name: ``built_by`` = ``demo`` when the demo
+# built it (api/demo_mark.py), so demo mode never runs on a database holding real data.
+marks = Table(
+    "gb_marks",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
 )
 
 
