@@ -353,10 +353,16 @@ def test_registering_a_beneficiary_issuing_a_card_and_printing_it(coordinator, l
     assert "尚未发卡" in page and 'id="print-card"' not in page
     issued, hidden = send(coordinator, member_page, "card-form", f"{member_page}/card", pin="1234")
     assert issued.status_code == 303
+    card_code = ledger.get_card(account_id).card_code
+    # Reproduction (issue 15, 6): the new card's code was flashed into the session
+    # cookie, which is signed but not encrypted.
+    cookie = " ".join(issued.headers.getlist("Set-Cookie"))
+    with coordinator.session_transaction() as session:
+        assert card_code not in str(dict(session)) and card_code not in cookie
     page = page_text(coordinator.get(member_page))
-    assert "已发新卡" in page and 'id="print-card"' in page
+    assert "新卡已发放" in page and 'id="print-card"' in page
+    assert card_code not in page.replace(" ", "")
     beneficiary = ledger.beneficiary_for_card
-    card_code = re.search(r"卡号 ([0-9 ]+)", page).group(1).replace(" ", "")
     assert str(beneficiary(card_code).id) == account_id
     coordinator.post(f"{member_page}/card", data={**hidden, "pin": "1234"})
     assert str(beneficiary(card_code).id) == account_id  # the same form issues one card
