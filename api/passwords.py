@@ -38,7 +38,10 @@ def password_problem(password: object, *related: str | None) -> str | None:
     the username, the person's name."""
     if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         return TOO_SHORT
-    words = [w for w in (*related, *SITE_WORDS) if w]
+    words = []
+    for word in (*related, *SITE_WORDS):
+        if word:  # "Li Wei" is tried as "Li Wei", "LiWei", "Li" and "Wei"
+            words += [word, word.replace(" ", ""), *word.split()]
     estimate = zxcvbn(password[:ESTIMATED_LENGTH], user_inputs=words)
     if estimate["guesses"] < MIN_GUESSES:
         return TOO_EASY

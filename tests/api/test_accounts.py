@@ -117,6 +117,12 @@ BAD_ACCOUNTS = [
     {"kind": "volunteer", "display_name": "A", "username": "new.line\n", "password": "x" * 8},
     {"kind": "volunteer", "display_name": "\ud800"},
     {"kind": "volunteer", "display_name": "A", "username": "sur.ro", "password": "\ud800" * 8},
+    # issue 15: invisible characters in names, and passwords that are easy to guess
+    {"kind": "volunteer", "display_name": "李伟\u200b"},
+    {"kind": "volunteer", "display_name": "\u202e伟李"},
+    {"kind": "volunteer", "display_name": "   "},
+    {"kind": "volunteer", "display_name": "A", "username": "weak.pw", "password": "password1"},
+    {"kind": "volunteer", "display_name": "Li Wei", "username": "lw.1", "password": "liwei2026"},
 ]
 
 

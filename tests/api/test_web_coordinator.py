@@ -331,6 +331,39 @@ def test_an_activity_that_ends_before_it_starts_is_refused(coordinator, ledger):
 # --- members and cards ----------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("fields", "refusal"),
+    [
+        ({"display_name": "张\u200b奶奶"}, "名称中不能含有控制字符或不可见字符"),
+        ({"display_name": "\u202e奶奶张"}, "名称中不能含有控制字符或不可见字符"),
+        (
+            {"display_name": "张奶奶", "username": "zhang.nn", "password": "12345678"},
+            "太容易被猜到",
+        ),
+    ],
+)
+def test_a_member_with_an_invisible_name_or_a_weak_password_is_not_registered(
+    coordinator, ledger, fields, refusal
+):
+    form = {"kind": "beneficiary", "username": "", "password": "", **fields}
+    answer, _ = send(coordinator, "/staff/members", "register-form", "/staff/members", **form)
+    assert answer.status_code == 303
+    assert refusal in page_text(coordinator.get(answer.headers["Location"]))
+    assert ledger.index.ids_of("beneficiary") == []
+
+
+def test_a_member_s_name_is_stored_composed_with_plain_spaces(coordinator, ledger):
+    form = {
+        "kind": "volunteer",
+        "display_name": " Zoe\u0308\u3000Li ",
+        "username": "",
+        "password": "",
+    }
+    answer, _ = send(coordinator, "/staff/members", "register-form", "/staff/members", **form)
+    account_id = answer.headers["Location"].rsplit("/", 1)[1]
+    assert ledger.get_account(account_id).display_name == "Zo\u00eb Li"
+
+
 def test_registering_a_beneficiary_issuing_a_card_and_printing_it(coordinator, ledger, community):
     answer, _ = send(
         coordinator,
