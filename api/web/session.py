@@ -30,7 +30,7 @@ def cookie_secure(app: Flask) -> bool:
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed cookie session with :func:`cookie_secure` deciding the Secure flag."""
 
-    def get_cookie_secure(self, app: Flask) -> bool:  # type: ignore[override]
+    def get_cookie_secure(self, app: Flask) -> bool:
         return cookie_secure(app)
 
 
