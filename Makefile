@@ -5,7 +5,7 @@
 #   make run        serve the API with the demo community (sqlite database under var/)
 #   make test       run pytest; pass extra options with PYTEST_ARGS="-k foo -x"
 #   make system-packages  install the Debian packages the browser and PDF tests use (as root)
-#   make lint       ruff check + mypy (ledger/, projections/)
+#   make lint       ruff check + mypy (ledger/, projections/, api/, merchant_pos/)
 #   make messages   re-extract the pages' text into api/translations (then translate)
 #   make audit      known vulnerabilities of the installed dependencies (pip-audit; CI runs it)
 #   make bench      run bench/ledger_bench.py

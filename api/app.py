@@ -30,6 +30,7 @@ from api.auth import Auth
 from api.context import make_runner, runner_of
 from api.endpoints import register_all
 from api.idempotency import IdempotencyStore
+from api.jobs import Jobs
 from api.pages import pages
 from api.settings import Settings
 from api.store import Store
@@ -103,6 +104,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, ledger: Ledger | None
         store, ledger.clock, terminal_ttl=timedelta(days=settings.terminal_token_days)
     )
     app.extensions["goldbean.idempotency"] = IdempotencyStore(store, ledger.clock)
+    app.extensions["goldbean.jobs"] = Jobs(store, ledger.clock)
 
     api = GoldbeanApi(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
@@ -226,6 +228,16 @@ def _private_api_path(path: str) -> bool:
     )
 
 
+def loggable(text: str, limit: int = 300) -> str:
+    """``text`` safe for a one-line log record: control and line-breaking characters (a
+    path may carry ``%0a``) written as escapes, so a request cannot forge a log line."""
+    escaped = "".join(
+        c if c.isprintable() and c not in "\u2028\u2029" else c.encode("unicode_escape").decode()
+        for c in text[:limit]
+    )
+    return escaped + ("…" if len(text) > limit else "")
+
+
 def _request_logging(app: Flask) -> None:
     @app.before_request
     def _start() -> None:
@@ -248,7 +260,7 @@ def _request_logging(app: Flask) -> None:
         log.info(
             "%s %s %s %.1fms request=%s user=%s",
             request.method,
-            request.path,
+            loggable(request.path),
             response.status_code,
             (time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
             g.get("request_id", "-"),

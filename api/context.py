@@ -29,6 +29,7 @@ from projections.runner import Runner, default_projections
 if TYPE_CHECKING:  # the types only: auth and idempotency sit on this floor's level too
     from api.auth import Auth
     from api.idempotency import IdempotencyStore
+    from api.jobs import Jobs
 
 LEDGER = "goldbean.ledger"
 SETTINGS = "goldbean.settings"
@@ -36,6 +37,7 @@ STORE = "goldbean.store"
 PROJECTIONS = "goldbean.projections"
 AUTH = "goldbean.auth"
 IDEMPOTENCY = "goldbean.idempotency"
+JOBS = "goldbean.jobs"
 
 
 def ledger_of(app: Flask | None = None) -> Ledger:
@@ -59,6 +61,11 @@ def idempotency_of(app: Flask | None = None) -> IdempotencyStore:
     return (app or current_app).extensions[IDEMPOTENCY]
 
 
+def jobs_of(app: Flask | None = None) -> Jobs:
+    """Long work run beside the requests, with its progress (api/jobs.py)."""
+    return (app or current_app).extensions[JOBS]
+
+
 def runner_of(app: Flask | None = None) -> Runner:
     return (app or current_app).extensions[PROJECTIONS]
 
@@ -66,7 +73,10 @@ def runner_of(app: Flask | None = None) -> Runner:
 def make_runner(store: Store, ledger: Ledger) -> Runner:
     """The projections of ``ledger``'s log, kept in ``store``'s database."""
     return Runner(
-        store, ledger.recorder, ledger.mapper.transcoder, default_projections(ledger.calendar)
+        store,
+        ledger.recorder,
+        ledger.mapper.transcoder,
+        default_projections(ledger.calendar, ledger.personal),
     )
 
 

@@ -26,6 +26,7 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from api.demo_summary import DemoSummary, summarize, yuan
@@ -260,12 +261,12 @@ class _Builder:
             self.schedule(sometime(7, 21), self.report_incident)
         for v in self.volunteers:
             if rng.random() < 0.04 + 0.015 * self.weight[v]:
-                self.schedule(sometime(8, 21), lambda v=v: self.shop(v))
+                self.schedule(sometime(8, 21), partial(self.shop, v))
             if rng.random() < 0.015:
-                self.schedule(sometime(8, 21), lambda v=v: self.give(v))
+                self.schedule(sometime(8, 21), partial(self.give, v))
         for b in self.cards:
             if rng.random() < 0.16:
-                self.schedule(sometime(8, 18), lambda b=b: self.shop_with_card(b))
+                self.schedule(sometime(8, 18), partial(self.shop_with_card, b))
         self.schedule(self.at(day + 1, 6), lambda: self.plan_day(day + 1))
 
     def report_month(self) -> None:

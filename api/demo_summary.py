@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from uuid import UUID
 
+from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
-from ledger import codes
-from ledger.accounts import Beneficiary
 from ledger.application import Ledger
 from ledger.fund import Donation, Settlement
 from ledger.incidents import Incident
@@ -127,8 +125,9 @@ def summarize(ledger: Ledger, *, refused: int = 0) -> DemoSummary:
     )
 
 
-def _notifications(ledger: Ledger, event_class: type) -> list:
-    found, start, topics = [], 0, [get_topic(event_class)]
+def _notifications(ledger: Ledger, event_class: type) -> list[Notification]:
+    found: list[Notification] = []
+    start, topics = 0, [get_topic(event_class)]
     while True:
         batch = ledger.recorder.select_notifications(
             start=start, limit=5000, topics=topics, inclusive_of_start=False
@@ -163,10 +162,11 @@ def _sample_merchant(ledger: Ledger, ids: list[str]) -> Sample | None:
 
 def _sample_beneficiary(ledger: Ledger, ids: list[str]) -> Sample | None:
     """The beneficiary with the most beans among those whose card has no PIN."""
-    cards = [ledger.find(UUID(b), Beneficiary) for b in ids]
-    usable = [b for b in cards if b is not None and b.card_number and b.pin_hash is None]
+    cards = [ledger.get_card(b) for b in ids]
+    usable = [card for card in cards if card.card_code is not None and not card.has_pin]
     if not usable:
         return None
-    best = max(usable, key=lambda b: b.balance)
-    detail = f"card code {codes.card_code(best.card_number)} (no PIN), {best.balance:,} beans"
-    return Sample(str(best.id), best.display_name, detail)
+    balances = {card.account_id: ledger.get_balance(card.account_id) for card in usable}
+    best = max(usable, key=lambda card: balances[card.account_id])
+    detail = f"card code {best.card_code} (no PIN), {balances[best.account_id]:,} beans"
+    return Sample(best.account_id, best.display_name, detail)

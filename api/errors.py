@@ -12,23 +12,26 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from eventsourcing.persistence import OperationalError as _RecorderOperational
 from flask import Flask, Response, g, json
 from marshmallow import INCLUDE, Schema, fields
+from sqlalchemy.exc import OperationalError as _SqlAlchemyOperational
 from werkzeug.exceptions import HTTPException
 
 from ledger import errors as le
 
+_psycopg_operational: tuple[type[Exception], ...]
 try:  # the errors of a database that is down or restarting (both drivers' and SQLAlchemy's)
     from psycopg import OperationalError as _PsycopgOperational
+
+    _psycopg_operational = (_PsycopgOperational,)
 except ImportError:  # pragma: no cover - installed without the postgres extra
-    _PsycopgOperational = ()  # type: ignore[assignment,misc]
-from eventsourcing.persistence import OperationalError as _RecorderOperational
-from sqlalchemy.exc import OperationalError as _SqlAlchemyOperational
+    _psycopg_operational = ()
 
 DatabaseUnreachable: tuple[type[Exception], ...] = (
     _SqlAlchemyOperational,
     _RecorderOperational,
-    *((_PsycopgOperational,) if _PsycopgOperational else ()),
+    *_psycopg_operational,
 )
 
 log = logging.getLogger(__name__)
@@ -40,21 +43,27 @@ LEDGER_PROBLEMS: dict[type[le.LedgerError], tuple[int, str]] = {
     le.NotFound: (404, "not_found"),
     le.ValidationError: (422, "validation_error"),
     le.NothingToSettle: (422, "nothing_to_settle"),
+    le.PeriodNotOpen: (422, "period_not_open"),
     le.InvalidState: (409, "invalid_state"),
     le.InsufficientBalance: (409, "insufficient_balance"),
     le.InsufficientFund: (409, "insufficient_fund"),
+    le.PaymentReferenceUsed: (409, "payment_reference_used"),
     le.InvalidCode: (422, "invalid_code"),
     le.CodeExpired: (422, "code_expired"),
     le.CodeUsed: (409, "code_used"),
     le.CardRevoked: (422, "card_revoked"),
     le.WrongPin: (422, "wrong_pin"),
     le.PinLocked: (422, "card_locked"),
+    le.PinRequired: (422, "pin_required"),
     le.MerchantNotAllowed: (403, "merchant_not_allowed"),
     le.MerchantSuspended: (403, "merchant_suspended"),
     le.LimitExceeded: (422, "limit_exceeded"),
     le.AwardCapExceeded: (422, "award_cap_exceeded"),
     le.SelfVerification: (403, "self_verification"),
+    le.NoHandlers: (422, "no_handlers"),
     le.FourEyesRequired: (403, "four_eyes_required"),
+    le.UnknownCredit: (422, "unknown_credit"),
+    le.CorrectionExceedsCredit: (422, "correction_exceeds_credit"),
     le.RefundExceedsRedemption: (422, "refund_exceeds_redemption"),
     le.RefundWindowClosed: (422, "refund_window_closed"),
     le.IdempotencyKeyReused: (422, "idempotency_key_reused"),

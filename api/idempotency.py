@@ -19,13 +19,21 @@ request polls until the winner completes. ``scope`` is the caller (a user or a t
 so two callers never share keys; ``request_hash`` is the caller's digest of the request
 (method, path and body).
 
-A claim left pending by a crashed worker would block its key until it is purged, so a
-pending claim older than ``stale_after`` may be taken over by the next request.
+A claim is a lease its worker keeps alive: while the request runs, a heartbeat thread
+of the worker renews the claim's ``created_at`` every ``heartbeat_seconds`` (one UPDATE
+for all the worker's claims in flight). A worker killed mid-request (SIGKILL, OOM, a
+machine that dies) stops renewing, and a claim not renewed for ``stale_after`` (4 s) is
+taken over by the next request with the key, at once: a till's retry gets its answer
+within seconds, never minutes. ``409 conflict`` therefore means the first request is
+really still running. The ledger's records derived from the key still stop a double
+effect when a request that had committed is run again.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -84,17 +92,24 @@ class IdempotencyStore:
         store: Store,
         clock: Clock,
         *,
-        wait_seconds: float = 5.0,
+        wait_seconds: float = 8.0,
         poll_seconds: float = 0.05,
         ttl: timedelta = timedelta(days=2),
-        stale_after: timedelta = timedelta(minutes=2),
+        stale_after: timedelta = timedelta(seconds=4),
+        heartbeat_seconds: float = 1.0,
     ) -> None:
+        if heartbeat_seconds * 2 >= stale_after.total_seconds():
+            raise ValueError("the heartbeat must renew a claim well within stale_after")
         self.store = store
         self.clock = clock
         self.wait_seconds = wait_seconds
         self.poll_seconds = poll_seconds
         self.ttl = ttl
         self.stale_after = stale_after
+        self.heartbeat_seconds = heartbeat_seconds
+        self._held: set[tuple[str, str]] = set()  # this process's claims in flight
+        self._held_lock = threading.Lock()
+        self._beating_in: int | None = None  # the pid whose heartbeat thread runs
 
     def begin(self, scope: str, key: str, request_hash: str) -> Decision:
         """Claim ``key`` for this request or learn what became of it (see the module).
@@ -104,6 +119,7 @@ class IdempotencyStore:
         deadline = time.monotonic() + self.wait_seconds
         while True:
             if self._claim(scope, key, request_hash):
+                self._hold(scope, key)
                 return Proceed()
             with self.store.read() as conn:
                 row = conn.execute(
@@ -118,7 +134,8 @@ class IdempotencyStore:
             if row.status is not None:
                 return Replay(row.status, row.response_body or "")
             if self.clock.now() - row.created_at >= self.stale_after and self._take_over(row):
-                log.warning("idempotency key of %s taken over from a stale claim", scope)
+                log.warning("idempotency key of %s taken over from a dead claim", scope)
+                self._hold(scope, key)
                 return Proceed()
             if time.monotonic() >= deadline:
                 return InProgress()
@@ -126,6 +143,7 @@ class IdempotencyStore:
 
     def complete(self, scope: str, key: str, status: int, body_text: str) -> None:
         """Store the response of the request that claimed ``key``, for replays."""
+        self._let_go(scope, key)
         with self.store.write() as conn:
             done = conn.execute(
                 update(idempotency)
@@ -141,6 +159,7 @@ class IdempotencyStore:
 
     def release(self, scope: str, key: str) -> None:
         """Drop a pending claim (the request failed, say with a 5xx), so a retry runs."""
+        self._let_go(scope, key)
         with self.store.write() as conn:
             conn.execute(
                 delete(idempotency).where(
@@ -183,3 +202,48 @@ class IdempotencyStore:
                 ).rowcount
                 == 1
             )
+
+    # --- the heartbeat ----------------------------------------------------------------
+
+    def _hold(self, scope: str, key: str) -> None:
+        with self._held_lock:
+            self._held.add((scope, key))
+            if self._beating_in != os.getpid():  # first claim here, or a forked worker
+                self._beating_in = os.getpid()
+                threading.Thread(
+                    target=self._beat, name="idempotency-heartbeat", daemon=True
+                ).start()
+
+    def _let_go(self, scope: str, key: str) -> None:
+        with self._held_lock:
+            self._held.discard((scope, key))
+
+    def _beat(self) -> None:
+        """Renew this process's claims in flight until the process ends."""
+        pid = os.getpid()
+        while self._beating_in == pid:
+            time.sleep(self.heartbeat_seconds)
+            with self._held_lock:
+                held = list(self._held)
+            if held:
+                try:
+                    self.renew(held)
+                except Exception as error:  # a database outage: the next beat tries again
+                    log.warning("could not renew %d idempotency claims: %s", len(held), error)
+
+    def renew(self, held: list[tuple[str, str]]) -> int:
+        """Mark these pending claims as alive now; returns how many were still pending."""
+        now = self.clock.now()
+        renewed = 0
+        with self.store.write() as conn:
+            for scope, key in held:
+                renewed += conn.execute(
+                    update(idempotency)
+                    .where(
+                        idempotency.c.scope == scope,
+                        idempotency.c.key == key,
+                        idempotency.c.status.is_(None),
+                    )
+                    .values(created_at=now)
+                ).rowcount
+        return renewed

@@ -40,7 +40,7 @@ def idempotent_secret(view: F) -> F:
     """Like :func:`idempotent` for a view whose answer holds a secret shown once (a
     terminal's token): the answer is not kept, so a repeat of a key that succeeded answers
     ``409 conflict`` saying the secret cannot be shown again, and does nothing."""
-    return idempotent(view, keep_body=False)  # type: ignore[call-arg]
+    return idempotent(view, keep_body=False)
 
 
 def idempotent(view: F, *, keep_body: bool = True) -> F:

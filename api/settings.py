@@ -66,6 +66,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -132,9 +133,9 @@ class Settings:
         """
         raw: dict[str, tuple[object, str]] = {}  # name -> (value, where it came from)
         for name in _NAMES:
-            value = environ.get(_env_name(name))
-            if value is not None and value.strip() != "":
-                raw[name] = (value, "environment")
+            env_value = environ.get(_env_name(name))
+            if env_value is not None and env_value.strip() != "":
+                raw[name] = (env_value, "environment")
         for key, value in (config or {}).items():
             name = str(key).lower()
             if name not in _NAMES:
@@ -214,7 +215,7 @@ class Settings:
         except ValueError as error:  # the message never echoes key material
             raise SettingsError(f"{_env_name('payment_code_keys')}: {error}") from None
 
-    def replace(self, **changes: object) -> Settings:
+    def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
 

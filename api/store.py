@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Connection,
@@ -144,6 +145,23 @@ marks = Table(
     Column("name", String(64), primary_key=True),
     Column("value", Text, nullable=False),
     Column("recorded_at", UTCDateTime, nullable=False),
+)
+
+
+jobs = Table(
+    "gb_jobs",
+    metadata,
+    Column("job_id", String(36), primary_key=True),
+    Column("kind", String(32), nullable=False),  # e.g. 'audit-verify'
+    Column("started_by", String(64), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),  # progress, or the worker's heartbeat
+    Column("finished_at", UTCDateTime),
+    Column("stage", String(32), nullable=False),
+    Column("done", BigInteger, nullable=False, default=0),
+    Column("total", BigInteger, nullable=False, default=0),
+    Column("result", Text),  # JSON, once finished
+    Index("gb_jobs_kind_started_at", "kind", "started_at"),
 )
 
 

@@ -43,9 +43,9 @@ What it does, in order:
    and restarts PostgreSQL exactly once (``pg_ctl stop -m immediate``, down for 1-3 s, then
    start; ``--pg-stop-mode fast`` for a clean stop).
 6. Stops the load, lets outstanding requests finish (``--drain`` seconds; a request whose
-   worker was killed mid-way keeps its key claimed until the claim is 2 minutes old, so a
-   long drain sees those resolved too), stops the faults, makes sure the projector runs and
-   waits until it has caught up. Then it checks, reading the event log itself:
+   worker was killed mid-way keeps its key claimed until its heartbeat has been silent
+   for 4 s, so a short drain sees those resolved too), stops the faults, makes sure the
+   projector runs and waits until it has caught up. Then it checks, reading the event log itself:
 
    * every 2xx answer is recorded exactly once with what it said (redemption, refund,
      payment, gift, allocation, correction, donation, settlement and paid line, incident,
@@ -995,10 +995,10 @@ class Client:
 
     def backoff(self, call: Call) -> float:
         if call.attempts and "conflict" in call.attempts[-1]:
-            # The key is claimed (a twin attempt, or a killed worker's claim that goes
-            # stale after 2 minutes) and the server already waited 5 s before saying so:
-            # ask again later, and meanwhile let this thread's other operations go on.
-            return self.rng.uniform(10.0, 20.0)
+            # The key is claimed by a twin attempt still running (a killed worker's claim
+            # is taken over 4 s after its heartbeat stops) and the server already waited
+            # before saying so: ask again soon.
+            return self.rng.uniform(0.5, 1.5)
         return min(5.0, 0.15 * 2 ** min(call.unknown, 6)) * self.rng.uniform(0.5, 1.0)
 
     def step(self, call: Call) -> Answer | None:
@@ -1966,7 +1966,7 @@ def server_log_facts(path: Path) -> dict[str, Any]:
             cause = re.sub(r'connection to server at "[^"]*", port \d+ failed: ', "", lines[-1])
             causes[" ".join(cause.split())[:140]] += 1
     return {
-        "stale_claims_taken_over": text.count("taken over from a stale claim"),
+        "stale_claims_taken_over": text.count("taken over from a dead claim"),
         "unexpected_errors": sum(causes.values()),
         "unexpected_error_causes": dict(causes.most_common(8)),
     }
@@ -2238,7 +2238,7 @@ def render_doc(result: dict[str, Any], facts: dict[str, Any]) -> str:
             else ""
         )
         + f". {waits.get('requests', 0)} requests met `409 conflict` (their key still claimed "
-        f"by a twin attempt, or by a killed worker until the claim is 2 minutes old) and got "
+        f"by a twin attempt, or by a killed worker until its heartbeat was 4 s silent) and got "
         f"their definite answer after a median {waits.get('p50_s', 0):g} s, at most "
         f"{waits.get('max_s', 0):g} s; {log.get('stale_claims_taken_over', 0)} claims left "
         f"pending by a killed worker were taken over. The server logged "
@@ -2341,13 +2341,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="do not restart PostgreSQL",
     )  # fmt: skip
     parser.add_argument(
-        "--retry-for", type=float, default=170.0,
-        help="seconds one request is retried before it is left unresolved (170: more than "
-        "the 2 minutes after which a killed worker's Idempotency-Key claim is taken over)",
+        "--retry-for", type=float, default=60.0,
+        help="seconds one request is retried before it is left unresolved (60: far more "
+        "than the 4 s after which a killed worker's Idempotency-Key claim is taken over)",
     )  # fmt: skip
     parser.add_argument(
-        "--drain", type=float, default=180.0,
-        help="at most this many seconds after the load for outstanding requests (180)",
+        "--drain", type=float, default=60.0,
+        help="at most this many seconds after the load for outstanding requests (60)",
     )  # fmt: skip
     parser.add_argument("--drop-share", type=float, default=0.03, help="first attempts dropped")
     parser.add_argument("--replay-share", type=float, default=0.05, help="answers asked again")

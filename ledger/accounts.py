@@ -42,19 +42,15 @@ class Account(Aggregate):
     """A bean account. Subclasses add the rules of their kind."""
 
     if TYPE_CHECKING:  # set by the events; annotations here would become __init__ fields
-        display_name: str
-        number: str | None
         balance: int
 
     kind = "account"
 
     class Opened(Aggregate.Created):
-        display_name: str
-        number: str | None
+        """A person's account is opened with nothing that names them: the name and the
+        account number are personal data (ledger/personal.py), kept beside the log."""
 
         def apply(self, account: Account) -> None:
-            account.display_name = self.display_name
-            account.number = self.number
             account.balance = 0
             account.init_state()
 
@@ -126,11 +122,39 @@ class Account(Aggregate):
             )
 
 
-class Volunteer(Account):
-    """A resident who reports and helps; earns awards, spends, gives."""
+class Person(Account):
+    """A volunteer's or beneficiary's account: a person, whose name, number and card are
+    personal data (ledger/personal.py) that may be erased on request, by two people."""
 
-    if TYPE_CHECKING:
-        number: str  # every person's account has a number
+    if TYPE_CHECKING:  # set by ErasureRequested; read with erasure_request()
+        erasure_requested_by: str | None
+
+    class ErasureRequested(Aggregate.Event):
+        """Someone asked for the person's data to be erased (a second person approves)."""
+
+        by: str
+
+        def apply(self, account: Person) -> None:
+            account.erasure_requested_by = self.by
+
+    class PersonalDataErased(Aggregate.Event):
+        """The person's name, number and card were deleted from the personal-data store;
+        the account and its entries stay, so the books still add up."""
+
+        by: str
+
+        def apply(self, account: Person) -> None:
+            account.erasure_requested_by = None
+            if isinstance(account, Beneficiary):  # the card named the person: it is void
+                account.card_digest, account.has_pin = None, False
+
+    def erasure_request(self) -> str | None:
+        """Who asked for this person's data to be erased and awaits a second person."""
+        return getattr(self, "erasure_requested_by", None)
+
+
+class Volunteer(Person):
+    """A resident who reports and helps; earns awards, spends, gives."""
 
     kind = "volunteer"
 
@@ -158,7 +182,7 @@ class Volunteer(Account):
         """Raise AwardCapExceeded if ``amount`` more on ``day`` would pass ``cap``."""
         if self.awarded_on(day) + amount > cap:
             raise AwardCapExceeded(
-                f"{self.display_name} was awarded {self.awarded_on(day)} beans on {day}; "
+                f"this volunteer was awarded {self.awarded_on(day)} beans on {day}; "
                 f"{amount} more would pass the daily cap of {cap}"
             )
 
@@ -167,21 +191,22 @@ class Volunteer(Account):
             self.trigger_event(self.LeaderboardChoiceMade, timestamp=at, opt_in=bool(opt_in))
 
 
-class Beneficiary(Account):
+class Beneficiary(Person):
     """An elderly or special-care resident who spends with a printed card."""
-
-    if TYPE_CHECKING:
-        number: str  # every person's account has a number
 
     kind = "beneficiary"
 
     class CardIssued(Aggregate.Event):
-        card_number: str
-        pin_hash: str | None
+        """A new card: the log keeps a keyed digest of its number (to tell the current
+        card from a replaced one) and whether it has a PIN; the number and the PIN's
+        verifier are personal data."""
+
+        card_digest: str
+        has_pin: bool
 
         def apply(self, account: Beneficiary) -> None:
-            account.card_number = self.card_number
-            account.pin_hash = self.pin_hash
+            account.card_digest = self.card_digest
+            account.has_pin = self.has_pin
             account.pin_failures = 0
             account.pin_locked = False
 
@@ -201,8 +226,8 @@ class Beneficiary(Account):
             account.pin_locked = False
 
     def init_state(self) -> None:
-        self.card_number: str | None = None
-        self.pin_hash: str | None = None
+        self.card_digest: str | None = None
+        self.has_pin = False
         self.pin_failures = 0
         self.pin_locked = False
         self.spend_day = ""
@@ -238,10 +263,8 @@ class Beneficiary(Account):
                 f"{self.spent_on(day)} spent today, {amount} asked"
             )
 
-    def issue_card(self, card_number: str, pin_hash: str | None, at) -> None:
-        self.trigger_event(
-            self.CardIssued, timestamp=at, card_number=card_number, pin_hash=pin_hash
-        )
+    def issue_card(self, card_digest: str, has_pin: bool, at) -> None:
+        self.trigger_event(self.CardIssued, timestamp=at, card_digest=card_digest, has_pin=has_pin)
 
     def check_pin_not_locked(self) -> None:
         if self.pin_locked:

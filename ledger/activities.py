@@ -9,16 +9,20 @@ from typing import TYPE_CHECKING
 
 from eventsourcing.domain import Aggregate
 
+from ledger.accounts import Flow
+from ledger.credits import CreditRecord
 from ledger.errors import ActivityNotRunning, InvalidCode, InvalidState, ValidationError
 
 
-class Activity(Aggregate):
+class Activity(CreditRecord):
+    credit_flow = Flow.AWARD
+
     if TYPE_CHECKING:  # set by the events; annotations here would become __init__ fields
         title: str
         starts_at: datetime
         ends_at: datetime
         beans: int
-        checkin_code: str
+        checkin_digest: str
         checked_in: list[str]
         confirmed: list[str]
 
@@ -27,7 +31,7 @@ class Activity(Aggregate):
         starts_at: datetime
         ends_at: datetime
         beans: int
-        checkin_code: str
+        checkin_digest: str  # a keyed digest of the check-in code (the code is a secret)
         by: str
 
         def apply(self, activity: Activity) -> None:
@@ -35,9 +39,10 @@ class Activity(Aggregate):
             activity.starts_at = self.starts_at
             activity.ends_at = self.ends_at
             activity.beans = self.beans
-            activity.checkin_code = self.checkin_code
+            activity.checkin_digest = self.checkin_digest
             activity.checked_in = []
             activity.confirmed = []
+            activity.init_credits()
 
     class CheckedIn(Aggregate.Event):
         account_id: str
@@ -52,10 +57,13 @@ class Activity(Aggregate):
 
         def apply(self, activity: Activity) -> None:
             activity.confirmed.extend(self.account_ids)
+            for account_id in self.account_ids:
+                activity.note_credit(account_id, self.beans, self.timestamp)
 
-    def check_in(self, account_id: str, code: str, at: datetime) -> bool:
-        """Record a check-in; False if the volunteer had already checked in."""
-        if not hmac.compare_digest(code.encode(), self.checkin_code.encode()):
+    def check_in(self, account_id: str, code_digest: str, at: datetime) -> bool:
+        """Record a check-in with the digest of the code shown; False if the volunteer had
+        already checked in."""
+        if not hmac.compare_digest(code_digest.encode(), self.checkin_digest.encode()):
             raise InvalidCode("this is not the check-in code of this activity")
         if not self.starts_at <= at <= self.ends_at:
             raise ActivityNotRunning(

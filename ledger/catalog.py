@@ -36,9 +36,7 @@ def event_classes(aggregate: type[Aggregate]) -> list[type[DomainEvent]]:
     return [
         event
         for name, event in vars(aggregate).items()
-        if inspect.isclass(event)
-        and issubclass(event, DomainEvent)
-        and name != "Event"
+        if inspect.isclass(event) and issubclass(event, DomainEvent) and name != "Event"
     ]
 
 

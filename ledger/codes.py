@@ -373,6 +373,9 @@ def classify_code(code: str) -> str:
 # --- Card PINs ---------------------------------------------------------------------
 
 
+_PIN_SCHEME = "pbkdf2_sha256_peppered"
+
+
 def validate_pin(pin: str) -> str:
     """Return the PIN if it is exactly 4 ASCII digits, else raise ValidationError."""
     if not (_is_digits(pin) and len(pin) == 4):
@@ -380,24 +383,28 @@ def validate_pin(pin: str) -> str:
     return pin
 
 
-def _pin_hash(pin: str, salt: bytes, iterations: int) -> bytes:
-    return hashlib.pbkdf2_hmac("sha256", pin.encode("ascii"), salt, iterations)
+def _pin_hash(pin: str, salt: bytes, iterations: int, pepper: bytes) -> bytes:
+    # The pepper (a server key, never stored with the verifier) makes a stolen verifier
+    # useless on its own: 10,000 PINs are quickly tried against a hash without one.
+    peppered = hmac.new(pepper, pin.encode("ascii"), hashlib.sha256).digest()
+    return hashlib.pbkdf2_hmac("sha256", peppered, salt, iterations)
 
 
-def hash_pin(pin: str) -> str:
-    """Hash a PIN as "pbkdf2_sha256$<iterations>$<salt hex>$<hash hex>", new salt."""
+def hash_pin(pin: str, pepper: bytes) -> str:
+    """A PIN verifier "pbkdf2_sha256_peppered$<iterations>$<salt hex>$<hash hex>", new salt.
+    It is kept in the personal-data store (ledger/personal.py), never in the log."""
     validate_pin(pin)
     salt = secrets.token_bytes(_PIN_SALT_BYTES)
-    digest = _pin_hash(pin, salt, PIN_ITERATIONS)
-    return f"pbkdf2_sha256${PIN_ITERATIONS}${salt.hex()}${digest.hex()}"
+    digest = _pin_hash(pin, salt, PIN_ITERATIONS, pepper)
+    return f"{_PIN_SCHEME}${PIN_ITERATIONS}${salt.hex()}${digest.hex()}"
 
 
-def check_pin(pin: str, stored: str) -> bool:
-    """Return True if the PIN matches the stored hash; ValidationError if malformed."""
+def check_pin(pin: str, stored: str, pepper: bytes) -> bool:
+    """Return True if the PIN matches the stored verifier; ValidationError if malformed."""
     validate_pin(pin)
     parts = stored.split("$") if isinstance(stored, str) else []
     try:
-        if len(parts) != 4 or parts[0] != "pbkdf2_sha256" or not _is_digits(parts[1]):
+        if len(parts) != 4 or parts[0] != _PIN_SCHEME or not _is_digits(parts[1]):
             raise ValueError
         iterations = int(parts[1])
         salt, expected = bytes.fromhex(parts[2]), bytes.fromhex(parts[3])
@@ -405,4 +412,4 @@ def check_pin(pin: str, stored: str) -> bool:
             raise ValueError
     except ValueError:
         raise ValueError("the stored PIN hash is malformed") from None
-    return hmac.compare_digest(_pin_hash(pin, salt, iterations), expected)
+    return hmac.compare_digest(_pin_hash(pin, salt, iterations, pepper), expected)

@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from uuid import uuid4
 
 from ledger import codes
 from ledger.accounts import ISSUANCE, Flow, Volunteer
 from ledger.activities import Activity
 from ledger.core import LedgerCore, as_uuid, check_text, optional_text
-from ledger.errors import AwardCapExceeded, InvalidCode, ValidationError
+from ledger.errors import (
+    AwardCapExceeded,
+    InvalidCode,
+    NoHandlers,
+    SelfVerification,
+    ValidationError,
+)
 from ledger.ids import derived_id
 from ledger.incidents import Incident
 from ledger.records import CheckinCodeClaimed
-from ledger.views import ActivityView, Actor, CheckinView, ConfirmationView, IncidentView
+from ledger.views import (
+    ActivityView,
+    Actor,
+    CheckinView,
+    ConfirmationView,
+    IncidentView,
+    canonical_id,
+)
+
+#: how far from today an activity may start or end
+ACTIVITY_HORIZON = timedelta(days=366)
 
 
 class AwardCommands(LedgerCore):
@@ -31,8 +48,9 @@ class AwardCommands(LedgerCore):
         for volunteer in volunteers:
             try:
                 volunteer.check_award_cap(amount, day, cap)
-            except AwardCapExceeded as error:
-                refused.append(str(error))
+            except AwardCapExceeded as error:  # named for the coordinator, from beside the log
+                name = self.personal.get(str(volunteer.id)).get("display_name", str(volunteer.id))
+                refused.append(str(error).replace("this volunteer", name, 1))
         if refused:
             raise AwardCapExceeded("; ".join(refused))
         for volunteer in volunteers:
@@ -129,7 +147,7 @@ class AwardCommands(LedgerCore):
         )
 
     def assign_handlers(
-        self, incident_id: object, by: Actor, account_ids: list[object]
+        self, incident_id: object, by: Actor, account_ids: Sequence[object]
     ) -> IncidentView:
         """Name the volunteers who handle an incident; they are awarded when it is resolved."""
         if not account_ids:
@@ -142,14 +160,27 @@ class AwardCommands(LedgerCore):
         )
 
     def resolve_incident(
-        self, incident_id: object, by: Actor, award_per_handler: int | None = None
+        self,
+        incident_id: object,
+        by: Actor,
+        award_per_handler: int | None = None,
+        *,
+        no_award: bool = False,
     ) -> IncidentView:
-        """Resolve a verified incident and award each handler (5 beans unless set).
+        """Resolve a verified incident and award each handler (5 beans unless set); the
+        view's ``award_per_handler`` and ``handler_ids`` say what was awarded. With
+        ``no_award`` nobody is awarded (award_per_handler 0).
 
-        Raises SelfVerification, AwardCapExceeded (naming the handlers) or InvalidState.
+        Raises NoHandlers when it has no handlers and ``no_award`` is not given,
+        SelfVerification, AwardCapExceeded (naming the handlers) or InvalidState;
+        ValidationError for ``no_award`` with an award.
         """
+        if no_award and award_per_handler:
+            raise ValidationError("no_award resolves without an award_per_handler")
         beans = (
-            self.rules.handler_award
+            0
+            if no_award
+            else self.rules.handler_award
             if award_per_handler is None
             else self.rules.check_award(award_per_handler)
         )
@@ -158,6 +189,11 @@ class AwardCommands(LedgerCore):
             incident = self.load(incident_id, Incident, "incident")
             incident.check_status("verified", doing="resolve")
             incident.check_not_involved(by.account_id, "resolve")
+            if not incident.handler_ids and not no_award:
+                raise NoHandlers(
+                    "this incident has no handlers: name them first, or resolve it with "
+                    "no_award to award nobody"
+                )
             at = self.now()
             handlers = self.award_all(incident.handler_ids, beans, incident.id, at)
             incident.resolve(by.name, beans, at)
@@ -200,6 +236,9 @@ class AwardCommands(LedgerCore):
                 raise ValidationError("starts_at and ends_at must be timezone-aware date-times")
         if ends_at <= starts_at:
             raise ValidationError("an activity must end after it starts")
+        now = self.now()
+        if not (now - ACTIVITY_HORIZON <= starts_at and ends_at <= now + ACTIVITY_HORIZON):
+            raise ValidationError("an activity must start and end within a year of today")
         record_id = derived_id("activity", by.name, key) if key is not None else uuid4()
         replay = self.keyed(
             key,
@@ -208,12 +247,14 @@ class AwardCommands(LedgerCore):
             lambda a: (
                 (a.title, a.starts_at, a.ends_at, a.beans) == (title, starts_at, ends_at, beans)
             ),
-            activity_view,
+            self.activity_view,
             "activity",
         )
 
         def attempt() -> ActivityView:
             at, code = self.now(), codes.new_checkin_code()
+            # The code is a secret while the activity runs: beside the log, by digest in it.
+            self.personal.put(str(record_id), {"checkin_code": code})
             activity = Activity._create(
                 Activity.Created,
                 id=record_id,
@@ -222,17 +263,17 @@ class AwardCommands(LedgerCore):
                 starts_at=starts_at,
                 ends_at=ends_at,
                 beans=beans,
-                checkin_code=code,
+                checkin_digest=self.digest("checkin-code", code),
                 by=by.name,
             )
             claim = CheckinCodeClaimed._create(
                 CheckinCodeClaimed.Claimed,
-                id=derived_id("checkin-code", code),
+                id=derived_id("checkin-code", self.digest("checkin-code", code)),
                 timestamp=at,
                 activity_id=str(activity.id),
             )
             self.save(activity, claim)  # a code drawn twice fails the save, and is drawn again
-            return activity_view(activity)
+            return self.activity_view(activity)
 
         return self.run(attempt, "creating an activity", replay)
 
@@ -247,7 +288,9 @@ class AwardCommands(LedgerCore):
         def attempt() -> CheckinView:
             activity = self.load(activity_id, Activity, "activity")
             volunteer = self.load(account_id, Volunteer, "volunteer account")
-            new = activity.check_in(str(volunteer.id), code, self.now())
+            new = activity.check_in(
+                str(volunteer.id), self.digest("checkin-code", code), self.now()
+            )
             if new:
                 self.save(activity)
             return CheckinView(str(activity.id), str(volunteer.id), new)
@@ -255,18 +298,23 @@ class AwardCommands(LedgerCore):
         return self.run(attempt, "checking in")
 
     def confirm_attendance(
-        self, activity_id: object, by: Actor, account_ids: list[object] | None = None
+        self, activity_id: object, by: Actor, account_ids: Sequence[object] | None = None
     ) -> ConfirmationView:
         """Confirm who attended (everyone checked in, or the given ones) and award each
         attendee once. Raises AwardCapExceeded naming anyone the award would take past
-        the daily cap, and awards nobody in that case."""
-        chosen = None if account_ids is None else [str(a) for a in account_ids]
+        the daily cap, and awards nobody in that case; SelfVerification when the
+        coordinator's own account is among them (someone else confirms it)."""
+        chosen = None if account_ids is None else [canonical_id(a) for a in account_ids]
 
         def attempt() -> ConfirmationView:
             activity = self.load(activity_id, Activity, "activity")
             attendees = activity.attendees_to_confirm(chosen)
             if not attendees:
                 return ConfirmationView(str(activity.id), 0, [])
+            if any(by.owns(attendee) for attendee in attendees):
+                raise SelfVerification(
+                    "you attended this activity, so someone else must confirm your attendance"
+                )
             at = self.now()
             volunteers = self.award_all(attendees, activity.beans, activity.id, at)
             activity.confirm(by.name, attendees, at)
@@ -278,13 +326,27 @@ class AwardCommands(LedgerCore):
     def activity_for_checkin_code(self, checkin_code: str) -> ActivityView:
         """The activity whose check-in code this is (InvalidCode if none is)."""
         code = codes.parse_checkin_code(checkin_code)
-        claim = self.find(derived_id("checkin-code", code), CheckinCodeClaimed)
+        claim = self.find(
+            derived_id("checkin-code", self.digest("checkin-code", code)), CheckinCodeClaimed
+        )
         if claim is None:
             raise InvalidCode("no activity has this check-in code")
         return self.get_activity(claim.activity_id)
 
     def get_activity(self, activity_id: object) -> ActivityView:
-        return activity_view(self.load(activity_id, Activity, "activity"))
+        return self.activity_view(self.load(activity_id, Activity, "activity"))
+
+    def activity_view(self, activity: Activity) -> ActivityView:
+        return ActivityView(
+            id=str(activity.id),
+            title=activity.title,
+            starts_at=activity.starts_at,
+            ends_at=activity.ends_at,
+            beans=activity.beans,
+            checkin_code=self.personal.get(str(activity.id)).get("checkin_code", ""),
+            checked_in=list(activity.checked_in),
+            confirmed=list(activity.confirmed),
+        )
 
 
 def incident_view(incident: Incident) -> IncidentView:
@@ -302,17 +364,4 @@ def incident_view(incident: Incident) -> IncidentView:
         reason=incident.reason,
         duplicate_of=incident.duplicate_of,
         at=incident.created_on,
-    )
-
-
-def activity_view(activity: Activity) -> ActivityView:
-    return ActivityView(
-        id=str(activity.id),
-        title=activity.title,
-        starts_at=activity.starts_at,
-        ends_at=activity.ends_at,
-        beans=activity.beans,
-        checkin_code=activity.checkin_code,
-        checked_in=list(activity.checked_in),
-        confirmed=list(activity.confirmed),
     )

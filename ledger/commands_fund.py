@@ -7,8 +7,22 @@ from datetime import date, datetime, timedelta
 from uuid import uuid4
 
 from ledger.core import LedgerCore, check_text, optional_text
-from ledger.errors import DuplicateReceipt, NothingToSettle, ValidationError
-from ledger.fund import MAX_DONATION_FEN, MAX_DONOR_NAME, MAX_RECEIPT_NO, Donation, Fund, Settlement
+from ledger.errors import (
+    DuplicateReceipt,
+    NothingToSettle,
+    PaymentReferenceUsed,
+    ValidationError,
+)
+from ledger.fund import (
+    MAX_DONATION_FEN,
+    MAX_DONOR_NAME,
+    MAX_RECEIPT_NO,
+    Donation,
+    Fund,
+    PaymentReference,
+    Settlement,
+    payment_reference_key,
+)
 from ledger.ids import FUND_ID, derived_id
 from ledger.merchants import Merchant
 from ledger.money import cash_fen, check_fen, coverage, rebate_fen
@@ -51,7 +65,8 @@ class FundCommands(LedgerCore):
         def attempt() -> DonationView:
             first = self.find_existing(record_id, Donation)
             if first is not None:
-                if (first.donor, first.anonymous, first.amount_fen, first.received_on) != (
+                first_donor = self.personal.get(str(first.id)).get("donor", "")
+                if (first_donor, first.anonymous, first.amount_fen, first.received_on) != (
                     donor_name,
                     bool(anonymous),
                     amount_fen,
@@ -65,11 +80,11 @@ class FundCommands(LedgerCore):
             if received_on > date.fromisoformat(self.day_of(at)):
                 raise ValidationError("received_on is in the future")
             fund = self.load_or_open_fund(at)
+            self.personal.put(str(record_id), {"donor": donor_name or None})
             donation = Donation._create(
                 Donation.Received,
                 id=record_id,
                 timestamp=at,
-                donor=donor_name,
                 anonymous=bool(anonymous),
                 amount_fen=amount_fen,
                 received_on=received_on,
@@ -169,9 +184,11 @@ class FundCommands(LedgerCore):
         """Record that the fund paid one merchant's line (cash + rebate): the fund's
         balance drops and the merchant's beans are retired. A line is paid once.
 
-        Raises InvalidState (not approved, or already paid), InsufficientFund.
+        Raises InvalidState (not approved, or already paid), InsufficientFund,
+        PaymentReferenceUsed (the reference already paid another line of the fund).
         """
         payment_ref = check_text(payment_ref, "payment_ref", max_length=100)
+        reference_id = derived_id("payment-reference", payment_reference_key(payment_ref))
 
         def attempt() -> LinePaidView:
             at = self.now()
@@ -181,12 +198,23 @@ class FundCommands(LedgerCore):
             # settlement says so (rather than the merchant's reserve or the fund).
             settlement = self.load(settlement_id, Settlement, "settlement")
             line = settlement.check_can_pay(str(merchant.id))
+            if self.exists(reference_id):
+                raise PaymentReferenceUsed(
+                    f"the payment reference {payment_ref} already paid another settlement line"
+                )
             fund.pay(settlement.id, line["merchant_id"], line["cash_fen"] + line["rebate_fen"], at)
             merchant.debit_settled(
                 amount=line["beans"], ref=settlement.id, at=at, day=self.day_of(at)
             )
             settlement.mark_paid(line["merchant_id"], payment_ref, by.name, at)
-            self.save(settlement, fund, merchant)
+            reference = PaymentReference._create(
+                PaymentReference.Used,
+                id=reference_id,
+                timestamp=at,
+                settlement_id=str(settlement.id),
+                merchant_id=line["merchant_id"],
+            )
+            self.save(settlement, fund, merchant, reference)
             return LinePaidView(str(settlement.id), line["merchant_id"], at, payment_ref)
 
         return self.run(attempt, "paying a settlement line")

@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import logging
-from uuid import uuid4
+from collections.abc import Sequence
+from uuid import UUID, uuid4
 
 from ledger.accounts import ISSUANCE, Beneficiary, Flow, Volunteer
-from ledger.calendar import parse_period
+from ledger.calendar import parse_period, previous_period
 from ledger.core import LedgerCore, as_uuid, check_text, optional_text
-from ledger.errors import ValidationError
+from ledger.credits import CreditRecord
+from ledger.errors import (
+    LimitExceeded,
+    PeriodNotOpen,
+    SelfVerification,
+    UnknownCredit,
+    ValidationError,
+)
 from ledger.ids import derived_id
 from ledger.money import check_beans
 from ledger.records import Allotment, Correction, Gift, PoolAllocation
-from ledger.views import Actor, AllocationView, AllotmentRun, CorrectionView, GiftView
+from ledger.views import (
+    Actor,
+    AllocationView,
+    AllotmentRun,
+    CorrectionView,
+    GiftView,
+    canonical_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +91,12 @@ class GivingCommands(LedgerCore):
     ) -> AllocationView:
         """A coordinator moves beans from the gift pool to a beneficiary.
 
-        Raises InsufficientBalance when the pool holds less.
+        Raises InsufficientBalance when the pool holds less, SelfVerification when the
+        beneficiary's account is the coordinator's own.
         """
         check_beans(amount)
+        if by.owns(to):
+            raise SelfVerification("someone else must allocate the pool to your own account")
         record_id = derived_id("pool-allocation", by.name, key) if key is not None else uuid4()
 
         replay = self.keyed(
@@ -115,29 +133,43 @@ class GivingCommands(LedgerCore):
         reason: str,
         by: Actor,
         *,
-        corrects: str | None = None,
+        corrects: object = None,
         key: str | None = None,
     ) -> CorrectionView:
-        """Take back beans awarded or allotted in error: the account is debited and the
-        beans return to issuance. Never more than the balance (InsufficientBalance)."""
+        """Take back beans credited in error: the account is debited and the beans return
+        to issuance. ``corrects`` names the credit: the id of the incident or activity
+        that awarded the account, or of the allotment, gift or pool allocation it received.
+
+        Raises ValidationError without ``corrects``; UnknownCredit when it names no such
+        credit of this account; CorrectionExceedsCredit for more than is left of that
+        credit after earlier corrections; InsufficientBalance for more than the balance.
+        """
         check_beans(amount)
         reason = check_text(reason, "reason", max_length=500)
-        corrects = optional_text(corrects, "corrects", max_length=100)
+        credit_id = _credit_id(corrects)
         record_id = derived_id("correction", by.name, key) if key is not None else uuid4()
 
         replay = self.keyed(
             key,
             record_id,
             Correction,
-            lambda c: (c.account_id, c.amount) == (str(as_uuid(account_id)), amount),
-            lambda c: CorrectionView(str(c.id), c.account_id, c.amount),
+            lambda c: (
+                (c.account_id, c.amount, c.corrects)
+                == (str(as_uuid(account_id)), amount, str(credit_id))
+            ),
+            correction_view,
             "correction",
         )
 
         def attempt() -> CorrectionView:
             at = self.now()
             account = self.load_account(account_id, Volunteer, Beneficiary)
+            credit = self.find(credit_id, CreditRecord)
+            if credit is None:
+                raise UnknownCredit(f"{corrects} is no award, allotment, gift or pool allocation")
+            credit.check_correction(str(account.id), amount)
             self.transfer(Flow.CORRECTION, amount, account, ISSUANCE, record_id, at)
+            credit.correct(record_id, str(account.id), amount, at)
             correction = Correction._create(
                 Correction.Made,
                 id=record_id,
@@ -145,11 +177,11 @@ class GivingCommands(LedgerCore):
                 account_id=str(account.id),
                 amount=amount,
                 reason=reason,
-                corrects=corrects,
+                corrects=str(credit.id),
                 by=by.name,
             )
-            self.save(correction, account)
-            return CorrectionView(str(correction.id), correction.account_id, amount)
+            self.save(correction, account, credit)
+            return correction_view(correction)
 
         return self.run(attempt, "correcting", replay)
 
@@ -159,21 +191,41 @@ class GivingCommands(LedgerCore):
         by: Actor,
         *,
         amount: int | None = None,
-        account_ids: list[object] | None = None,
+        account_ids: Sequence[object] | None = None,
     ) -> AllotmentRun:
         """Grant the monthly allotment for ``period`` (YYYY-MM) to every beneficiary, or
         to the given ones. Each beneficiary gets at most one allotment per period, so a
         repeated or interrupted run grants only what is missing (``skipped`` counts the
-        rest). A later period than the current month is refused."""
+        rest, and, in a run for everyone, beneficiaries whose account was opened after
+        ``period``).
+
+        Raises PeriodNotOpen for a period other than the current month (or the previous
+        one in the first ``allotment_late_days`` days of a month), or when a beneficiary
+        given by id was opened after it; LimitExceeded for an amount over
+        ``allotment_max``; NotFound for an id that is no beneficiary; SelfVerification
+        when the coordinator's own account is among them. Every check is made before
+        anything is granted.
+        """
         parse_period(period)
-        if period > self.calendar.period(self.now()):
-            raise ValidationError(f"the allotment period {period} has not begun")
+        self.check_allotment_period(period)
         beans = self.rules.allotment_beans if amount is None else check_beans(amount)
-        targets = (
-            [str(a) for a in account_ids]
-            if account_ids is not None
-            else self.index.ids_of("beneficiary")
-        )
+        if beans > self.rules.allotment_max:
+            raise LimitExceeded(
+                f"an allotment is at most {self.rules.allotment_max} beans per beneficiary "
+                f"and period; {beans} asked"
+            )
+        if account_ids is not None:
+            targets = [str(as_uuid(canonical_id(a), "beneficiary account")) for a in account_ids]
+            for beneficiary_id in dict.fromkeys(targets):
+                beneficiary = self.load(beneficiary_id, Beneficiary, "beneficiary account")
+                self.check_opened_by(beneficiary, period)
+        else:
+            targets = self.index.ids_of("beneficiary")
+        if any(by.owns(target) for target in targets):
+            raise SelfVerification(
+                "your own account is among these beneficiaries; someone else must grant its "
+                "allotment (or leave it out with account_ids)"
+            )
         granted: list[str] = []
         for number, beneficiary_id in enumerate(dict.fromkeys(targets), start=1):
             if self._grant_allotment(beneficiary_id, period, beans, by):
@@ -187,6 +239,34 @@ class GivingCommands(LedgerCore):
             period, len(granted), total - len(granted), beans * len(granted), granted
         )
 
+    def check_allotment_period(self, period: str) -> None:
+        """Raise PeriodNotOpen unless ``period`` may be granted now: the current month,
+        or the previous one during the first ``allotment_late_days`` days of a month."""
+        now = self.now()
+        current = self.calendar.period(now)
+        if period == current:
+            return
+        late_days = self.rules.allotment_late_days
+        day_of_month = int(self.day_of(now)[8:10])
+        if period == previous_period(current) and day_of_month <= late_days:
+            return
+        if period > current:
+            raise PeriodNotOpen(f"the allotment period {period} has not begun")
+        allowed = f"{current}" + (
+            f" (or {previous_period(current)} until day {late_days} of the month)"
+            if late_days
+            else ""
+        )
+        raise PeriodNotOpen(f"the allotment period {period} is closed; only {allowed} is open")
+
+    def check_opened_by(self, beneficiary: Beneficiary, period: str) -> None:
+        """Raise PeriodNotOpen if the beneficiary's account was opened after ``period``."""
+        opened = self.calendar.period(beneficiary.created_on)
+        if period < opened:
+            raise PeriodNotOpen(
+                f"beneficiary account {beneficiary.id} was opened in {opened}, after {period}"
+            )
+
     def _grant_allotment(self, beneficiary_id: str, period: str, beans: int, by: Actor) -> bool:
         record_id = derived_id("allotment", as_uuid(beneficiary_id, "beneficiary account"), period)
 
@@ -195,6 +275,8 @@ class GivingCommands(LedgerCore):
                 return False
             at = self.now()
             beneficiary = self.load(beneficiary_id, Beneficiary, "beneficiary account")
+            if period < self.calendar.period(beneficiary.created_on):
+                return False  # opened after the period: nothing is owed for it
             self.transfer(Flow.ALLOTMENT, beans, ISSUANCE, beneficiary, record_id, at)
             allotment = Allotment._create(
                 Allotment.Granted,
@@ -209,6 +291,27 @@ class GivingCommands(LedgerCore):
             return True
 
         return self.run(attempt, "granting an allotment")
+
+
+def _credit_id(corrects: object) -> UUID:
+    """The id of the credit a correction names, in canonical form."""
+    if corrects is None or (isinstance(corrects, str) and not corrects.strip()):
+        raise ValidationError(
+            "a correction names the credit it corrects (corrects): the id of the incident, "
+            "activity, allotment, gift or pool allocation that credited the account"
+        )
+    try:
+        return corrects if isinstance(corrects, UUID) else UUID(str(corrects).strip())
+    except ValueError:
+        raise UnknownCredit(
+            f"{str(corrects)[:100]!r} is no award, allotment, gift or pool allocation"
+        ) from None
+
+
+def correction_view(correction: Correction) -> CorrectionView:
+    return CorrectionView(
+        str(correction.id), correction.account_id, correction.amount, correction.corrects
+    )
 
 
 def gift_view(gift: Gift) -> GiftView:

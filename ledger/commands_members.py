@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from ledger import codes
-from ledger.accounts import Account, Beneficiary, Pool, Volunteer
+from ledger.accounts import Account, Beneficiary, Person, Pool, Volunteer
 from ledger.core import LedgerCore, as_uuid, check_text
-from ledger.errors import CardRevoked, Conflict, InvalidCode, NotFound
+from ledger.errors import (
+    CardRevoked,
+    Conflict,
+    FourEyesRequired,
+    InvalidCode,
+    InvalidState,
+    NotFound,
+    ValidationError,
+)
 from ledger.ids import POOL_ID, derived_id
 from ledger.merchants import Merchant
 from ledger.records import AccountNumberClaimed, CardRegistered
-from ledger.views import AccountView, Actor, CardStatusView, CardView, MerchantView
+from ledger.views import AccountView, Actor, CardStatusView, CardView, MerchantView, canonical_id
 
 
 class MemberCommands(LedgerCore):
@@ -80,28 +88,27 @@ class MemberCommands(LedgerCore):
             key,
             record_id,
             cls,
-            lambda a: a.display_name == name,
-            account_view,
+            lambda a: self.personal.get(str(a.id)).get("display_name") == name,
+            self.account_view,
             f"{cls.kind} account",
         )
 
         def attempt() -> AccountView:
             # A clash on the number claim (two accounts drew the same number) retries
-            # with a new number.
+            # with a new number. The name and number go to the personal-data store first:
+            # if the save then fails they name nothing, and the retry overwrites them.
             number = codes.new_account_number()
-            account = cls._create(
-                cls.Opened, id=record_id, timestamp=self.now(), display_name=name, number=number
-            )
+            self.personal.put(str(record_id), {"display_name": name, "number": number})
+            account = cls._create(cls.Opened, id=record_id, timestamp=self.now())
             self.save(account, self._claim_number(number, account))
-            return account_view(account)
+            return self.account_view(account)
 
         return self.run(attempt, f"opening a {cls.kind} account", replay)
 
-    @staticmethod
-    def _claim_number(number: str, account: Account) -> AccountNumberClaimed:
+    def _claim_number(self, number: str, account: Account) -> AccountNumberClaimed:
         return AccountNumberClaimed._create(
             AccountNumberClaimed.Claimed,
-            id=derived_id("account-number", number),
+            id=derived_id("account-number", self.digest("account-number", number)),
             timestamp=account.modified_on,
             account_id=str(account.id),
         )
@@ -110,11 +117,33 @@ class MemberCommands(LedgerCore):
         """The account that claimed ``number`` (claims never change, so they are memoised)."""
         account_id = self._claims.get(number)
         if account_id is None:
-            claim = self.find(derived_id("account-number", number), AccountNumberClaimed)
+            claim = self.find(
+                derived_id("account-number", self.digest("account-number", number)),
+                AccountNumberClaimed,
+            )
             if claim is None:
                 raise NotFound(f"no account numbered {number}")
             account_id = self._claims[number] = claim.account_id
         return account_id
+
+    def account_view(self, account: Account) -> AccountView:
+        """What the ledger says of an account: a person's name and number come from the
+        personal-data store (an erased person has none)."""
+        if isinstance(account, Merchant):
+            name, number = account.display_name, account.number
+        elif isinstance(account, Pool):
+            name, number = "pool", None
+        else:
+            found = self.personal.get(str(account.id))
+            name, number = found.get("display_name", ""), found.get("number")
+        return AccountView(
+            id=str(account.id),
+            kind=account.kind,
+            display_name=name,
+            balance=account.balance,
+            number=number,
+            leaderboard_opt_in=getattr(account, "leaderboard_opt_in", False),
+        )
 
     # --- merchants ---------------------------------------------------------------------
 
@@ -151,7 +180,14 @@ class MemberCommands(LedgerCore):
     # --- accounts ----------------------------------------------------------------------
 
     def get_account(self, account_id: object) -> AccountView:
-        return account_view(self.load_account(account_id, Volunteer, Beneficiary, Merchant, Pool))
+        return self.account_view(
+            self.load_account(account_id, Volunteer, Beneficiary, Merchant, Pool)
+        )
+
+    def get_member_account(self, account_id: object) -> AccountView:
+        """A volunteer's or a beneficiary's account: the only accounts a user may be
+        linked to (the four-eyes rules compare them). NotFound for anything else."""
+        return self.account_view(self.load_account(canonical_id(account_id)))
 
     def get_balance(self, account_id: object) -> int:
         return self.get_account(account_id).balance
@@ -167,9 +203,51 @@ class MemberCommands(LedgerCore):
             volunteer = self.load(account_id, Volunteer, "volunteer account")
             volunteer.choose_leaderboard(bool(opt_in), self.now())
             self.save(volunteer)
-            return account_view(volunteer)
+            return self.account_view(volunteer)
 
         return self.run(attempt, "changing a leaderboard choice")
+
+    # --- erasure of personal data -------------------------------------------------------
+
+    def request_erasure(self, account_id: object, by: Actor) -> AccountView:
+        """Ask for a volunteer's or beneficiary's personal data to be erased; a second
+        person approves (:meth:`approve_erasure`)."""
+
+        def attempt() -> AccountView:
+            person = self._person(account_id)
+            if person.erasure_request() is None:
+                person.trigger_event(Person.ErasureRequested, timestamp=self.now(), by=by.name)
+                self.save(person)
+            return self.account_view(person)
+
+        return self.run(attempt, "asking for an erasure")
+
+    def approve_erasure(self, account_id: object, by: Actor) -> AccountView:
+        """Erase the person's name, number, card and PIN from the personal-data store, as a
+        second person asked for; the account, its entries and the books stay whole.
+        FourEyesRequired for the person who asked; InvalidState when nobody asked."""
+
+        def attempt() -> AccountView:
+            person = self._person(account_id)
+            asked_by = person.erasure_request()
+            if asked_by is None:
+                raise InvalidState("nobody asked for this person's data to be erased")
+            if asked_by == by.name:
+                raise FourEyesRequired("a second person approves an erasure, not the one who asked")
+            self.personal.erase(str(person.id))
+            person.trigger_event(Person.PersonalDataErased, timestamp=self.now(), by=by.name)
+            self.save(person)
+            return self.account_view(person)
+
+        return self.run(attempt, "erasing personal data")
+
+    def _person(self, account_id: object) -> Person:
+        account = self.load_account(account_id, Volunteer, Beneficiary)
+        assert isinstance(account, Person)
+        return account
+
+    def is_erased(self, account_id: object) -> bool:
+        return self.personal.erased(str(account_id))
 
     # --- codes and cards ---------------------------------------------------------------
 
@@ -182,7 +260,7 @@ class MemberCommands(LedgerCore):
         volunteer = self.load(account_id, Volunteer, "volunteer account")
         now, ttl = self.now(), self.rules.payment_code_ttl_seconds
         for _ in range(20):
-            issued = codes.issue_payment_code(self.keyring, volunteer.number, now, ttl)
+            issued = codes.issue_payment_code(self.keyring, self._number_of(volunteer), now, ttl)
             if not self.exists(derived_id("payment-code", issued.code)):
                 return issued
         raise Conflict("every payment code of this second is used; try again in a second")
@@ -195,14 +273,14 @@ class MemberCommands(LedgerCore):
 
         With ``key``, a repeat returns the first card and records nothing: the card number
         is derived from the beneficiary and the key (:meth:`codes.Keyring.card_number_for`)."""
-        pin_hash = codes.hash_pin(codes.validate_pin(pin)) if pin is not None else None
+        verifier = None if pin is None else codes.hash_pin(codes.validate_pin(pin), self.pin_pepper)
         beneficiary_uuid = as_uuid(beneficiary_id, "beneficiary account")
         keyed_number = (
             None if key is None else self.keyring.card_number_for(str(beneficiary_uuid), key)
         )
         replay = self.keyed(
             key,
-            derived_id("card", keyed_number),
+            self._card_id(keyed_number),
             CardRegistered,
             lambda card: card.beneficiary_id == str(beneficiary_uuid),
             lambda card: CardView(
@@ -214,31 +292,45 @@ class MemberCommands(LedgerCore):
         def attempt() -> CardView:
             beneficiary = self.load(beneficiary_uuid, Beneficiary, "beneficiary account")
             number, at = keyed_number or codes.new_card_number(), self.now()
-            beneficiary.issue_card(number, pin_hash, at)
+            # The number and the PIN's verifier are personal data: stored beside the log
+            # before the save (a failed save leaves them to be overwritten by the retry).
+            self.personal.put(str(beneficiary.id), {"card_number": number, "pin": verifier})
+            beneficiary.issue_card(self.digest("card", number), verifier is not None, at)
             card = CardRegistered._create(
                 CardRegistered.Registered,
-                id=derived_id("card", number),
+                id=self._card_id(number),
                 timestamp=at,
                 beneficiary_id=str(beneficiary.id),
             )
             self.save(beneficiary, card)
-            return CardView(str(beneficiary.id), codes.card_code(number), pin_hash is not None)
+            return CardView(str(beneficiary.id), codes.card_code(number), verifier is not None)
 
         return self.run(attempt, "issuing a card", replay)
 
     def get_card(self, beneficiary_id: object) -> CardStatusView:
         """A beneficiary's current card (NotFound unless the account is a beneficiary's)."""
         beneficiary = self.load(beneficiary_id, Beneficiary, "beneficiary account")
-        number = beneficiary.card_number
+        found = self.personal.get(str(beneficiary.id))
+        number = found.get("card_number") if beneficiary.card_digest is not None else None
         return CardStatusView(
             account_id=str(beneficiary.id),
-            display_name=beneficiary.display_name,
-            number=beneficiary.number,
+            display_name=found.get("display_name", ""),
+            number=found.get("number", ""),
             card_code=None if number is None else codes.card_code(number),
-            has_pin=beneficiary.pin_hash is not None,
+            has_pin=beneficiary.has_pin,
             locked=beneficiary.pin_locked,
             failures=beneficiary.pin_failures,
         )
+
+    def pin_matches(self, beneficiary: Beneficiary, pin: str) -> bool:
+        """Whether ``pin`` is the PIN of the beneficiary's current card."""
+        verifier = self.personal.get(str(beneficiary.id)).get("pin")
+        if verifier is None:
+            return False
+        try:
+            return codes.check_pin(str(pin).strip(), verifier, self.pin_pepper)
+        except ValidationError:
+            return False
 
     def unlock_card(self, beneficiary_id: object, by: Actor) -> AccountView:
         """Clear a card's PIN lock-out after too many wrong PINs."""
@@ -247,7 +339,7 @@ class MemberCommands(LedgerCore):
             beneficiary = self.load(beneficiary_id, Beneficiary, "beneficiary account")
             beneficiary.unlock_card(by.name, self.now())
             self.save(beneficiary)
-            return account_view(beneficiary)
+            return self.account_view(beneficiary)
 
         return self.run(attempt, "unlocking a card")
 
@@ -258,13 +350,23 @@ class MemberCommands(LedgerCore):
         a reissued card replaced.
         """
         number = codes.parse_card_code(card_code)
-        card = self.find(derived_id("card", number), CardRegistered)
+        card = self.find(self._card_id(number), CardRegistered)
         if card is None:
             raise InvalidCode("this card is not known")
         beneficiary = self.load(card.beneficiary_id, Beneficiary, "beneficiary account")
-        if beneficiary.card_number != number:
+        if beneficiary.card_digest != self.digest("card", number):
             raise CardRevoked("this card was replaced by a newer card")
         return beneficiary
+
+    def _card_id(self, number: str | None) -> UUID:
+        """The id of a card's registration record: from a keyed digest of its number."""
+        return derived_id("card", self.digest("card", str(number)))
+
+    def _number_of(self, account: Account) -> str:
+        number = self.personal.get(str(account.id)).get("number")
+        if number is None:
+            raise NotFound("this account has no number (its personal data was erased)")
+        return number
 
     def volunteer_for_payment_code(self, claims: codes.PaymentCodeClaims) -> Volunteer:
         try:
@@ -273,17 +375,6 @@ class MemberCommands(LedgerCore):
             )
         except NotFound:
             raise InvalidCode("this payment code names no volunteer") from None
-
-
-def account_view(account: Account) -> AccountView:
-    return AccountView(
-        id=str(account.id),
-        kind=account.kind,
-        display_name=account.display_name,
-        balance=account.balance,
-        number=account.number,
-        leaderboard_opt_in=getattr(account, "leaderboard_opt_in", False),
-    )
 
 
 def merchant_view(merchant: Merchant) -> MerchantView:

@@ -17,7 +17,7 @@ from ledger.errors import (
     LimitExceeded,
     MerchantNotAllowed,
     NotFound,
-    ValidationError,
+    PinRequired,
 )
 from ledger.ids import derived_id
 from ledger.merchants import Merchant
@@ -41,7 +41,8 @@ class PaymentCommands(MemberCommands):
         ``code``: a volunteer's payment code or a beneficiary's card (with its PIN).
 
         With ``key``, a repeat returns the first redemption and moves nothing.
-        Raises InvalidCode, CodeExpired, CodeUsed, CardRevoked, WrongPin / PinLocked,
+        Raises InvalidCode, CodeExpired, CodeUsed, CardRevoked, PinRequired, WrongPin /
+        PinLocked,
         MerchantNotAllowed, MerchantSuspended, LimitExceeded, InsufficientBalance,
         IdempotencyKeyReused.
         """
@@ -179,9 +180,12 @@ class PaymentCommands(MemberCommands):
             raise MerchantNotAllowed(
                 f"beneficiary cards are for {', '.join(self.rules.beneficiary_categories)} shops"
             )
-        if payer.pin_hash is not None:
+        if payer.has_pin:
             payer.check_pin_not_locked()
-            good = pin is not None and _pin_matches(pin, payer.pin_hash)
+            if pin is None or not str(pin).strip():
+                # A till that forgot to ask: no try is used up, nothing is recorded.
+                raise PinRequired("this card has a PIN: ask the cardholder for it")
+            good = self.pin_matches(payer, pin)
             if not good:
                 error = payer.record_wrong_pin(self.rules.pin_max_attempts, at)
                 self.save(payer)  # the wrong try counts even though the payment fails
@@ -213,13 +217,6 @@ class PaymentCommands(MemberCommands):
             fingerprint=fingerprint,
             day=day,
         )
-
-
-def _pin_matches(pin: str, stored: str) -> bool:
-    try:
-        return codes.check_pin(pin, stored)
-    except ValidationError:  # a malformed PIN is just a wrong PIN at the counter
-        return False
 
 
 def _fingerprint(*parts: object) -> str:

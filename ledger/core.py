@@ -26,6 +26,7 @@ from ledger.fund import Fund
 from ledger.ids import FUND_ID, POOL_ID
 from ledger.index import LedgerIndex
 from ledger.merchants import Merchant
+from ledger.personal import PersonalData, digest, personal_data_for
 from ledger.rules import Rules
 from ledger.views import LoggedEvent
 
@@ -76,9 +77,15 @@ class LedgerCore(Application):
         clock: Clock | None = None,
         rules: Rules | None = None,
         keyring: Keyring | None = None,
+        personal_data: PersonalData | None = None,
         max_attempts: int = 30,
     ) -> None:
         super().__init__(env)
+        #: names, account numbers, card numbers, PIN verifiers, check-in codes: beside the
+        #: log, never in it (ledger/personal.py)
+        self.personal: PersonalData = personal_data or personal_data_for(
+            self.recorder, create_tables=(env or {}).get("CREATE_TABLE") == "y"
+        )
         self.clock: Clock = clock or SystemClock()
         self.rules = rules or Rules()
         self.calendar = self.rules.calendar
@@ -213,6 +220,17 @@ class LedgerCore(Application):
 
         return replay
 
+    # --- secrets the log refers to by digest ---------------------------------------------
+
+    def digest(self, kind: str, value: str) -> str:
+        """The keyed digest by which the log refers to a secret (a card number, an account
+        number, a check-in code) without holding it."""
+        return digest(self.personal.lookup_key(), kind, value)
+
+    @property
+    def pin_pepper(self) -> bytes:
+        return digest(self.personal.lookup_key(), "pin pepper", "").encode()
+
     def log_head(self) -> int:
         """The position of the last event recorded (0: none yet)."""
         return self.recorder.max_notification_id() or 0
@@ -253,9 +271,7 @@ class LedgerCore(Application):
 
     def load_or_open_pool(self, at: datetime) -> Pool:
         pool = self.find(POOL_ID, Pool)
-        return pool or Pool._create(
-            Pool.Opened, id=POOL_ID, timestamp=at, display_name="pool", number=None
-        )
+        return pool or Pool._create(Pool.Opened, id=POOL_ID, timestamp=at)
 
     def load_or_open_fund(self, at: datetime) -> Fund:
         fund = self.find(FUND_ID, Fund)

@@ -22,6 +22,12 @@ class ValidationError(LedgerError):
     amount, an unknown category, an award outside 0..100, a bad period or PIN format)."""
 
 
+class PeriodNotOpen(ValidationError):
+    """Raised when an allotment is granted for a period that is not open to it: not the
+    current month (nor, in the first days of a month when the rules allow it, the
+    previous one), or a month before the beneficiary's account was opened."""
+
+
 class InvalidState(LedgerError):
     """Raised when a command does not fit the current state of its subject (verifying
     a rejected incident, approving a paid settlement, paying an unapproved line)."""
@@ -35,6 +41,11 @@ class NothingToSettle(ValidationError):
 class InsufficientBalance(LedgerError):
     """Raised when the debited account holds fewer beans than the movement needs
     (for a merchant: fewer unsettled beans than a refund needs)."""
+
+
+class PaymentReferenceUsed(LedgerError):
+    """Raised when a settlement line is paid with a payment reference (a bank transfer's)
+    that already paid another line of the fund."""
 
 
 class InsufficientFund(LedgerError):
@@ -66,8 +77,12 @@ class CardRevoked(LedgerError):
 
 
 class WrongPin(LedgerError):
-    """Raised when the PIN given for a beneficiary card does not match, or is missing
-    for a card that has one."""
+    """Raised when the PIN given for a beneficiary card does not match."""
+
+
+class PinRequired(LedgerError):
+    """Raised when a card that has a PIN is presented without one; it is not a wrong try
+    (nothing is recorded, the card's tries are untouched)."""
 
 
 class PinLocked(WrongPin):
@@ -84,8 +99,9 @@ class MerchantSuspended(LedgerError):
 
 
 class LimitExceeded(LedgerError):
-    """Raised when a redemption exceeds the per-transaction limit, or a beneficiary's
-    spending would exceed the daily limit."""
+    """Raised when a redemption exceeds the per-transaction limit, a beneficiary's
+    spending would exceed the daily limit, or an allotment exceeds the programme's
+    maximum per beneficiary and period; the message names the limit and what is left."""
 
 
 class AwardCapExceeded(LedgerError):
@@ -94,12 +110,28 @@ class AwardCapExceeded(LedgerError):
 
 
 class SelfVerification(LedgerError):
-    """Raised when a coordinator verifies or resolves an incident that they reported or
-    handled."""
+    """Raised when staff would reward their own linked account: verifying or resolving an
+    incident that they reported or handled, confirming their own attendance, granting
+    an allotment or allocating the pool to their own account."""
+
+
+class NoHandlers(LedgerError):
+    """Raised when an incident with no handlers is resolved without saying that nobody
+    is to be awarded (``no_award``)."""
 
 
 class FourEyesRequired(LedgerError):
     """Raised when the fund officer who prepared a settlement tries to approve it."""
+
+
+class UnknownCredit(ValidationError):
+    """Raised when a correction does not name (``corrects``) an award, allotment, gift or
+    pool allocation that credited the corrected account."""
+
+
+class CorrectionExceedsCredit(LedgerError):
+    """Raised when a correction would take back more than is left of the credit it
+    corrects (what it credited, less earlier corrections of it)."""
 
 
 class RefundExceedsRedemption(LedgerError):

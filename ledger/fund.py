@@ -71,11 +71,33 @@ class Fund(Aggregate):
         )
 
 
+class PaymentReference(Aggregate):
+    """Claims a payment reference (a bank transfer's) for the one settlement line it
+    paid; its id is derived from the reference (:func:`payment_reference_key`), so a
+    reference pays one line of the fund, once."""
+
+    if TYPE_CHECKING:  # set by the events; annotations here would become __init__ fields
+        settlement_id: str
+        merchant_id: str
+
+    class Used(Aggregate.Created):
+        settlement_id: str
+        merchant_id: str
+
+        def apply(self, reference: PaymentReference) -> None:
+            reference.settlement_id = self.settlement_id
+            reference.merchant_id = self.merchant_id
+
+
+def payment_reference_key(payment_ref: str) -> str:
+    """A payment reference as banks compare them: case and spacing do not matter."""
+    return "".join(payment_ref.split()).casefold()
+
+
 class Donation(Aggregate):
     """A cash donation; its id is derived from the receipt number, which is unique."""
 
     if TYPE_CHECKING:  # set by the events; annotations here would become __init__ fields
-        donor: str
         anonymous: bool
         amount_fen: int
         received_on: date
@@ -84,7 +106,9 @@ class Donation(Aggregate):
         at: datetime
 
     class Received(Aggregate.Created):
-        donor: str
+        """The donor's name is personal data (ledger/personal.py): a named donor's name is
+        published in the report from there, an anonymous donor's never."""
+
         anonymous: bool
         amount_fen: int
         received_on: date
@@ -92,7 +116,7 @@ class Donation(Aggregate):
         by: str
 
         def apply(self, donation: Donation) -> None:
-            donation.donor, donation.anonymous = self.donor, self.anonymous
+            donation.anonymous = self.anonymous
             donation.amount_fen, donation.received_on = self.amount_fen, self.received_on
             donation.receipt_no, donation.by, donation.at = self.receipt_no, self.by, self.timestamp
 

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from eventsourcing.domain import Aggregate
 
+from ledger.accounts import Flow
+from ledger.credits import CreditRecord
 from ledger.errors import InvalidState, SelfVerification, ValidationError
 
 SUBMITTED, VERIFIED, REJECTED, DUPLICATE, RESOLVED = (
@@ -19,7 +21,9 @@ SUBMITTED, VERIFIED, REJECTED, DUPLICATE, RESOLVED = (
 )
 
 
-class Incident(Aggregate):
+class Incident(CreditRecord):
+    credit_flow = Flow.AWARD
+
     if TYPE_CHECKING:  # set by the events; annotations here would become __init__ fields
         reporter_id: str
         category: str
@@ -52,6 +56,7 @@ class Incident(Aggregate):
             incident.award_per_handler = None
             incident.reason = None
             incident.duplicate_of = None
+            incident.init_credits()
 
     class Verified(Aggregate.Event):
         by: str
@@ -60,6 +65,7 @@ class Incident(Aggregate):
         def apply(self, incident: Incident) -> None:
             incident.status = VERIFIED
             incident.award = self.award
+            incident.note_credit(incident.reporter_id, self.award, self.timestamp)
 
     class Rejected(Aggregate.Event):
         by: str
@@ -91,6 +97,8 @@ class Incident(Aggregate):
         def apply(self, incident: Incident) -> None:
             incident.status = RESOLVED
             incident.award_per_handler = self.award_per_handler
+            for handler_id in incident.handler_ids:
+                incident.note_credit(handler_id, self.award_per_handler, self.timestamp)
 
     def check_status(self, *allowed: str, doing: str) -> None:
         if self.status not in allowed:

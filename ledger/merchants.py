@@ -19,6 +19,7 @@ from ledger.errors import InsufficientBalance, InvalidState, MerchantSuspended
 
 class Merchant(Account):
     if TYPE_CHECKING:  # set by the events; annotations here would become __init__ fields
+        display_name: str
         number: str
         category: str
         rebate_bps: int
@@ -26,11 +27,17 @@ class Merchant(Account):
     kind = "merchant"
 
     class Registered(Account.Opened):
+        """A shop is public: its name and number are in the log (and on its counter sign)."""
+
+        display_name: str
+        number: str
         category: str
         rebate_bps: int
 
         def apply(self, merchant: Any) -> None:
             super().apply(merchant)
+            merchant.display_name = self.display_name
+            merchant.number = self.number
             merchant.category = self.category
             merchant.rebate_bps = self.rebate_bps
 

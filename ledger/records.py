@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 from eventsourcing.domain import Aggregate
 
+from ledger.accounts import Flow
+from ledger.credits import CreditRecord
 from ledger.errors import RefundExceedsRedemption, RefundWindowClosed
 
 
@@ -81,8 +83,10 @@ class Redemption(Aggregate):
         self.trigger_event(self.Refunded, timestamp=at, refund_id=refund_id, amount=amount, key=key)
 
 
-class Gift(Aggregate):
+class Gift(CreditRecord):
     """Beans a volunteer gave to a beneficiary or to the pool."""
+
+    credit_flow = Flow.GIFT
 
     if TYPE_CHECKING:  # set by the events; annotations here would become __init__ fields
         from_id: str
@@ -102,10 +106,15 @@ class Gift(Aggregate):
         def apply(self, gift: Gift) -> None:
             gift.from_id, gift.to_id, gift.to_pool = self.from_id, self.to_id, self.to_pool
             gift.amount, gift.message, gift.at = self.amount, self.message, self.timestamp
+            gift.init_credits()
+            if not self.to_pool:  # the pool is not corrected
+                gift.note_credit(self.to_id, self.amount, self.timestamp)
 
 
-class PoolAllocation(Aggregate):
+class PoolAllocation(CreditRecord):
     """Beans a coordinator moved from the pool to a beneficiary."""
+
+    credit_flow = Flow.POOL_ALLOCATION
 
     if TYPE_CHECKING:  # set by the events; annotations here would become __init__ fields
         to_id: str
@@ -121,10 +130,14 @@ class PoolAllocation(Aggregate):
         def apply(self, allocation: PoolAllocation) -> None:
             allocation.to_id, allocation.amount, allocation.by = self.to_id, self.amount, self.by
             allocation.at = self.timestamp
+            allocation.init_credits()
+            allocation.note_credit(self.to_id, self.amount, self.timestamp)
 
 
 class Correction(Aggregate):
-    """Beans a coordinator took back to issuance to reverse an erroneous award or allotment."""
+    """Beans a coordinator took back to issuance to reverse an erroneous credit: an award,
+    allotment, gift received or pool allocation, which ``corrects`` names (the record's
+    id; corrections recorded before issue 14 may name nothing, or anything)."""
 
     if TYPE_CHECKING:  # set by the events; annotations here would become __init__ fields
         account_id: str
@@ -147,8 +160,10 @@ class Correction(Aggregate):
             correction.by, correction.at = self.by, self.timestamp
 
 
-class Allotment(Aggregate):
+class Allotment(CreditRecord):
     """A beneficiary's monthly grant; its id is derived from beneficiary and period."""
+
+    credit_flow = Flow.ALLOTMENT
 
     if TYPE_CHECKING:  # set by the events; annotations here would become __init__ fields
         beneficiary_id: str
@@ -166,6 +181,8 @@ class Allotment(Aggregate):
         def apply(self, allotment: Allotment) -> None:
             allotment.beneficiary_id, allotment.period = self.beneficiary_id, self.period
             allotment.amount, allotment.by, allotment.at = self.amount, self.by, self.timestamp
+            allotment.init_credits()
+            allotment.note_credit(self.beneficiary_id, self.amount, self.timestamp)
 
 
 class AccountNumberClaimed(Aggregate):

@@ -49,6 +49,11 @@ class Rules:
     beneficiary_daily_limit: int = 50
     refund_window_days: int = 30
     allotment_beans: int = 100
+    # The most beans one allotment may grant one beneficiary for one period.
+    allotment_max: int = 100
+    # In the first ``allotment_late_days`` local days of a month the previous month may
+    # still be granted (a run that missed the month's end); 0: only the current month.
+    allotment_late_days: int = 0
     payment_code_ttl_seconds: int = 60
     pin_max_attempts: int = 5
 
@@ -58,6 +63,10 @@ class Rules:
                 raise ValidationError(f"rule {name} must be positive")
         if not 0 <= self.default_rebate_bps <= 10_000:
             raise ValidationError("default_rebate_bps must be between 0 and 10000")
+        if not 0 < self.allotment_beans <= self.allotment_max:
+            raise ValidationError("allotment_beans must be positive and at most allotment_max")
+        if not 0 <= self.allotment_late_days <= 28:
+            raise ValidationError("allotment_late_days must be between 0 and 28")
         missing = set(INCIDENT_CATEGORIES) - set(self.incident_awards)
         if missing:
             raise ValidationError(f"incident_awards lacks {sorted(missing)}")

@@ -5,15 +5,35 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from uuid import UUID
 
 
 @dataclass(frozen=True)
 class Actor:
     """Who gives a staff command: a user name, and their own bean account if they have
-    one (used by the four-eyes rules)."""
+    one (used by the four-eyes rules). The account id is kept in canonical form (a
+    lower-case UUID, as the ledger writes every id), so no spelling of it slips past a
+    comparison."""
 
     name: str
     account_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.account_id is not None:
+            object.__setattr__(self, "account_id", canonical_id(self.account_id))
+
+    def owns(self, account_id: object) -> bool:
+        """Whether ``account_id`` is this actor's own account."""
+        return self.account_id is not None and canonical_id(account_id) == self.account_id
+
+
+def canonical_id(value: object) -> str:
+    """An id as the ledger writes it: a UUID in lower case (other text trimmed, as is)."""
+    text = str(value).strip()
+    try:
+        return str(UUID(text))
+    except ValueError:
+        return text
 
 
 @dataclass(frozen=True)
@@ -140,6 +160,7 @@ class CorrectionView:
     id: str
     account_id: str
     amount: int
+    corrects: str | None = None  # the id of the credit corrected
 
 
 @dataclass(frozen=True)

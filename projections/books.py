@@ -20,9 +20,10 @@ from sqlalchemy import Connection, Table
 from ledger.accounts import Account, Beneficiary, Pool, Volunteer
 from ledger.activities import Activity
 from ledger.calendar import ProgrammeCalendar
-from ledger.fund import Donation, Fund, Settlement
+from ledger.fund import Donation, Fund, PaymentReference, Settlement
 from ledger.incidents import Incident
 from ledger.merchants import Merchant
+from ledger.personal import PersonalData
 from ledger.records import (
     AccountNumberClaimed,
     Allotment,
@@ -69,16 +70,19 @@ class Books:
         t.donations,
         t.payouts,
         t.volunteer_months,
+        t.award_corrections,
         t.subjects,
         t.incidents,
     )
 
-    def __init__(self, calendar: ProgrammeCalendar) -> None:
+    def __init__(self, calendar: ProgrammeCalendar, people: PersonalData | None = None) -> None:
         self.calendar = calendar
         self.dispatch = DISPATCH
+        #: names of people and donors (they are not in the log: ledger/personal.py)
+        self.people = people
 
     def apply(self, conn: Connection, events: list[StoredEvent]) -> None:
-        batch = _Batch(conn, self.calendar)
+        batch = _Batch(conn, self.calendar, self.people)
         handler = self.dispatch.handler
         relevant = [(e, h) for e in events if (h := handler(e.topic)) is not None]
         batch.prefetch([e for e, _ in relevant])
@@ -88,8 +92,11 @@ class Books:
 
 
 class _Batch:
-    def __init__(self, conn: Connection, calendar: ProgrammeCalendar) -> None:
+    def __init__(
+        self, conn: Connection, calendar: ProgrammeCalendar, people: PersonalData | None
+    ) -> None:
         self.conn = conn
+        self.people = people
         self.calendar = calendar
         self.local_month = LocalMonths(calendar.zone)
         self._periods: dict[int, str] = {}
@@ -99,6 +106,7 @@ class _Batch:
         self.lines = Rows(conn, t.settlement_lines)
         self.months = Rows(conn, t.months)
         self.volunteer_months = Rows(conn, t.volunteer_months)
+        self.award_corrections = Rows(conn, t.award_corrections)
         self.subjects = Rows(conn, t.subjects)
         self.incidents = Rows(conn, t.incidents)
         self.entries: list[dict[str, Any]] = []
@@ -151,6 +159,7 @@ class _Batch:
             self.lines,
             self.months,
             self.volunteer_months,
+            self.award_corrections,
             self.subjects,
             self.incidents,
         ):
@@ -164,12 +173,21 @@ class _Batch:
 
     # --- accounts -----------------------------------------------------------------------
 
+    def personal(self, subject_id: str) -> dict[str, str]:
+        return self.people.get(subject_id) if self.people is not None else {}
+
     def opened(self, event: StoredEvent, kind: str) -> None:
+        if "display_name" in event.data:  # a merchant: its name is public
+            name = event.data["display_name"]
+        elif kind == "pool":
+            name = "pool"
+        else:
+            name = self.personal(event.id).get("display_name", "")
         self.accounts.put(
             {
                 "id": event.id,
                 "kind": kind,
-                "display_name": event.data["display_name"],
+                "display_name": name,
                 "balance": 0,
                 "leaderboard_opt_in": False,
                 "rebate_bps": event.data.get("rebate_bps"),
@@ -252,6 +270,27 @@ class _Batch:
             {"merchant_id": merchant_id, "period": period, "redeemed": 0, "refunded": 0},
         )
 
+    def credit_corrected(self, event: StoredEvent) -> None:
+        """A correction took back part of an award: counted against the volunteer's
+        earnings of the award's month (the leaderboard shows net awards)."""
+        data = event.data
+        if data["flow"] != "award":
+            return
+        period = self.local_month(data["credited_at"])
+        row = self.award_corrections.get_or_put(
+            (period, data["account_id"]),
+            {"period": period, "account_id": data["account_id"], "corrected": 0},
+        )
+        row["corrected"] += data["amount"]
+
+    def erased(self, event: StoredEvent) -> None:
+        """A person's data was erased: the account stays, without its name."""
+        account = self.accounts.get(event.id)
+        if account is not None:
+            account["display_name"] = ""
+            account["leaderboard_opt_in"] = False
+            self.accounts.changed(event.id)
+
     def leaderboard_choice(self, event: StoredEvent) -> None:
         account = self.accounts.get(event.id)
         if account is not None:
@@ -327,7 +366,9 @@ class _Batch:
                 "position": event.position,
                 "period": period,
                 "received_on": data["received_on"].isoformat(),
-                "donor": ANONYMOUS if data["anonymous"] else data["donor"],
+                "donor": (
+                    ANONYMOUS if data["anonymous"] else self.personal(event.id).get("donor", "")
+                ),
                 "amount_fen": data["amount_fen"],
                 "receipt_no": data["receipt_no"],
             }
@@ -403,6 +444,8 @@ HANDLERS: dict[type, Handler] = {
     Pool.BeansDebited: _Batch.debited,
     Merchant.BeansDebited: _Batch.merchant_debited,
     Volunteer.LeaderboardChoiceMade: _Batch.leaderboard_choice,
+    Volunteer.PersonalDataErased: _Batch.erased,
+    Beneficiary.PersonalDataErased: _Batch.erased,
     Activity.Created: _Batch.activity_created,
     Incident.Submitted: _Batch.incident_submitted,
     Incident.Verified: _Batch.incident_verified,
@@ -417,11 +460,19 @@ HANDLERS: dict[type, Handler] = {
     Fund.SettlementLinePaid: _Batch.fund_out,
     Settlement.Prepared: _Batch.settlement_prepared,
     Settlement.LinePaid: _Batch.line_paid,
+    # a correction taken back from a credit: the leaderboard counts net awards
+    Incident.CreditCorrected: _Batch.credit_corrected,
+    Activity.CreditCorrected: _Batch.credit_corrected,
+    Allotment.CreditCorrected: _Batch.credit_corrected,
+    Gift.CreditCorrected: _Batch.credit_corrected,
+    PoolAllocation.CreditCorrected: _Batch.credit_corrected,
 }
 
 # The ledger's events that change nothing in the books.
 IGNORED: frozenset[type] = frozenset(
     {
+        Volunteer.ErasureRequested,  # the erasure itself counts, when approved
+        Beneficiary.ErasureRequested,
         Beneficiary.CardIssued,  # cards, PINs and merchants' status are not in the books
         Beneficiary.WrongPinEntered,
         Beneficiary.CardUnlocked,
@@ -440,6 +491,7 @@ IGNORED: frozenset[type] = frozenset(
         CardRegistered.Registered,
         PaymentCodeUsed.Used,
         CheckinCodeClaimed.Claimed,
+        PaymentReference.Used,
     }
 )
 

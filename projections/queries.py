@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from itertools import groupby
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Select, and_, func, or_, select
@@ -60,7 +61,8 @@ def entries(
     the version to continue below (None at the end)."""
     e = t.entries.c
     query = select(t.entries).where(e.account_id == account_id)
-    if before_version is not None:
+    # The column is 32-bit: a larger cursor is past every version, so it bounds nothing.
+    if before_version is not None and before_version < 2**31:
         query = query.where(e.version < before_version)
     return _page(conn, query.order_by(e.version.desc()), limit, lambda last: last["version"])
 
@@ -178,8 +180,33 @@ def statement(
         "cash_fen": cash,
         "rebate_fen": rebate,
         "settled": settled,
-        "paid": settled > 0 and all(line.paid_on is not None for line in lines),
+        "paid": net > 0 and _all_paid_through(conn, merchant_id, period),
     }
+
+
+def _all_paid_through(conn: Connection, merchant_id: str, period: str) -> bool:
+    """Whether every bean the merchant redeemed up to the end of ``period``, net of every
+    refund of those sales (whenever refunded), has been settled and paid. Settlements take
+    a merchant's oldest unsettled beans first (all those before their cutoff), so the
+    beans paid for are the oldest ones as long as the lines are paid in order: count the
+    lines, month by month, up to the first month with a line still unpaid, and compare
+    with what the sales up to ``period`` came to."""
+    r, s = t.redemptions.c, t.settlement_lines.c
+    owed = conn.execute(
+        select(func.coalesce(func.sum(r.amount - r.refunded), 0)).where(
+            r.merchant_id == merchant_id, r.day <= f"{period}-31"
+        )
+    ).scalar_one()
+    lines = conn.execute(
+        select(s.period, s.beans, s.paid_on).where(s.merchant_id == merchant_id).order_by(s.period)
+    ).all()
+    paid_for = 0
+    for _, month in groupby(lines, key=lambda line: line.period):
+        month_lines = list(month)
+        if any(line.paid_on is None for line in month_lines):
+            break
+        paid_for += sum(line.beans for line in month_lines)
+    return paid_for >= owed
 
 
 # --- the fund report -----------------------------------------------------------------------
@@ -346,16 +373,22 @@ def fund_report(
 
 
 def leaderboard(conn: Connection, period: str, limit: int = 50) -> list[dict[str, Any]]:
-    """Opted-in volunteers by beans earned in ``period``, highest first."""
-    v, a = t.volunteer_months.c, t.accounts.c
+    """Opted-in volunteers by net beans earned in ``period`` (awards of the month less
+    the corrections that took them back), highest first."""
+    v, a, c = t.volunteer_months.c, t.accounts.c, t.award_corrections.c
+    net = (v.earned - func.coalesce(c.corrected, 0)).label("net")
     query = (
-        select(a.display_name, v.earned)
-        .select_from(t.volunteer_months.join(t.accounts, a.id == v.account_id))
-        .where(v.period == period, v.earned > 0, a.leaderboard_opt_in.is_(True))
-        .order_by(v.earned.desc(), a.display_name)
+        select(a.display_name, net)
+        .select_from(
+            t.volunteer_months.join(t.accounts, a.id == v.account_id).outerjoin(
+                t.award_corrections, and_(c.period == v.period, c.account_id == v.account_id)
+            )
+        )
+        .where(v.period == period, net > 0, a.leaderboard_opt_in.is_(True))
+        .order_by(net.desc(), a.display_name)
         .limit(limit)
     )
-    return [{"display_name": r.display_name, "beans_earned": r.earned} for r in conn.execute(query)]
+    return [{"display_name": r.display_name, "beans_earned": r.net} for r in conn.execute(query)]
 
 
 # --- the audit chain -------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Table, delete, select, update
 
 from ledger.calendar import ProgrammeCalendar
+from ledger.personal import PersonalData
 from projections import tables as t
 from projections.audit import AuditChain
 from projections.books import Books
@@ -72,8 +73,12 @@ class Overtaken(Exception):
     """Raised when another runner moved a tracking position first."""
 
 
-def default_projections(calendar: ProgrammeCalendar) -> list[Projection]:
-    return [Books(calendar), AuditChain(calendar)]
+def default_projections(
+    calendar: ProgrammeCalendar, people: PersonalData | None = None
+) -> list[Projection]:
+    """The read models; ``people`` gives the names the log does not hold (without it,
+    people's names read as empty)."""
+    return [Books(calendar, people), AuditChain(calendar)]
 
 
 def empty(conn: Connection, table: Table) -> None:

@@ -165,6 +165,16 @@ volunteer_months = Table(
     Column("earned", BigInteger, nullable=False),
 )
 
+# Awards taken back by corrections that name them, by volunteer and by the month of the
+# award: the leaderboard counts net awards (earned less these).
+award_corrections = Table(
+    "gb_proj_award_corrections",
+    metadata,
+    Column("period", String(7), primary_key=True),
+    Column("account_id", String(ID), primary_key=True),
+    Column("corrected", BigInteger, nullable=False),
+)
+
 # The incidents coordinators work through (GET /api/v1/incidents).
 incidents = Table(
     "gb_proj_incidents",

@@ -28,6 +28,7 @@ from projections.verifier_reports import (
     DEFAULT_BEAN_VALUE_FEN,
     DEFAULT_TIME_ZONE,
     GENESIS,
+    NAMED_DONOR,
     VerifyError,
     chain_step,
     compute_reports,
@@ -231,6 +232,9 @@ def _compare(period: str, path: str, published: Any, recomputed: Any, out: list[
             out.append(f"{where}: published {len(published)} items, recomputed {len(recomputed)}")
         for number, (mine, theirs) in enumerate(zip(published, recomputed, strict=False)):
             _compare(period, f"{path}[{number}]", mine, theirs, out)
+    elif recomputed == NAMED_DONOR:
+        if not isinstance(published, str) or not published or published == ANONYMOUS:
+            out.append(f"{where}: published {_show(published)}, recomputed a named donor")
     elif isinstance(published, bool) != isinstance(recomputed, bool) or published != recomputed:
         out.append(f"{where}: published {_show(published)}, recomputed {_show(recomputed)}")
 

@@ -22,6 +22,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 GENESIS = bytes(32)
 ANONYMOUS = "匿名 / anonymous"
+#: a named donor: the log holds no name (names are personal data, kept beside the log), so
+#: the published report may show any name there, and must not say anonymous
+NAMED_DONOR = "<named donor>"
 DEFAULT_TIME_ZONE, DEFAULT_BEAN_VALUE_FEN = "Asia/Shanghai", 100
 ACCOUNT_KINDS = frozenset({"Volunteer", "Beneficiary", "Pool", "Merchant"})
 _PLAIN_COUNTS = {"redemption": "redeemed", "refund": "refunded", "gift": "gifted"}
@@ -227,7 +230,7 @@ def _on_redemption(log: _Log, month: _Month, event: dict, state: dict) -> None:
 
 
 def _on_donation(log: _Log, month: _Month, event: dict, state: dict) -> None:
-    donor = ANONYMOUS if state["anonymous"] is True else state["donor"]
+    donor = ANONYMOUS if state["anonymous"] is True else NAMED_DONOR
     month.donations.append(
         {
             "received_on": state["received_on"],
@@ -308,6 +311,16 @@ IGNORED = frozenset(
         "CardRegistered.Registered",
         "PaymentCodeUsed.Used",
         "CheckinCodeClaimed.Claimed",
+        "Volunteer.ErasureRequested",  # personal data: no figure depends on it
+        "Volunteer.PersonalDataErased",
+        "Beneficiary.ErasureRequested",
+        "Beneficiary.PersonalDataErased",
+        "PaymentReference.Used",
+        "Incident.CreditCorrected",  # corrections count by their debits
+        "Activity.CreditCorrected",
+        "Allotment.CreditCorrected",
+        "Gift.CreditCorrected",
+        "PoolAllocation.CreditCorrected",
     }
 )
 

@@ -2,7 +2,7 @@
 tests/integration/test_projector_crash.py, tests/integration/test_audit_tamper.py).
 
 * :func:`open_store`, :func:`runner_for`: the read tables of a ledger's database and a
-  runner over its log (``api.read_models.make_runner``), with a chosen batch size;
+  runner over its log (``api.context.make_runner``), with a chosen batch size;
 * :func:`assert_books_match`: every projected balance equals the ledger's, and the
   entries of each account add up to its balance;
 * :func:`export_lines`, :func:`published_reports`, :func:`assert_reports_match`: the
@@ -242,7 +242,7 @@ def tell_story(c: Community, first: date) -> dict[str, Any]:
     c.give(li, grandma, 10)
     c.give(zhang, "pool", 8)
     c.ledger.allocate_pool(grandma, 5, coordinator)
-    c.ledger.correct(zhang, 3, "awarded in error", coordinator)
+    c.ledger.correct(zhang, 3, "awarded in error", coordinator, corrects=c.credits(zhang)[0])
 
     at(second, 3)
     settlement = c.ledger.prepare_settlement(c.officer)
@@ -254,7 +254,7 @@ def tell_story(c: Community, first: date) -> dict[str, Any]:
     c.ledger.grant_allotments(second.strftime("%Y-%m"), coordinator)
     at(second, 5)
     c.ledger.pay_settlement_line(settlement.id, noodles, "BANK-2", c.officer)
-    c.ledger.correct(li, 2, "counted twice", coordinator)
+    c.ledger.correct(li, 2, "counted twice", coordinator, corrects=c.credits(li)[-1])
     c.spend_card(grandma, grocery, 45)
 
     at(third, 4)

@@ -312,6 +312,33 @@ class Community:
         assert held + books.issuance + retired == 0, f"the books do not sum to zero: {books}"
         return books
 
+    def credits(self, account_id: str, flow: str | None = None) -> list[str]:
+        """The refs (the records' ids) of the account's credits, of ``flow`` if given, in
+        order: what the entries list shows a coordinator, and a correction names."""
+        return [
+            event.ref
+            for event in self._account_events()
+            if isinstance(event, Account.BeansCredited)
+            and str(event.originator_id) == account_id
+            and flow in (None, event.flow)
+        ]
+
+    @property
+    def log_length(self) -> int:
+        """The position of the last event in the log (0 while it is empty)."""
+        return self.ledger.recorder.max_notification_id() or 0
+
+    def refuses(self, error: type[Exception], command, *args, **kwargs) -> Exception:
+        """Run ``command(*args, **kwargs)``, which must be refused with ``error`` and
+        record nothing at all; return the error (its message names the rule)."""
+        before = self.log_length
+        try:
+            command(*args, **kwargs)
+        except error as refusal:
+            assert self.log_length == before, f"refused with {refusal!r} but recorded events"
+            return refusal
+        raise AssertionError(f"{command.__name__} was not refused with {error.__name__}")
+
     def _account_events(self):
         """Every BeansCredited / BeansDebited event in the log, in order."""
         recorder, mapper = self.ledger.recorder, self.ledger.mapper

@@ -8,11 +8,12 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from api.auth import ROLES, BadCredentials, InvalidUser, LoginThrottled, UserExists
-from api.context import auth_of
+from api.context import auth_of, ledger_of
 from api.errors import ApiProblem
 from api.idempotent import idempotent
 from api.passwords import MAX_PASSWORD, MIN_PASSWORD, password_problem
 from api.security import caller, requires
+from ledger.errors import NotFound
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Signing in and users")
 
@@ -106,7 +107,21 @@ class Users(MethodView):
     @blp.arguments(NewUser)
     @blp.response(201, UserOut)
     def post(self, body):
-        """Create a user (admin)."""
+        """Create a user (admin).
+
+        A linked ``account_id`` must be a volunteer's or a beneficiary's account (the
+        four-eyes rules compare it); it is kept in canonical form (a lower-case UUID).
+        Refusals: validation_error, conflict (the username is taken).
+        """
+        if body.get("account_id") is not None:
+            try:
+                body["account_id"] = ledger_of().get_member_account(body["account_id"]).id
+            except NotFound:
+                raise ApiProblem(
+                    422,
+                    "validation_error",
+                    "account_id names no volunteer's or beneficiary's account",
+                ) from None
         try:
             user = auth_of().create_user(**body)
         except UserExists:

@@ -60,10 +60,13 @@ class CorrectionRequest(Schema):
     amount = fields.Integer(required=True, strict=True, validate=BEANS)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
     corrects = fields.String(
-        load_default=None,
-        allow_none=True,
-        validate=validate.Length(max=100),
-        metadata={"description": "the id of the record (incident, allotment…) corrected"},
+        required=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={
+            "description": "the credit corrected: the id of the incident or activity that "
+            "awarded the account, or of the allotment, gift or pool allocation it received "
+            "(the `ref` of the account's entry)"
+        },
     )
 
 
@@ -71,6 +74,7 @@ class CorrectionReceipt(Schema):
     id = fields.String(required=True)
     account_id = fields.String(required=True)
     amount = fields.Integer(required=True)
+    corrects = fields.String(required=True, metadata={"description": "the credit corrected"})
 
 
 class AllotmentRequest(Schema):
@@ -80,7 +84,9 @@ class AllotmentRequest(Schema):
         allow_none=True,
         strict=True,
         validate=BEANS,
-        metadata={"description": "beans per beneficiary (default: the programme's 100)"},
+        metadata={
+            "description": "beans per beneficiary (default and maximum: the programme's 100)"
+        },
     )
     account_ids = fields.List(
         fields.String(validate=ACCOUNT_ID),
@@ -145,10 +151,13 @@ class Corrections(MethodView):
     @blp.arguments(CorrectionRequest)
     @blp.response(201, CorrectionReceipt)
     def post(self, body):
-        """Take back beans awarded or allotted in error; they return to issuance.
+        """Take back beans credited in error; they return to issuance.
 
-        Never more than the account holds (insufficient_balance); not_found for an
-        account that is not a volunteer's or a beneficiary's.
+        ``corrects`` names the credit (an award, allotment, gift received or pool
+        allocation of that account). Refusals: unknown_credit (it names no credit of
+        that account), correction_exceeds_credit (more than is left of that credit after
+        earlier corrections), insufficient_balance (more than the account holds),
+        not_found (not a volunteer's or a beneficiary's account).
         """
         return ledger_of().correct(
             body["account_id"],
@@ -171,8 +180,12 @@ class Allotments(MethodView):
 
         Each beneficiary gets at most one allotment per period, so running it again
         grants only what is missing: ``granted`` and ``skipped`` count beneficiaries,
-        ``total`` is the beans this run granted. A period after the current month is a
-        validation_error.
+        ``total`` is the beans this run granted.
+
+        Refusals (nothing is granted): period_not_open (not the current month, or a
+        beneficiary given in ``account_ids`` was opened after it), limit_exceeded (an
+        ``amount`` over the programme's maximum, 100 by default), not_found (an id that
+        is no beneficiary).
         """
         return ledger_of().grant_allotments(
             body["period"], actor(), amount=body["amount"], account_ids=body["account_ids"]

@@ -109,6 +109,22 @@ class IncidentResolve(Schema):
         validate=validate.Range(min=0),
         metadata={"description": _AWARD},
     )
+    no_award = fields.Boolean(
+        load_default=False,
+        metadata={"description": "resolve awarding nobody (needed when it has no handlers)"},
+    )
+
+
+class IncidentResolved(Schema):
+    id = fields.String(required=True)
+    status = fields.String(required=True)
+    handler_ids = fields.List(fields.String(), required=True)
+    award_per_handler = fields.Integer(
+        required=True, metadata={"description": "beans each handler was awarded (0: none)"}
+    )
+    awarded = fields.Integer(
+        required=True, metadata={"description": "beans awarded in all by this resolution"}
+    )
 
 
 class IncidentStatus(Schema):
@@ -194,11 +210,23 @@ class ResolveIncident(MethodView):
     @idempotent
     @requires("coordinator")
     @blp.arguments(IncidentResolve)
-    @blp.response(200, IncidentStatus)
+    @blp.response(200, IncidentResolved)
     def post(self, body, incident_id):
-        """Resolve a verified incident and award each handler (403 self_verification for
-        a coordinator who reported or handled it, 422 award_cap_exceeded naming the
-        handlers, 409 invalid_state)."""
-        return ledger_of().resolve_incident(
-            incident_id, actor(), award_per_handler=body["award_per_handler"]
+        """Resolve a verified incident and award each handler; the answer says who was
+        awarded how much (403 self_verification for a coordinator who reported or
+        handled it, 422 award_cap_exceeded naming the handlers, 422 no_handlers when it
+        has none and ``no_award`` is not true, 409 invalid_state)."""
+        resolved = ledger_of().resolve_incident(
+            incident_id,
+            actor(),
+            award_per_handler=body["award_per_handler"],
+            no_award=body["no_award"],
         )
+        per_handler = resolved.award_per_handler or 0
+        return {
+            "id": resolved.id,
+            "status": resolved.status,
+            "handler_ids": resolved.handler_ids,
+            "award_per_handler": per_handler,
+            "awarded": per_handler * len(resolved.handler_ids),
+        }

@@ -3,6 +3,8 @@ merchant's point of sale, refunds of them, and payments by a merchant's counter 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from uuid import UUID
 
 from flask.views import MethodView
@@ -11,8 +13,10 @@ from marshmallow import Schema, fields, validate
 
 from api.auth import Principal
 from api.context import ledger_of
+from api.errors import ApiProblem
 from api.idempotent import idempotent, ledger_key
 from api.security import STAFF, caller, forbid_unless, limited_code_attempts, requires
+from ledger.errors import InsufficientBalance
 from ledger.views import RedemptionView
 
 blp = Blueprint(
@@ -88,7 +92,7 @@ class Redemptions(MethodView):
         card_locked, merchant_not_allowed, merchant_suspended, limit_exceeded,
         insufficient_balance, idempotency_key_reused.
         """
-        with limited_code_attempts(caller()):
+        with limited_code_attempts(caller()), no_balance_to_the_till():
             return ledger_of().redeem(
                 caller().merchant_id,
                 body["code"],
@@ -97,6 +101,18 @@ class Redemptions(MethodView):
                 note=body["note"],
                 key=ledger_key(),
             )
+
+
+@contextmanager
+def no_balance_to_the_till() -> Iterator[None]:
+    """A customer's balance is theirs: a till refused for want of beans is told so, not
+    how many the customer holds."""
+    try:
+        yield
+    except InsufficientBalance:
+        raise ApiProblem(
+            409, "insufficient_balance", "the customer does not hold enough beans for this"
+        ) from None
 
 
 @blp.route("/redemptions/<redemption_id>")

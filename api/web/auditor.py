@@ -23,17 +23,19 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
 from flask_babel import lazy_gettext
 
-from api.context import ledger_of, reading, runner_of, settings_of
+from api.context import jobs_of, ledger_of, reading, runner_of, settings_of
+from api.jobs import Job, Progress
 from api.reports import FundReport, current_period
-from api.web.support import page
+from api.web.support import page, who
 from ledger.catalog import topics_by_kind
 from projections import queries
 from projections.audit_export import Exported, write_export
@@ -49,6 +51,15 @@ from projections.verifier import (
 bp = Blueprint("auditor", __name__)
 
 AUDITOR = "auditor"  # GET /api/v1/audit/events: auditors only
+VERIFY = "audit-verify"  # the kind of job "verify now" is
+STAGE_NAMES = {
+    "starting": lazy_gettext("Starting"),
+    "export": lazy_gettext("Exporting the log"),
+    "chain": lazy_gettext("Recomputing the chain"),
+    "reports": lazy_gettext("Recomputing the monthly reports"),
+    "tables": lazy_gettext("Comparing the read tables with a replay"),
+    "finished": lazy_gettext("Finished"),
+}
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 EXPORT_BATCH = 5000
@@ -155,7 +166,7 @@ def audit_events() -> str:
 # --- the export --------------------------------------------------------------------------------
 
 
-def export_to(out: IO[str]) -> Exported:
+def export_to(out: IO[str], progress: Callable[[int, int], None] | None = None) -> Exported:
     """Write the audit export (projections/audit_export.py) of this app's log to ``out``."""
     settings, ledger = settings_of(), ledger_of()
     return write_export(
@@ -164,6 +175,7 @@ def export_to(out: IO[str]) -> Exported:
         time_zone=settings.time_zone,
         bean_value_fen=settings.bean_value_fen,
         now=ledger.now,
+        progress=progress,
     )
 
 
@@ -214,18 +226,22 @@ def _published(head: int) -> tuple[dict[str, dict], bool]:
     return reports, moved
 
 
-def verify_log() -> dict[str, Any]:
-    """Export the log, verify the export, compare the reports and the read tables."""
+def verify_log(progress: Progress | None = None) -> dict[str, Any]:
+    """Export the log, verify the export, compare the reports and the read tables;
+    ``progress(stage, done, total)`` hears how far it got."""
+    note = progress or (lambda _stage, _done, _total: None)
     started = time.perf_counter()
     result: dict[str, Any] = {"ok": False, "error": None}
     with tempfile.TemporaryDirectory(prefix="goldbean-verify-") as directory:
         path = Path(directory) / "export.jsonl"
         with path.open("w", encoding="utf-8") as out:
-            exported = export_to(out)
+            exported = export_to(out, lambda done, total: note("export", done, total))
             head, exported_at = exported.head, exported.exported_at
         try:
+            note("chain", 0, exported.events)
             header, events = read_export(path)
             chain = verify_chain(events, keep_heads=False)
+            note("reports", 0, exported.events)
             computed = compute_reports(header, read_export(path)[1])
         except VerifyError as error:
             result["error"] = str(error)
@@ -238,7 +254,13 @@ def verify_log() -> dict[str, Any]:
         computed.pop(skipped, None)
         published.pop(skipped, None)
     differences = compare_reports(computed, published)
-    table_differences = check(runner_of(), limit=5)
+    replayed = [0]
+
+    def replaying(count: int) -> None:
+        replayed[0] += count
+        note("tables", replayed[0], head * len(runner_of().projections))
+
+    table_differences = check(runner_of(), progress=replaying, limit=5)
     result.update(
         {
             "events": chain.count,
@@ -248,7 +270,7 @@ def verify_log() -> dict[str, Any]:
             "chain_reason": chain.reason,
             "first_mismatch": chain.first_mismatch,
             "head": chain.head,
-            "exported_at": exported_at,
+            "exported_at": exported_at.isoformat(),
             "months": len(computed),
             "reports_ok": not differences,
             "report_difference": differences[0] if differences else None,
@@ -266,5 +288,38 @@ def verify_log() -> dict[str, Any]:
 @bp.post("/staff/audit/verify")
 @page(AUDITOR)
 def audit_verify() -> Any:
-    """Verify the chain, the reports and the read tables now, and show the result."""
-    return render_template("web_audit_verify.html", result=verify_log())
+    """Start verifying the chain, the reports and the read tables (in the background:
+    on a large log it takes minutes), or join the verification already running."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug's proxy
+    job = jobs_of().start(app, VERIFY, who().username or AUDITOR, verify_log)
+    return redirect(f"/staff/audit/verify/{job.job_id}", code=303)
+
+
+@bp.get("/staff/audit/verify")
+@page(AUDITOR)
+def audit_verify_latest() -> Any:
+    """The latest verification, running or done."""
+    job = jobs_of().latest(VERIFY)
+    return render_template("web_audit_verify.html", job=job, **_shown(job))
+
+
+@bp.get("/staff/audit/verify/<job_id>")
+@page(AUDITOR)
+def audit_verify_job(job_id: str) -> Any:
+    """One verification: its progress while it runs (the page renews itself), then its
+    result, kept for every auditor to read."""
+    job = jobs_of().get(job_id)
+    if job is None or job.kind != VERIFY:
+        abort(404)
+    return render_template("web_audit_verify.html", job=job, **_shown(job))
+
+
+def _shown(job: Job | None) -> dict[str, Any]:
+    result = dict(job.result) if job is not None and job.result is not None else None
+    if result is not None and result.get("exported_at"):
+        result["exported_at"] = datetime.fromisoformat(result["exported_at"])
+    stage = STAGE_NAMES.get(job.stage, job.stage) if job is not None else None
+    percent = None
+    if job is not None and job.total:
+        percent = min(100, int(job.done * 100 / job.total))
+    return {"result": result, "stage": stage, "percent": percent}

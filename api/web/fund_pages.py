@@ -121,15 +121,20 @@ def fund_donations() -> Any:
 def fund_record_donation() -> Any:
     """Record a cash donation (POST /api/v1/fund/donations): the amount is typed in yuan
     and recorded in exact fen."""
-    form = {
-        "donor": request.form.get("donor", "").strip(),
-        "anonymous": request.form.get("anonymous") in ("1", "on", "true"),
-        "amount_yuan": request.form.get("amount_yuan", "").strip(),
-        "received_on": request.form.get("received_on", "").strip(),
-        "receipt_no": request.form.get("receipt_no", "").strip(),
+    donor = request.form.get("donor", "").strip()
+    anonymous = request.form.get("anonymous") in ("1", "on", "true")
+    amount_yuan = request.form.get("amount_yuan", "").strip()
+    received_text = request.form.get("received_on", "").strip()
+    receipt_no = request.form.get("receipt_no", "").strip()
+    form: dict[str, Any] = {
+        "donor": donor,
+        "anonymous": anonymous,
+        "amount_yuan": amount_yuan,
+        "received_on": received_text,
+        "receipt_no": receipt_no,
     }
     errors: dict[str, str] = {}
-    amount_fen = yuan_to_fen(form["amount_yuan"])
+    amount_fen = yuan_to_fen(amount_yuan)
     if amount_fen is None:
         errors["amount_yuan"] = _(
             "Enter the amount in yuan with at most two decimal places, for example 12.34."
@@ -140,30 +145,30 @@ def fund_record_donation() -> Any:
         errors["amount_yuan"] = _("That amount is too large.")
     received_on = None
     try:
-        received_on = date.fromisoformat(form["received_on"])
+        received_on = date.fromisoformat(received_text)
     except ValueError:
         errors["received_on"] = _("Enter the day the money was received (YYYY-MM-DD).")
     if received_on is not None and received_on > _today():
         errors["received_on"] = _("The day received cannot be in the future.")
-    if not form["anonymous"] and not form["donor"]:
+    if not anonymous and not donor:
         errors["donor"] = _("Enter the donor's name, or tick “Anonymous”.")
-    if len(form["donor"]) > MAX_DONOR_NAME:
+    if len(donor) > MAX_DONOR_NAME:
         errors["donor"] = _("The donor's name has at most %(num)d characters.", num=MAX_DONOR_NAME)
-    if not form["receipt_no"] or len(form["receipt_no"]) > MAX_RECEIPT_NO:
+    if not receipt_no or len(receipt_no) > MAX_RECEIPT_NO:
         errors["receipt_no"] = _(
             "Enter the receipt number (at most %(num)d characters).", num=MAX_RECEIPT_NO
         )
-    if errors:
+    if errors or amount_fen is None or received_on is None:
         flash(_("The donation was not recorded. Check the marked fields."), "error")
         return _donations_page(form, errors, 422)
-    assert amount_fen is not None and received_on is not None
+    fen, day = amount_fen, received_on
     recorded = attempt(
         lambda: ledger_of().record_donation(
-            donor=form["donor"] or None,
-            anonymous=form["anonymous"],
-            amount_fen=amount_fen,
-            received_on=received_on,
-            receipt_no=form["receipt_no"],
+            donor=donor or None,
+            anonymous=anonymous,
+            amount_fen=fen,
+            received_on=day,
+            receipt_no=receipt_no,
             by=actor(),
         )
     )

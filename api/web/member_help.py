@@ -101,19 +101,22 @@ def report_form() -> Any:
 @page("volunteer")
 def report() -> Any:
     """Record the report (once, however often the same form is sent)."""
+    category = request.form.get("category", "")
+    description = request.form.get("description", "").strip()
+    location = request.form.get("location", "").strip()
     form = {
-        "category": request.form.get("category", ""),
-        "description": request.form.get("description", "").strip(),
-        "location": request.form.get("location", "").strip(),
+        "category": category,
+        "description": description,
+        "location": location,
         "urgent": request.form.get("urgent", "").strip().lower() in TRUE_VALUES,
     }
-    if form["category"] not in INCIDENT_CATEGORIES:
+    if category not in INCIDENT_CATEGORIES:
         flash(_("Choose what kind of incident it is."), "error")
         return render_report(422, form)
-    if not form["description"]:
+    if not description:
         flash(_("Describe what happened."), "error")
         return render_report(422, form)
-    if len(form["description"]) > MAX_DESCRIPTION or len(form["location"]) > MAX_LOCATION:
+    if len(description) > MAX_DESCRIPTION or len(location) > MAX_LOCATION:
         flash(_("The description or the place is too long."), "error")
         return render_report(422, form)
     return reported() if submit_report(form) else render_report(422, form)

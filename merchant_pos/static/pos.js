@@ -114,6 +114,7 @@
         code_used: "这个付款码已经用过了，请顾客刷新付款码。",
         card_revoked: "这张卡已经挂失补办，旧卡不能再使用。",
         wrong_pin: "卡密码不正确，请持卡人重新输入。",
+        pin_required: "这张卡设有密码，请持卡人输入密码。",
         card_locked: "密码错误次数过多，这张卡已被锁定，请联系社区工作人员解锁。",
         merchant_not_allowed: "长者卡不能在本店使用（只能在超市、菜市场和食堂使用）。",
         merchant_suspended: "本店已被暂停收款，请联系社区管理员。",
@@ -224,6 +225,7 @@
         code_used: "This payment code has already been used: ask the customer for a fresh one.",
         card_revoked: "This card was replaced by a new one and can no longer be used.",
         wrong_pin: "Wrong PIN for this card: the holder should enter it again.",
+        pin_required: "This card has a PIN: the holder should enter it.",
         card_locked: "Too many wrong PINs: the card is locked. A community coordinator can unlock it.",
         merchant_not_allowed:
           "Beneficiary cards cannot be used at this shop (only groceries, produce shops and canteens).",
@@ -713,7 +715,7 @@
       }
       const refusal = new Refused(answer.status, answer.body);
       showError(refusal.code, refusal.detail);
-      if (refusal.code === "wrong_pin") askForPin();
+      if (refusal.code === "wrong_pin" || refusal.code === "pin_required") askForPin();
       else if (refusal.code === "unauthenticated") signOutQuietly();
       else if (["invalid_code", "code_expired", "code_used", "card_revoked"].includes(refusal.code)) {
         el.code.select();

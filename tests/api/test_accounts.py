@@ -272,6 +272,20 @@ def test_entries_come_in_pages_that_follow_the_cursor(sign_in, community):
     assert seen == [(5, 15), (4, 10), (3, 6), (2, 3), (1, 1)]
 
 
+def test_a_cursor_beyond_every_entry_reads_from_the_newest(sign_in, community):
+    """18 digits is a cursor the API accepts; past any version the database's column can
+    hold, it means "older than everything recorded": the newest entries, never a 500
+    (PostgreSQL refused the number as out of range for the column)."""
+    li = community.volunteer("Li Wei")
+    for beans in (1, 2):
+        community.earn(li, beans)
+    body = sign_in("volunteer", account_id=li).get(
+        f"{ACCOUNTS}/{li}/entries?limit=1&cursor=999999999999999999"
+    )
+    assert body.status_code == 200, body.get_json()
+    assert [i["amount"] for i in body.get_json()["items"]] == [2]
+
+
 def test_entries_skip_other_events_and_stay_right_past_a_snapshot(sign_in, community):
     """Leaderboard choices between two awards are not entries, and the balances after
     each entry stay right past the account's 50-event snapshot."""

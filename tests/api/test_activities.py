@@ -103,6 +103,22 @@ def test_an_activity_needs_aware_times_in_order_and_a_whole_award(coordinator):
     assert set(missing.get_json()["errors"]["json"]) == {"starts_at", "ends_at", "beans"}
 
 
+def test_an_activity_lies_within_a_year_of_today(coordinator, sign_in):
+    """An activity dated 9999-12-31 used to be accepted, and every staff activities page
+    answered 500 (OverflowError) from then on."""
+    far = {"starts_at": "9999-12-31T20:00:00-14:00", "ends_at": "9999-12-31T22:00:00-14:00"}
+    for change in (
+        far,
+        {"starts_at": "1970-01-01T09:00:00+08:00"},
+        {"ends_at": (START + timedelta(days=400)).isoformat()},
+    ):
+        answer = coordinator.post("/api/v1/activities", json={**CLEAN_UP, **change})
+        assert (answer.status_code, problem_code(answer)) == (422, "validation_error"), change
+        assert "within a year" in answer.get_json()["detail"]
+    inside = {"ends_at": (START + timedelta(days=300)).isoformat()}
+    assert coordinator.post("/api/v1/activities", json={**CLEAN_UP, **inside}).status_code == 201
+
+
 def test_only_a_coordinator_creates_activities_and_only_staff_who_may_read_them(
     sign_in, anonymous, coordinator, li
 ):

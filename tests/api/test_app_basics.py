@@ -37,8 +37,10 @@ def test_the_interactive_docs_load_their_scripts_from_this_server(client):
     html = page.get_data(as_text=True)
     assert "/api/docs/static/swagger-ui-bundle.js" in html
     assert "https://" not in html  # nothing from a CDN
-    assert client.get("/api/docs/static/swagger-ui-bundle.js").status_code == 200
-    assert client.get("/api/docs/static/swagger-ui-standalone-preset.js").status_code == 200
+    for script in ("swagger-ui-bundle.js", "swagger-ui-standalone-preset.js"):
+        # a static file is streamed from disk: closing the response closes the file
+        with client.get(f"/api/docs/static/{script}") as response:
+            assert response.status_code == 200
 
 
 def test_an_unknown_path_is_a_problem_document(client):
@@ -138,3 +140,13 @@ def test_a_database_that_is_down_answers_503_to_retry_not_500(
     assert answer.status_code == 503
     assert answer.get_json()["code"] == "unavailable" and answer.headers["Retry-After"] == "2"
     assert "Traceback" not in caplog.text and "database unavailable" in caplog.text
+
+
+def test_a_path_cannot_forge_a_line_of_the_request_log(client, caplog):
+    """``%0a`` in a path used to start a second, forged line in the request log."""
+    forged = "/x%0aINFO%20goldbean.requests:%20POST%20/api/v1/settlements/forged/approve%20200"
+    with caplog.at_level("INFO", logger="goldbean.requests"):
+        client.get(forged)
+    lines = [r.getMessage() for r in caplog.records if r.name == "goldbean.requests"]
+    assert len(lines) == 1 and "\n" not in lines[0], lines
+    assert lines[0].startswith("GET /x\\nINFO goldbean.requests: POST") and " 404 " in lines[0]

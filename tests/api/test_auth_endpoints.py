@@ -202,3 +202,31 @@ def test_answers_with_tokens_or_personal_data_are_never_cached(admin, anonymous,
         assert answer.headers["Cache-Control"] == "no-store", answer.request.path
     public = anonymous.get("/api/v1/public/fund-reports")
     assert public.status_code == 200 and "no-store" not in public.headers.get("Cache-Control", "")
+
+
+def test_a_staff_user_is_linked_only_to_a_volunteer_or_beneficiary_account(
+    admin, anonymous, community
+):
+    li = community.volunteer("Li Wei")
+    shop = community.merchant("Corner Grocery")
+    before = community.log_length
+
+    def make(name: str, account_id: str):
+        body = {"username": name, "password": "s3cret-enough", "role": "coordinator"}
+        return admin.post("/api/v1/users", json={**body, "account_id": account_id})
+
+    for wrong in ("not-an-account", shop, "pool", "00000000-0000-0000-0000-000000000000"):
+        answer = make("coord.wrong", wrong)
+        assert (answer.status_code, answer.get_json()["code"]) == (422, "validation_error"), wrong
+    assert make("coord.li", li.upper()).status_code == 201
+    assert community.log_length == before
+
+    signed = anonymous.post(
+        "/api/v1/auth/token", json={"username": "coord.li", "password": "s3cret-enough"}
+    )
+    assert signed.get_json()["account_id"] == li  # kept in canonical form
+    token = {"Authorization": f"Bearer {signed.get_json()['token']}"}
+    incident = community.ledger.submit_incident(li, "fire", "smoke in the stairwell")
+    answer = anonymous.post(f"/api/v1/incidents/{incident.id}/verify", json={}, headers=token)
+    assert (answer.status_code, answer.get_json()["code"]) == (403, "self_verification")
+    assert community.balance(li) == 0

@@ -1,8 +1,8 @@
-"""A worker killed after its request committed but before it stored the answer (found by
-the chaos run's review): the Idempotency-Key stays claimed, and after 2 minutes the claim
-is taken over and the request runs again. Commands whose records the ledger derives from
-the key find the first result then, instead of recording a second incident, activity,
-account or merchant."""
+"""A worker killed after its request committed but before it stored the answer (found by the
+chaos run's review): the Idempotency-Key stays claimed, and once the claim is no longer
+renewed by its worker's heartbeat (4 s) it is taken over and the request runs again.
+Commands whose records the ledger derives from the key find the first result then, instead
+of recording a second incident, activity, account or merchant."""
 
 from __future__ import annotations
 

@@ -198,6 +198,11 @@ def test_two_officers_settle_the_month_with_the_merchants(
     assert fund_balance(community) == 10_000 - 4_400
     assert community.balance(grocery) == 0  # the beans are retired
 
+    reused = second_officer.post(
+        f"/api/v1/settlements/{sid}/lines/{canteen}/paid", json={"payment_ref": "bank-0311-1"}
+    )
+    assert (reused.status_code, reused.get_json()["code"]) == (409, "payment_reference_used")
+    assert fund_balance(community) == 10_000 - 4_400
     second_officer.post(
         f"/api/v1/settlements/{sid}/lines/{canteen}/paid", json={"payment_ref": "BANK-0311-2"}
     )

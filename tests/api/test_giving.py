@@ -152,32 +152,61 @@ def test_a_coordinator_takes_back_an_erroneous_award(community, coordinator, li)
     )
     assert answer.status_code == 201
     body = answer.get_json()
-    assert body == {"id": body["id"], "account_id": li, "amount": 5}
+    assert body == {"id": body["id"], "account_id": li, "amount": 5, "corrects": wrong}
     assert community.balance(li) == 30
     assert community.check_books().corrected == 5
 
+    (thirty,) = community.credits(li)[:1]
     too_much = coordinator.post(
-        "/api/v1/corrections", json={"account_id": li, "amount": 31, "reason": "oops"}
+        "/api/v1/corrections",
+        json={"account_id": li, "amount": 31, "reason": "oops", "corrects": thirty},
     )
-    assert status_and_code(too_much) == (409, "insufficient_balance")
+    assert status_and_code(too_much) == (422, "correction_exceeds_credit")
     for body in (
-        {"account_id": li, "amount": 1},
-        {"account_id": li, "amount": 1, "reason": ""},
-        {"account_id": li, "amount": -1, "reason": "negative"},
-        {"account_id": li, "amount": 1, "reason": "r", "by": "me"},
+        {"account_id": li, "amount": 1, "corrects": thirty},
+        {"account_id": li, "amount": 1, "reason": "", "corrects": thirty},
+        {"account_id": li, "amount": -1, "reason": "negative", "corrects": thirty},
+        {"account_id": li, "amount": 1, "reason": "r", "corrects": thirty, "by": "me"},
+        {"account_id": li, "amount": 1, "reason": "names no credit"},
     ):
         answer = coordinator.post("/api/v1/corrections", json=body)
         assert status_and_code(answer) == (422, "validation_error"), body
     merchant = community.merchant("Corner Grocery")
     not_a_member = coordinator.post(
-        "/api/v1/corrections", json={"account_id": merchant, "amount": 1, "reason": "no"}
+        "/api/v1/corrections",
+        json={"account_id": merchant, "amount": 1, "reason": "no", "corrects": thirty},
     )
     assert status_and_code(not_a_member) == (404, "not_found")
     assert community.balance(li) == 30
 
 
+def test_a_correction_must_name_a_credit_of_that_account_and_what_is_left_of_it(
+    community, coordinator, li
+):
+    wang = community.volunteer("Wang Fang")
+    (fifteen,) = community.earn(wang, 15)
+    (ninety,) = community.earn(wang, 90)
+    (lis,) = community.credits(li)[:1]
+    before = community.log_length
+
+    def correct(amount: int, corrects: str):
+        body = {"account_id": wang, "amount": amount, "reason": "r", "corrects": corrects}
+        answer = coordinator.post("/api/v1/corrections", json=body)
+        return (201, None) if answer.status_code == 201 else status_and_code(answer)
+
+    assert correct(1, "not-a-ref") == (422, "unknown_credit")
+    assert correct(1, lis) == (422, "unknown_credit")  # another account's award
+    assert correct(30, fifteen) == (422, "correction_exceeds_credit")
+    assert community.log_length == before
+    assert correct(90, ninety)[0] == 201
+    assert correct(90, ninety) == (422, "correction_exceeds_credit")  # not twice
+    assert correct(15, fifteen.upper())[0] == 201  # exactly what is left, any case
+    assert community.balance(wang) == 0
+
+
 def test_only_a_coordinator_corrects(community, sign_in, anonymous, li):
-    body = {"account_id": li, "amount": 1, "reason": "test"}
+    (award,) = community.credits(li)[:1]
+    body = {"account_id": li, "amount": 1, "reason": "test", "corrects": award}
     assert status_and_code(anonymous.post("/api/v1/corrections", json=body)) == (
         401,
         "unauthenticated",
@@ -191,8 +220,9 @@ def test_only_a_coordinator_corrects(community, sign_in, anonymous, li):
 
 
 def test_a_retried_correction_takes_back_once(community, coordinator, li):
+    (award,) = community.credits(li)[:1]
     key = {"Idempotency-Key": "fix-1"}
-    body = {"account_id": li, "amount": 3, "reason": "double award"}
+    body = {"account_id": li, "amount": 3, "reason": "double award", "corrects": award}
     first = coordinator.post("/api/v1/corrections", json=body, headers=key)
     again = coordinator.post("/api/v1/corrections", json=body, headers=key)
     assert first.status_code == again.status_code == 201
@@ -218,16 +248,26 @@ def test_a_coordinator_grants_the_months_allotments_once_per_beneficiary(
     assert again.status_code == 201
     assert again.get_json() == {"period": "2026-03", "granted": 0, "skipped": 2, "total": 0}
 
-    february = coordinator.post(
-        "/api/v1/allotments", json={"period": "2026-02", "amount": 60, "account_ids": [zhou]}
-    )
-    assert february.get_json() == {"period": "2026-02", "granted": 1, "skipped": 0, "total": 60}
-    assert (community.balance(wang), community.balance(zhou)) == (100, 160)
+    assert (community.balance(wang), community.balance(zhou)) == (100, 100)
+
+
+def test_allotments_are_bounded_and_a_refusal_grants_nobody(community, coordinator, wang):
+    for body, refusal in (
+        ({"period": "2020-01", "amount": 1_000_000}, (422, "period_not_open")),
+        ({"period": "2026-02", "account_ids": [wang]}, (422, "period_not_open")),  # last month
+        ({"period": "2026-04"}, (422, "period_not_open")),  # next month
+        ({"period": "2026-03", "amount": 101}, (422, "limit_exceeded")),
+        ({"period": "2026-03", "account_ids": [wang, "not-an-account"]}, (404, "not_found")),
+    ):
+        answer = coordinator.post("/api/v1/allotments", json=body)
+        assert status_and_code(answer) == refusal, body
+    assert community.balance(wang) == 0
+    exactly = coordinator.post("/api/v1/allotments", json={"period": "2026-03", "amount": 100})
+    assert exactly.get_json()["total"] == 100
 
 
 def test_allotments_for_a_future_or_malformed_period_are_refused(community, coordinator, wang):
     for body in (
-        {"period": "2026-04"},  # has not begun
         {"period": "2026-3"},
         {"period": "2026-13"},
         {"period": "2026-03", "amount": 0},

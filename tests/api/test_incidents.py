@@ -402,7 +402,13 @@ def test_handlers_are_named_and_each_is_awarded_when_the_incident_is_resolved(
     coordinator.post(f"/api/v1/incidents/{incident}/verify", json={})
     answer = coordinator.post(f"/api/v1/incidents/{incident}/resolve", json={})
     assert answer.status_code == 200
-    assert answer.get_json() == {"id": incident, "status": "resolved"}
+    assert answer.get_json() == {
+        "id": incident,
+        "status": "resolved",
+        "handler_ids": [wang, zhao],
+        "award_per_handler": 5,
+        "awarded": 10,
+    }
     assert [ledger.get_balance(a) for a in (li, wang, zhao)] == [2, 5, 5]
 
     late = coordinator.post(handlers, json={"account_ids": [li]})
@@ -465,5 +471,35 @@ def test_handlers_and_resolve_replay_with_one_idempotency_key(coordinator, ledge
     assert named == {"id": incident, "handler_ids": [wang]}
     ledger.verify_incident(incident, SETUP)
     resolved = assert_replayed(coordinator, f"/api/v1/incidents/{incident}/resolve", {}, "r-1")
-    assert resolved == {"id": incident, "status": "resolved"}
+    assert resolved == {
+        "id": incident,
+        "status": "resolved",
+        "handler_ids": [wang],
+        "award_per_handler": 5,
+        "awarded": 5,
+    }
     assert ledger.get_balance(wang) == 5
+
+
+def test_an_incident_without_handlers_is_resolved_only_with_no_award(coordinator, ledger, li):
+    """Issue 14: resolving with no handlers said every handler was rewarded."""
+    incident = ledger.submit_incident(li, "sanitation", "rubbish by the gate").id
+    ledger.verify_incident(incident, SETUP)
+    path = f"/api/v1/incidents/{incident}/resolve"
+    before = ledger.recorder.max_notification_id()
+
+    refused = coordinator.post(path, json={})
+    assert (refused.status_code, problem_code(refused)) == (422, "no_handlers")
+    both = coordinator.post(path, json={"no_award": True, "award_per_handler": 5})
+    assert (both.status_code, problem_code(both)) == (422, "validation_error")
+    assert ledger.recorder.max_notification_id() == before
+
+    answer = coordinator.post(path, json={"no_award": True})
+    assert answer.status_code == 200
+    assert answer.get_json() == {
+        "id": incident,
+        "status": "resolved",
+        "handler_ids": [],
+        "award_per_handler": 0,
+        "awarded": 0,
+    }

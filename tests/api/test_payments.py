@@ -85,6 +85,15 @@ def test_payment_codes_that_are_malformed_expired_or_used_are_refused(
     assert community.balance(li) == 25
 
 
+def test_a_till_refused_for_want_of_beans_learns_no_balance(community, terminal, li):
+    """The refusal used to say "the account holds 30 beans, 31 are needed": a till could
+    learn any customer's balance by asking for too much."""
+    refused = redeem(terminal, community.payment_code(li), 31)
+    assert status_and_code(refused) == (409, "insufficient_balance")
+    detail = refused.get_json()["detail"]
+    assert not any(ch.isdigit() for ch in detail), detail
+
+
 def test_the_ledger_limits_answer_for_large_or_unaffordable_amounts(community, terminal, shop, li):
     assert status_and_code(redeem(terminal, community.payment_code(li), 501)) == (
         422,
@@ -114,7 +123,9 @@ def test_beneficiary_cards_with_their_rules(community, terminal, sign_in, shop):
         422,
         "limit_exceeded",
     )  # 50 a day
-    assert status_and_code(redeem(terminal, card, 5)) == (422, "wrong_pin")
+    assert status_and_code(redeem(terminal, card, 5)) == (422, "pin_required")
+    assert status_and_code(redeem(terminal, card, 5, pin="")) == (422, "pin_required")
+    assert status_and_code(redeem(terminal, card, 5, pin="9999")) == (422, "wrong_pin")
 
     restaurant = community.merchant("Hot Pot Palace", category="restaurant")
     elsewhere = sign_in("merchant", merchant_id=restaurant)
@@ -122,6 +133,8 @@ def test_beneficiary_cards_with_their_rules(community, terminal, sign_in, shop):
 
     new_card = community.card(wang, pin="1357")
     assert status_and_code(redeem(terminal, card, 5, pin="2468")) == (422, "card_revoked")
+    for _ in range(6):  # a missing PIN uses up no try
+        assert status_and_code(redeem(terminal, new_card, 5)) == (422, "pin_required")
     for _ in range(4):
         assert status_and_code(redeem(terminal, new_card, 5, pin="0000")) == (422, "wrong_pin")
     assert status_and_code(redeem(terminal, new_card, 5, pin="0000")) == (422, "card_locked")

@@ -525,6 +525,36 @@ def test_a_statement_shows_the_merchants_month_before_and_after_its_line_is_paid
     }
 
 
+def test_a_statement_is_paid_only_when_every_net_bean_of_the_month_is_paid(sign_in, community):
+    """Issue 14: a month with net 283 and 263 settled and paid showed paid: true. The
+    grocery takes 263 by 10 March, a settlement with cutoff 11 March pays them, and it
+    takes 20 more on 11 March; the April settlement pays those too."""
+    li, wang = community.volunteer("Li Wei"), community.volunteer("Wang Fang")
+    shop = community.merchant("Corner Grocery")
+    community.earn(li, 200)
+    community.earn(wang, 200)
+    community.spend(li, shop, 200)
+    community.spend(wang, shop, 63)
+    community.donate(1_000_000)
+    community.settle(cutoff=community.today + timedelta(days=1))
+    community.next_day()
+    community.spend(wang, shop, 20)
+
+    grocery = sign_in("merchant", merchant_id=shop)
+    march_figures = statement(grocery, shop, "2026-03").get_json()
+    assert (march_figures["net"], march_figures["settled"]) == (283, 263)
+    assert march_figures["paid"] is False
+
+    community.move_to_local(2026, 4, 2)
+    settlement = community.ledger.prepare_settlement(community.officer)
+    community.ledger.approve_settlement(settlement.id, community.second_officer)
+    grocery = sign_in("merchant", merchant_id=shop)
+    assert statement(grocery, shop, "2026-03").get_json()["paid"] is False  # approved, unpaid
+    community.ledger.pay_settlement_line(settlement.id, shop, "BANK-0402", community.officer)
+    figures = statement(grocery, shop, "2026-03").get_json()
+    assert (figures["net"], figures["settled"], figures["paid"]) == (283, 283, True)
+
+
 def download_name(answer) -> str:
     disposition = answer.headers["Content-Disposition"]
     assert disposition.startswith("attachment; filename=")
@@ -737,6 +767,29 @@ def test_the_leaderboard_lists_opted_in_volunteers_by_beans_earned_in_awards(
     assert board(anonymous, "2026-02") == []
     ledger.set_leaderboard_opt_in(bai, True)
     assert board(anonymous) == [("Bai", 50), ("Zhou", 5)]
+
+
+def test_the_leaderboard_counts_awards_less_their_corrections(anonymous, community):
+    """Issue 14: a volunteer awarded 180 and corrected by 180 headed the month. Li: 100 +
+    80, all taken back (in April: it counts against March, the awards' month); Bai: 100
+    + 50, 30 of the 50 taken back; Zhou 60."""
+    ledger, coordinator = community.ledger, community.coordinator
+    li, bai, zhou = (community.volunteer(n) for n in ("Li", "Bai", "Zhou"))
+    li_awards = community.earn(li, 100) + community.earn(li, 80)
+    bai_awards = community.earn(bai, 100) + community.earn(bai, 50)
+    community.earn(zhou, 60)
+    for volunteer in (li, bai, zhou):
+        ledger.set_leaderboard_opt_in(volunteer, True)
+    assert board(anonymous) == [("Li", 180), ("Bai", 150), ("Zhou", 60)]
+
+    ledger.correct(bai, 30, "counted twice", coordinator, corrects=bai_awards[1])
+    community.move_to_local(2026, 4, 2)
+    for award, beans in zip(li_awards, (100, 80), strict=True):
+        ledger.correct(li, beans, "never happened", coordinator, corrects=award)
+    community.earn(bai, 5)
+
+    assert board(anonymous, "2026-03") == [("Bai", 120), ("Zhou", 60)]
+    assert board(anonymous, "2026-04") == [("Bai", 5)]
 
 
 def test_a_bad_leaderboard_period_is_a_validation_error(anonymous):

@@ -73,7 +73,10 @@ def build(community: Community, sign_in) -> dict[str, str]:
     ledger.give(ids[VOLUNTEERS[3]], zhao, 5, message=f"for {BENEFICIARIES[0]}")
     ledger.give(ids[VOLUNTEERS[0]], "pool", 4, message=f"from {VOLUNTEERS[0]}")
     ledger.allocate_pool(grandma_li, 4, coordinator)
-    ledger.correct(ids[NEVER_OPTED_IN[1]], 2, f"{NEVER_OPTED_IN[1]} was awarded twice", coordinator)
+    ledger.correct(
+        ids[NEVER_OPTED_IN[1]], 2, f"{NEVER_OPTED_IN[1]} was awarded twice", coordinator,
+        corrects=community.credits(ids[NEVER_OPTED_IN[1]], "award")[0],
+    )  # fmt: skip
     community.donate(80_000, "R-N1", donor=NAMED_DONOR)
     for number, donor in enumerate(ANONYMOUS_DONORS[:2], start=1):
         ledger.record_donation(

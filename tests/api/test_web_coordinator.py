@@ -514,13 +514,14 @@ def test_a_correction_takes_beans_back_and_says_what_was_recorded(
     app, coordinator, community, ledger
 ):
     li = community.volunteer("李伟")
-    community.earn(li, 10)
+    (award,) = community.earn(li, 10)
     answer, hidden = send(
         coordinator,
         f"/staff/corrections?account_id={li}",
         "correction-form",
         "/staff/corrections",
         account_id=li,
+        corrects=award,
         amount="4",
         reason="重复奖励\r\n已核对",
     )
@@ -530,21 +531,29 @@ def test_a_correction_takes_beans_back_and_says_what_was_recorded(
     assert "已记录更正：从李伟收回 4 金豆" in page and "重复奖励" in page
     coordinator.post(
         "/staff/corrections",
-        data={**hidden, "account_id": li, "amount": "4", "reason": "重复奖励\r\n已核对"},
+        data={
+            **hidden,
+            "account_id": li,
+            "corrects": award,
+            "amount": "4",
+            "reason": "重复奖励\r\n已核对",
+        },
     )
     assert ledger.get_balance(li) == 6  # the same form records once
 
+    community.give(li, community.beneficiary("张奶奶"), 3)  # 6 of the award are left, 3 held
     send(
         coordinator,
         "/staff/corrections",
         "correction-form",
         "/staff/corrections",
         account_id=li,
-        amount="7",
+        corrects=award,
+        amount="5",
         reason="太多",
     )
     assert refusal(app, "insufficient_balance") in page_text(coordinator.get("/staff/corrections"))
-    assert ledger.get_balance(li) == 6
+    assert ledger.get_balance(li) == 3
 
 
 def test_the_pages_speak_english_when_asked(coordinator, community):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import timedelta
 
 import pytest
@@ -62,6 +63,24 @@ def post_form(client, page: str, action: str, **fields):
     """Open ``page``, fill in the form that posts to ``action``, and send it."""
     html = client.get(page).get_data(as_text=True)
     return client.post(action, data={**form_of(html, action), **fields})
+
+
+def verification(auditor) -> str:
+    """Start "verify now", follow it to its page and wait for the result (the work runs
+    in the background); the page of the result."""
+    started = post_form(auditor, "/staff/audit", "/staff/audit/verify")
+    assert started.status_code == 303, text(started)
+    where = started.headers["Location"]
+    assert where.startswith("/staff/audit/verify/")
+    deadline = time.monotonic() + 120
+    while True:
+        shown = auditor.get(where)
+        assert shown.status_code == 200
+        html = text(shown)
+        if 'id="verify-result"' in html or time.monotonic() > deadline:
+            return html
+        assert 'id="verify-progress"' in html and 'http-equiv="refresh"' in html
+        time.sleep(0.05)
 
 
 def zh(app, msgid: str, **values) -> str:
@@ -255,9 +274,7 @@ def test_the_auditor_browses_the_log_downloads_the_export_and_verifies_it(
             k: v for k, v in header.items() if k != "exported_at"
         }
 
-    verified = post_form(auditor, "/staff/audit", "/staff/audit/verify")
-    assert verified.status_code == 200
-    html = text(verified)
+    html = verification(auditor)
     assert 'id="verify-result" data-ok="yes"' in html
     assert zh(app, "OK") in html
 
@@ -272,9 +289,44 @@ def test_verification_shows_the_first_mismatch_of_a_changed_chain(app, person, c
     with store.write() as conn:
         position = conn.execute(t.chain.select().order_by(t.chain.c.position)).first().position
         conn.execute(t.chain.update().where(t.chain.c.position == position).values(chain="0" * 64))
-    html = text(post_form(auditor, "/staff/audit", "/staff/audit/verify"))
+    html = verification(auditor)
     assert 'data-ok="no"' in html
     assert zh(app, "First mismatch at position %(position)s.", position=position) in html
+
+
+def test_the_latest_verification_is_kept_for_every_auditor(app, person, community):
+    community.earn(community.volunteer("李伟"), 5)
+    first = person("auditor")
+    assert 'id="verify-form"' in text(first.get("/staff/audit/verify"))  # none yet
+    verification(first)
+    kept = text(person("auditor").get("/staff/audit/verify"))
+    assert 'id="verify-result" data-ok="yes"' in kept and 'http-equiv="refresh"' not in kept
+
+
+def test_a_verification_whose_worker_died_reads_as_interrupted(app, person, clock):
+    """Its row stops being renewed; after 30 s it is shown as interrupted and may start
+    again, instead of "running" for ever."""
+    from api.store import jobs
+
+    store = app.extensions["goldbean.store"]
+    with store.write() as conn:
+        conn.execute(
+            jobs.insert().values(
+                job_id="6b1f6a52-0000-4000-8000-00000000000a",
+                kind="audit-verify",
+                started_by="auditor",
+                started_at=clock.now(),
+                updated_at=clock.now(),
+                stage="export",
+                done=10,
+                total=100,
+            )
+        )
+    auditor = person("auditor")
+    running = text(auditor.get("/staff/audit/verify"))
+    assert 'id="verify-progress"' in running and "10 %" in running
+    clock.advance(seconds=31)
+    assert 'id="verify-interrupted"' in text(auditor.get("/staff/audit/verify"))
 
 
 # --- the admin --------------------------------------------------------------------------------

@@ -440,6 +440,7 @@ ERROR_CODES = {
     "code_used": 409,
     "card_revoked": 422,
     "wrong_pin": 422,
+    "pin_required": 422,
     "merchant_not_allowed": 403,
     "merchant_suspended": 403,
     "limit_exceeded": 422,

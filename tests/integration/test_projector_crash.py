@@ -213,7 +213,7 @@ PROJECTOR = textwrap.dedent(
     """
     import sys, time
     from sqlalchemy import func, select
-    from api.read_models import make_runner
+    from api.context import make_runner
     from api.store import Store
     from ledger.persistence import open_ledger
     from projections import tables

@@ -50,6 +50,7 @@ from ledger.errors import (
     CardRevoked,
     CodeExpired,
     CodeUsed,
+    CorrectionExceedsCredit,
     FourEyesRequired,
     IdempotencyKeyReused,
     InsufficientBalance,
@@ -57,12 +58,16 @@ from ledger.errors import (
     InvalidCode,
     InvalidState,
     LedgerError,
+    LimitExceeded,
     MerchantSuspended,
     NotFound,
     NothingToSettle,
+    PaymentReferenceUsed,
+    PeriodNotOpen,
     RefundExceedsRedemption,
     RefundWindowClosed,
     SelfVerification,
+    UnknownCredit,
     ValidationError,
 )
 from ledger.persistence import open_ledger
@@ -141,6 +146,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.keyed: list[Keyed] = []
         self.used_codes: list[tuple[str, datetime]] = []  # accepted payment codes, issued at
         self.replaced_cards: list[tuple[str, str]] = []  # (beneficiary, old card code)
+        self.used_references: list[str] = []  # payment references that paid a line
         self._numbers = itertools.count(1)
 
     def _open(self):
@@ -335,7 +341,7 @@ class LedgerMachine(RuleBasedStateMachine):
             assert self.ledger.get_incident(incident.id).status == "submitted"
             return multiple()
         assert (verified.status, verified.award) == ("verified", beans)
-        self.model.award([reporter], beans)
+        self.model.award([reporter], beans, incident.id)
         return incident.id
 
     @rule(
@@ -356,30 +362,40 @@ class LedgerMachine(RuleBasedStateMachine):
         resolved = self.attempt("resolve incident", resolve, must)
         if resolved is not REFUSED:
             assert (resolved.status, resolved.award_per_handler) == ("resolved", beans)
-            self.model.award(handlers, beans)
+            self.model.award(handlers, beans, incident)
         else:
             assert self.ledger.get_incident(incident).status == "verified"
 
     @rule(
         attendees=st.lists(volunteers, min_size=1, max_size=3, unique=True),
         beans=AWARDS.filter(lambda n: n is not None),
+        by_attendee=RARELY,
     )
-    def award_by_activity(self, attendees: list[str], beans: int) -> None:
+    def award_by_activity(
+        self, attendees: list[str], beans: int, by_attendee: bool = False
+    ) -> None:
+        """``by_attendee``: the confirming coordinator's user is linked to an attendee's
+        account (written in upper case), which four eyes refuses."""
         now = self.clock.now()
+        by = (
+            Actor("coordinator-who-attended", attendees[-1].upper()) if by_attendee else COORDINATOR
+        )
         activity = self.ledger.create_activity(
-            "Litter pick", now, now + timedelta(hours=2), beans, COORDINATOR
+            "Litter pick", now, now + timedelta(hours=2), beans, by
         )
         for volunteer in attendees:
             assert self.ledger.check_in(activity.id, volunteer, activity.checkin_code).new
         must = {AwardCapExceeded} if self.model.cap_exceeded(attendees, beans) else set()
+        if by_attendee:
+            must.add(SelfVerification)
         confirmed = self.attempt(
             "confirm attendance",
-            lambda: self.ledger.confirm_attendance(activity.id, COORDINATOR),
+            lambda: self.ledger.confirm_attendance(activity.id, by),
             must,
         )
         if confirmed is not REFUSED:
             assert sorted(confirmed.account_ids) == sorted(attendees)
-            self.model.award(attendees, beans)
+            self.model.award(attendees, beans, activity.id)
 
     # --- spending --------------------------------------------------------------------------
 
@@ -596,43 +612,65 @@ class LedgerMachine(RuleBasedStateMachine):
         if result is REFUSED:
             return
         assert (result.from_id, result.to, result.amount) == (giver, to, amount)
-        self.model.move(giver, to, amount)
+        self.model.move(giver, to, amount, None if to == POOL else result.id)
         if key is not None:
             self.remember("give", key, call, lambda: call(amount + 1), result)
 
-    @rule(to=beneficiaries, keyed=st.booleans(), data=st.data())
-    def allocate_from_the_pool(self, to: str, keyed: bool, data: st.DataObject) -> None:
+    @rule(to=beneficiaries, keyed=st.booleans(), to_self=RARELY, data=st.data())
+    def allocate_from_the_pool(
+        self, to: str, keyed: bool, to_self: bool, data: st.DataObject
+    ) -> None:
         pool = self.model.balance[POOL]
         amount = self.amount(data, pool, pool, pool + 1)
         key = self.new_key() if keyed else None
         must = {InsufficientBalance} if amount > pool else set()
+        by = Actor("coordinator-who-is-the-beneficiary", to.upper()) if to_self else COORDINATOR
+        if to_self:
+            must.add(SelfVerification)
 
         def call(beans: int = amount):
-            return self.ledger.allocate_pool(to, beans, COORDINATOR, key=key)
+            return self.ledger.allocate_pool(to, beans, by, key=key)
 
         result = self.attempt("allocate pool", call, must)
         if result is REFUSED:
             return
         assert (result.to, result.amount) == (to, amount)
-        self.model.move(POOL, to, amount)
+        self.model.move(POOL, to, amount, result.id)
         if key is not None:
             self.remember("allocate pool", key, call, lambda: call(amount + 1), result)
 
     @rule(account=volunteers | beneficiaries, keyed=st.booleans(), data=st.data())
     def correct(self, account: str, keyed: bool, data: st.DataObject) -> None:
+        """Take back part of a credit: mostly one of the account's own, sometimes another
+        account's, a redemption, or nothing that exists; up to and past what is left."""
+        own = [ref for (holder, ref) in self.model.credits if holder == account]
+        others = [ref for (holder, ref) in self.model.credits if holder != account]
+        choices = st.sampled_from(own) if own else st.nothing()
+        choices |= st.sampled_from(others + list(self.model.spends) + [account, "not-a-ref"])
+        ref = data.draw(choices, label="corrects")
+        left = self.model.left_to_correct(account, ref)
         balance = self.model.balance[account]
-        amount = self.amount(data, balance, balance, balance + 1)
+        edges = (balance, balance + 1) + (() if left is None else (left, left + 1))
+        amount = self.amount(data, min(balance, left or 1), *edges)
         key = self.new_key() if keyed else None
-        must = {InsufficientBalance} if amount > balance else set()
+        must: Errors = set()
+        if left is None:
+            must.add(UnknownCredit)
+        elif amount > left:
+            must.add(CorrectionExceedsCredit)
+        if amount > balance:
+            must.add(InsufficientBalance)
 
         def call(beans: int = amount):
-            return self.ledger.correct(account, beans, "awarded in error", COORDINATOR, key=key)
+            return self.ledger.correct(
+                account, beans, "awarded in error", COORDINATOR, corrects=ref, key=key
+            )
 
         result = self.attempt("correct", call, must)
         if result is REFUSED:
             return
-        assert (result.account_id, result.amount) == (account, amount)
-        self.model.correct(account, amount)
+        assert (result.account_id, result.amount, result.corrects) == (account, amount, ref)
+        self.model.correct(account, amount, ref)
         if key is not None:
             self.remember("correct", key, call, lambda: call(amount + 1), result)
 
@@ -653,7 +691,11 @@ class LedgerMachine(RuleBasedStateMachine):
         chosen = data.draw(
             st.none() | st.lists(st.sampled_from(everyone), max_size=3), label="account_ids"
         )
-        must = {ValidationError} if which == "next" else set()
+        must: Errors = set()
+        if which != "current":  # no late days by default: last month is closed too
+            must.add(PeriodNotOpen)
+        if amount is not None and amount > ALLOTMENT:  # the maximum is the monthly 100
+            must.add(LimitExceeded)
 
         def grant():
             return self.ledger.grant_allotments(
@@ -788,14 +830,18 @@ class LedgerMachine(RuleBasedStateMachine):
             assert (view.status, view.approved_by) == ("approved", officer.name)
             batch.status = "approved"
 
-    @rule(settlement=settlements, data=st.data())
-    def pay_settlement_line(self, settlement: str, data: st.DataObject) -> None:
+    @rule(settlement=settlements, reuse=RARELY, data=st.data())
+    def pay_settlement_line(self, settlement: str, reuse: bool, data: st.DataObject) -> None:
+        """``reuse``: with the reference of a transfer that paid another line already."""
         batch = self.model.batches[settlement]
         anyone = st.sampled_from(list(self.model.merchants))
         merchant = data.draw(st.sampled_from(list(batch.lines)) | anyone, label="merchant")
-        self._pay_line(settlement, merchant)
+        used = None
+        if reuse and self.used_references:
+            used = data.draw(st.sampled_from(self.used_references), label="used reference")
+        self._pay_line(settlement, merchant, used)
 
-    def _pay_line(self, settlement: str, merchant: str) -> None:
+    def _pay_line(self, settlement: str, merchant: str, used: str | None = None) -> None:
         batch = self.model.batches[settlement]
         line, must = batch.lines.get(merchant), set()
         if batch.status == "prepared" or (line is not None and line.paid):
@@ -807,6 +853,9 @@ class LedgerMachine(RuleBasedStateMachine):
         fund_before = self.ledger.get_fund().balance_fen
         held_before = self.ledger.get_merchant(merchant).balance
         reference = self.new_key("bank-transfer")
+        if used is not None:
+            reference = used.upper()  # the same transfer, written another way
+            must.add(PaymentReferenceUsed)
 
         def pay():
             return self.ledger.pay_settlement_line(settlement, merchant, reference, OFFICERS[0])
@@ -814,6 +863,7 @@ class LedgerMachine(RuleBasedStateMachine):
         paid = self.attempt("pay settlement line", pay, must)
         if paid is REFUSED:
             return
+        self.used_references.append(reference)
         facts = (paid.settlement_id, paid.merchant_id, paid.payment_ref, paid.paid_at)
         assert facts == (settlement, merchant, reference, self.clock.now())
         assert self.ledger.get_merchant(merchant).balance == held_before - line.beans

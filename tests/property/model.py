@@ -1,5 +1,6 @@
 """The reference model of the ledger state machine (see ledger_machine.py): SPEC §2–§5
-written down again as plain dicts and counters, with no code borrowed from ledger/."""
+written down again as plain dicts and counters, with no code borrowed from ledger/ but
+the derived id of an allotment (DESIGN.md: beneficiary + period), which a correction names."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from ledger.errors import (
     MerchantNotAllowed,
     MerchantSuspended,
 )
+from ledger.ids import derived_id
 from ledger.views import Actor
 
 Errors = set[type[LedgerError]]
@@ -171,6 +173,9 @@ class Model:
         # card spending per local day, less that day's refunds of that day's purchases
         self.card_spent: Counter[tuple[str, date]] = Counter()
         self.allotted: set[tuple[str, str]] = set()
+        # (account, the crediting record's id) -> [credited, corrected], in order: what a
+        # correction may name and take back
+        self.credits: dict[tuple[str, str], list[int]] = {}
         self.cards: dict[str, str] = {}
         self.merchants: dict[str, MerchantBook] = {}
         self.spends: dict[str, Spend] = {}
@@ -190,25 +195,40 @@ class Model:
 
     # --- the flows of SPEC §3
 
-    def award(self, volunteers: list[str], beans: int) -> None:
+    def credit(self, account: str, ref: str, beans: int) -> None:
+        if beans > 0:
+            self.credits.setdefault((account, ref), [0, 0])[0] += beans
+
+    def left_to_correct(self, account: str, ref: str) -> int | None:
+        """What is left of the credit ``ref`` gave ``account``; None if it gave nothing."""
+        credited, corrected = self.credits.get((account, ref), (0, 0))
+        return credited - corrected if credited else None
+
+    def award(self, volunteers: list[str], beans: int, ref: str) -> None:
         for volunteer in volunteers:
             self.balance[volunteer] += beans
             self.awarded[volunteer, self.today] += beans
             self.issued += beans
+            self.credit(volunteer, ref, beans)
 
     def allot(self, beneficiary: str, period: str, beans: int) -> None:
         self.balance[beneficiary] += beans
         self.allotted.add((beneficiary, period))
         self.issued += beans
+        self.credit(beneficiary, str(derived_id("allotment", beneficiary, period)), beans)
 
-    def move(self, source: str, target: str, beans: int) -> None:
+    def move(self, source: str, target: str, beans: int, ref: str | None = None) -> None:
+        """``ref``: the gift or allocation that credits a beneficiary (a correctable credit)."""
         assert 0 < beans <= self.balance[source], "the model moved beans it did not have"
         self.balance[source] -= beans
         self.balance[target] += beans
+        if ref is not None:
+            self.credit(target, ref, beans)
 
-    def correct(self, account: str, beans: int) -> None:
+    def correct(self, account: str, beans: int, ref: str) -> None:
         self.balance[account] -= beans
         self.corrected += beans
+        self.credits[account, ref][1] += beans
 
     def redeem(self, redemption: str, payer: str, merchant: str, amount: int, card: bool) -> None:
         self.move(payer, merchant, amount)

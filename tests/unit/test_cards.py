@@ -23,6 +23,7 @@ from ledger.errors import (
     MerchantNotAllowed,
     NotFound,
     PinLocked,
+    PinRequired,
     ValidationError,
     WrongPin,
 )
@@ -331,12 +332,27 @@ def test_a_card_with_a_pin_pays_only_with_the_right_pin(ledger, grocery):
 
     with pytest.raises(WrongPin):
         ledger.redeem(grocery, card, 10, pin=WRONG)
-    with pytest.raises(WrongPin):
+    with pytest.raises(PinRequired):
         ledger.redeem(grocery, card, 10)
     assert holdings(ledger, grandma, grocery) == (100, 0)
 
     ledger.redeem(grocery, card, 10, pin=PIN)
     assert holdings(ledger, grandma, grocery) == (90, 10)
+
+
+@pytest.mark.parametrize("missing", [None, "", "  "])
+def test_a_missing_pin_is_required_and_uses_up_no_try(ledger, grocery, missing):
+    """Issue 14: a till that forgot to ask used up an elder's tries."""
+    _grandma, card = beneficiary_with_card(ledger, pin=PIN)
+    enter_wrong_pins(ledger, grocery, card, 4)  # one try left
+    before = ledger.recorder.max_notification_id()
+
+    for _ in range(10):
+        with pytest.raises(PinRequired):
+            ledger.redeem(grocery, card, 10, pin=missing)
+
+    assert ledger.recorder.max_notification_id() == before
+    ledger.redeem(grocery, card, 10, pin=PIN)  # not locked: the right PIN still pays
 
 
 def test_a_malformed_pin_at_the_till_is_just_a_wrong_pin(ledger, grocery):

@@ -528,24 +528,35 @@ def test_an_unrecognised_code_is_refused_by_classify(code):
 # --- PINs --------------------------------------------------------------------------
 
 
+PEPPER = b"p" * 32
+
+
 def test_a_hashed_pin_checks_and_a_wrong_pin_does_not():
-    stored = hash_pin("0427")
-    assert check_pin("0427", stored) is True
-    assert check_pin("0428", stored) is False
-    assert check_pin("7240", stored) is False
+    stored = hash_pin("0427", PEPPER)
+    assert check_pin("0427", stored, PEPPER) is True
+    assert check_pin("0428", stored, PEPPER) is False
+    assert check_pin("7240", stored, PEPPER) is False
 
 
-def test_a_pin_hash_is_pbkdf2_sha256_with_20000_iterations_and_a_16_byte_salt():
-    algorithm, iterations, salt, digest = hash_pin("1234").split("$")
-    assert algorithm == "pbkdf2_sha256"
+def test_a_pin_verifier_is_useless_without_the_pepper():
+    """Only 10,000 PINs exist: a verifier that leaked alone must not be crackable, so the
+    PIN is keyed with a server secret before the slow hash."""
+    stored = hash_pin("0427", PEPPER)
+    assert check_pin("0427", stored, b"q" * 32) is False
+
+
+def test_a_pin_verifier_is_peppered_pbkdf2_sha256_with_20000_iterations_and_a_16_byte_salt():
+    algorithm, iterations, salt, digest = hash_pin("1234", PEPPER).split("$")
+    assert algorithm == "pbkdf2_sha256_peppered"
     assert iterations == "20000" == str(codes.PIN_ITERATIONS)
     assert len(bytes.fromhex(salt)) == 16
-    expected = hashlib.pbkdf2_hmac("sha256", b"1234", bytes.fromhex(salt), 20000)
+    peppered = hmac.new(PEPPER, b"1234", hashlib.sha256).digest()
+    expected = hashlib.pbkdf2_hmac("sha256", peppered, bytes.fromhex(salt), 20000)
     assert digest == expected.hex()
 
 
 def test_the_same_pin_hashes_differently_each_time():
-    assert hash_pin("1234") != hash_pin("1234")
+    assert hash_pin("1234", PEPPER) != hash_pin("1234", PEPPER)
 
 
 @pytest.mark.parametrize("pin", ["", "123", "12345", "12a4", " 1234", "١٢٣٤", None, 1234])
@@ -553,9 +564,9 @@ def test_a_pin_that_is_not_exactly_four_digits_is_refused(pin):
     with pytest.raises(ValidationError):
         validate_pin(pin)
     with pytest.raises(ValidationError):
-        hash_pin(pin)
+        hash_pin(pin, PEPPER)
     with pytest.raises(ValidationError):
-        check_pin(pin, hash_pin("1234"))
+        check_pin(pin, hash_pin("1234", PEPPER), PEPPER)
 
 
 def test_validate_pin_returns_a_good_pin():
@@ -568,13 +579,14 @@ def test_validate_pin_returns_a_good_pin():
         "",
         "1234",
         "md5$20000$00$00",
-        "pbkdf2_sha256$x$00$00",
-        "pbkdf2_sha256$0$00$00",
-        "pbkdf2_sha256$20000$zz$00",
-        "pbkdf2_sha256$20000$00$zz",
-        "pbkdf2_sha256$20000$00",
+        "pbkdf2_sha256$20000$00$00",
+        "pbkdf2_sha256_peppered$x$00$00",
+        "pbkdf2_sha256_peppered$0$00$00",
+        "pbkdf2_sha256_peppered$20000$zz$00",
+        "pbkdf2_sha256_peppered$20000$00$zz",
+        "pbkdf2_sha256_peppered$20000$00",
     ],
 )
 def test_a_malformed_stored_pin_hash_is_an_error_not_a_match(stored):
     with pytest.raises(ValueError):
-        check_pin("1234", stored)
+        check_pin("1234", stored, PEPPER)

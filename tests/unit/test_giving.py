@@ -149,14 +149,18 @@ def test_an_award_made_in_error_is_taken_back_to_issuance(community, li):
 
 def test_a_correction_never_takes_more_than_the_balance(community, li, gran):
     shop = community.merchant("Corner Grocery")
-    community.earn(li, 10)
+    (award,) = community.earn(li, 10)
     community.spend(li, shop, 7)  # too late: Li has spent most of it
 
     with pytest.raises(InsufficientBalance):
-        community.ledger.correct(li, 10, "award made in error", community.coordinator)
+        community.ledger.correct(
+            li, 10, "award made in error", community.coordinator, corrects=award
+        )
 
     assert community.balance(li) == 3
-    community.ledger.correct(li, 3, "award made in error, what is left", community.coordinator)
+    community.ledger.correct(
+        li, 3, "award made in error, what is left", community.coordinator, corrects=award
+    )
     assert (community.balance(li), community.balance(shop)) == (0, 7)
     assert community.outstanding == 7
     community.check_books()
@@ -164,8 +168,11 @@ def test_a_correction_never_takes_more_than_the_balance(community, li, gran):
 
 def test_an_allotment_granted_in_error_is_corrected(community, gran):
     community.ledger.grant_allotments("2026-03", community.coordinator)
+    (allotment,) = community.credits(gran, "allotment")
 
-    community.ledger.correct(gran, 100, "moved away in February", community.coordinator)
+    community.ledger.correct(
+        gran, 100, "moved away in February", community.coordinator, corrects=allotment
+    )
 
     assert community.balance(gran) == 0
     assert community.outstanding == 0
@@ -184,10 +191,12 @@ def test_a_correction_needs_a_reason(community, li):
 def test_merchants_and_the_pool_are_not_corrected(community, li):
     shop = community.merchant("Corner Grocery")
     community.earn(li, 10)
-    community.spend(li, shop, 5)
+    bought = community.spend(li, shop, 5)
 
     with pytest.raises(NotFound):
-        community.ledger.correct(shop, 5, "not how merchants are paid", community.coordinator)
+        community.ledger.correct(
+            shop, 5, "not how merchants are paid", community.coordinator, corrects=bought.id
+        )
 
 
 # --- allotments --------------------------------------------------------------------------------

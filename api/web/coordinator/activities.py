@@ -83,11 +83,14 @@ def create_activity() -> Any:
         title = text("title")
         starts_at, ends_at = _local_moment("starts_at"), _local_moment("ends_at")
         if not title:
-            return refuse(_("Give the activity a title."))
+            refuse(_("Give the activity a title."))
+            return None
         if starts_at is None or ends_at is None:
-            return refuse(_("Enter when the activity starts and ends."))
+            refuse(_("Enter when the activity starts and ends."))
+            return None
         if ends_at <= starts_at:
-            return refuse(_("The activity must end after it starts."))
+            refuse(_("The activity must end after it starts."))
+            return None
         beans = form_int("beans", minimum=0, maximum=current_rules().max_award)
         if beans is None:
             return None

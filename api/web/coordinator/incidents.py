@@ -141,7 +141,8 @@ def reject_incident(incident_id: str) -> Any:
     def command() -> IncidentView | None:
         reason = text("reason")
         if not reason:
-            return refuse(_("Give a reason."))
+            refuse(_("Give a reason."))
+            return None
         return attempt(lambda: ledger_of().reject_incident(incident_id, actor(), reason))
 
     return form_action(_here(incident_id), command, lambda _done: _("Rejected."))
@@ -155,7 +156,8 @@ def duplicate_incident(incident_id: str) -> Any:
     def command() -> IncidentView | None:
         original = request.form.get("of", "").strip()
         if not original:
-            return refuse(_("Choose the incident this one repeats."))
+            refuse(_("Choose the incident this one repeats."))
+            return None
         return attempt(lambda: ledger_of().mark_duplicate(incident_id, actor(), original))
 
     return form_action(_here(incident_id), command, lambda _done: _("Marked as a duplicate."))
@@ -169,7 +171,8 @@ def incident_handlers(incident_id: str) -> Any:
     def command() -> IncidentView | None:
         chosen = chosen_ids()
         if not chosen:
-            return refuse(_("Choose at least one volunteer."))
+            refuse(_("Choose at least one volunteer."))
+            return None
         return attempt(lambda: ledger_of().assign_handlers(incident_id, actor(), chosen))
 
     return form_action(

@@ -189,7 +189,8 @@ def issue_card(account_id: str) -> Any:
     def command() -> CardView | None:
         pin = request.form.get("pin", "").strip() or None
         if pin is not None and not PIN.match(pin):
-            return refuse(_("A PIN is 4 digits."))
+            refuse(_("A PIN is 4 digits."))
+            return None
         return attempt(
             lambda: ledger_of().issue_card(account_id, actor(), pin=pin, key=ledger_key())
         )

@@ -140,5 +140,5 @@ def form_action(
 
 
 def refuse(message: str) -> None:
-    """Flash why a form's input is refused; a command returns this (None) to go back."""
+    """Flash why a form's input is refused; the command then returns None to go back."""
     flash(message, "error")
