@@ -15,6 +15,7 @@ import logging
 import time
 import uuid
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
@@ -22,6 +23,7 @@ from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api import errors
 from api.auth import Auth
@@ -68,6 +70,13 @@ def create_app(config: Mapping[str, Any] | None = None, *, ledger: Ledger | None
     """
     settings = Settings.load(config)
     app = Flask("goldbean")
+    if settings.trusted_proxies:
+        # The client's address (request.remote_addr, which sign-in throttling counts) and
+        # the scheme (request.is_secure, which the Secure cookie follows) as the trusted
+        # proxies saw them; the rightmost N entries are theirs, anything left of them may
+        # be forged by the client. Without proxies the headers are ignored.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         SECRET_KEY=settings.secret_key,
@@ -91,7 +100,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, ledger: Ledger | None
     app.extensions["goldbean.ledger"] = ledger
     app.extensions["goldbean.store"] = store
     app.extensions["goldbean.projections"] = make_runner(store, ledger)
-    app.extensions["goldbean.auth"] = Auth(store, ledger.clock)
+    app.extensions["goldbean.auth"] = Auth(
+        store, ledger.clock, terminal_ttl=timedelta(days=settings.terminal_token_days)
+    )
     app.extensions["goldbean.idempotency"] = IdempotencyStore(store, ledger.clock)
     app.extensions["goldbean.jobs"] = Jobs(store, ledger.clock)
 
@@ -203,6 +214,18 @@ def _security_headers(response: Response) -> None:
         headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if _private_api_path(request.path):
+        # Tokens, payment and card codes, balances and names: never kept by a browser,
+        # a proxy or a shared till's cache. Only the public answers may be cached.
+        headers.setdefault("Cache-Control", "no-store")
+
+
+def _private_api_path(path: str) -> bool:
+    """An API answer that may carry a token, a code or personal data: every one under
+    ``/api/v1/`` but the public reports and the API document."""
+    return path.startswith(API_PREFIX + "/") and not path.startswith(
+        (API_PREFIX + "/public/", API_PREFIX + "/openapi.json")
+    )
 
 
 def loggable(text: str, limit: int = 300) -> str:

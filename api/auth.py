@@ -6,15 +6,11 @@ rooted at :class:`AuthError`) to ``401 unauthenticated``, ``422 validation_error
 on. A bearer token is 32 random bytes (URL-safe base64); only its SHA-256 is stored, so a
 copy of the database grants nobody a session. Passwords and tokens are never logged.
 
-Login throttling counts failures per username and per client address in buckets of
-``failure_window / 15`` (rows of ``gb_login_failures``), and sums the buckets that started
-within the last ``failure_window``: a sliding window with one-minute steps by default.
-A subject at its limit is refused with :class:`LoginThrottled` before the password is
-even checked, so the right password does not help and an attacker cannot make us hash.
-Throttled attempts are not counted (a lock-out then ends on time instead of being
-extended by every further try). Concurrent attempts may each pass the check before
-any of them records its failure, so a burst can overshoot the limit by the number of
-attempts in flight.
+Sign-in throttling is :mod:`api.login_throttle`: growing delays per (user, address)
+and per address, counted before the password is checked, never a lock-out of a user
+everywhere. Invalid codes and wrong PINs from a till or a phone are counted here, per
+caller, in buckets of ``failure_window / 15`` (rows of ``gb_login_failures``) summed
+over the last ``failure_window``. New passwords are judged by :mod:`api.passwords`.
 """
 
 from __future__ import annotations
@@ -33,6 +29,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Row, delete, or_, select, update
 
+from api.login_throttle import LoginThrottle, Throttled
+from api.passwords import MAX_PASSWORD, password_problem
 from api.store import Store, login_failures, terminals, tokens, users
 from ledger.clock import Clock
 
@@ -43,7 +41,6 @@ ACCOUNT_ROLES = frozenset({"volunteer", "beneficiary"})
 SESSION = "session"
 TERMINAL = "terminal"
 USERNAME = re.compile(r"[A-Za-z0-9_.@-]{3,64}")
-MIN_PASSWORD, MAX_PASSWORD = 8, 256
 MAX_LABEL = 200
 MAX_TOKEN = 128  # issued tokens are 43 characters; anything much longer is not ours
 BUCKETS_PER_WINDOW = 15
@@ -88,8 +85,9 @@ class BadToken(AuthError):
 
 
 class LoginThrottled(AuthError):
-    """Raised when a username or a client address has failed too many logins within
-    the window; ``retry_after_seconds`` says when the next attempt may be made."""
+    """Raised when a sign-in must wait because its (user, address) pair or its address
+    failed too often lately; ``retry_after_seconds`` says when the next attempt may be
+    made."""
 
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__(f"too many failed logins; retry in {retry_after_seconds} s")
@@ -159,21 +157,19 @@ class Auth:
         clock: Clock,
         *,
         session_ttl: timedelta = timedelta(hours=12),
-        max_failures_per_user: int = 5,
-        max_failures_per_address: int = 20,
+        terminal_ttl: timedelta = timedelta(days=180),
+        throttle: LoginThrottle | None = None,
         max_code_failures: int = 20,
         failure_window: timedelta = timedelta(minutes=15),
         password_hasher: PasswordHasher | None = None,
     ) -> None:
-        if max_failures_per_user < 1 or max_failures_per_address < 1:
-            raise ValueError("the failure limits must be at least 1")
-        if failure_window <= timedelta(0) or session_ttl <= timedelta(0):
-            raise ValueError("the failure window and the session lifetime must be positive")
+        if min(failure_window, session_ttl, terminal_ttl) <= timedelta(0):
+            raise ValueError("the failure window and the token lifetimes must be positive")
         self.store = store
         self.clock = clock
         self.session_ttl = session_ttl
-        self.max_failures_per_user = max_failures_per_user
-        self.max_failures_per_address = max_failures_per_address
+        self.terminal_ttl = terminal_ttl
+        self.throttle = throttle or LoginThrottle(store)
         self.max_code_failures = max_code_failures
         self.failure_window = failure_window
         self._bucket = failure_window / BUCKETS_PER_WINDOW
@@ -192,10 +188,10 @@ class Auth:
         account_id: str | None = None,
         merchant_id: str | None = None,
     ) -> User:
-        """Create a user. Raises InvalidUser (bad username, password of fewer than 8 or
-        more than 256 characters, unknown role, a volunteer/beneficiary without an
-        account, a merchant without a merchant, or an id the role does not take) and
-        UserExists."""
+        """Create a user. Raises InvalidUser (bad username, a password of fewer than 8 or
+        more than 256 characters or too easy to guess (:mod:`api.passwords`), unknown
+        role, a volunteer/beneficiary without an account, a merchant without a merchant,
+        or an id the role does not take) and UserExists."""
         check_new_user(username, password, role, account_id, merchant_id)
         user = User(username, role, account_id, merchant_id, self.clock.now(), False)
         row = {**dataclasses.asdict(user), "password_hash": self._hasher.hash(password)}
@@ -259,41 +255,36 @@ class Auth:
     def authenticate(self, username: str, password: str, address: str | None) -> IssuedToken:
         """Check a password and issue a session token valid for ``session_ttl``.
 
-        Raises LoginThrottled when the username or the address is over its limit of
-        failures in the window (whatever the password), else BadCredentials for an
-        unknown or disabled user or a wrong password (each counted as a failure of the
-        username and of the address). A success clears the username's failures only."""
+        The attempt is counted first (:mod:`api.login_throttle`); raises LoginThrottled
+        when this (username, address) pair or this address must still wait (whatever
+        the password), else BadCredentials for an unknown or disabled user or a wrong
+        password. A success takes the attempt back and clears the pair's failures."""
         now = self.clock.now()
-        limits: dict[str, int] = {}  # subject -> its limit
-        user_subject = f"user:{username}"
-        if USERNAME.fullmatch(username):  # no user has another name: count the address only
-            limits[user_subject] = self.max_failures_per_user
-        if address:
-            limits[f"addr:{address.strip()[:100]}"] = self.max_failures_per_address
-        with self.store.read() as conn:
-            wait = max((self._retry_after(conn, s, n, now) for s, n in limits.items()), default=0)
-            row = None
-            if wait == 0 and user_subject in limits:
-                row = conn.execute(select(users).where(users.c.username == username)).first()
-        if wait:
+        well_formed = USERNAME.fullmatch(username) is not None  # no user has another name
+        subjects = self.throttle.subjects(username if well_formed else None, address)
+        try:
+            self.throttle.reserve(subjects, now)
+        except Throttled as throttled:
+            wait = throttled.retry_after_seconds
             log.warning("login throttled for %s s (address %s)", wait, address)
-            raise LoginThrottled(wait)
+            raise LoginThrottled(wait) from None
+        row = None
+        if well_formed:
+            with self.store.read() as conn:
+                row = conn.execute(select(users).where(users.c.username == username)).first()
 
         verified = self._verify(row, password)
         if row is None or not verified:
-            with self.store.write() as conn:
-                for subject in limits:
-                    self._count_failure(conn, subject, now)
             who = username if row is not None else "an unknown user"  # it may be a password
             log.info("login failed for %s from %s", who, address)
             raise BadCredentials("wrong username or password")
 
+        self.throttle.succeeded(subjects)
         principal = Principal(username, row.role, row.account_id, row.merchant_id, None, SESSION)
         expires_at = now + self.session_ttl
         token = new_token()
         with self.store.write() as conn:
             conn.execute(tokens.insert().values(self._token_row(token, principal, now, expires_at)))
-            conn.execute(delete(login_failures).where(login_failures.c.subject == user_subject))
             if self._hasher.check_needs_rehash(row.password_hash):
                 new_hash = self._hasher.hash(password)
                 conn.execute(
@@ -341,27 +332,63 @@ class Auth:
 
     def create_terminal(self, merchant_id: str, label: str) -> tuple[str, str]:
         """Register a POS terminal of a merchant: ``(terminal_id, token)``. The token is
-        shown this once, never expires and authenticates as role ``merchant``. The caller
-        checks that the merchant exists. Raises InvalidUser for an empty merchant id or a
-        label that is empty or longer than 200 characters."""
+        shown this once, authenticates as role ``merchant`` and expires after
+        ``terminal_ttl`` (:meth:`rotate_terminal` gives a new one). The caller checks
+        that the merchant exists and that the label is a clean name. Raises InvalidUser
+        for an empty merchant id or a label that is empty or longer than 200 characters."""
         label = (label or "").strip()
         if not merchant_id or len(merchant_id) > 64:
             raise InvalidUser("a terminal needs its merchant's id")
         if not label or len(label) > MAX_LABEL:
             raise InvalidUser(f"a terminal label has 1 to {MAX_LABEL} characters")
         now = self.clock.now()
+        expires_at = now + self.terminal_ttl
         terminal_id = str(uuid4())
         principal = Principal(None, "merchant", None, merchant_id, terminal_id, TERMINAL)
         token = new_token()
         with self.store.write() as conn:
             conn.execute(
                 terminals.insert().values(
-                    terminal_id=terminal_id, merchant_id=merchant_id, label=label, created_at=now
+                    terminal_id=terminal_id,
+                    merchant_id=merchant_id,
+                    label=label,
+                    created_at=now,
+                    token_expires_at=expires_at,
                 )
             )
-            conn.execute(tokens.insert().values(self._token_row(token, principal, now, None)))
+            conn.execute(tokens.insert().values(self._token_row(token, principal, now, expires_at)))
         log.info("terminal %s created for merchant %s", terminal_id, merchant_id)
         return terminal_id, token
+
+    def rotate_terminal(self, terminal_id: str) -> tuple[str, datetime] | None:
+        """A new token for a terminal that is not revoked: ``(token, expires_at)``, shown
+        this once; its earlier tokens stop working at once. None for an unknown or
+        revoked terminal."""
+        now = self.clock.now()
+        expires_at = now + self.terminal_ttl
+        token = new_token()
+        with self.store.write() as conn:
+            row = conn.execute(
+                select(terminals.c.merchant_id)
+                .where(terminals.c.terminal_id == terminal_id, terminals.c.revoked_at.is_(None))
+                .with_for_update()
+            ).first()
+            if row is None:
+                return None
+            conn.execute(
+                update(tokens)
+                .where(tokens.c.terminal_id == terminal_id, tokens.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+            principal = Principal(None, "merchant", None, row.merchant_id, terminal_id, TERMINAL)
+            conn.execute(tokens.insert().values(self._token_row(token, principal, now, expires_at)))
+            conn.execute(
+                update(terminals)
+                .where(terminals.c.terminal_id == terminal_id)
+                .values(token_expires_at=expires_at)
+            )
+        log.info("terminal %s: token rotated", terminal_id)
+        return token, expires_at
 
     def revoke_terminal(self, terminal_id: str) -> bool:
         """Revoke a terminal and its tokens; False if unknown or already revoked."""
@@ -385,8 +412,8 @@ class Auth:
     # Housekeeping
 
     def purge(self) -> int:
-        """Delete expired or revoked tokens and failure counts older than the window;
-        returns the number of rows deleted."""
+        """Delete expired or revoked tokens, code failures older than the window and
+        sign-in attempts past being remembered; returns the number of rows deleted."""
         now = self.clock.now()
         with self.store.write() as conn:
             gone = conn.execute(
@@ -399,7 +426,7 @@ class Auth:
                     login_failures.c.window_start <= now - self.failure_window
                 )
             ).rowcount
-        return gone
+        return gone + self.throttle.purge(now)
 
     # ------------------------------------------------------------------------------------
 
@@ -489,8 +516,9 @@ def check_new_user(
     """Raise InvalidUser unless these values make a valid new user."""
     if not isinstance(username, str) or not USERNAME.fullmatch(username):
         raise InvalidUser("a username has 3 to 64 characters: letters, digits and any of _ . - @")
-    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise InvalidUser(f"a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+    problem = password_problem(password, username)
+    if problem:
+        raise InvalidUser(problem)
     if role not in ROLES:
         raise InvalidUser(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
     if role in ACCOUNT_ROLES and not account_id:
@@ -522,6 +550,7 @@ class Terminal:
     label: str
     created_at: datetime
     revoked_at: datetime | None
+    token_expires_at: datetime | None
 
 
 def list_users(auth: Auth) -> list[User]:
@@ -556,5 +585,8 @@ def terminals_of(auth: Auth, merchant_id: str) -> list[Terminal]:
     with auth.store.read() as conn:
         rows = conn.execute(query).all()
     return [
-        Terminal(r.terminal_id, r.merchant_id, r.label, r.created_at, r.revoked_at) for r in rows
+        Terminal(
+            r.terminal_id, r.merchant_id, r.label, r.created_at, r.revoked_at, r.token_expires_at
+        )
+        for r in rows
     ]

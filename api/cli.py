@@ -30,6 +30,7 @@ from eventsourcing.persistence import PersistenceError
 
 from api.cli_projections import add_commands
 from api.cli_support import CliError, database_errors, load_settings, one_line
+from api.demo_mark import NotADemoDatabase, claim_for_demo
 from api.settings import LOG_LEVELS, SettingsError
 from ledger.errors import LedgerError
 from ledger.persistence import env_for_url, init_db, open_ledger, redact
@@ -37,10 +38,16 @@ from ledger.persistence import env_for_url, init_db, open_ledger, redact
 log = logging.getLogger(__name__)
 
 
-
-
 # Errors a person can cause and fix: a one-line message, no traceback.
-EXPECTED = (CliError, SettingsError, LedgerError, PersistenceError, sqlite3.Error, OSError)
+EXPECTED = (
+    CliError,
+    NotADemoDatabase,
+    SettingsError,
+    LedgerError,
+    PersistenceError,
+    sqlite3.Error,
+    OSError,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,6 +175,8 @@ def demo_command(args: argparse.Namespace) -> int:
     try:
         with database_errors(url):
             events = ledger.recorder.max_notification_id() or 0
+            if not memory:  # refuse real data before showing or building anything
+                _claim_store_for_demo(url, events)
         if events:
             if args.force:
                 raise CliError(
@@ -223,10 +232,6 @@ def serve_command(args: argparse.Namespace) -> int:
 # --- helpers ----------------------------------------------------------------------------
 
 
-
-
-
-
 def _prepare_database(url: str) -> str | None:
     """Check that a PostgreSQL server answers (with the driver's own reason if not) and
     create the URL's ``?schema=`` if it is missing; return the schema created, if any."""
@@ -273,6 +278,19 @@ def _create_store_tables(url: str) -> None:
         store.close()
 
 
+def _claim_store_for_demo(url: str, events: int) -> None:
+    """The demo's mark on an empty database; NotADemoDatabase on real data."""
+    from api.store import Store
+    from ledger.clock import SystemClock
+
+    store = Store(url)
+    try:
+        store.create_tables()
+        claim_for_demo(store, events, SystemClock(), _where(url))
+    finally:
+        store.close()
+
+
 def _count_events(url: str) -> int:
     ledger = open_ledger(url, create_tables=False)
     try:
@@ -288,8 +306,6 @@ def _where(url: str) -> str:
         if path != ":memory:" and not Path(path).is_absolute():
             return f"{url} ({Path(path).resolve()})"
     return redact(url)
-
-
 
 
 def _version() -> str:

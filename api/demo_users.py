@@ -1,6 +1,7 @@
 """Sign-in names for a demo server: one user per role, all with the demo password.
 
-Only ``goldbean serve`` in demo mode creates them (never with real data): the admin, a
+Only ``goldbean serve`` in demo mode creates them, and only in a database the demo built
+(:mod:`api.demo_mark`; never with real data): the admin, a
 coordinator, two fund officers (a settlement is approved by the one who did not prepare
 it), an auditor, the demo's sample volunteer, and a merchant sign-in for its sample shop.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from api.auth import Auth, UserExists
+from api.demo_mark import NotADemoDatabase, is_demo_database
 from api.demo_summary import DemoSummary
 
 DEMO_PASSWORD = "goldbean-demo"
@@ -23,7 +25,11 @@ class DemoLogin:
 
 
 def create_demo_users(auth: Auth, summary: DemoSummary) -> list[DemoLogin]:
-    """Create the demo's users (those not there yet) and return every demo login."""
+    """Create the demo's users (those not there yet) and return every demo login.
+
+    Raises NotADemoDatabase, creating nobody, unless the demo built this database."""
+    if not is_demo_database(auth.store):
+        raise NotADemoDatabase("demo sign-ins are only created in a database the demo built")
     logins = [
         DemoLogin("admin", "admin", "users, merchants, terminals"),
         DemoLogin("coordinator", "coordinator", "incidents, activities, members, allotments"),

@@ -1,10 +1,15 @@
-"""Schema pieces shared by the endpoints: text checks, paging parameters, file answers.
+"""Schema pieces shared by the endpoints: text checks, display names, paging parameters,
+file answers.
 
 Bottom floor: imports nothing from the endpoints or pages."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, ValidationError, fields, validate
+
+from api.names import BadName, clean_name
 
 #: How a file answer (an image, a PDF) is documented: a string of bytes of its media type.
 FILE = {"type": "string", "format": "binary"}
@@ -40,3 +45,18 @@ def encodable(value: str) -> None:
 
 class NoBody(Schema):
     """The body of a POST that takes none: absent or ``{}`` (anything else is 422)."""
+
+
+class Name(fields.String):
+    """A display name (a person's, a merchant's, a terminal's label): taken in NFC with
+    its spaces made plain and trimmed; a control or invisible formatting character
+    (zero-width, text-direction marks) is ``422 validation_error`` (api/names.py).
+    Length validators see the cleaned name."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        encodable(text)
+        try:
+            return clean_name(text)
+        except BadName as error:
+            raise ValidationError(str(error)) from None

@@ -18,6 +18,7 @@ from gunicorn.app.base import BaseApplication
 
 from api.auth import Auth
 from api.context import make_runner
+from api.demo_mark import claim_for_demo
 from api.settings import Settings
 from api.store import Store
 from ledger.clock import SystemClock
@@ -66,13 +67,18 @@ def start_projector(app: Any) -> threading.Thread:
 
 def prepare_database(settings: Settings, *, say: Callable[[str], None] = print) -> None:
     """Create the tables once, create the admin from ``GOLDBEAN_ADMIN_PASSWORD`` if there
-    is none, and in demo mode build the demo into an empty database."""
+    is none, and in demo mode build the demo into an empty database.
+
+    In demo mode, raises NotADemoDatabase before writing anything when the database holds
+    data that the demo did not build (:mod:`api.demo_mark`)."""
     url = settings.database_url
     if not url.startswith("memory:"):
         init_db(url)
     store = Store(url)
     try:
         store.create_tables()
+        if settings.demo:
+            _claim_for_demo(settings, store)
         if settings.admin_password and Auth(store, SystemClock()).bootstrap_admin(
             settings.admin_password
         ):
@@ -108,6 +114,17 @@ def prepare_database(settings: Settings, *, say: Callable[[str], None] = print) 
     finally:
         store.close()
         ledger.close()
+
+
+def _claim_for_demo(settings: Settings, store: Store) -> None:
+    """Refuse (NotADemoDatabase) a database with data the demo did not build; mark an
+    empty one as the demo's."""
+    ledger = open_ledger(settings.database_url, create_tables=False)
+    try:
+        events = ledger.recorder.max_notification_id() or 0
+    finally:
+        ledger.close()
+    claim_for_demo(store, events, SystemClock(), redact(settings.database_url))
 
 
 def serve(

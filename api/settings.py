@@ -37,6 +37,20 @@ GOLDBEAN_PROJECTIONS_INLINE ``true``            every read of a read model first
                                                 process); set ``false`` when ``goldbean
                                                 projections run`` keeps them up to date and
                                                 reads should never write
+GOLDBEAN_TRUSTED_PROXIES    ``0``               how many reverse proxies in front of the server
+                                                append to ``X-Forwarded-For`` and set
+                                                ``X-Forwarded-Proto``: the client's address is
+                                                taken that many hops from the right (sign-in
+                                                throttling), and HTTPS from the proxy; 0: the
+                                                headers are ignored (anyone can forge them)
+GOLDBEAN_COOKIE_SECURE      ``true`` (``false`` cookies carry the Secure flag (sent over HTTPS
+                            in demo mode)       only); when false, they still get it on a
+                                                request that came over HTTPS. Never decided by
+                                                the Host header. Browsers treat
+                                                http://localhost as secure, so local development
+                                                works either way
+GOLDBEAN_TERMINAL_TOKEN_DAYS ``180``            a POS terminal's token expires this many days
+                                                after it was issued or rotated (1..3650)
 ==========================  ==================  ===============================================
 
 Nothing happens at import time: :meth:`Settings.load` reads the environment when called.
@@ -96,6 +110,9 @@ class Settings:
     admin_password: str | None = field(default=None, repr=False)
     log_level: str = "INFO"
     projections_inline: bool = True
+    trusted_proxies: int = 0
+    cookie_secure: bool = True
+    terminal_token_days: int = 180
     # True when demo mode made up the secret key (it then changes at every start).
     secret_key_generated: bool = False
 
@@ -167,6 +184,9 @@ class Settings:
             admin_password=get("admin_password", _parse_text, None),
             log_level=get("log_level", _parse_log_level, "INFO"),
             projections_inline=get("projections_inline", _parse_bool, True),
+            trusted_proxies=get("trusted_proxies", _parse_proxies, 0),
+            cookie_secure=get("cookie_secure", _parse_bool, not demo),
+            terminal_token_days=get("terminal_token_days", _parse_token_days, 180),
             secret_key_generated=generated,
         )
         settings.rules()  # every rule the ledger checks itself, checked now
@@ -248,6 +268,22 @@ def _parse_positive_int(value: object) -> int:
     number = _parse_int(value)
     if number <= 0:
         raise ValueError(f"must be a positive whole number, got {number}")
+    return number
+
+
+def _parse_proxies(value: object) -> int:
+    number = _parse_int(value)
+    if not 0 <= number <= 10:
+        raise ValueError(
+            f"must be the number of proxies in front of the server, 0 to 10, got {number}"
+        )
+    return number
+
+
+def _parse_token_days(value: object) -> int:
+    number = _parse_int(value)
+    if not 1 <= number <= 3650:
+        raise ValueError(f"must be a number of days from 1 to 3650, got {number}")
     return number
 
 

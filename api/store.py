@@ -1,5 +1,6 @@
-"""The API's relational side store: users, tokens, terminals, idempotency keys and login
-failures, in plain tables beside the event log (they must never enter the auditable log).
+"""The API's relational side store: users, tokens, terminals, idempotency keys, login
+failures and the database's own marks (who built it), in plain tables beside the event
+log (they must never enter the auditable log).
 
 :class:`Store` wraps one SQLAlchemy Core engine for the same database URL as the ledger
 (see :mod:`ledger.persistence`):
@@ -86,7 +87,7 @@ tokens = Table(
     Column("terminal_id", String(64)),
     Column("kind", String(16), nullable=False),  # 'session' | 'terminal'
     Column("created_at", UTCDateTime, nullable=False),
-    Column("expires_at", UTCDateTime),  # None: never (terminal tokens)
+    Column("expires_at", UTCDateTime),  # None: never
     Column("revoked_at", UTCDateTime),
     Index("gb_tokens_username", "username"),
     Index("gb_tokens_terminal_id", "terminal_id"),
@@ -100,6 +101,7 @@ terminals = Table(
     Column("label", String(200), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime),
+    Column("token_expires_at", UTCDateTime),  # of its current token (issued or rotated)
 )
 
 idempotency = Table(
@@ -115,12 +117,34 @@ idempotency = Table(
     Index("gb_idempotency_created_at", "created_at"),
 )
 
+# Invalid codes and wrong PINs presented by a till or a phone, per time bucket.
 login_failures = Table(
     "gb_login_failures",
     metadata,
-    Column("subject", Text, primary_key=True),  # 'user:<name>' or 'addr:<address>'
+    Column("subject", Text, primary_key=True),  # 'code:<terminal or user>'
     Column("window_start", UTCDateTime, primary_key=True),
     Column("failures", Integer, nullable=False),
+)
+
+# Sign-in attempts that did not (yet) succeed, per (user, address) pair and per address,
+# with the time before which the next one waits (api/login_throttle.py).
+login_attempts = Table(
+    "gb_login_attempts",
+    metadata,
+    Column("subject", Text, primary_key=True),  # 'pair:<user>|<address>' or 'addr:<address>'
+    Column("failures", Integer, nullable=False),
+    Column("last_failure_at", UTCDateTime, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+)
+
+# Facts about the database itself, one row a name: ``built_by`` = ``demo`` when the demo
+# built it (api/demo_mark.py), so demo mode never runs on a database holding real data.
+marks = Table(
+    "gb_marks",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
 )
 
 

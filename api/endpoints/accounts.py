@@ -25,13 +25,14 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from api.auth import MAX_PASSWORD, MIN_PASSWORD, USERNAME
+from api.auth import USERNAME
 from api.context import auth_of, ledger_of, reading
 from api.errors import ApiProblem
 from api.files import download
 from api.idempotent import idempotent, ledger_key
 from api.members import add_owner, printed_card
-from api.schemas import FILE, NoBody, encodable, page_cursor, plain_text
+from api.passwords import MAX_PASSWORD, MIN_PASSWORD, password_problem
+from api.schemas import FILE, Name, NoBody, encodable, page_cursor, plain_text
 from api.security import STAFF, actor, caller, canonical_id, forbid_unless, requires
 from merchant_pos.printing import cards_pdf
 from merchant_pos.qr import qr_svg
@@ -46,23 +47,12 @@ blp = Blueprint(
 PEOPLE = ("volunteer", "beneficiary")
 
 
-
 # --- schemas ----------------------------------------------------------------------------
-
-
-
-
-
-
-
-
 
 
 class NewAccount(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(PEOPLE))
-    display_name = fields.String(
-        required=True, validate=[validate.Length(min=1, max=120), plain_text]
-    )
+    display_name = Name(required=True, validate=validate.Length(min=1, max=120))
     # "$" lets a final newline through in Python; plain_text refuses it (OpenAPI
     # patterns are ECMA regular expressions, which have no \Z).
     username = fields.String(validate=[validate.Regexp(f"^{USERNAME.pattern}$"), plain_text])
@@ -75,6 +65,10 @@ class NewAccount(Schema):
     def _both_or_neither(self, data, **kwargs):
         if ("username" in data) != ("password" in data):
             raise ValidationError("give both a username and a password, or neither", "username")
+        if "password" in data:
+            problem = password_problem(data["password"], data["username"], data["display_name"])
+            if problem:
+                raise ValidationError(problem, "password")
 
 
 class AccountOut(Schema):
@@ -139,8 +133,6 @@ class CardsQuery(Schema):
         validate=validate.Length(min=1, max=MAX_CARDS_PER_SHEET),
         metadata={"description": "beneficiary account ids, repeated: ?account_id=…&account_id=…"},
     )
-
-
 
 
 class UnlockedCard(Schema):
@@ -280,15 +272,7 @@ class CardUnlock(MethodView):
         return {"id": ledger_of().unlock_card(account_id, actor()).id}
 
 
-
-
-
-
 # --- file answers -------------------------------------------------------------------------
-
-
-
-
 
 
 # --- who may see what --------------------------------------------------------------------

@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from api.auth import ROLES, BadCredentials, InvalidUser, LoginThrottled, UserExists
 from api.context import auth_of, ledger_of
 from api.errors import ApiProblem
 from api.idempotent import idempotent
+from api.passwords import MAX_PASSWORD, MIN_PASSWORD, password_problem
 from api.security import caller, requires
 from ledger.errors import NotFound
 
@@ -42,11 +43,20 @@ class Me(Schema):
 class NewUser(Schema):
     username = fields.String(required=True, validate=validate.Length(min=3, max=64))
     password = fields.String(
-        required=True, validate=validate.Length(min=8, max=256), load_only=True
+        required=True,
+        validate=validate.Length(min=MIN_PASSWORD, max=MAX_PASSWORD),
+        load_only=True,
+        metadata={"description": "not easy to guess: refused with a reason otherwise"},
     )
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     account_id = fields.String(load_default=None, allow_none=True)
     merchant_id = fields.String(load_default=None, allow_none=True)
+
+    @validates_schema
+    def _strong_password(self, data, **kwargs):
+        problem = password_problem(data["password"], data["username"])
+        if problem:
+            raise ValidationError(problem, "password")
 
 
 class UserOut(Schema):

@@ -19,13 +19,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from api.auth import MAX_LABEL, InvalidUser
+from api.auth import MAX_LABEL, InvalidUser, terminals_of
 from api.context import auth_of, ledger_of, reading
 from api.errors import ApiProblem
 from api.files import code_image, download
 from api.idempotent import idempotent, idempotent_secret, ledger_key
 from api.rendering import statement_csv, statement_pdf
-from api.schemas import FILE, NoBody, page_cursor, page_limit, plain_text
+from api.schemas import FILE, Name, NoBody, page_cursor, page_limit
 from api.security import STAFF, actor, caller, canonical_id, forbid_unless, requires
 from ledger.calendar import parse_period
 from ledger.errors import ValidationError
@@ -47,7 +47,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # a page's cursor counts microseconds 
 
 
 class NewMerchant(Schema):
-    name = fields.String(required=True, validate=[validate.Length(min=1, max=120), plain_text])
+    name = Name(required=True, validate=validate.Length(min=1, max=120))
     category = fields.String(required=True, validate=validate.OneOf(MERCHANT_CATEGORIES))
     rebate_bps = fields.Integer(strict=True, validate=validate.Range(min=0, max=10_000))
 
@@ -70,14 +70,15 @@ class MerchantStatus(Schema):
 
 
 class NewTerminal(Schema):
-    label = fields.String(
-        required=True, validate=[validate.Length(min=1, max=MAX_LABEL), plain_text]
-    )
+    label = Name(required=True, validate=validate.Length(min=1, max=MAX_LABEL))
 
 
 class TerminalOut(Schema):
     terminal_id = fields.String(required=True)
     token = fields.String(required=True)
+    expires_at = fields.DateTime(
+        required=True, metadata={"description": "the token stops working then: rotate it before"}
+    )
 
 
 class RedemptionsDayQuery(Schema):
@@ -172,11 +173,34 @@ class Terminals(MethodView):
         """Register a POS terminal; its token (shown this once) authenticates as the
         merchant."""
         merchant = ledger_of().get_merchant(merchant_id)
+        auth = auth_of()
         try:
-            terminal_id, token = auth_of().create_terminal(merchant.id, body["label"])
+            terminal_id, token = auth.create_terminal(merchant.id, body["label"])
         except InvalidUser as error:
             raise ApiProblem(422, "validation_error", str(error)) from None
-        return {"terminal_id": terminal_id, "token": token}
+        made = next(t for t in terminals_of(auth, merchant.id) if t.terminal_id == terminal_id)
+        return {"terminal_id": terminal_id, "token": token, "expires_at": made.token_expires_at}
+
+
+@blp.route("/merchants/<merchant_id>/terminals/<terminal_id>/token")
+class TerminalToken(MethodView):
+    @idempotent_secret
+    @requires("admin")
+    @blp.arguments(NoBody)
+    @blp.response(201, TerminalOut)
+    def post(self, _body, merchant_id, terminal_id):
+        """Rotate a terminal's token: a new one (shown this once) with a new expiry; the
+        old one stops working at once. 404 for a revoked terminal or one of another
+        merchant."""
+        merchant = ledger_of().get_merchant(merchant_id)
+        auth = auth_of()
+        if terminal_id not in {t.terminal_id for t in terminals_of(auth, merchant.id)}:
+            raise ApiProblem(404, "not_found", f"merchant {merchant.id} has no such terminal")
+        rotated = auth.rotate_terminal(terminal_id)
+        if rotated is None:
+            raise ApiProblem(404, "not_found", f"terminal {terminal_id} is revoked")
+        token, expires_at = rotated
+        return {"terminal_id": terminal_id, "token": token, "expires_at": expires_at}
 
 
 @blp.route("/merchants/<merchant_id>/redemptions")

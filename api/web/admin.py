@@ -28,8 +28,6 @@ from flask_babel import lazy_gettext
 from api.auth import (
     ACCOUNT_ROLES,
     MAX_LABEL,
-    MAX_PASSWORD,
-    MIN_PASSWORD,
     ROLES,
     USERNAME,
     InvalidUser,
@@ -40,6 +38,8 @@ from api.auth import (
 )
 from api.context import auth_of, ledger_of, reading
 from api.files import code_image, download
+from api.passwords import MIN_PASSWORD
+from api.web.checks import name_or_refusal, password_refusal
 from api.web.common import CATEGORY_NAMES, INCIDENT_CATEGORY_NAMES, ROLE_NAMES, rebate_text
 from api.web.support import (
     Refused,
@@ -174,10 +174,9 @@ def admin_create_user() -> Any:
         errors["username"] = _(
             "A username has 3 to 64 characters: letters, digits and any of _ . - @"
         )
-    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        errors["password"] = _(
-            "A password has %(low)s to %(high)s characters.", low=MIN_PASSWORD, high=MAX_PASSWORD
-        )
+    weak = password_refusal(password, form["username"])
+    if weak:
+        errors["password"] = weak
     if form["role"] not in ROLES:
         errors["role"] = _("Choose a role.")
     else:
@@ -263,9 +262,12 @@ def admin_merchants() -> str:
 @page(ADMIN)
 def admin_register_merchant() -> Any:
     """Register a partner merchant (POST /api/v1/merchants)."""
-    name = request.form.get("name", "").strip()
+    name, invisible = name_or_refusal(request.form.get("name", ""))
     category = request.form.get("category", "")
     raw_bps = request.form.get("rebate_bps", "").strip()
+    if invisible:
+        flash(invisible, "error")
+        return back("/staff/merchants")
     if not name or len(name) > 120 or any(ord(c) < 32 or ord(c) == 127 for c in name):
         flash(_("Enter the merchant's name (at most 120 characters)."), "error")
         return back("/staff/merchants")
@@ -335,6 +337,7 @@ def admin_merchant(merchant_id: str) -> str:
         status=STATUS_NAMES.get(found.status, found.status),
         rebate=rebate_text(found.rebate_bps),
         terminals=terminals_of(auth_of(), found.id),
+        now=auth_of().clock.now(),
         is_admin=who().role == ADMIN,
     )
 
@@ -344,7 +347,10 @@ def admin_merchant(merchant_id: str) -> str:
 def admin_create_terminal(merchant_id: str) -> Any:
     """Register a POS terminal: its token is on this answer, and nowhere else ever."""
     found = ledger_of().get_merchant(merchant_id)
-    label = request.form.get("label", "").strip()
+    label, invisible = name_or_refusal(request.form.get("label", ""))
+    if invisible:
+        flash(invisible, "error")
+        return back(f"/staff/merchants/{found.id}")
     if not label or len(label) > MAX_LABEL or any(ord(c) < 32 or ord(c) == 127 for c in label):
         flash(_("Enter a label for the terminal (at most 200 characters)."), "error")
         return back(f"/staff/merchants/{found.id}")
@@ -365,8 +371,39 @@ def admin_create_terminal(merchant_id: str) -> Any:
         release(claim)
         raise
     complete(claim, terminal_id)  # the id only: the token is never kept
+    made = next(t for t in terminals_of(auth_of(), found.id) if t.terminal_id == terminal_id)
     return render_template(
-        "web_admin_terminal.html", merchant=found, label=label, terminal_id=terminal_id, token=token
+        "web_admin_terminal.html",
+        merchant=found,
+        label=label,
+        terminal_id=terminal_id,
+        token=token,
+        expires_at=made.token_expires_at,
+        rotated=False,
+    )
+
+
+@bp.post("/staff/merchants/<merchant_id>/terminals/<terminal_id>/rotate")
+@page(ADMIN)
+def admin_rotate_terminal(merchant_id: str, terminal_id: str) -> Any:
+    """Give a terminal a new token (shown on this answer only); the old one stops working."""
+    found = ledger_of().get_merchant(merchant_id)
+    mine = {t.terminal_id: t for t in terminals_of(auth_of(), found.id)}
+    if terminal_id not in mine:
+        abort(404)
+    rotated = auth_of().rotate_terminal(terminal_id)
+    if rotated is None:
+        flash(_("That terminal was revoked: create a new one instead."), "error")
+        return back(f"/staff/merchants/{found.id}")
+    token, expires_at = rotated
+    return render_template(
+        "web_admin_terminal.html",
+        merchant=found,
+        label=mine[terminal_id].label,
+        terminal_id=terminal_id,
+        token=token,
+        expires_at=expires_at,
+        rotated=True,
     )
 
 

@@ -4,8 +4,9 @@ protection and message catalogues. ``create_app`` calls :func:`register_pages`.
 Configuration, derived from the settings (api/settings.py):
 
 - ``SESSION_COOKIE_HTTPONLY`` true and ``SESSION_COOKIE_SAMESITE`` ``"Lax"``;
-- ``SESSION_COOKIE_SECURE`` true unless ``GOLDBEAN_DEMO``; even when true, a request to
-  localhost/127.0.0.1 gets cookies without the flag (a developer's plain-HTTP server);
+- ``SESSION_COOKIE_SECURE`` the setting ``cookie_secure`` (``GOLDBEAN_COOKIE_SECURE``,
+  true unless ``GOLDBEAN_DEMO``); when false, a request that came over HTTPS still gets
+  Secure cookies (api/web/session.py). The Host header never decides;
 - ``PERMANENT_SESSION_LIFETIME`` the lifetime of a session token (12 hours);
 - CSRF: Flask-WTF's CSRFProtect is set up with ``WTF_CSRF_CHECK_DEFAULT`` off and the
   web blueprint checks its own form posts, so the JSON API (bearer tokens, no cookies)
@@ -59,7 +60,7 @@ def register_pages(app: Flask, settings: Settings) -> None:
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=not settings.demo,
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
         PERMANENT_SESSION_LIFETIME=app.extensions["goldbean.auth"].session_ttl,
         WTF_CSRF_CHECK_DEFAULT=False,
         BABEL_DEFAULT_LOCALE=DEFAULT_LOCALE,

@@ -4,8 +4,9 @@ The pages keep the bearer token that :meth:`api.auth.Auth.authenticate` issued i
 signed cookie session, so expiry, revocation and disabled users work exactly as for the
 API: every page request resolves the token with :meth:`~api.auth.Auth.resolve`, and a
 token that no longer resolves empties the session. The cookie is HttpOnly (scripts never
-see the token), SameSite=Lax, and Secure unless the request is to localhost/127.0.0.1 or
-the server runs in demo mode (see :class:`SessionInterface`).
+see the token), SameSite=Lax, and Secure when ``GOLDBEAN_COOKIE_SECURE`` says so (the
+default outside demo mode) or the request came over HTTPS (see :func:`cookie_secure`).
+The Host header never decides: a reverse proxy often sends ``Host: localhost``.
 """
 
 from __future__ import annotations
@@ -17,19 +18,13 @@ from api.auth import BadToken, IssuedToken, Principal
 from api.context import auth_of
 
 TOKEN_KEY = "token"
-LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
-
-
-def is_local_request() -> bool:
-    """True when the browser talks to this machine (http://localhost:8000 in development)."""
-    host = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
-    return host.lower() in LOCAL_HOSTS
 
 
 def cookie_secure(app: Flask) -> bool:
-    """Whether cookies get the Secure flag: ``SESSION_COOKIE_SECURE`` (true unless demo),
-    except for requests to localhost, which browsers reach over plain HTTP."""
-    return bool(app.config["SESSION_COOKIE_SECURE"]) and not is_local_request()
+    """Whether cookies get the Secure flag: always when ``SESSION_COOKIE_SECURE`` (the
+    setting ``cookie_secure``), else when this request came over HTTPS (as the trusted
+    proxies report it, see ``GOLDBEAN_TRUSTED_PROXIES``)."""
+    return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
 
 
 class SessionInterface(SecureCookieSessionInterface):

@@ -99,12 +99,19 @@ def login() -> Any:
     try:
         issued = auth_of().authenticate(username, password, request.remote_addr)
     except LoginThrottled as throttled:
-        minutes = max(1, math.ceil(throttled.retry_after_seconds / 60))
-        error = ngettext(
-            "Too many failed sign-ins. Please try again in %(num)d minute.",
-            "Too many failed sign-ins. Please try again in %(num)d minutes.",
-            minutes,
-        )
+        wait = throttled.retry_after_seconds
+        if wait < 60:
+            error = ngettext(
+                "Too many failed sign-ins. Please try again in %(num)d second.",
+                "Too many failed sign-ins. Please try again in %(num)d seconds.",
+                wait,
+            )
+        else:
+            error = ngettext(
+                "Too many failed sign-ins. Please try again in %(num)d minute.",
+                "Too many failed sign-ins. Please try again in %(num)d minutes.",
+                math.ceil(wait / 60),
+            )
         page = render_template("web_login.html", error=error, username=username, next=target)
         return page, 429, {"Retry-After": str(throttled.retry_after_seconds)}
     except BadCredentials:

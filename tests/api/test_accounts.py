@@ -72,7 +72,12 @@ def test_only_coordinators_and_admins_open_accounts(sign_in, anonymous, communit
 
 def test_a_taken_username_is_a_conflict_and_no_account_is_opened(admin, app):
     ledger = app.extensions["goldbean.ledger"]
-    first = {"kind": "volunteer", "display_name": "A", "username": "same.name", "password": "x" * 8}
+    first = {
+        "kind": "volunteer",
+        "display_name": "A",
+        "username": "same.name",
+        "password": "kx7#Qm2v",
+    }
     assert admin.post(ACCOUNTS, json=first).status_code == 201
     again = admin.post(ACCOUNTS, json={**first, "kind": "beneficiary", "display_name": "B"})
     assert again.status_code == 409 and problem_code(again) == "conflict"
@@ -84,9 +89,14 @@ def test_a_username_taken_while_the_account_opens_names_the_account(admin, app, 
     """The username was free when checked, but another request took it before the user
     was created: the answer is a conflict that says which account was opened."""
     auth = app.extensions["goldbean.auth"]
-    auth.create_user("racer", "x" * 8, "auditor")
+    auth.create_user("racer", "kx7#Qm2v", "auditor")
     monkeypatch.setattr(auth, "get_user", lambda username: None)
-    body = {"kind": "volunteer", "display_name": "Late", "username": "racer", "password": "y" * 8}
+    body = {
+        "kind": "volunteer",
+        "display_name": "Late",
+        "username": "racer",
+        "password": "Tz9-ribbon-7",
+    }
     answer = admin.post(ACCOUNTS, json=body)
     assert answer.status_code == 409 and problem_code(answer) == "conflict"
     opened = answer.get_json()["account_id"]
@@ -107,6 +117,12 @@ BAD_ACCOUNTS = [
     {"kind": "volunteer", "display_name": "A", "username": "new.line\n", "password": "x" * 8},
     {"kind": "volunteer", "display_name": "\ud800"},
     {"kind": "volunteer", "display_name": "A", "username": "sur.ro", "password": "\ud800" * 8},
+    # issue 15: invisible characters in names, and passwords that are easy to guess
+    {"kind": "volunteer", "display_name": "李伟\u200b"},
+    {"kind": "volunteer", "display_name": "\u202e伟李"},
+    {"kind": "volunteer", "display_name": "   "},
+    {"kind": "volunteer", "display_name": "A", "username": "weak.pw", "password": "password1"},
+    {"kind": "volunteer", "display_name": "Li Wei", "username": "lw.1", "password": "liwei2026"},
 ]
 
 

@@ -225,6 +225,12 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "POST", f"{A}/merchants/{{merchant_id}}/terminals", allow("admin"), body={"label": "till"}
     ),
+    Rule(
+        "POST",
+        f"{A}/merchants/{{merchant_id}}/terminals/{{terminal_id}}/token",
+        allow("admin"),
+        ids={"terminal_id": "terminal"},
+    ),
     Rule("GET", f"{A}/merchants/{{merchant_id}}/redemptions", MERCHANT_ITSELF),
     Rule("GET", f"{A}/merchants/{{merchant_id}}/statements/{{period}}", MERCHANT_ITSELF),
     Rule("GET", f"{A}/merchants/{{merchant_id}}/statements/{{period}}.csv", MERCHANT_ITSELF),
@@ -387,6 +393,9 @@ def build_world(community: Community, app) -> World:
     ).id
     world["token_user"] = "probe-auditor"
     app.extensions["goldbean.auth"].create_user(world["token_user"], PASSWORD, "auditor")
+    world["terminal"], _ = app.extensions["goldbean.auth"].create_terminal(
+        world["merchant"], "probe till"
+    )
     return world
 
 

@@ -3,7 +3,7 @@ terminals, their day's redemptions and their monthly statements (SPEC §6)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -163,7 +163,8 @@ def test_a_terminal_token_authenticates_as_its_merchant(admin, anonymous, commun
     made = admin.post(f"{MERCHANTS}/{shop}/terminals", json={"label": "till 1"})
     assert made.status_code == 201
     body = made.get_json()
-    assert set(body) == {"terminal_id", "token"} and body["terminal_id"] and body["token"]
+    assert set(body) == {"terminal_id", "token", "expires_at"}
+    assert body["terminal_id"] and body["token"]
 
     terminal = {"Authorization": f"Bearer {body['token']}"}
     me = anonymous.get("/api/v1/me", headers=terminal)
@@ -176,6 +177,76 @@ def test_a_terminal_token_authenticates_as_its_merchant(admin, anonymous, commun
     itself = anonymous.get(f"{MERCHANTS}/{shop}", headers=terminal)
     assert itself.status_code == 200 and itself.get_json()["id"] == shop
     assert anonymous.get(f"{MERCHANTS}/{other}", headers=terminal).status_code == 403
+
+
+def test_a_terminal_token_expires_after_180_days(admin, anonymous, community, clock):
+    """Reproduction (issue 15, 6): terminal tokens never expired."""
+    shop = community.merchant("Corner Grocery")
+    made = admin.post(f"{MERCHANTS}/{shop}/terminals", json={"label": "till 1"}).get_json()
+    expires = datetime.fromisoformat(made["expires_at"])
+    assert expires == clock.now() + timedelta(days=180)
+    terminal = {"Authorization": f"Bearer {made['token']}"}
+    clock.advance(days=179)
+    assert anonymous.get("/api/v1/me", headers=terminal).status_code == 200
+    clock.advance(days=1)
+    assert problem_code(anonymous.get("/api/v1/me", headers=terminal)) == "unauthenticated"
+
+
+def test_rotating_a_terminal_token_ends_the_old_one_at_once(admin, anonymous, community, clock):
+    shop = community.merchant("Corner Grocery")
+    made = admin.post(f"{MERCHANTS}/{shop}/terminals", json={"label": "till 1"}).get_json()
+    clock.advance(hours=6)  # (the admin's own session lasts 12 hours)
+    path = f"{MERCHANTS}/{shop}/terminals/{made['terminal_id']}/token"
+    rotated = admin.post(path)
+    assert rotated.status_code == 201 and rotated.headers["Cache-Control"] == "no-store"
+    new = rotated.get_json()
+    assert new["terminal_id"] == made["terminal_id"] and new["token"] != made["token"]
+    assert datetime.fromisoformat(new["expires_at"]) == clock.now() + timedelta(days=180)
+    old = {"Authorization": f"Bearer {made['token']}"}
+    assert problem_code(anonymous.get("/api/v1/me", headers=old)) == "unauthenticated"
+    me = anonymous.get("/api/v1/me", headers={"Authorization": f"Bearer {new['token']}"})
+    assert me.get_json()["merchant_id"] == shop
+
+
+def test_only_an_admin_rotates_a_live_terminal_of_that_merchant(app, admin, sign_in, community):
+    shop, other = community.merchant("Corner Grocery"), community.merchant("Other")
+    made = admin.post(f"{MERCHANTS}/{shop}/terminals", json={"label": "till 1"}).get_json()
+    path = f"{MERCHANTS}/{shop}/terminals/{made['terminal_id']}/token"
+    terminal = sign_in("merchant", merchant_id=shop)
+    assert problem_code(terminal.post(path)) == "forbidden"
+    elsewhere = admin.post(f"{MERCHANTS}/{other}/terminals/{made['terminal_id']}/token")
+    assert elsewhere.status_code == 404
+    app.extensions["goldbean.auth"].revoke_terminal(made["terminal_id"])
+    assert problem_code(admin.post(path)) == "not_found"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Shop A\u200b",  # zero-width space: a look-alike of "Shop A"
+        "Shop \u202eA pohS",  # right-to-left override
+        "Shop\u2066A\u2069",  # bidi isolates
+        "\ufeffShop A",  # byte-order mark
+        "Shop\u2028A",  # line separator
+        "Shop\tA",
+    ],
+)
+def test_names_with_invisible_or_control_characters_are_refused(admin, community, name):
+    """Reproduction (issue 15, 6): a look-alike "Shop A\u200b" merchant was accepted."""
+    made = admin.post(MERCHANTS, json={"name": name, "category": "grocery"})
+    assert made.status_code == 422 and problem_code(made) == "validation_error"
+    assert "invisible" in str(made.get_json()["errors"]["json"]["name"])
+    shop = community.merchant("Corner Grocery")
+    label = admin.post(f"{MERCHANTS}/{shop}/terminals", json={"label": name})
+    assert label.status_code == 422 and problem_code(label) == "validation_error"
+
+
+def test_names_are_stored_composed_with_plain_single_spaces(admin):
+    made = admin.post(
+        MERCHANTS, json={"name": "  Cafe\u0301\u00a0 de\u3000Paris ", "category": "restaurant"}
+    )
+    assert made.status_code == 201
+    assert made.get_json()["name"] == "Caf\u00e9 de Paris"
 
 
 def test_terminals_are_registered_by_an_admin_for_a_known_merchant(

@@ -331,6 +331,39 @@ def test_an_activity_that_ends_before_it_starts_is_refused(coordinator, ledger):
 # --- members and cards ----------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("fields", "refusal"),
+    [
+        ({"display_name": "张\u200b奶奶"}, "名称中不能含有控制字符或不可见字符"),
+        ({"display_name": "\u202e奶奶张"}, "名称中不能含有控制字符或不可见字符"),
+        (
+            {"display_name": "张奶奶", "username": "zhang.nn", "password": "12345678"},
+            "太容易被猜到",
+        ),
+    ],
+)
+def test_a_member_with_an_invisible_name_or_a_weak_password_is_not_registered(
+    coordinator, ledger, fields, refusal
+):
+    form = {"kind": "beneficiary", "username": "", "password": "", **fields}
+    answer, _ = send(coordinator, "/staff/members", "register-form", "/staff/members", **form)
+    assert answer.status_code == 303
+    assert refusal in page_text(coordinator.get(answer.headers["Location"]))
+    assert ledger.index.ids_of("beneficiary") == []
+
+
+def test_a_member_s_name_is_stored_composed_with_plain_spaces(coordinator, ledger):
+    form = {
+        "kind": "volunteer",
+        "display_name": " Zoe\u0308\u3000Li ",
+        "username": "",
+        "password": "",
+    }
+    answer, _ = send(coordinator, "/staff/members", "register-form", "/staff/members", **form)
+    account_id = answer.headers["Location"].rsplit("/", 1)[1]
+    assert ledger.get_account(account_id).display_name == "Zo\u00eb Li"
+
+
 def test_registering_a_beneficiary_issuing_a_card_and_printing_it(coordinator, ledger, community):
     answer, _ = send(
         coordinator,
@@ -353,10 +386,16 @@ def test_registering_a_beneficiary_issuing_a_card_and_printing_it(coordinator, l
     assert "尚未发卡" in page and 'id="print-card"' not in page
     issued, hidden = send(coordinator, member_page, "card-form", f"{member_page}/card", pin="1234")
     assert issued.status_code == 303
+    card_code = ledger.get_card(account_id).card_code
+    # Reproduction (issue 15, 6): the new card's code was flashed into the session
+    # cookie, which is signed but not encrypted.
+    cookie = " ".join(issued.headers.getlist("Set-Cookie"))
+    with coordinator.session_transaction() as session:
+        assert card_code not in str(dict(session)) and card_code not in cookie
     page = page_text(coordinator.get(member_page))
-    assert "已发新卡" in page and 'id="print-card"' in page
+    assert "新卡已发放" in page and 'id="print-card"' in page
+    assert card_code not in page.replace(" ", "")
     beneficiary = ledger.beneficiary_for_card
-    card_code = re.search(r"卡号 ([0-9 ]+)", page).group(1).replace(" ", "")
     assert str(beneficiary(card_code).id) == account_id
     coordinator.post(f"{member_page}/card", data={**hidden, "pin": "1234"})
     assert str(beneficiary(card_code).id) == account_id  # the same form issues one card

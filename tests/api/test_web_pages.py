@@ -68,14 +68,32 @@ def test_the_login_error_is_in_english_for_english_readers(client):
     assert "Wrong username or password." in answer.get_data(as_text=True)
 
 
-def test_too_many_failures_say_how_many_minutes_to_wait(client, auth):
+def test_too_many_failures_say_how_long_to_wait(client, auth, clock):
     auth.create_user("wei", PASSWORD, "admin")
-    for _ in range(auth.max_failures_per_user):
+    for _ in range(auth.throttle.pair_free):
         assert log_in(client, "wei", "not the password").status_code == 401
-    throttled = log_in(client, "wei", PASSWORD)  # even the right password waits
-    assert throttled.status_code == 429 and "Retry-After" in throttled.headers
-    minutes = -(-int(throttled.headers["Retry-After"]) // 60)  # rounded up
-    assert f"登录失败次数过多，请 {minutes} 分钟后再试。" in throttled.get_data(as_text=True)
+    throttled = log_in(client, "wei", PASSWORD)  # even the right password waits a second
+    assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "1"
+    assert "登录失败次数过多，请 1 秒后再试。" in throttled.get_data(as_text=True)
+    wait = 1
+    while wait < 60:  # each further failure doubles the wait
+        clock.advance(seconds=wait)
+        assert log_in(client, "wei", "not the password").status_code == 401
+        wait *= 2
+    throttled = log_in(client, "wei", PASSWORD)
+    assert throttled.headers["Retry-After"] == "64"
+    assert "登录失败次数过多，请 2 分钟后再试。" in throttled.get_data(as_text=True)
+
+
+def test_an_attacker_at_one_address_does_not_lock_the_user_out_of_the_pages(client, auth):
+    """Reproduction (issue 15, 5): five wrong passwords from one address made the right
+    password from another address answer 429 for 15 minutes."""
+    auth.create_user("wei", PASSWORD, "admin")
+    attacker = {"REMOTE_ADDR": "203.0.113.66"}
+    for _ in range(30):
+        assert log_in(client, "wei", "guess", environ_base=attacker).status_code in (401, 429)
+    answer = log_in(client, "wei", environ_base={"REMOTE_ADDR": "192.0.2.10"})
+    assert answer.status_code == 303
 
 
 @pytest.mark.parametrize(
@@ -193,14 +211,36 @@ def test_the_json_api_is_not_csrf_checked(client, auth):
     assert answer.get_json()["token"]
 
 
-def test_cookies_are_secure_except_on_localhost_outside_demo_mode():
-    app = create_app({"database_url": "memory://", "secret_key": "s" * 32})
+def _cookies(config: dict, **request) -> list[str]:
+    app = create_app({"database_url": "memory://", "secret_key": "s" * 32, **config})
     try:
-        client = app.test_client()
-        remote = client.get("/login", base_url="https://goldbean.example")
-        local = client.get("/login", base_url="http://127.0.0.1:8000")
-        assert all("Secure" in c for c in remote.headers.getlist("Set-Cookie"))
-        assert not any("Secure" in c for c in local.headers.getlist("Set-Cookie"))
+        return app.test_client().get("/login?lang=en", **request).headers.getlist("Set-Cookie")
     finally:
         app.extensions["goldbean.store"].close()
         app.extensions["goldbean.ledger"].close()
+
+
+@pytest.mark.parametrize(
+    "base_url", ["https://goldbean.example", "http://127.0.0.1:8000", "http://localhost"]
+)
+def test_cookies_are_secure_whatever_the_host_outside_demo_mode(base_url):
+    """Reproduction (issue 15, 6): the Secure flag was dropped when the Host header was
+    localhost or 127.0.0.1, which a reverse proxy often sends."""
+    cookies = _cookies({}, base_url=base_url)
+    assert cookies and all("Secure" in c for c in cookies)
+
+
+def test_with_cookie_secure_off_only_https_requests_get_secure_cookies():
+    plain = _cookies({"cookie_secure": False}, base_url="http://localhost:8000")
+    assert plain and not any("Secure" in c for c in plain)
+    tls = _cookies({"cookie_secure": False}, base_url="https://goldbean.example")
+    assert tls and all("Secure" in c for c in tls)
+
+
+def test_a_trusted_proxy_s_forwarded_https_makes_cookies_secure_and_nobody_else_s():
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.7"}
+    config = {"cookie_secure": False, "trusted_proxies": 1}
+    behind_proxy = _cookies(config, base_url="http://localhost", headers=forwarded)
+    assert behind_proxy and all("Secure" in c for c in behind_proxy)
+    forged = _cookies({"cookie_secure": False}, base_url="http://localhost", headers=forwarded)
+    assert forged and not any("Secure" in c for c in forged)

@@ -430,6 +430,65 @@ def test_the_admin_registers_a_merchant_and_its_terminal_token_is_shown_once(
     assert ledger.get_merchant(merchant_id).status == "active"
 
 
+def test_the_admin_gives_a_terminal_a_new_token_on_its_merchant_s_page(
+    app, person, auth, community
+):
+    admin = person("admin")
+    merchant_id = community.merchant("Corner Grocery")
+    terminal_id, old = auth.create_terminal(merchant_id, "Counter tablet")
+    path = f"/staff/merchants/{merchant_id}"
+    assert zh(app, "New token") in text(admin.get(path))
+    rotated = post_form(admin, path, f"{path}/terminals/{terminal_id}/rotate")
+    assert rotated.status_code == 200
+    token = re.search(r'id="terminal-token" value="([^"]+)"', text(rotated)).group(1)
+    assert token != old and auth.resolve(token).terminal_id == terminal_id
+    with pytest.raises(BadToken):
+        auth.resolve(old)
+    assert zh(app, "The terminal's previous token no longer works.") in text(rotated)
+    with admin.session_transaction() as session:
+        assert token not in json.dumps(dict(session), default=str)
+    post_form(admin, path, f"{path}/terminals/{terminal_id}/revoke")
+    csrf = {"csrf_token": form_of(text(admin.get(path)), f"{path}/terminals")["csrf_token"]}
+    refused = admin.post(f"{path}/terminals/{terminal_id}/rotate", data=csrf)
+    assert refused.status_code == 303  # revoked: no new token
+    elsewhere = community.merchant("Other")
+    other = admin.post(f"/staff/merchants/{elsewhere}/terminals/{terminal_id}/rotate", data=csrf)
+    assert other.status_code == 404
+
+
+def test_a_weak_password_is_refused_on_the_admin_s_page_in_chinese(app, person, auth):
+    admin = person("admin")
+    answer = post_form(
+        admin,
+        "/staff/users",
+        "/staff/users",
+        username="li.fo",
+        password="password1",
+        role="fund_officer",
+    )
+    assert answer.status_code == 422 and auth.get_user("li.fo") is None
+    assert "这个密码太容易被猜到" in text(answer)
+
+
+def test_a_look_alike_merchant_name_or_terminal_label_is_refused_on_the_pages(
+    app, person, ledger, community
+):
+    admin = person("admin")
+    refusal = "名称中不能含有控制字符或不可见字符"
+    answer = post_form(
+        admin, "/staff/merchants", "/staff/merchants", name="Shop A\u200b", category="grocery"
+    )
+    assert answer.status_code == 303
+    assert refusal in text(admin.get(answer.headers["Location"]))
+    assert all(
+        ledger.get_merchant(m).name != "Shop A\u200b" for m in ledger.index.ids_of("merchant")
+    )
+    merchant_id = community.merchant("Corner Grocery")
+    path = f"/staff/merchants/{merchant_id}"
+    labelled = post_form(admin, path, f"{path}/terminals", label="till\u202e1")
+    assert labelled.status_code == 303 and refusal in text(admin.get(path))
+
+
 def test_the_rules_page_is_read_only(app, person):
     page = text(person("admin").get("/staff/rules?lang=en"))
     assert "read-only" in page and "<form" not in page.split("<main", 1)[1].split("</main>")[0]

@@ -17,13 +17,20 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from eventsourcing.utils import get_topic
+from sqlalchemy import select
 
+from api.auth import Auth
 from api.cli import main
 from api.demo import DEMO_DAYS
-from api.demo_summary import yuan
+from api.demo_mark import NotADemoDatabase, is_demo_database
+from api.demo_summary import summarize, yuan
+from api.demo_users import create_demo_users
+from api.serve import GoldbeanServer
+from api.store import Store, users
 from ledger.accounts import Beneficiary
 from ledger.activities import Activity
 from ledger.application import Ledger
+from ledger.clock import SystemClock
 from ledger.fund import Donation, Settlement
 from ledger.incidents import Incident
 from ledger.persistence import open_ledger
@@ -37,12 +44,15 @@ class Run:
     err: str
 
 
-def run(*argv: str) -> Run:
-    """``goldbean argv...`` in this process, with no GOLDBEAN_* from the caller's shell."""
+def run(*argv: str, env: dict[str, str] | None = None) -> Run:
+    """``goldbean argv...`` in this process, with no GOLDBEAN_* from the caller's shell
+    (only those of ``env``)."""
     out, err = io.StringIO(), io.StringIO()
     with pytest.MonkeyPatch.context() as mp:
         for name in [n for n in os.environ if n.startswith("GOLDBEAN_")]:
             mp.delenv(name)
+        for name, value in (env or {}).items():
+            mp.setenv(name, value)
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = main(list(argv))
     return Run(code, out.getvalue(), err.getvalue())
@@ -217,6 +227,109 @@ def test_demo_force_refuses_a_database_that_is_not_empty(demo_db, demo_ledger: L
     assert "already holds" in result.err and "empty database" in result.err
     assert len(result.err.strip().splitlines()) == 1
     assert demo_ledger.recorder.max_notification_id() == events
+
+
+# --- demo mode never touches real data --------------------------------------------------
+
+REAL_SECRET = "a-real-secret-key-of-32-characters"
+
+
+def real_database(url: str, *, with_events: bool = True) -> None:
+    """A database a community really uses: its tables, a member and an admin sign-in."""
+    assert run("db", "init", "--database-url", url).code == 0
+    store = Store(url)
+    try:
+        store.create_tables()
+        auth = Auth(store, SystemClock())
+        auth.create_user("admin", "the-admin's own passphrase 2024", "admin")
+    finally:
+        store.close()
+    if with_events:
+        ledger = open_ledger(url, create_tables=False)
+        try:
+            ledger.open_volunteer("王芳")
+        finally:
+            ledger.close()
+
+
+def users_and_events(url: str) -> tuple[list[str], int]:
+    store = Store(url)
+    ledger = open_ledger(url, create_tables=False)
+    try:
+        with store.read() as conn:
+            names = sorted(conn.execute(select(users.c.username)).scalars())
+        return names, ledger.recorder.max_notification_id() or 0
+    finally:
+        store.close()
+        ledger.close()
+
+
+def refused_in_one_line(result: Run) -> None:
+    assert result.code == 1, (result.out, result.err)
+    assert result.err.startswith("goldbean: error: ")
+    assert "did not build" in result.err and "GOLDBEAN_DEMO" in result.err
+    assert len(result.err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("with_events", [True, False], ids=["events", "users-only"])
+def test_serve_in_demo_mode_refuses_a_database_with_real_data(
+    tmp_path, with_events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_gunicorn(_self) -> None:
+        raise AssertionError("the server started on real data")
+
+    monkeypatch.setattr(GoldbeanServer, "run", no_gunicorn)
+    url = f"sqlite:///{tmp_path / 'real.sqlite3'}"
+    real_database(url, with_events=with_events)
+    before = users_and_events(url)
+    result = run("serve", "--database-url", url, env={"GOLDBEAN_DEMO": "1"})
+    refused_in_one_line(result)
+    assert "Demo sign-ins" not in result.out and "terminal token" not in result.out
+    assert users_and_events(url) == before, "no demo sign-in, no demo event"
+
+
+def test_the_demo_command_refuses_a_database_with_real_data(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'real.sqlite3'}"
+    real_database(url)
+    before = users_and_events(url)
+    result = run("demo", "--database-url", url)
+    refused_in_one_line(result)
+    assert "card code" not in result.out, "nothing of the real community is shown"
+    assert users_and_events(url) == before
+
+
+def test_demo_sign_ins_are_created_only_in_a_database_the_demo_built(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'real.sqlite3'}"
+    real_database(url)
+    store = Store(url)
+    ledger = open_ledger(url, create_tables=False)
+    try:
+        with pytest.raises(NotADemoDatabase):
+            create_demo_users(Auth(store, SystemClock()), summarize(ledger))
+    finally:
+        store.close()
+        ledger.close()
+    assert users_and_events(url)[0] == ["admin"]
+
+
+def test_the_demo_marks_the_database_it_builds_and_serves_it_again(demo_db) -> None:
+    url, _ = demo_db
+    store = Store(url)
+    try:
+        assert is_demo_database(store)
+    finally:
+        store.close()
+
+
+def test_demo_mode_refuses_real_data_on_postgresql(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(GoldbeanServer, "run", lambda _self: pytest.fail("the server started"))
+    real_database(postgres_url)
+    before = users_and_events(postgres_url)
+    refused_in_one_line(run("serve", "--database-url", postgres_url, env={"GOLDBEAN_DEMO": "1"}))
+    refused_in_one_line(run("demo", "--database-url", postgres_url))
+    assert users_and_events(postgres_url) == before
 
 
 # --- usage and errors -------------------------------------------------------------------

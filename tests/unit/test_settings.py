@@ -35,6 +35,16 @@ def test_with_only_a_secret_every_setting_has_its_documented_default() -> None:
     assert (settings.bean_value_fen, settings.rebate_bps) == (100, 1000)
     assert settings.admin_password is None
     assert settings.log_level == "INFO"
+    assert settings.trusted_proxies == 0  # X-Forwarded-For is not believed by default
+    assert settings.cookie_secure is True
+    assert settings.terminal_token_days == 180
+
+
+def test_demo_mode_defaults_to_cookies_without_the_secure_flag_unless_told() -> None:
+    assert load({"GOLDBEAN_DEMO": "1"}).cookie_secure is False
+    assert load({"GOLDBEAN_DEMO": "1", "GOLDBEAN_COOKIE_SECURE": "1"}).cookie_secure is True
+    env = {"GOLDBEAN_SECRET_KEY": SECRET, "GOLDBEAN_TRUSTED_PROXIES": "2"}
+    assert load(env).trusted_proxies == 2
 
 
 def test_the_secret_key_is_required_outside_demo_mode_and_the_error_names_it() -> None:
@@ -136,6 +146,10 @@ def test_an_unknown_config_key_is_an_error_not_a_silent_default() -> None:
         ("GOLDBEAN_PAYMENT_CODE_KEYS", "1-nothex", "entry 1 is not 'ID:HEXKEY'"),
         ("GOLDBEAN_PAYMENT_CODE_KEYS", "1:abcd", "at least 16 bytes"),
         ("GOLDBEAN_PAYMENT_CODE_KEYS", f"{KEY_A},{KEY_A}", "more than once"),
+        ("GOLDBEAN_TRUSTED_PROXIES", "-1", "0 to 10"),
+        ("GOLDBEAN_TRUSTED_PROXIES", "all", "whole number"),
+        ("GOLDBEAN_COOKIE_SECURE", "sometimes", "expected 1/true/yes/on"),
+        ("GOLDBEAN_TERMINAL_TOKEN_DAYS", "0", "1 to 3650"),
     ],
 )
 def test_a_bad_value_is_refused_with_an_error_naming_the_variable(

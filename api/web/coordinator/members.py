@@ -7,11 +7,12 @@ from typing import Any
 from flask import Blueprint, abort, flash, render_template, request
 from flask_babel import gettext as _
 
-from api.auth import MAX_PASSWORD, MIN_PASSWORD, USERNAME
+from api.auth import USERNAME
 from api.context import auth_of, ledger_of, reading
 from api.errors import ApiProblem
 from api.files import download
 from api.members import add_owner, printed_card
+from api.web.checks import name_or_refusal, password_refusal
 from api.web.common import ROLE_NAMES
 from api.web.coordinator.shared import (
     COORDINATOR,
@@ -78,22 +79,22 @@ def register_member() -> Any:
     if repeated:
         return repeated
     kind = request.form.get("kind", "")
-    name = text("display_name")
+    name, invisible = name_or_refusal(text("display_name"))
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
     problem = None
     if kind not in PEOPLE:
         problem = _("Choose volunteer or beneficiary.")
+    elif invisible:
+        problem = invisible
     elif not name or len(name) > 120 or any(ord(c) < 32 or ord(c) == 127 for c in name):
         problem = _("Enter a name of at most 120 characters.")
     elif bool(username) != bool(password):
         problem = _("Give both a username and a password, or neither.")
     elif username and not USERNAME.fullmatch(username):
         problem = _("A username has 3 to 64 characters: letters, digits and any of _ . - @")
-    elif password and not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        problem = _(
-            "A password has %(low)d to %(high)d characters.", low=MIN_PASSWORD, high=MAX_PASSWORD
-        )
+    elif password and (weak := password_refusal(password, username, name)):
+        problem = weak
     elif username and auth_of().get_user(username) is not None:
         problem = _("That username is taken.")
     if problem:
@@ -182,8 +183,8 @@ def member(account_id: str) -> Any:
 @bp.post("/staff/members/<account_id>/card")
 @page(COORDINATOR)
 def issue_card(account_id: str) -> Any:
-    """Issue (or reissue) a beneficiary's card, with an optional 4-digit ``pin``; the
-    card code is shown once, then printed from ``card.pdf``."""
+    """Issue (or reissue) a beneficiary's card, with an optional 4-digit ``pin``; its
+    code is printed from ``card.pdf`` (never put in the flashed message)."""
 
     def command() -> CardView | None:
         pin = request.form.get("pin", "").strip() or None
@@ -194,10 +195,10 @@ def issue_card(account_id: str) -> Any:
             lambda: ledger_of().issue_card(account_id, actor(), pin=pin, key=ledger_key())
         )
 
-    def issued(card: CardView) -> str:
-        code = card.card_code
-        grouped = " ".join(code[i : i + 4] for i in range(0, len(code), 4))
-        return _("New card issued, number %(code)s. Print it now.", code=grouped)
+    def issued(_card: CardView) -> str:
+        # Never the card's code: a flashed message travels in the session cookie, which
+        # is signed, not encrypted. The code is printed from card.pdf.
+        return _("New card issued. Print it now with “Print the card”.")
 
     return form_action(f"/staff/members/{account_id}", command, issued)
 
