@@ -25,7 +25,7 @@ from ledger.fund import (
 )
 from ledger.ids import FUND_ID, derived_id
 from ledger.merchants import Merchant
-from ledger.money import cash_fen, check_fen, coverage, rebate_fen
+from ledger.money import cash_fen, check_fen, coverage, liability_fen, rebate_fen
 from ledger.views import (
     Actor,
     DonationView,
@@ -222,11 +222,12 @@ class FundCommands(LedgerCore):
         return settlement_view(self.load(settlement_id, Settlement, "settlement"))
 
     def get_fund(self) -> FundPosition:
-        """The fund's cash balance, what it owes for beans in circulation, and the ratio."""
+        """The fund's cash balance, what paying every outstanding bean will cost it
+        (cash and rebate, :func:`ledger.money.liability_fen`), and the ratio."""
         fund = self.find(FUND_ID, Fund)
         balance = fund.balance_fen if fund else 0
-        outstanding = self.index.outstanding_beans()
-        liability = cash_fen(outstanding, self.rules.bean_value_fen)
+        outstanding, merchants = self.index.holdings()
+        liability = liability_fen(outstanding, merchants, self.rules.bean_value_fen)
         return FundPosition(balance, liability, coverage(balance, liability), outstanding)
 
 

@@ -70,6 +70,7 @@ class Books:
         t.payouts,
         t.volunteer_months,
         t.award_corrections,
+        t.merchant_rates,
         t.subjects,
         t.incidents,
     )
@@ -101,6 +102,7 @@ class _Batch:
         self.months = Rows(conn, t.months)
         self.volunteer_months = Rows(conn, t.volunteer_months)
         self.award_corrections = Rows(conn, t.award_corrections)
+        self.merchant_rates = Rows(conn, t.merchant_rates)
         self.subjects = Rows(conn, t.subjects)
         self.incidents = Rows(conn, t.incidents)
         self.entries: list[dict[str, Any]] = []
@@ -154,6 +156,7 @@ class _Batch:
             self.months,
             self.volunteer_months,
             self.award_corrections,
+            self.merchant_rates,
             self.subjects,
             self.incidents,
         ):
@@ -176,6 +179,18 @@ class _Batch:
                 "balance": 0,
                 "leaderboard_opt_in": False,
                 "rebate_bps": event.data.get("rebate_bps"),
+            }
+        )
+
+    def merchant_registered(self, event: StoredEvent) -> None:
+        self.opened(event, Merchant.kind)
+        period = self.period(event)
+        self.month(period)  # the month's liability prices its rate, even with no other figure
+        self.merchant_rates.put(
+            {
+                "merchant_id": event.id,
+                "period": period,
+                "rebate_bps": event.data["rebate_bps"],
             }
         )
 
@@ -409,7 +424,7 @@ HANDLERS: dict[type, Handler] = {
     Volunteer.Opened: partial(_Batch.opened, kind=Volunteer.kind),
     Beneficiary.Opened: partial(_Batch.opened, kind=Beneficiary.kind),
     Pool.Opened: partial(_Batch.opened, kind=Pool.kind),
-    Merchant.Registered: partial(_Batch.opened, kind=Merchant.kind),
+    Merchant.Registered: _Batch.merchant_registered,
     Volunteer.BeansCredited: _Batch.volunteer_credited,
     Beneficiary.BeansCredited: _Batch.credited,
     Pool.BeansCredited: _Batch.credited,

@@ -150,6 +150,7 @@ class _Month:
     retired: int = 0
     corrected: int = 0
     fund_change_fen: int = 0
+    merchant_change: dict[str, int] = field(default_factory=dict)  # merchant id -> beans
     awarded_volunteers: set[str] = field(default_factory=set)
     incidents_verified: int = 0
     redemptions: int = 0
@@ -166,6 +167,7 @@ class _Log:
     incidents: set[str] = field(default_factory=set)
     activities: set[str] = field(default_factory=set)
     merchants: dict[str, str] = field(default_factory=dict)  # id -> name at registration
+    rates: dict[str, tuple[int, int]] = field(default_factory=dict)  # id -> (month, bps)
     lines: dict[tuple[str, str], dict] = field(default_factory=dict)  # (settlement, merchant)
 
     def month(self, at: datetime) -> _Month:
@@ -180,6 +182,10 @@ def _on_beans(log: _Log, month: _Month, event: dict, state: dict, credit: bool) 
     """Count a bean movement once: by its credit side, except corrections and
     settlements, which have only a debit side."""
     flow, amount = state["flow"], _amount(state["amount"])
+    if event["topic"].partition(":")[2].startswith("Merchant."):
+        merchant_id = _id(event)
+        change = amount if credit else -amount
+        month.merchant_change[merchant_id] = month.merchant_change.get(merchant_id, 0) + change
     if not credit:
         if flow == "settlement":
             month.retired += amount
@@ -208,6 +214,8 @@ def _on_debit(log: _Log, month: _Month, event: dict, state: dict) -> None:
 
 def _on_registered(log: _Log, month: _Month, event: dict, state: dict) -> None:
     log.merchants[_id(event)] = state["display_name"]
+    registered = _month_index(state["timestamp"].astimezone(log.zone))
+    log.rates[_id(event)] = (registered, _amount(state["rebate_bps"]))
 
 
 def _on_incident(log: _Log, month: _Month, event: dict, state: dict) -> None:
@@ -379,11 +387,34 @@ def _coverage(balance_fen: int, liability_fen: int) -> str | None:
         return str(ratio.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
 
 
+def _cost(beans: int, bean_value_fen: int, rebate_bps: int) -> int:
+    """What paying a merchant for ``beans`` costs: cash plus the rebate on it, rounded
+    half-up to the fen; nothing for no beans or fewer (a merchant's deduction)."""
+    if beans <= 0:
+        return 0
+    cash = beans * bean_value_fen
+    return cash + (2 * cash * rebate_bps + 10_000) // 20_000
+
+
+def _liability(totals: _Totals, log: _Log, index: int, bean_value_fen: int) -> int:
+    """What paying every outstanding bean costs at the end of month ``index``: each
+    merchant's beans at its rate, the rest at the highest rate of the merchants registered
+    by then (docs/REPORTS.md)."""
+    rates = {m: bps for m, (month, bps) in log.rates.items() if month <= index}
+    highest = max(rates.values(), default=0)
+    held = {m: totals.held.get(m, 0) for m in rates}
+    unspent = totals.outstanding - sum(held.values())
+    return _cost(unspent, bean_value_fen, highest) + sum(
+        _cost(beans, bean_value_fen, rates[m]) for m, beans in held.items()
+    )
+
+
 @dataclass
 class _Totals:
     """Running figures carried from month to month."""
 
     outstanding: int = 0
+    held: dict[str, int] = field(default_factory=dict)  # beans each merchant holds
     balance_fen: int = 0
     head_position: int = -1
     head: str | None = None
@@ -397,9 +428,11 @@ def _report(log: _Log, index: int, final: bool, totals: _Totals, bean_value_fen:
     balance_start = totals.balance_fen
     totals.balance_fen += month.fund_change_fen
     totals.outstanding += month.issued - month.corrected - month.retired
+    for merchant_id, change in month.merchant_change.items():
+        totals.held[merchant_id] = totals.held.get(merchant_id, 0) + change
     if month.last_position > totals.head_position:
         totals.head_position, totals.head = month.last_position, month.last_chain
-    liability = totals.outstanding * bean_value_fen
+    liability = _liability(totals, log, index, bean_value_fen)
     return {
         "period": _period(index),
         "final": final,

@@ -28,7 +28,6 @@ blp = Blueprint(
 )
 
 
-
 class DonationRequest(Schema):
     donor = fields.String(
         load_default=None,
@@ -60,7 +59,11 @@ class FundPositionOut(Schema):
     balance_fen = fields.Integer(required=True, metadata={"description": "cash in the fund"})
     liability_fen = fields.Integer(
         required=True,
-        metadata={"description": "beans held by anyone but issuance and retired, in fen"},
+        metadata={
+            "description": "what paying every outstanding bean will cost, in fen: cash "
+            "plus rebate, a merchant's beans at its rate, beans not yet spent at the "
+            "highest rate of any merchant (docs/LEDGER.md)"
+        },
     )
     coverage = fields.Float(
         required=True,
@@ -153,7 +156,8 @@ class FundOverview(MethodView):
     @requires(*STAFF)
     @blp.response(200, FundPositionOut)
     def get(self):
-        """The fund's cash balance, what it owes for beans in circulation, and coverage."""
+        """The fund's cash balance, what paying the beans in circulation will cost it
+        (rebates included), and coverage."""
         return ledger_of().get_fund()
 
 

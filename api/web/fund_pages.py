@@ -16,11 +16,11 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, flash, render_template, request
-from flask_babel import format_percent, lazy_gettext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from api.context import ledger_of, reading
-from api.web.common import fund_chart
+from api.web.common import coverage_percent, fund_chart
 from api.web.support import actor, attempt, back, ledger_key, ledger_message, money, page, who
 from ledger.errors import InvalidState, LedgerError, NotFound
 from ledger.fund import MAX_DONATION_FEN, MAX_DONOR_NAME, MAX_RECEIPT_NO
@@ -44,12 +44,6 @@ STATUS_NAMES = {
 # --- the fund's position ---------------------------------------------------------------------
 
 
-def coverage_text(coverage: Decimal | None) -> str:
-    if coverage is None:
-        return _("Nothing is owed (no beans in circulation).")
-    return format_percent(coverage, "#,##0.0%")
-
-
 @bp.get("/staff/fund")
 @page(*STAFF)
 def fund_overview() -> str:
@@ -58,7 +52,7 @@ def fund_overview() -> str:
     return render_template(
         "web_fund_overview.html",
         position=position,
-        coverage=coverage_text(position.coverage),
+        coverage=coverage_percent(position.coverage),
         chart=fund_chart(),
         bean_value_fen=ledger_of().rules.bean_value_fen,
     )

@@ -134,13 +134,16 @@ def test_staff_read_the_funds_position_and_coverage(community, sign_in, spent):
     for reader in readers:
         answer = reader.get("/api/v1/fund")
         assert answer.status_code == 200
-        assert answer.get_json() == {"balance_fen": 0, "liability_fen": 10_000, "coverage": 0.0}
+        # paying every bean with its rebate: the grocery's 40 at 10 % (4,400), the
+        # canteen's 20 at 5 % (2,100), and Li's 40 not yet spent at the highest rate,
+        # 10 % (4,400)
+        assert answer.get_json() == {"balance_fen": 0, "liability_fen": 10_900, "coverage": 0.0}
 
-    community.donate(3_000)
+    community.donate(3_270)
     answer = readers[0].get("/api/v1/fund").get_json()
-    assert answer == {"balance_fen": 3_000, "liability_fen": 10_000, "coverage": 0.3}
-    community.donate(30_000)
-    # 33,000 / 10,000 = 3.3; 4 decimals appear when the ratio needs them
+    assert answer == {"balance_fen": 3_270, "liability_fen": 10_900, "coverage": 0.3}
+    community.donate(32_700)
+    # 35,970 / 10,900 = 3.3; 4 decimals appear when the ratio needs them
     assert readers[0].get("/api/v1/fund").get_json()["coverage"] == 3.3
     community.donate(1)
     assert readers[0].get("/api/v1/fund").get_json()["coverage"] == 3.3001

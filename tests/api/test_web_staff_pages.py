@@ -512,3 +512,33 @@ def test_staff_pages_speak_chinese_by_default_and_english_when_asked(app, person
     assert '<html lang="zh-CN">' in chinese and zh(app, "Cash in the fund") in chinese
     english = text(officer.get("/staff/fund?lang=en"))
     assert '<html lang="en">' in english and "Cash in the fund" in english
+
+
+def test_the_public_report_the_staff_fund_page_and_the_api_agree_on_coverage_and_liability(
+    app, person, sign_in, anonymous, community
+):
+    """One number each, shown one way: the API's ratio, the report's ratio string and the
+    staff page's percentage are the same coverage, and all three price the beans with
+    their rebates (a 12 % shop's beans at 12 %, a 5 % shop's at 5 %, beans not yet spent
+    at the highest rate, 12 %)."""
+    li = community.volunteer("李伟")
+    dear, cheap = (
+        community.merchant("Dear Shop", rebate_bps=1200),
+        community.merchant("Cheap Shop", rebate_bps=500),
+    )
+    community.earn(li, 100)
+    community.spend(li, dear, 30)
+    community.spend(li, cheap, 20)
+    community.donate(12_345)
+    # 30 × 112 + 20 × 105 + 50 × 112 = 3,360 + 2,100 + 5,600
+    liability = 11_060
+
+    api = sign_in("auditor").get("/api/v1/fund").get_json()
+    period = community.today.strftime("%Y-%m")
+    report = anonymous.get(f"/api/v1/public/fund-reports/{period}").get_json()["fund"]
+    page = text(person("fund_officer").get("/staff/fund"))
+
+    assert api["liability_fen"] == report["liability_end_fen"] == liability
+    assert api["balance_fen"] == report["balance_end_fen"] == 12_345
+    assert str(api["coverage"]) == report["coverage_end"] == "1.1162"  # 12345 / 11060
+    assert "¥110.60" in page and "111.6%" in page

@@ -161,7 +161,7 @@ def test_with_nothing_outstanding_the_coverage_is_none(community):
     assert (position.balance_fen, position.liability_fen, position.coverage) == (10_000, 0, None)
 
 
-def test_the_fund_owes_100_fen_for_every_bean_held_and_reports_its_coverage(community):
+def test_the_fund_owes_every_bean_held_with_its_rebate_and_reports_its_coverage(community):
     li, gran = community.volunteer("Li Wei"), community.beneficiary("Granny Zhao")
     shop = community.merchant("Corner Grocery")
     community.earn(li, 20)
@@ -172,10 +172,11 @@ def test_the_fund_owes_100_fen_for_every_bean_held_and_reports_its_coverage(comm
 
     position = community.ledger.get_fund()
 
-    # Li 10 + pool 5 + grocer 5 + Granny 100 = 120 beans = 12,000 fen.
+    # Li 10 + pool 5 + grocer 5 + Granny 100 = 120 beans = 12,000 fen, and the grocer's
+    # 10 % rebate on every one of them (the only merchant's rate is the highest): 13,200.
     assert position.outstanding_beans == 120
-    assert position.liability_fen == 12_000
-    assert position.coverage == Decimal("1.6667")  # 20000 / 12000, half-up to 4 places
+    assert position.liability_fen == 13_200
+    assert position.coverage == Decimal("1.5152")  # 20000 / 13200, half-up to 4 places
     assert position.coverage.as_tuple().exponent == -4
     community.check_books()
 
