@@ -15,7 +15,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, select
 
 from ledger.accounts import Account, Beneficiary, Pool, Volunteer
 from ledger.activities import Activity
@@ -367,8 +367,49 @@ class _Batch:
         month["donations_count"] += 1
         month["donations_fen"] += data["amount_fen"]
 
+    def donation_reversed(self, event: StoredEvent) -> None:
+        """A reversal is listed in its month as an item taking the donation back: its
+        receipt number, donor and day received, and the amount as a negative figure."""
+        data = event.data
+        period = self.period(event)
+        d = t.donations.c
+        original = self.conn.execute(
+            select(d.received_on, d.donor)
+            .where(d.receipt_no == data["receipt_no"], d.amount_fen > 0)
+            .order_by(d.position.desc())
+            .limit(1)
+        ).first()
+        pending = [
+            row
+            for row in self.donations
+            if row["receipt_no"] == data["receipt_no"] and row["amount_fen"] > 0
+        ]
+        received_on, donor = (
+            (pending[-1]["received_on"], pending[-1]["donor"])
+            if pending
+            else (original.received_on, original.donor)
+            if original
+            else ("", "")
+        )
+        self.donations.append(
+            {
+                "position": event.position,
+                "period": period,
+                "received_on": received_on,
+                "donor": donor,
+                "amount_fen": -data["amount_fen"],
+                "receipt_no": data["receipt_no"],
+            }
+        )
+        month = self.month(period)
+        month["donations_count"] += 1
+        month["donations_fen"] -= data["amount_fen"]
+
     def fund_in(self, event: StoredEvent) -> None:
         self.month(self.period(event))["fund_in_fen"] += event.data["amount_fen"]
+
+    def fund_reversed(self, event: StoredEvent) -> None:
+        self.month(self.period(event))["fund_in_fen"] -= event.data["amount_fen"]
 
     def fund_out(self, event: StoredEvent) -> None:
         self.month(self.period(event))["fund_out_fen"] += event.data["amount_fen"]
@@ -387,6 +428,12 @@ class _Batch:
                     "payment_ref": None,
                 }
             )
+
+    def settlement_cancelled(self, event: StoredEvent) -> None:
+        """A cancelled settlement has no lines: none was paid, and its beans go back to
+        the merchants for the next one."""
+        for merchant_id in event.data["merchant_ids"]:
+            self.lines.delete((event.id, merchant_id))
 
     def line_paid(self, event: StoredEvent) -> None:
         merchant_id = event.data["merchant_id"]
@@ -445,6 +492,9 @@ HANDLERS: dict[type, Handler] = {
     Redemption.Refunded: _Batch.refunded,
     Donation.Received: _Batch.donation,
     Fund.DonationReceived: _Batch.fund_in,
+    Donation.Reversed: _Batch.donation_reversed,
+    Fund.DonationReversed: _Batch.fund_reversed,
+    Settlement.Cancelled: _Batch.settlement_cancelled,
     Fund.SettlementLinePaid: _Batch.fund_out,
     Settlement.Prepared: _Batch.settlement_prepared,
     Settlement.LinePaid: _Batch.line_paid,
@@ -465,6 +515,7 @@ IGNORED: frozenset[type] = frozenset(
         Merchant.Suspended,
         Merchant.Reactivated,
         Merchant.SettlementReserved,
+        Merchant.SettlementReleased,
         Activity.CheckedIn,  # an attendance's beans come as the volunteer's credit
         Activity.AttendanceConfirmed,
         Fund.Opened,  # the fund's figures come from its donations and payouts

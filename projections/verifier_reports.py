@@ -168,6 +168,7 @@ class _Log:
     activities: set[str] = field(default_factory=set)
     merchants: dict[str, str] = field(default_factory=dict)  # id -> name at registration
     rates: dict[str, tuple[int, int]] = field(default_factory=dict)  # id -> (month, bps)
+    donations: dict[str, dict] = field(default_factory=dict)  # id -> its report item
     lines: dict[tuple[str, str], dict] = field(default_factory=dict)  # (settlement, merchant)
 
     def month(self, at: datetime) -> _Month:
@@ -236,14 +237,25 @@ def _on_redemption(log: _Log, month: _Month, event: dict, state: dict) -> None:
 
 def _on_donation(log: _Log, month: _Month, event: dict, state: dict) -> None:
     donor = ANONYMOUS if state["anonymous"] is True else state["donor"]
-    month.donations.append(
-        {
-            "received_on": state["received_on"],
-            "donor": donor,
-            "amount_fen": _amount(state["amount_fen"]),
-            "receipt_no": state["receipt_no"],
-        }
-    )
+    item = {
+        "received_on": state["received_on"],
+        "donor": donor,
+        "amount_fen": _amount(state["amount_fen"]),
+        "receipt_no": state["receipt_no"],
+    }
+    log.donations[_id(event)] = item
+    month.donations.append(item)
+
+
+def _on_donation_reversed(log: _Log, month: _Month, event: dict, state: dict) -> None:
+    original = log.donations.get(_id(event))
+    if original is None:
+        raise VerifyError(f"position {event['position']}: a reversal of no donation")
+    month.donations.append(original | {"amount_fen": -_amount(state["amount_fen"])})
+
+
+def _on_fund_reversed(log: _Log, month: _Month, event: dict, state: dict) -> None:
+    month.fund_change_fen -= _amount(state["amount_fen"])
 
 
 def _on_fund_in(log: _Log, month: _Month, event: dict, state: dict) -> None:
@@ -279,6 +291,8 @@ HANDLERS: dict[str, Callable[[_Log, _Month, dict, dict], None]] = {
     "Redemption.Made": _on_redemption,
     "Donation.Received": _on_donation,
     "Fund.DonationReceived": _on_fund_in,
+    "Donation.Reversed": _on_donation_reversed,
+    "Fund.DonationReversed": _on_fund_reversed,
     "Fund.SettlementLinePaid": _on_fund_out,
     "Settlement.Prepared": _on_prepared,
     "Settlement.LinePaid": _on_line_paid,
@@ -299,6 +313,8 @@ IGNORED = frozenset(
         "Merchant.Suspended",
         "Merchant.Reactivated",
         "Merchant.SettlementReserved",
+        "Merchant.SettlementReleased",  # a cancelled settlement: its lines were never paid
+        "Settlement.Cancelled",
         "Activity.CheckedIn",  # an activity's awards count by their credits
         "Activity.AttendanceConfirmed",
         "Incident.Rejected",

@@ -13,7 +13,6 @@ from ledger.errors import (
     DuplicateReceipt,
     FourEyesRequired,
     IdempotencyKeyReused,
-    InsufficientBalance,
     InsufficientFund,
     InvalidState,
     NotFound,
@@ -428,13 +427,16 @@ def test_a_fully_refunded_month_has_nothing_to_settle(community):
     assert community.balance(li) == 10
 
 
-def test_a_refund_cannot_spend_beans_promised_to_a_settlement(community, march):
-    community.ledger.prepare_settlement(community.officer)
+def test_a_refund_of_beans_promised_to_a_settlement_is_owed_by_the_shop(community, march):
+    """Wang's sale is in the prepared line (70 beans, as prepared); the shop refunds 5 of
+    it within the window and owes them: its next line is 5 beans smaller."""
+    prepared = community.ledger.prepare_settlement(community.officer)
 
-    with pytest.raises(InsufficientBalance):
-        community.refund(march.wangs_shopping, 5)
+    community.refund(march.wangs_shopping, 5)
 
-    assert (community.balance(march.grocer), community.balance(march.wang)) == (70, 14)
+    assert (community.balance(march.grocer), community.balance(march.wang)) == (65, 19)
+    assert community.unsettled(march.grocer) == -5
+    assert lines_by_merchant(community.ledger.get_settlement(prepared.id))[march.grocer][0] == 70
     community.check_books()
 
 
