@@ -636,9 +636,7 @@ def test_a_refund_of_beans_promised_to_a_prepared_settlement_is_a_deduction(comm
     community.check_books()
 
 
-def test_after_a_settlement_a_refund_of_an_older_sale_is_taken_from_later_sales(
-    community, grocery
-):
+def test_after_a_settlement_a_refund_of_an_older_sale_is_taken_from_later_sales(community, grocery):
     volunteer = volunteer_with(community, 20)
     old = community.spend(volunteer, grocery, 7)
     community.donate(1_000_00)
