@@ -129,6 +129,17 @@ class FundCommands(LedgerCore):
 
         return self.run(attempt, "reversing a donation")
 
+    def find_donation(self, receipt_no: str) -> DonationView | None:
+        """The donation a receipt number names now: the last one recorded under it (the
+        live one, or the last reversed one when none was recorded again); None if none."""
+        found = None
+        for candidate in donation_ids(receipt_no.strip()):
+            donation = self.find_existing(candidate, Donation)
+            if donation is None:
+                break
+            found = donation
+        return donation_view(found) if found is not None else None
+
     def settlement_cutoffs(self) -> tuple[date, date]:
         """A settlement's cutoff today: the default (the first day of this month) and the
         latest allowed (tomorrow), local dates."""

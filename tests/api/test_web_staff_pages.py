@@ -542,3 +542,46 @@ def test_the_public_report_the_staff_fund_page_and_the_api_agree_on_coverage_and
     assert api["balance_fen"] == report["balance_end_fen"] == 12_345
     assert str(api["coverage"]) == report["coverage_end"] == "1.1162"  # 12345 / 11060
     assert "¥110.60" in page and "111.6%" in page
+
+
+def test_a_second_officer_reverses_a_mistyped_donation_after_confirming(app, person, ledger):
+    first, second = person("fund_officer", "officer1"), person("fund_officer", "officer2")
+    post_form(first, "/staff/donations", "/staff/donations", **donation(amount_yuan="10000"))
+    assert ledger.get_fund().balance_fen == 1_000_000
+    listed = text(second.get("/staff/donations"))
+    assert "/staff/donations/reverse?receipt_no=R-0001" in listed
+
+    confirm = "/staff/donations/reverse?receipt_no=R-0001"
+    page = text(second.get(confirm))
+    assert "¥10,000.00" in page and 'id="confirm-reverse"' in page
+    no_reason = post_form(second, confirm, "/staff/donations/reverse", reason=" ")
+    assert no_reason.status_code == 422 and ledger.get_fund().balance_fen == 1_000_000
+    # the officer who recorded it is refused, in the reader's language
+    post_form(first, confirm, "/staff/donations/reverse", reason="typed 10000 for 100")
+    assert ledger.get_fund().balance_fen == 1_000_000
+    done = post_form(second, confirm, "/staff/donations/reverse", reason="typed 10000 for 100")
+    assert done.status_code == 303 and ledger.get_fund().balance_fen == 0
+    assert ledger.find_donation("R-0001").reversed
+
+
+def test_an_officer_cancels_a_settlement_after_confirming(app, person, community, ledger):
+    volunteer = community.volunteer("李伟")
+    shop = community.merchant("Corner Grocery")
+    community.earn(volunteer, 40)
+    community.spend(volunteer, shop, 30)
+    officer = person("fund_officer", "officer1")
+    tomorrow = (community.today + timedelta(days=1)).isoformat()
+    prepared = post_form(officer, "/staff/settlements", "/staff/settlements", cutoff=tomorrow)
+    path = prepared.headers["Location"]
+    settlement_id = path.rsplit("/", 1)[1]
+    assert f'href="{path}/cancel"' in text(officer.get(path))
+
+    page = text(officer.get(f"{path}/cancel"))
+    assert 'id="confirm-cancel"' in page and "¥33.00" in page
+    assert post_form(officer, f"{path}/cancel", f"{path}/cancel", reason="").status_code == 422
+    assert ledger.get_settlement(settlement_id).status == "prepared"
+    done = post_form(officer, f"{path}/cancel", f"{path}/cancel", reason="wrong cutoff")
+    assert done.status_code == 303
+    assert ledger.get_settlement(settlement_id).status == "cancelled"
+    assert ledger.get_merchant(shop).unsettled_beans == 30
+    assert 'id="cancel-settlement"' not in text(officer.get(path))
