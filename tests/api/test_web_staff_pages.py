@@ -198,7 +198,10 @@ def test_settlements_take_two_fund_officers_and_each_line_is_paid_once(
     refused = post_form(first, path, f"{path}/approve")
     assert refused.status_code == 303
     page = text(first.get(path))
-    assert zh(app, "Another fund officer must approve a settlement you prepared.") in page
+    four_eyes = (
+        "Another fund officer must do this: you prepared the settlement or recorded the donation."
+    )
+    assert zh(app, four_eyes) in page
     assert ledger.get_settlement(settlement_id).status == "prepared"
 
     approved = post_form(second, path, f"{path}/approve")
@@ -585,3 +588,27 @@ def test_an_officer_cancels_a_settlement_after_confirming(app, person, community
     assert ledger.get_settlement(settlement_id).status == "cancelled"
     assert ledger.get_merchant(shop).unsettled_beans == 30
     assert 'id="cancel-settlement"' not in text(officer.get(path))
+
+
+@pytest.mark.parametrize("given", ["merchant", "upper case", "not-an-account", "beneficiary"])
+def test_the_admin_page_links_a_coordinator_as_post_users_does(app, person, auth, community, given):
+    """The page's linked-account check is POST /users's: a volunteer's or beneficiary's
+    account, kept in canonical form; a merchant's id or no account is refused."""
+    admin = person("admin")
+    volunteer, grandma = community.volunteer("李伟"), community.beneficiary("王奶奶")
+    shop = community.merchant("Corner Grocery")
+    account = {
+        "merchant": shop,
+        "upper case": volunteer.upper(),
+        "not-an-account": "not-an-account",
+        "beneficiary": grandma,
+    }[given]
+    answer = post_form(
+        admin, "/staff/users", "/staff/users",
+        username="coord", password=PASSWORD, role="coordinator", account=account,
+    )  # fmt: skip
+    if given in ("merchant", "not-an-account"):
+        assert answer.status_code == 422 and auth.get_user("coord") is None
+    else:
+        assert answer.status_code == 303
+        assert auth.get_user("coord").account_id == {"upper case": volunteer}.get(given, grandma)
