@@ -4,7 +4,7 @@ position (SPEC §4)."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from ledger.core import LedgerCore, check_text, optional_text
 from ledger.errors import (
@@ -16,6 +16,7 @@ from ledger.errors import (
 from ledger.fund import (
     MAX_DONATION_FEN,
     MAX_DONOR_NAME,
+    MAX_REASON,
     MAX_RECEIPT_NO,
     Donation,
     Fund,
@@ -25,7 +26,7 @@ from ledger.fund import (
 )
 from ledger.ids import FUND_ID, derived_id
 from ledger.merchants import Merchant
-from ledger.money import cash_fen, check_fen, coverage, rebate_fen
+from ledger.money import cash_fen, check_fen, coverage, liability_fen, rebate_fen
 from ledger.views import (
     Actor,
     DonationView,
@@ -60,11 +61,18 @@ class FundCommands(LedgerCore):
         )
         if not isinstance(received_on, date) or isinstance(received_on, datetime):
             raise ValidationError("received_on must be a date")
-        record_id = derived_id("donation", receipt_no)
 
         def attempt() -> DonationView:
-            first = self.find_existing(record_id, Donation)
-            if first is not None:
+            # A receipt number names one live donation: the first record, or, once that
+            # was reversed (recorded by mistake), the next one (donation_ids).
+            record_id = None
+            for candidate in donation_ids(receipt_no):
+                first = self.find_existing(candidate, Donation)
+                if first is None:
+                    record_id = candidate
+                    break
+                if first.reversed:
+                    continue
                 first_donor = self.personal.get(str(first.id)).get("donor", "")
                 if (first_donor, first.anonymous, first.amount_fen, first.received_on) != (
                     donor_name,
@@ -76,6 +84,8 @@ class FundCommands(LedgerCore):
                         f"receipt {receipt_no} is already recorded for another donation"
                     )
                 return donation_view(first)
+            if record_id is None:
+                raise ValidationError(f"receipt {receipt_no} was reversed too many times")
             at = self.now()
             if received_on > date.fromisoformat(self.day_of(at)):
                 raise ValidationError("received_on is in the future")
@@ -96,6 +106,40 @@ class FundCommands(LedgerCore):
             return donation_view(donation)
 
         return self.run(attempt, "recording a donation")
+
+    def reverse_donation(self, donation_id: object, reason: str, by: Actor) -> DonationView:
+        """Reverse a donation recorded by mistake (a mistyped amount, a wrong receipt):
+        a new entry that takes its cash back out of the fund, with a reason, by another
+        fund officer than the one who recorded it. The receipt number may then be
+        recorded again, rightly.
+
+        Raises NotFound, FourEyesRequired (the officer who recorded it), InvalidState
+        (already reversed), InsufficientFund (the fund no longer holds that cash),
+        ValidationError (no reason).
+        """
+        reason = check_text(reason, "reason", max_length=MAX_REASON)
+
+        def attempt() -> DonationView:
+            at = self.now()
+            donation = self.load(donation_id, Donation, "donation")
+            fund = self.load_or_open_fund(at)
+            donation.reverse(by.name, reason, at)
+            fund.take_back(donation.id, donation.amount_fen, at)
+            self.save(donation, fund)
+            return donation_view(donation)
+
+        return self.run(attempt, "reversing a donation")
+
+    def find_donation(self, receipt_no: str) -> DonationView | None:
+        """The donation a receipt number names now: the last one recorded under it (the
+        live one, or the last reversed one when none was recorded again); None if none."""
+        found = None
+        for candidate in donation_ids(receipt_no.strip()):
+            donation = self.find_existing(candidate, Donation)
+            if donation is None:
+                break
+            found = donation
+        return donation_view(found) if found is not None else None
 
     def settlement_cutoffs(self) -> tuple[date, date]:
         """A settlement's cutoff today: the default (the first day of this month) and the
@@ -178,6 +222,32 @@ class FundCommands(LedgerCore):
 
         return self.run(attempt, "approving a settlement")
 
+    def cancel_settlement(self, settlement_id: object, reason: str, by: Actor) -> SettlementView:
+        """Cancel a prepared or approved settlement before any of its lines is paid (a
+        wrong cutoff, a merchant to be checked first): each merchant's reserved beans go
+        back to its unsettled beans, for the next settlement. Any fund officer may cancel;
+        nothing is paid, so no second officer is needed.
+
+        Raises NotFound, InvalidState (a line is paid, or it is paid or cancelled already),
+        ValidationError (no reason).
+        """
+        reason = check_text(reason, "reason", max_length=MAX_REASON)
+
+        def attempt() -> SettlementView:
+            at = self.now()
+            settlement = self.load(settlement_id, Settlement, "settlement")
+            settlement.cancel(by.name, reason, at)
+            cutoff_day = self.day_of(settlement.cutoff)
+            merchants = []
+            for line in settlement.lines:
+                merchant = self.load(line["merchant_id"], Merchant, "merchant")
+                merchant.release_settlement(settlement.id, cutoff_day, line["beans"], at)
+                merchants.append(merchant)
+            self.save(settlement, *merchants)
+            return settlement_view(settlement)
+
+        return self.run(attempt, "cancelling a settlement")
+
     def pay_settlement_line(
         self, settlement_id: object, merchant_id: object, payment_ref: str, by: Actor
     ) -> LinePaidView:
@@ -223,17 +293,29 @@ class FundCommands(LedgerCore):
         return settlement_view(self.load(settlement_id, Settlement, "settlement"))
 
     def get_fund(self) -> FundPosition:
-        """The fund's cash balance, what it owes for beans in circulation, and the ratio."""
+        """The fund's cash balance, what paying every outstanding bean will cost it
+        (cash and rebate, :func:`ledger.money.liability_fen`), and the ratio."""
         fund = self.find(FUND_ID, Fund)
         balance = fund.balance_fen if fund else 0
-        outstanding = self.index.outstanding_beans()
-        liability = cash_fen(outstanding, self.rules.bean_value_fen)
+        outstanding, merchants = self.index.holdings()
+        liability = liability_fen(outstanding, merchants, self.rules.bean_value_fen)
         return FundPosition(balance, liability, coverage(balance, liability), outstanding)
+
+
+def donation_ids(receipt_no: str, most: int = 100) -> list[UUID]:
+    """The ids a receipt number's donations take, in turn: the first record's, then one
+    more for each time the one before was reversed."""
+    first = derived_id("donation", receipt_no)
+    return [first, *(derived_id("donation", receipt_no, n) for n in range(2, most + 1))]
 
 
 def donation_view(donation: Donation) -> DonationView:
     return DonationView(
-        str(donation.id), donation.amount_fen, donation.receipt_no, donation.received_on
+        str(donation.id),
+        donation.amount_fen,
+        donation.receipt_no,
+        donation.received_on,
+        reversed=donation.reversed,
     )
 
 

@@ -20,7 +20,8 @@ MAX_DONATION_FEN = 10**12  # ten billion yuan: far above any real donation
 MAX_DONOR_NAME = 120
 MAX_RECEIPT_NO = 64
 
-PREPARED, APPROVED, PAID = "prepared", "approved", "paid"
+PREPARED, APPROVED, PAID, CANCELLED = "prepared", "approved", "paid", "cancelled"
+MAX_REASON = 500
 
 
 class Fund(Aggregate):
@@ -52,9 +53,32 @@ class Fund(Aggregate):
             fund.balance_fen -= self.amount_fen
             fund.paid_fen += self.amount_fen
 
+    class DonationReversed(Aggregate.Event):
+        donation_id: str
+        amount_fen: int
+
+        def apply(self, fund: Fund) -> None:
+            fund.balance_fen -= self.amount_fen
+            fund.donated_fen -= self.amount_fen
+
     def receive(self, donation_id: object, amount_fen: int, at: datetime) -> None:
         self.trigger_event(
             self.DonationReceived, timestamp=at, donation_id=str(donation_id), amount_fen=amount_fen
+        )
+
+    def take_back(self, donation_id: object, amount_fen: int, at: datetime) -> None:
+        """Reverse a donation recorded by mistake; the cash it counted must still be here
+        (a fund that paid it out cannot un-receive it: record what really came in first)."""
+        if amount_fen > self.balance_fen:
+            raise InsufficientFund(
+                f"the fund holds {self.balance_fen} fen; reversing this donation takes "
+                f"{amount_fen} fen"
+            )
+        self.trigger_event(
+            self.DonationReversed,
+            timestamp=at,
+            donation_id=str(donation_id),
+            amount_fen=amount_fen,
         )
 
     def pay(self, settlement_id: object, merchant_id: str, amount_fen: int, at: datetime) -> None:
@@ -104,6 +128,7 @@ class Donation(Aggregate):
         receipt_no: str
         by: str
         at: datetime
+        reversed_by: str  # set by Reversed only
 
     class Received(Aggregate.Created):
         """The donor's name is personal data (ledger/personal.py): a named donor's name is
@@ -119,6 +144,39 @@ class Donation(Aggregate):
             donation.anonymous = self.anonymous
             donation.amount_fen, donation.received_on = self.amount_fen, self.received_on
             donation.receipt_no, donation.by, donation.at = self.receipt_no, self.by, self.timestamp
+
+    class Reversed(Aggregate.Event):
+        """The donation was recorded by mistake: its cash leaves the fund's figures."""
+
+        amount_fen: int
+        receipt_no: str
+        by: str
+        reason: str
+
+        def apply(self, donation: Donation) -> None:
+            donation.reversed_by = self.by
+
+    @property
+    def reversed(self) -> bool:
+        return getattr(self, "reversed_by", None) is not None
+
+    def reverse(self, by: str, reason: str, at: datetime) -> None:
+        """Reverse this donation: once, by another fund officer than the one who
+        recorded it (four eyes)."""
+        if self.reversed:
+            raise InvalidState(f"the donation {self.receipt_no} is already reversed")
+        if by == self.by:
+            raise FourEyesRequired(
+                "a donation is reversed by another fund officer than the one who recorded it"
+            )
+        self.trigger_event(
+            self.Reversed,
+            timestamp=at,
+            amount_fen=self.amount_fen,
+            receipt_no=self.receipt_no,
+            by=by,
+            reason=reason,
+        )
 
 
 class Settlement(Aggregate):
@@ -167,6 +225,34 @@ class Settlement(Aggregate):
             if all(line["paid_at"] is not None for line in settlement.lines):
                 settlement.status = PAID
 
+    class Cancelled(Aggregate.Event):
+        """Cancelled before any line was paid: its reserved beans go back to the
+        merchants (each records ``SettlementReleased``)."""
+
+        merchant_ids: list[str]
+        by: str
+        reason: str
+
+        def apply(self, settlement: Settlement) -> None:
+            settlement.status = CANCELLED
+
+    def cancel(self, by: str, reason: str, at: datetime) -> None:
+        """Cancel a prepared or approved settlement none of whose lines is paid."""
+        if self.status not in (PREPARED, APPROVED):
+            raise InvalidState(f"this settlement is {self.status}; it cannot be cancelled")
+        paid = [line["merchant_id"] for line in self.lines if line["paid_at"] is not None]
+        if paid:
+            raise InvalidState(
+                f"{len(paid)} line(s) of this settlement are paid; it cannot be cancelled"
+            )
+        self.trigger_event(
+            self.Cancelled,
+            timestamp=at,
+            merchant_ids=[line["merchant_id"] for line in self.lines],
+            by=by,
+            reason=reason,
+        )
+
     @property
     def total_fen(self) -> int:
         return sum(line["cash_fen"] + line["rebate_fen"] for line in self.lines)
@@ -187,6 +273,8 @@ class Settlement(Aggregate):
         self.trigger_event(self.Approved, timestamp=at, by=by)
 
     def check_can_pay(self, merchant_id: str) -> dict:
+        if self.status == CANCELLED:
+            raise InvalidState("this settlement was cancelled")
         if self.status == PREPARED:
             raise InvalidState("this settlement must be approved before it is paid")
         line = self.line(merchant_id)

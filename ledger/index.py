@@ -32,6 +32,12 @@ class LedgerIndex:
         self._position = 0
         self._ids: dict[str, list[str]] = {cls.kind: [] for cls in _KINDS}
         self._outstanding = 0
+        self._merchants: dict[str, list[int]] = {}  # id -> [beans held, rebate_bps]
+        self._registered = get_topic(Merchant.Registered)
+        self._merchant_moves = {
+            get_topic(Merchant.BeansCredited): 1,
+            get_topic(Merchant.BeansDebited): -1,
+        }
         self._opened = {get_topic(Merchant.Registered): "merchant"} | {
             get_topic(cls.Opened): cls.kind for cls in _KINDS if cls is not Merchant
         }
@@ -51,6 +57,13 @@ class LedgerIndex:
             self._catch_up()
             return self._outstanding
 
+    def holdings(self) -> tuple[int, list[tuple[int, int]]]:
+        """Beans outstanding, and ``(beans held, rebate_bps)`` of every merchant: what
+        :func:`ledger.money.liability_fen` prices."""
+        with self._lock:
+            self._catch_up()
+            return self._outstanding, [(held, bps) for held, bps in self._merchants.values()]
+
     def _catch_up(self) -> None:
         recorder, mapper = self._app.recorder, self._app.mapper
         # Up to the head as it is now, and from there next time: the events this index
@@ -69,8 +82,20 @@ class LedgerIndex:
                 topic = notification.topic
                 if topic in self._opened:
                     self._ids[self._opened[topic]].append(str(notification.originator_id))
+                    if topic == self._registered:
+                        registered: Any = mapper.to_domain_event(notification)
+                        self._merchants[str(notification.originator_id)] = [
+                            0,
+                            registered.rebate_bps,
+                        ]
                 else:
                     event: Any = mapper.to_domain_event(notification)
+                    sign = self._merchant_moves.get(topic)
+                    if sign is not None:
+                        merchant = self._merchants.setdefault(
+                            str(notification.originator_id), [0, 0]
+                        )
+                        merchant[0] += sign * event.amount
                     if topic in self._credited and event.flow in Flow.ISSUING:
                         self._outstanding += event.amount
                     elif topic in self._debited and event.flow in (

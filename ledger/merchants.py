@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from eventsourcing.domain import Aggregate
 
 from ledger.accounts import Account, Flow
-from ledger.errors import InsufficientBalance, InvalidState, MerchantSuspended
+from ledger.errors import InvalidState, MerchantSuspended
 
 
 class Merchant(Account):
@@ -71,6 +71,19 @@ class Merchant(Account):
                 merchant.buckets[last_day.isoformat()] = carried
             merchant.reserved += self.beans
 
+    class SettlementReleased(Aggregate.Event):
+        """A cancelled settlement gives back the beans it reserved; they wait for the next
+        settlement, dated the last day they can be from (the day before its cutoff)."""
+
+        settlement_id: str
+        cutoff_day: str
+        beans: int
+
+        def apply(self, merchant: Merchant) -> None:
+            merchant.reserved -= self.beans
+            day = (date.fromisoformat(self.cutoff_day) - timedelta(days=1)).isoformat()
+            merchant.buckets[day] = merchant.buckets.get(day, 0) + self.beans
+
     def init_state(self) -> None:
         self.status = "active"
         self.buckets: dict[str, int] = {}
@@ -99,13 +112,11 @@ class Merchant(Account):
             raise MerchantSuspended(f"merchant {self.name} is suspended")
 
     def check_can_pay(self, amount: int) -> None:
-        # Refunds spend only unsettled beans; settlement debits spend reserved beans,
-        # which settle_line() checks against the settlement itself.
-        if amount > self.unsettled_beans:
-            raise InsufficientBalance(
-                f"merchant {self.name} holds {self.unsettled_beans} unsettled beans, "
-                f"{amount} are needed"
-            )
+        """A refund is bounded by its redemption (what is left of it, within the refund
+        window), not by the beans the merchant holds: a refund of a sale that was already
+        settled leaves the merchant owing beans (fewer than 0 unsettled), a deduction
+        that its next settlements net against its later redemptions (docs/LEDGER.md).
+        Settlement debits spend reserved beans, which debit_settled() checks."""
 
     def debit_settled(self, *, amount: int, ref: object, at, day: str) -> None:
         """Retire ``amount`` reserved beans that the fund has just paid for."""
@@ -138,6 +149,18 @@ class Merchant(Account):
                 beans=beans,
             )
         return beans
+
+    def release_settlement(self, settlement_id: object, cutoff_day: str, beans: int, at) -> None:
+        """Give back ``beans`` reserved for a settlement that was cancelled."""
+        if beans > self.reserved:
+            raise InvalidState(f"merchant {self.name} has only {self.reserved} beans reserved")
+        self.trigger_event(
+            self.SettlementReleased,
+            timestamp=at,
+            settlement_id=str(settlement_id),
+            cutoff_day=cutoff_day,
+            beans=beans,
+        )
 
     def suspend(self, by: str, at) -> None:
         if self.status == "active":

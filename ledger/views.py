@@ -178,6 +178,7 @@ class DonationView:
     amount_fen: int
     receipt_no: str
     received_on: date
+    reversed: bool = False
 
 
 @dataclass(frozen=True)

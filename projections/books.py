@@ -15,7 +15,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, select
 
 from ledger.accounts import Account, Beneficiary, Pool, Volunteer
 from ledger.activities import Activity
@@ -71,6 +71,7 @@ class Books:
         t.payouts,
         t.volunteer_months,
         t.award_corrections,
+        t.merchant_rates,
         t.subjects,
         t.incidents,
     )
@@ -107,6 +108,7 @@ class _Batch:
         self.months = Rows(conn, t.months)
         self.volunteer_months = Rows(conn, t.volunteer_months)
         self.award_corrections = Rows(conn, t.award_corrections)
+        self.merchant_rates = Rows(conn, t.merchant_rates)
         self.subjects = Rows(conn, t.subjects)
         self.incidents = Rows(conn, t.incidents)
         self.entries: list[dict[str, Any]] = []
@@ -160,6 +162,7 @@ class _Batch:
             self.months,
             self.volunteer_months,
             self.award_corrections,
+            self.merchant_rates,
             self.subjects,
             self.incidents,
         ):
@@ -191,6 +194,18 @@ class _Batch:
                 "balance": 0,
                 "leaderboard_opt_in": False,
                 "rebate_bps": event.data.get("rebate_bps"),
+            }
+        )
+
+    def merchant_registered(self, event: StoredEvent) -> None:
+        self.opened(event, Merchant.kind)
+        period = self.period(event)
+        self.month(period)  # the month's liability prices its rate, even with no other figure
+        self.merchant_rates.put(
+            {
+                "merchant_id": event.id,
+                "period": period,
+                "rebate_bps": event.data["rebate_bps"],
             }
         )
 
@@ -377,8 +392,49 @@ class _Batch:
         month["donations_count"] += 1
         month["donations_fen"] += data["amount_fen"]
 
+    def donation_reversed(self, event: StoredEvent) -> None:
+        """A reversal is listed in its month as an item taking the donation back: its
+        receipt number, donor and day received, and the amount as a negative figure."""
+        data = event.data
+        period = self.period(event)
+        d = t.donations.c
+        original = self.conn.execute(
+            select(d.received_on, d.donor)
+            .where(d.receipt_no == data["receipt_no"], d.amount_fen > 0)
+            .order_by(d.position.desc())
+            .limit(1)
+        ).first()
+        pending = [
+            row
+            for row in self.donations
+            if row["receipt_no"] == data["receipt_no"] and row["amount_fen"] > 0
+        ]
+        received_on, donor = (
+            (pending[-1]["received_on"], pending[-1]["donor"])
+            if pending
+            else (original.received_on, original.donor)
+            if original
+            else ("", "")
+        )
+        self.donations.append(
+            {
+                "position": event.position,
+                "period": period,
+                "received_on": received_on,
+                "donor": donor,
+                "amount_fen": -data["amount_fen"],
+                "receipt_no": data["receipt_no"],
+            }
+        )
+        month = self.month(period)
+        month["donations_count"] += 1
+        month["donations_fen"] -= data["amount_fen"]
+
     def fund_in(self, event: StoredEvent) -> None:
         self.month(self.period(event))["fund_in_fen"] += event.data["amount_fen"]
+
+    def fund_reversed(self, event: StoredEvent) -> None:
+        self.month(self.period(event))["fund_in_fen"] -= event.data["amount_fen"]
 
     def fund_out(self, event: StoredEvent) -> None:
         self.month(self.period(event))["fund_out_fen"] += event.data["amount_fen"]
@@ -397,6 +453,12 @@ class _Batch:
                     "payment_ref": None,
                 }
             )
+
+    def settlement_cancelled(self, event: StoredEvent) -> None:
+        """A cancelled settlement has no lines: none was paid, and its beans go back to
+        the merchants for the next one."""
+        for merchant_id in event.data["merchant_ids"]:
+            self.lines.delete((event.id, merchant_id))
 
     def line_paid(self, event: StoredEvent) -> None:
         merchant_id = event.data["merchant_id"]
@@ -434,7 +496,7 @@ HANDLERS: dict[type, Handler] = {
     Volunteer.Opened: partial(_Batch.opened, kind=Volunteer.kind),
     Beneficiary.Opened: partial(_Batch.opened, kind=Beneficiary.kind),
     Pool.Opened: partial(_Batch.opened, kind=Pool.kind),
-    Merchant.Registered: partial(_Batch.opened, kind=Merchant.kind),
+    Merchant.Registered: _Batch.merchant_registered,
     Volunteer.BeansCredited: _Batch.volunteer_credited,
     Beneficiary.BeansCredited: _Batch.credited,
     Pool.BeansCredited: _Batch.credited,
@@ -457,6 +519,9 @@ HANDLERS: dict[type, Handler] = {
     Redemption.Refunded: _Batch.refunded,
     Donation.Received: _Batch.donation,
     Fund.DonationReceived: _Batch.fund_in,
+    Donation.Reversed: _Batch.donation_reversed,
+    Fund.DonationReversed: _Batch.fund_reversed,
+    Settlement.Cancelled: _Batch.settlement_cancelled,
     Fund.SettlementLinePaid: _Batch.fund_out,
     Settlement.Prepared: _Batch.settlement_prepared,
     Settlement.LinePaid: _Batch.line_paid,
@@ -479,6 +544,7 @@ IGNORED: frozenset[type] = frozenset(
         Merchant.Suspended,
         Merchant.Reactivated,
         Merchant.SettlementReserved,
+        Merchant.SettlementReleased,
         Activity.CheckedIn,  # an attendance's beans come as the volunteer's credit
         Activity.AttendanceConfirmed,
         Fund.Opened,  # the fund's figures come from its donations and payouts

@@ -241,11 +241,48 @@ def _months_upto(conn: Connection, period: str) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in conn.execute(query)]
 
 
-def _running(months: list[dict[str, Any]], bean_value_fen: int) -> dict[str, dict[str, int]]:
-    """For each month with figures: the fund's balance and beans outstanding at its end."""
+def _merchant_changes(conn: Connection, period: str) -> dict[str, dict[str, int]]:
+    """``{period: {merchant_id: change}}``: how the beans each merchant holds changed in
+    each month up to ``period`` (redeemed, less refunded, less settled and paid)."""
+    changes: dict[str, dict[str, int]] = {}
+
+    def add(month: str, merchant_id: str, beans: int) -> None:
+        changes.setdefault(month, {})
+        changes[month][merchant_id] = changes[month].get(merchant_id, 0) + int(beans)
+
+    m, p = t.merchant_months.c, t.payouts.c
+    for row in conn.execute(
+        select(m.period, m.merchant_id, m.redeemed - m.refunded).where(m.period <= period)
+    ):
+        add(row[0], row[1], row[2])
+    for row in conn.execute(
+        select(p.period, p.merchant_id, func.sum(p.beans))
+        .where(p.period <= period)
+        .group_by(p.period, p.merchant_id)
+    ):
+        add(row[0], row[1], -row[2])
+    return changes
+
+
+def _running(
+    conn: Connection, months: list[dict[str, Any]], bean_value_fen: int
+) -> dict[str, dict[str, int]]:
+    """For each month with figures: the fund's balance, the beans outstanding and what
+    paying them will cost (cash and rebates, ``ledger.money.liability_fen``) at its end."""
+    if not months:
+        return {}
+    r = t.merchant_rates.c
+    rates = [
+        (row.period, row.merchant_id, row.rebate_bps)
+        for row in conn.execute(select(r.period, r.merchant_id, r.rebate_bps).order_by(r.period))
+    ]
+    changes = _merchant_changes(conn, months[-1]["period"])
     balance = outstanding = 0
+    held: dict[str, int] = {}
+    registered: dict[str, int] = {}
     ends = {}
     for month in months:
+        period = month["period"]
         balance += month["fund_in_fen"] - month["fund_out_fen"]
         outstanding += (
             month["incident_awards"]
@@ -254,10 +291,14 @@ def _running(months: list[dict[str, Any]], bean_value_fen: int) -> dict[str, dic
             - month["corrected"]
             - month["retired"]
         )
-        ends[month["period"]] = {
+        registered.update({m: bps for p, m, bps in rates if p <= period})
+        for merchant_id, change in changes.get(period, {}).items():
+            held[merchant_id] = held.get(merchant_id, 0) + change
+        merchants = [(held.get(m, 0), bps) for m, bps in registered.items()]
+        ends[period] = {
             "balance_end_fen": balance,
             "outstanding_end": outstanding,
-            "liability_end_fen": cash_fen(outstanding, bean_value_fen),
+            "liability_end_fen": money.liability_fen(outstanding, merchants, bean_value_fen),
         }
     return ends
 
@@ -267,7 +308,7 @@ def fund_history(conn: Connection, periods: list[str], bean_value_fen: int) -> l
     if not periods:
         return []
     ordered = sorted(periods)
-    ends = _running(_months_upto(conn, ordered[-1]), bean_value_fen)
+    ends = _running(conn, _months_upto(conn, ordered[-1]), bean_value_fen)
     history, last = [], {"balance_end_fen": 0, "liability_end_fen": 0}
     known = sorted(ends)
     index = 0
@@ -294,7 +335,7 @@ def fund_report(
     if first is None or not first <= period <= current:
         return None
     months = _months_upto(conn, period)
-    ends = _running(months, bean_value_fen)
+    ends = _running(conn, months, bean_value_fen)
     before = [m for m in months if m["period"] < period]
     start = ends[before[-1]["period"]] if before else None
     end = ends[months[-1]["period"]] if months else None

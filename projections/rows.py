@@ -46,6 +46,7 @@ class Rows:
         self._key = operator.itemgetter(*self.key_columns)  # a value, or a tuple of them
         self._rows: dict[Hashable, dict[str, Any] | None] = {}
         self._dirty: set[Hashable] = set()
+        self._deleted: set[Hashable] = set()
 
     def _key_of(self, row: dict[str, Any]) -> Hashable:
         return self._key(row)
@@ -88,7 +89,14 @@ class Rows:
         key = self._key_of(row)
         self._rows[key] = row
         self._dirty.add(key)
+        self._deleted.discard(key)
         return row
+
+    def delete(self, key: Hashable) -> None:
+        """Remove the row with this primary key (at flush)."""
+        self._rows[key] = None
+        self._dirty.discard(key)
+        self._deleted.add(key)
 
     def changed(self, key: Hashable) -> None:
         """Mark a row that was changed in place for writing."""
@@ -106,7 +114,19 @@ class Rows:
         rows = [row for key in self._dirty if (row := self._rows[key]) is not None]
         bulk.upsert(self.conn, self.table, rows)
         self._dirty.clear()
-        return len(rows)
+        for key in self._deleted:
+            parts: tuple[Any, ...] = key if isinstance(key, tuple) else (key,)
+            self.conn.execute(
+                self.table.delete().where(
+                    *(
+                        self.table.c[name] == part
+                        for name, part in zip(self.key_columns, parts, strict=True)
+                    )
+                )
+            )
+        count = len(rows) + len(self._deleted)
+        self._deleted.clear()
+        return count
 
 
 append = bulk.append

@@ -175,6 +175,16 @@ award_corrections = Table(
     Column("corrected", BigInteger, nullable=False),
 )
 
+# Each merchant's rebate rate and the month it was registered in: a month's liability
+# prices the beans not yet spent at the highest rate of the merchants registered by then.
+merchant_rates = Table(
+    "gb_proj_merchant_rates",
+    metadata,
+    Column("merchant_id", String(ID), primary_key=True),
+    Column("period", String(7), nullable=False),
+    Column("rebate_bps", Integer, nullable=False),
+)
+
 # The incidents coordinators work through (GET /api/v1/incidents).
 incidents = Table(
     "gb_proj_incidents",

@@ -153,6 +153,7 @@ class _Month:
     retired: int = 0
     corrected: int = 0
     fund_change_fen: int = 0
+    merchant_change: dict[str, int] = field(default_factory=dict)  # merchant id -> beans
     awarded_volunteers: set[str] = field(default_factory=set)
     incidents_verified: int = 0
     redemptions: int = 0
@@ -169,6 +170,8 @@ class _Log:
     incidents: set[str] = field(default_factory=set)
     activities: set[str] = field(default_factory=set)
     merchants: dict[str, str] = field(default_factory=dict)  # id -> name at registration
+    rates: dict[str, tuple[int, int]] = field(default_factory=dict)  # id -> (month, bps)
+    donations: dict[str, dict] = field(default_factory=dict)  # id -> its report item
     lines: dict[tuple[str, str], dict] = field(default_factory=dict)  # (settlement, merchant)
 
     def month(self, at: datetime) -> _Month:
@@ -183,6 +186,10 @@ def _on_beans(log: _Log, month: _Month, event: dict, state: dict, credit: bool) 
     """Count a bean movement once: by its credit side, except corrections and
     settlements, which have only a debit side."""
     flow, amount = state["flow"], _amount(state["amount"])
+    if event["topic"].partition(":")[2].startswith("Merchant."):
+        merchant_id = _id(event)
+        change = amount if credit else -amount
+        month.merchant_change[merchant_id] = month.merchant_change.get(merchant_id, 0) + change
     if not credit:
         if flow == "settlement":
             month.retired += amount
@@ -211,6 +218,8 @@ def _on_debit(log: _Log, month: _Month, event: dict, state: dict) -> None:
 
 def _on_registered(log: _Log, month: _Month, event: dict, state: dict) -> None:
     log.merchants[_id(event)] = state["display_name"]
+    registered = _month_index(state["timestamp"].astimezone(log.zone))
+    log.rates[_id(event)] = (registered, _amount(state["rebate_bps"]))
 
 
 def _on_incident(log: _Log, month: _Month, event: dict, state: dict) -> None:
@@ -231,14 +240,25 @@ def _on_redemption(log: _Log, month: _Month, event: dict, state: dict) -> None:
 
 def _on_donation(log: _Log, month: _Month, event: dict, state: dict) -> None:
     donor = ANONYMOUS if state["anonymous"] is True else NAMED_DONOR
-    month.donations.append(
-        {
-            "received_on": state["received_on"],
-            "donor": donor,
-            "amount_fen": _amount(state["amount_fen"]),
-            "receipt_no": state["receipt_no"],
-        }
-    )
+    item = {
+        "received_on": state["received_on"],
+        "donor": donor,
+        "amount_fen": _amount(state["amount_fen"]),
+        "receipt_no": state["receipt_no"],
+    }
+    log.donations[_id(event)] = item
+    month.donations.append(item)
+
+
+def _on_donation_reversed(log: _Log, month: _Month, event: dict, state: dict) -> None:
+    original = log.donations.get(_id(event))
+    if original is None:
+        raise VerifyError(f"position {event['position']}: a reversal of no donation")
+    month.donations.append(original | {"amount_fen": -_amount(state["amount_fen"])})
+
+
+def _on_fund_reversed(log: _Log, month: _Month, event: dict, state: dict) -> None:
+    month.fund_change_fen -= _amount(state["amount_fen"])
 
 
 def _on_fund_in(log: _Log, month: _Month, event: dict, state: dict) -> None:
@@ -274,6 +294,8 @@ HANDLERS: dict[str, Callable[[_Log, _Month, dict, dict], None]] = {
     "Redemption.Made": _on_redemption,
     "Donation.Received": _on_donation,
     "Fund.DonationReceived": _on_fund_in,
+    "Donation.Reversed": _on_donation_reversed,
+    "Fund.DonationReversed": _on_fund_reversed,
     "Fund.SettlementLinePaid": _on_fund_out,
     "Settlement.Prepared": _on_prepared,
     "Settlement.LinePaid": _on_line_paid,
@@ -294,6 +316,8 @@ IGNORED = frozenset(
         "Merchant.Suspended",
         "Merchant.Reactivated",
         "Merchant.SettlementReserved",
+        "Merchant.SettlementReleased",  # a cancelled settlement: its lines were never paid
+        "Settlement.Cancelled",
         "Activity.CheckedIn",  # an activity's awards count by their credits
         "Activity.AttendanceConfirmed",
         "Incident.Rejected",
@@ -386,11 +410,34 @@ def _coverage(balance_fen: int, liability_fen: int) -> str | None:
         return str(ratio.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
 
 
+def _cost(beans: int, bean_value_fen: int, rebate_bps: int) -> int:
+    """What paying a merchant for ``beans`` costs: cash plus the rebate on it, rounded
+    half-up to the fen; nothing for no beans or fewer (a merchant's deduction)."""
+    if beans <= 0:
+        return 0
+    cash = beans * bean_value_fen
+    return cash + (2 * cash * rebate_bps + 10_000) // 20_000
+
+
+def _liability(totals: _Totals, log: _Log, index: int, bean_value_fen: int) -> int:
+    """What paying every outstanding bean costs at the end of month ``index``: each
+    merchant's beans at its rate, the rest at the highest rate of the merchants registered
+    by then (docs/REPORTS.md)."""
+    rates = {m: bps for m, (month, bps) in log.rates.items() if month <= index}
+    highest = max(rates.values(), default=0)
+    held = {m: totals.held.get(m, 0) for m in rates}
+    unspent = totals.outstanding - sum(held.values())
+    return _cost(unspent, bean_value_fen, highest) + sum(
+        _cost(beans, bean_value_fen, rates[m]) for m, beans in held.items()
+    )
+
+
 @dataclass
 class _Totals:
     """Running figures carried from month to month."""
 
     outstanding: int = 0
+    held: dict[str, int] = field(default_factory=dict)  # beans each merchant holds
     balance_fen: int = 0
     head_position: int = -1
     head: str | None = None
@@ -404,9 +451,11 @@ def _report(log: _Log, index: int, final: bool, totals: _Totals, bean_value_fen:
     balance_start = totals.balance_fen
     totals.balance_fen += month.fund_change_fen
     totals.outstanding += month.issued - month.corrected - month.retired
+    for merchant_id, change in month.merchant_change.items():
+        totals.held[merchant_id] = totals.held.get(merchant_id, 0) + change
     if month.last_position > totals.head_position:
         totals.head_position, totals.head = month.last_position, month.last_chain
-    liability = totals.outstanding * bean_value_fen
+    liability = _liability(totals, log, index, bean_value_fen)
     return {
         "period": _period(index),
         "final": final,

@@ -220,7 +220,9 @@ def tell_story(c: Community, first: date) -> dict[str, Any]:
     payments, a refund of 5 beans, gifts to a person and to the pool, a pool allocation,
     a correction; in month 2 the settlement of month 1 prepared, approved and paid on two
     days, more awards and payments, a donation, a correction, a second allotment; in
-    month 3 a donation and an award. The clock ends in month 3. Returns the ids."""
+    month 3 a donation, an award, a donation reversed and recorded again, a settlement
+    cancelled and prepared again, and a refund of a sale already settled. The clock ends
+    in month 3. Returns the ids."""
     coordinator = c.coordinator
     second = next_month(first)
     third = next_month(second)
@@ -270,11 +272,21 @@ def tell_story(c: Community, first: date) -> dict[str, Any]:
     at(second, 5)
     c.ledger.pay_settlement_line(settlement.id, noodles, "BANK-2", c.officer)
     c.ledger.correct(li, 2, "counted twice", coordinator, corrects=c.credits(li)[-1])
-    c.spend_card(grandma, grocery, 45)
+    card_sale = c.spend_card(grandma, grocery, 45)
 
     at(third, 4)
     c.donate(7_500, receipt_no="R-004")
     c.earn(zhang, 7)
+    # Undone as new entries: a mistyped donation reversed and recorded again; a
+    # settlement of month 2 cancelled, prepared again and paid; then month 2's card sale
+    # refunded in part after it was paid (the grocery owes 5 beans).
+    mistyped = c.donate(990_000, receipt_no="R-005")
+    c.ledger.reverse_donation(mistyped.id, "typed 9900 yuan for 99", c.second_officer)
+    c.donate(9_900, receipt_no="R-005")
+    cancelled = c.ledger.prepare_settlement(c.officer)
+    c.ledger.cancel_settlement(cancelled.id, "prepared before the shops checked", c.officer)
+    c.settle()
+    c.refund(card_sale, 5)
     return {
         "volunteers": [li, zhang],
         "beneficiary": grandma,

@@ -87,6 +87,7 @@ class Community:
         self.clock = clock
         self._cards: dict[str, str] = {}
         self._numbers = count(1)
+        self._settled: dict[str, str] = {}  # period -> the letter of its next settlement
 
     @classmethod
     def in_memory(cls, start: datetime = START, rules: Rules | None = None) -> Community:
@@ -243,9 +244,15 @@ class Community:
         line is paid; return the settlement as it ends up (status "paid")."""
         prepared = self.ledger.prepare_settlement(self.officer, cutoff=cutoff)
         self.ledger.approve_settlement(prepared.id, self.second_officer)
+        # BANK-2026-03-1, -2 …; a second settlement of the month BANK-2026-03-b1 …
+        again = self._settled.get(prepared.period, "")
+        self._settled[prepared.period] = chr(ord(again or "a") + 1)
         for number, line in enumerate(prepared.lines, start=1):
             self.ledger.pay_settlement_line(
-                prepared.id, line.merchant_id, f"BANK-{prepared.period}-{number}", self.officer
+                prepared.id,
+                line.merchant_id,
+                f"BANK-{prepared.period}-{again}{number}",
+                self.officer,
             )
         return self.ledger.get_settlement(prepared.id)
 
@@ -271,8 +278,9 @@ class Community:
 
         * what volunteers, beneficiaries, merchants and the pool hold equals the fund's
           ``outstanding_beans``;
-        * no account but issuance is negative, and no merchant has promised more beans to
-          settlements than it holds;
+        * no account but issuance and merchants is negative; a merchant only by what it
+          refunded (a deduction from its next settlements), and it never reserves a
+          negative number of beans;
         * from the event log: every transfer (gift, pool allocation, redemption, refund)
           credits exactly what it debits, and held + issuance + retired == 0, where
           issuance = corrected - issued and retired = settled.
@@ -280,14 +288,25 @@ class Community:
         ledger = self.ledger
         held = ledger.get_pool_balance()
         assert held >= 0, f"the pool holds {held} beans"
-        for kind in ("volunteer", "beneficiary", "merchant"):
+        for kind in ("volunteer", "beneficiary"):
             for account_id in ledger.index.ids_of(kind):
                 balance = ledger.get_balance(account_id)
                 assert balance >= 0, f"{kind} {account_id} holds {balance} beans"
                 held += balance
+        refunded: dict[str, int] = {}
+        for event in self._account_events():
+            if isinstance(event, Account.BeansDebited) and event.flow == Flow.REFUND:
+                merchant_id = str(event.originator_id)
+                refunded[merchant_id] = refunded.get(merchant_id, 0) + event.amount
         for merchant_id in ledger.index.ids_of("merchant"):
-            unsettled = ledger.get_merchant(merchant_id).unsettled_beans
-            assert unsettled >= 0, f"merchant {merchant_id} reserved more than it holds"
+            merchant = ledger.get_merchant(merchant_id)
+            held += merchant.balance
+            # a merchant owes beans only by refunding sales already settled (a deduction)
+            assert merchant.balance >= -refunded.get(merchant_id, 0), (
+                f"merchant {merchant_id} holds {merchant.balance} beans"
+            )
+            reserved = merchant.balance - merchant.unsettled_beans
+            assert reserved >= 0, f"merchant {merchant_id} reserved {reserved} beans"
 
         issued = corrected = retired = 0
         transfers: dict[tuple[str, str], int] = {}

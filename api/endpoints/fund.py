@@ -17,7 +17,7 @@ from marshmallow import Schema, fields, validate
 from api.context import ledger_of
 from api.idempotent import idempotent, ledger_key
 from api.security import STAFF, actor, requires
-from ledger.fund import MAX_DONATION_FEN, MAX_DONOR_NAME, MAX_RECEIPT_NO
+from ledger.fund import MAX_DONATION_FEN, MAX_DONOR_NAME, MAX_REASON, MAX_RECEIPT_NO
 from ledger.views import SettlementView
 
 blp = Blueprint(
@@ -26,7 +26,6 @@ blp = Blueprint(
     url_prefix="/api/v1",
     description="Donations, the fund's position, and settlements with merchants",
 )
-
 
 
 class DonationRequest(Schema):
@@ -56,11 +55,31 @@ class DonationReceipt(Schema):
     amount_fen = fields.Integer(required=True)
 
 
+class ReasonRequest(Schema):
+    reason = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=MAX_REASON),
+        metadata={"description": "why: kept in the log with the new entry"},
+    )
+
+
+class DonationReversedOut(Schema):
+    id = fields.String(required=True)
+    amount_fen = fields.Integer(
+        required=True, metadata={"description": "the donation's amount, taken out of the fund"}
+    )
+    reversed = fields.Boolean(required=True)
+
+
 class FundPositionOut(Schema):
     balance_fen = fields.Integer(required=True, metadata={"description": "cash in the fund"})
     liability_fen = fields.Integer(
         required=True,
-        metadata={"description": "beans held by anyone but issuance and retired, in fen"},
+        metadata={
+            "description": "what paying every outstanding bean will cost, in fen: cash "
+            "plus rebate, a merchant's beans at its rate, beans not yet spent at the "
+            "highest rate of any merchant (docs/LEDGER.md)"
+        },
     )
     coverage = fields.Float(
         required=True,
@@ -96,7 +115,9 @@ class SettlementOut(Schema):
         required=True, metadata={"description": "YYYY-MM, the month of the day before cutoff"}
     )
     cutoff = fields.Date(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(("prepared", "approved", "paid")))
+    status = fields.String(
+        required=True, validate=validate.OneOf(("prepared", "approved", "paid", "cancelled"))
+    )
     lines = fields.List(fields.Nested(SettlementLineOut), required=True)
     total_fen = fields.Integer(
         required=True, metadata={"description": "the sum of every line's cash and rebate"}
@@ -148,12 +169,31 @@ class Donations(MethodView):
         return ledger_of().record_donation(**body, by=actor())
 
 
+@blp.route("/fund/donations/<donation_id>/reverse")
+class DonationReversal(MethodView):
+    @idempotent
+    @requires("fund_officer")
+    @blp.arguments(ReasonRequest)
+    @blp.response(200, DonationReversedOut)
+    def post(self, body, donation_id):
+        """Reverse a donation recorded by mistake: a new entry takes its cash back out of
+        the fund (the report lists it as a negative item). The receipt number may then be
+        recorded again.
+
+        four_eyes_required (403) for the officer who recorded it; invalid_state (409)
+        when it is already reversed; insufficient_fund (409) when the fund no longer
+        holds that much; not_found (404).
+        """
+        return ledger_of().reverse_donation(donation_id, body["reason"], actor())
+
+
 @blp.route("/fund")
 class FundOverview(MethodView):
     @requires(*STAFF)
     @blp.response(200, FundPositionOut)
     def get(self):
-        """The fund's cash balance, what it owes for beans in circulation, and coverage."""
+        """The fund's cash balance, what paying the beans in circulation will cost it
+        (rebates included), and coverage."""
         return ledger_of().get_fund()
 
 
@@ -194,6 +234,21 @@ class SettlementApproval(MethodView):
         unless it is prepared.
         """
         return ledger_of().approve_settlement(settlement_id, actor())
+
+
+@blp.route("/settlements/<settlement_id>/cancel")
+class SettlementCancellation(MethodView):
+    @idempotent
+    @requires("fund_officer")
+    @blp.arguments(ReasonRequest)
+    @blp.response(200, SettlementStatusOut)
+    def post(self, body, settlement_id):
+        """Cancel a prepared or approved settlement before any of its lines is paid; its
+        reserved beans go back to the merchants' unsettled beans, for the next one.
+
+        invalid_state (409) once a line is paid, or when it is paid or cancelled already.
+        """
+        return ledger_of().cancel_settlement(settlement_id, body["reason"], actor())
 
 
 @blp.route("/settlements/<settlement_id>/lines/<merchant_id>/paid")

@@ -128,14 +128,15 @@ def _linked_account(role: str, given: str, errors: dict[str, str]) -> str | None
     ledger = ledger_of()
     try:
         account_id = ledger.account_id_for_number(given) if given.isdigit() else given
-        account = ledger.get_account(account_id)
+        # POST /users's check: a volunteer's or a beneficiary's account, in canonical form
+        account = ledger.get_member_account(account_id)
     except NotFound:
         errors["account"] = _("There is no account with that id or number.")
         return None
     if role == "beneficiary" and account.kind != "beneficiary":
         errors["account"] = _("That account is not a beneficiary account.")
         return None
-    if role != "beneficiary" and account.kind != "volunteer":
+    if role == "volunteer" and account.kind != "volunteer":
         errors["account"] = _("That account is not a volunteer account.")
         return None
     return account.id

@@ -4,6 +4,8 @@ imports no page module."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask_babel import format_percent, lazy_gettext
 from markupsafe import Markup
 
@@ -91,6 +93,18 @@ PUBLIC_NAV = (
     ("/reports", lazy_gettext("Fund reports")),
     ("/how", lazy_gettext("How it works")),
 )
+
+
+def coverage_percent(coverage: Decimal | str | None) -> str:
+    """The fund's coverage as every page shows it: a percentage with one decimal
+    (``"1.2500"`` -> 125.0 %), the same number the API gives as a ratio; a note while
+    nothing is owed. The public report, the staff pages and the CSV/PDF use this one."""
+    if coverage is None:
+        return str(NOTHING_OWED)
+    return format_percent(Decimal(coverage), "#,##0.0%")
+
+
+NOTHING_OWED = lazy_gettext("Nothing is owed (no beans in circulation).")
 
 
 def rebate_text(bps: int) -> str:

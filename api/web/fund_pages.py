@@ -16,14 +16,14 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, flash, render_template, request
-from flask_babel import format_percent, lazy_gettext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from api.context import ledger_of, reading
-from api.web.common import fund_chart
+from api.web.common import coverage_percent, fund_chart
 from api.web.support import actor, attempt, back, ledger_key, ledger_message, money, page, who
 from ledger.errors import InvalidState, LedgerError, NotFound
-from ledger.fund import MAX_DONATION_FEN, MAX_DONOR_NAME, MAX_RECEIPT_NO
+from ledger.fund import MAX_DONATION_FEN, MAX_DONOR_NAME, MAX_REASON, MAX_RECEIPT_NO
 from projections import queries
 
 bp = Blueprint("fund", __name__)
@@ -38,16 +38,11 @@ STATUS_NAMES = {
     "prepared": lazy_gettext("Prepared, waiting for approval"),
     "approved": lazy_gettext("Approved, being paid"),
     "paid": lazy_gettext("Paid out"),
+    "cancelled": lazy_gettext("Cancelled"),
 }
 
 
 # --- the fund's position ---------------------------------------------------------------------
-
-
-def coverage_text(coverage: Decimal | None) -> str:
-    if coverage is None:
-        return _("Nothing is owed (no beans in circulation).")
-    return format_percent(coverage, "#,##0.0%")
 
 
 @bp.get("/staff/fund")
@@ -58,7 +53,7 @@ def fund_overview() -> str:
     return render_template(
         "web_fund_overview.html",
         position=position,
-        coverage=coverage_text(position.coverage),
+        coverage=coverage_percent(position.coverage),
         chart=fund_chart(),
         bean_value_fen=ledger_of().rules.bean_value_fen,
     )
@@ -185,6 +180,44 @@ def fund_record_donation() -> Any:
     return back("/staff/donations")
 
 
+@bp.route("/staff/donations/reverse", methods=["GET", "POST"])
+@page(OFFICER)
+def fund_reverse_donation() -> Any:
+    """Reverse a donation recorded by mistake (POST /fund/donations/{id}/reverse): the
+    officer first sees the donation and gives a reason, then confirms. Another officer
+    than the one who recorded it (the ledger refuses, the page says why)."""
+    ledger = ledger_of()
+    receipt_no = request.values.get("receipt_no", "").strip()
+    found = ledger.find_donation(receipt_no) if receipt_no else None
+    if found is None:
+        abort(404)
+    reason = request.form.get("reason", "").strip()
+    if request.method == "GET" or found.reversed:
+        if found.reversed:
+            flash(_("This donation is already reversed."), "error")
+        return render_template(
+            "web_fund_reverse_donation.html", donation=found, reason=reason, error=None
+        )
+    if not reason or len(reason) > MAX_REASON:
+        error = _("Say why the donation is reversed (at most %(num)d characters).", num=MAX_REASON)
+        page_html = render_template(
+            "web_fund_reverse_donation.html", donation=found, reason=reason, error=error
+        )
+        return page_html, 422
+    reversed_ = attempt(lambda: ledger.reverse_donation(found.id, reason, actor()))
+    if reversed_ is None:
+        return back(f"/staff/donations/reverse?receipt_no={found.receipt_no}")
+    flash(
+        _(
+            "Donation of %(amount)s reversed (receipt %(receipt)s).",
+            amount=money(reversed_.amount_fen),
+            receipt=reversed_.receipt_no,
+        ),
+        "ok",
+    )
+    return back("/staff/donations")
+
+
 # --- settlements -------------------------------------------------------------------------------
 
 
@@ -298,6 +331,9 @@ def fund_settlement(settlement_id: str) -> str:
         },
         is_officer=person.role == OFFICER,
         prepared_by_me=person.username == view.prepared_by,
+        can_cancel=person.role == OFFICER
+        and view.status in ("prepared", "approved")
+        and all(line["paid_at"] is None for line in lines),
         fund_balance_fen=ledger.get_fund().balance_fen,
     )
 
@@ -352,6 +388,37 @@ def fund_pay_line(settlement_id: str, merchant_id: str) -> Any:
         ),
         "ok",
     )
+    return back(f"/staff/settlements/{settlement_id}")
+
+
+@bp.route("/staff/settlements/<settlement_id>/cancel", methods=["GET", "POST"])
+@page(OFFICER)
+def fund_cancel_settlement(settlement_id: str) -> Any:
+    """Cancel a settlement before any line is paid (POST /settlements/{id}/cancel): the
+    officer sees what is cancelled, gives a reason, then confirms; the merchants' beans
+    go back to their unsettled beans for the next settlement."""
+    ledger = ledger_of()
+    view = ledger.get_settlement(settlement_id)  # NotFound: the 404 page
+    reason = request.form.get("reason", "").strip()
+    context = {
+        "settlement": view,
+        "cutoff": ledger.day_of(view.cutoff),
+        "status_name": STATUS_NAMES.get(view.status, view.status),
+        "reason": reason,
+        "error": None,
+    }
+    if request.method == "GET":
+        return render_template("web_fund_cancel_settlement.html", **context)
+    if not reason or len(reason) > MAX_REASON:
+        context["error"] = _(
+            "Say why the settlement is cancelled (at most %(num)d characters).", num=MAX_REASON
+        )
+        return render_template("web_fund_cancel_settlement.html", **context), 422
+    try:
+        ledger.cancel_settlement(settlement_id, reason, actor())
+    except LedgerError as error:
+        return _refused(error, settlement_id)
+    flash(_("Settlement cancelled. Its beans wait for the next settlement."), "ok")
     return back(f"/staff/settlements/{settlement_id}")
 
 

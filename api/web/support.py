@@ -55,8 +55,25 @@ LEDGER_MESSAGES = {
     "merchant_suspended": _l("This merchant is suspended."),
     "limit_exceeded": _l("That is over the limit."),
     "award_cap_exceeded": _l("That award would go over the daily award cap."),
-    "self_verification": _l("You cannot verify or resolve an incident you reported or handled."),
-    "four_eyes_required": _l("Another fund officer must approve a settlement you prepared."),
+    "self_verification": _l(
+        "You cannot give beans to your own account: another coordinator must verify, "
+        "resolve, confirm, allot or allocate for it."
+    ),
+    "four_eyes_required": _l(
+        "Another fund officer must do this: you prepared the settlement or recorded the donation."
+    ),
+    "period_not_open": _l(
+        "Allotments are granted for the current month only, and never for a month before "
+        "the account was opened."
+    ),
+    "unknown_credit": _l(
+        "Choose the award, allotment, gift or pool allocation of this account that the "
+        "correction takes back."
+    ),
+    "correction_exceeds_credit": _l("That is more than is left of the credit being corrected."),
+    "pin_required": _l("This card has a PIN: ask for it."),
+    "no_handlers": _l("Name the handlers first, or say that nobody is to be awarded."),
+    "payment_reference_used": _l("That payment reference already paid another settlement line."),
     "refund_exceeds_redemption": _l("That is more than is left of the payment."),
     "refund_window_closed": _l("The refund window for that payment has closed."),
     "idempotency_key_reused": _l("This form was already sent with other values. Reload the page."),

@@ -155,6 +155,13 @@ RULES: tuple[Rule, ...] = (
             "receipt_no": "R-9001",
         },
     ),
+    Rule(
+        "POST",
+        f"{A}/fund/donations/{{donation_id}}/reverse",
+        allow("fund_officer"),
+        body={"reason": "typed twice"},
+        note="another fund officer than the one who recorded it",
+    ),
     Rule("GET", f"{A}/fund", allow(*STAFF)),
     Rule("POST", f"{A}/settlements", allow("fund_officer"), body={}),
     Rule(
@@ -168,6 +175,12 @@ RULES: tuple[Rule, ...] = (
         f"{A}/settlements/{{settlement_id}}/approve",
         allow("fund_officer"),
         note="another fund officer than the preparer: see test_the_preparer_may_not_approve",
+    ),
+    Rule(
+        "POST",
+        f"{A}/settlements/{{settlement_id}}/cancel",
+        allow("fund_officer"),
+        body={"reason": "wrong cutoff"},
     ),
     Rule(
         "POST",
@@ -387,7 +400,7 @@ def build_world(community: Community, app) -> World:
         "Park clean-up", c.now - timedelta(hours=1), c.now + timedelta(hours=2), 5, c.coordinator
     )
     world["activity"], world["checkin_code"] = activity.id, activity.checkin_code
-    c.donate(100_000)
+    world["donation"] = c.donate(100_000).id
     world["settlement"] = ledger.prepare_settlement(
         c.officer, cutoff=c.today + timedelta(days=1)
     ).id
@@ -409,6 +422,7 @@ def path_of(rule: Rule, role: str, world: World) -> str:
         "incident_id": world["incident"],
         "activity_id": world["activity"],
         "settlement_id": world["settlement"],
+        "donation_id": world["donation"],
         "period": PERIOD,
     }
     ids.update({name: world[key] for name, key in rule.ids.items()})

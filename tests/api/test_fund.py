@@ -134,13 +134,16 @@ def test_staff_read_the_funds_position_and_coverage(community, sign_in, spent):
     for reader in readers:
         answer = reader.get("/api/v1/fund")
         assert answer.status_code == 200
-        assert answer.get_json() == {"balance_fen": 0, "liability_fen": 10_000, "coverage": 0.0}
+        # paying every bean with its rebate: the grocery's 40 at 10 % (4,400), the
+        # canteen's 20 at 5 % (2,100), and Li's 40 not yet spent at the highest rate,
+        # 10 % (4,400)
+        assert answer.get_json() == {"balance_fen": 0, "liability_fen": 10_900, "coverage": 0.0}
 
-    community.donate(3_000)
+    community.donate(3_270)
     answer = readers[0].get("/api/v1/fund").get_json()
-    assert answer == {"balance_fen": 3_000, "liability_fen": 10_000, "coverage": 0.3}
-    community.donate(30_000)
-    # 33,000 / 10,000 = 3.3; 4 decimals appear when the ratio needs them
+    assert answer == {"balance_fen": 3_270, "liability_fen": 10_900, "coverage": 0.3}
+    community.donate(32_700)
+    # 35,970 / 10,900 = 3.3; 4 decimals appear when the ratio needs them
     assert readers[0].get("/api/v1/fund").get_json()["coverage"] == 3.3
     community.donate(1)
     assert readers[0].get("/api/v1/fund").get_json()["coverage"] == 3.3001
@@ -326,3 +329,83 @@ def test_retried_settlement_requests_act_once(community, officer, second_officer
     other_ref = officer.post(path, json={"payment_ref": "BANK-9"}, headers=pay_key)
     assert status_and_code(other_ref) == (422, "idempotency_key_reused")
     assert fund_balance(community) == 100_000 - 4_400
+
+
+# --- undo as new entries (issue 14) ------------------------------------------------------
+
+
+def log_length(community) -> int:
+    return community.ledger.recorder.max_notification_id() or 0
+
+
+def test_a_second_officer_reverses_a_donation_and_the_report_shows_it(
+    community, officer, second_officer, anonymous
+):
+    recorded = officer.post("/api/v1/fund/donations", json=donation("R-7", amount_fen=1_000_000))
+    donation_id = recorded.get_json()["id"]
+    path = f"/api/v1/fund/donations/{donation_id}/reverse"
+
+    before = log_length(community)
+    assert status_and_code(officer.post(path, json={"reason": "typo"})) == (
+        403,
+        "four_eyes_required",
+    )
+    assert status_and_code(second_officer.post(path, json={})) == (422, "validation_error")
+    assert log_length(community) == before
+
+    answer = second_officer.post(path, json={"reason": "typed 10000 yuan for 100"})
+    assert answer.status_code == 200
+    assert answer.get_json() == {"id": donation_id, "amount_fen": 1_000_000, "reversed": True}
+    assert status_and_code(second_officer.post(path, json={"reason": "again"})) == (
+        409,
+        "invalid_state",
+    )
+    assert fund_balance(community) == 0
+    again = officer.post("/api/v1/fund/donations", json=donation("R-7", amount_fen=10_000))
+    assert again.status_code == 201 and again.get_json()["id"] != donation_id
+
+    report = anonymous.get("/api/v1/public/fund-reports/2026-03").get_json()
+    assert [item["amount_fen"] for item in report["donations"]["items"]] == [
+        1_000_000,
+        -1_000_000,
+        10_000,
+    ]
+    assert report["donations"]["total_fen"] == 10_000
+    assert report["fund"]["balance_end_fen"] == 10_000
+
+
+def test_a_settlement_is_cancelled_before_any_line_is_paid(
+    community, officer, second_officer, spent
+):
+    li, grocery, canteen = spent
+    community.donate(100_000)
+    prepared = officer.post("/api/v1/settlements", json={"cutoff": TOMORROW}).get_json()
+    path = f"/api/v1/settlements/{prepared['id']}"
+    assert community.unsettled(grocery) == 0
+
+    assert status_and_code(second_officer.post(f"{path}/cancel", json={})) == (
+        422,
+        "validation_error",
+    )
+    answer = second_officer.post(f"{path}/cancel", json={"reason": "wrong cutoff"})
+    assert answer.status_code == 200
+    assert answer.get_json() == {"id": prepared["id"], "status": "cancelled"}
+    assert (community.unsettled(grocery), community.unsettled(canteen)) == (40, 20)
+    before = log_length(community)
+    assert status_and_code(second_officer.post(f"{path}/approve")) == (409, "invalid_state")
+    assert status_and_code(officer.post(f"{path}/cancel", json={"reason": "twice"})) == (
+        409,
+        "invalid_state",
+    )
+    assert log_length(community) == before
+    assert officer.get(path).get_json()["status"] == "cancelled"
+
+    # prepared again, one line paid: too late to cancel
+    again = officer.post("/api/v1/settlements", json={"cutoff": TOMORROW}).get_json()
+    second_officer.post(f"/api/v1/settlements/{again['id']}/approve")
+    paid = officer.post(
+        f"/api/v1/settlements/{again['id']}/lines/{grocery}/paid", json={"payment_ref": "T-1"}
+    )
+    assert paid.status_code == 200
+    late = officer.post(f"/api/v1/settlements/{again['id']}/cancel", json={"reason": "late"})
+    assert status_and_code(late) == (409, "invalid_state")

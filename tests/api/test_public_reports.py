@@ -224,8 +224,11 @@ def march_report(final: bool, head: str) -> dict:
         "fund": {
             "balance_start_fen": 0,
             "balance_end_fen": 100_000,
-            "liability_end_fen": 15_600,  # 156 beans × 100 fen
-            "coverage_end": "6.4103",  # 100000 / 15600 = 6.410256...
+            # paying them, rebates included: the grocery's 14 at its 12.55 % (1400 + 176),
+            # the canteen's 15 at 10 % (1500 + 150), and the 127 not yet spent at the
+            # highest rate, 12.55 % (12700 + 1593.85 -> 1594): 1576 + 1650 + 14294
+            "liability_end_fen": 17_520,
+            "coverage_end": "5.7078",  # 100000 / 17520 = 5.707762...
         },
         "activity": {
             "active_volunteers": 2,  # Li and Wang were awarded
@@ -286,8 +289,10 @@ def april_report(final: bool, head: str) -> dict:
         "fund": {
             "balance_start_fen": 100_000,
             "balance_end_fen": 148_474,  # 100000 + 50050 - (1400 + 176)
-            "liability_end_fen": 15_800,
-            "coverage_end": "9.3971",  # 148474 / 15800 = 9.397088...
+            # the canteen's 25 at 10 % (2500 + 250) and the 133 not yet spent at 12.55 %
+            # (13300 + 1669.15 -> 1669): 2750 + 14969
+            "liability_end_fen": 17_719,
+            "coverage_end": "8.3794",  # 148474 / 17719 = 8.379366...
         },
         "activity": {
             "active_volunteers": 1,
@@ -362,8 +367,8 @@ def test_april_becomes_final_at_local_midnight_and_quiet_months_carry_the_balanc
         "fund": {
             "balance_start_fen": 148_474,
             "balance_end_fen": 148_474,
-            "liability_end_fen": 15_800,
-            "coverage_end": "9.3971",
+            "liability_end_fen": 17_719,
+            "coverage_end": "8.3794",
         },
         "activity": {
             "active_volunteers": 0,
@@ -450,8 +455,8 @@ def test_a_month_is_the_programmes_local_month(anonymous, community):
     assert april["fund"] == {
         "balance_start_fen": 100_000,
         "balance_end_fen": 97_800,  # 100000 - (2000 + 200)
-        "liability_end_fen": 3000,
-        "coverage_end": "32.6000",
+        "liability_end_fen": 3300,  # Li's 30 beans, cash and the 10 % rebate
+        "coverage_end": "29.6364",  # 97800 / 3300 = 29.63636...
     }
     assert april["activity"]["merchants_paid"] == 1
 
@@ -652,8 +657,8 @@ def test_the_report_page_shows_the_figures_formatted(anonymous, community):
         "¥1,000.00",  # the donation total, 100000 fen
         "Jinsha Residents Committee",
         "R-0301",
-        "¥156.00",  # the liability at the month's end
-        "6.4103",
+        "¥175.20",  # the liability at the month's end
+        "5.7078",
         "159",  # beans issued
         report(anonymous, "2026-03")["chain_head"],
     ):
@@ -668,7 +673,7 @@ def test_the_report_page_shows_the_figures_formatted(anonymous, community):
         "¥14.00",
         "¥1.76",
         "¥1,484.74",  # the balance at the end of April
-        "9.3971",
+        "8.3794",
     ):
         assert shown in april_html, shown
     assert "Mr Hidden Donor" not in april_html
@@ -691,12 +696,12 @@ def test_the_report_as_csv_and_pdf_has_the_same_figures(anonymous, community):
     pdf = anonymous.get("/reports/2026-03.pdf").get_data()
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     # The PDF writes the yuan sign full-width (its font has no half-width ¥).
-    for shown in ("2026-03", "1,000.00", "Jinsha Residents Committee", "6.4103", "156.00"):
+    for shown in ("2026-03", "1,000.00", "Jinsha Residents Committee", "5.7078", "175.20"):
         assert shown in text, shown
     csv_march = csv_figures(anonymous.get("/reports/2026-03.csv").get_data(as_text=True))
     assert csv_march[("beans", "issued", "total")] == "159"
     assert csv_march[("donations", "1", "donor")] == "Jinsha Residents Committee"
-    assert csv_march[("fund", "", "coverage_end")] == "6.4103"
+    assert csv_march[("fund", "", "coverage_end")] == "5.7078"
 
 
 def test_the_report_pages_of_an_unknown_month_are_not_found(anonymous, community):

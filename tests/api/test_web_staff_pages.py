@@ -198,7 +198,10 @@ def test_settlements_take_two_fund_officers_and_each_line_is_paid_once(
     refused = post_form(first, path, f"{path}/approve")
     assert refused.status_code == 303
     page = text(first.get(path))
-    assert zh(app, "Another fund officer must approve a settlement you prepared.") in page
+    four_eyes = (
+        "Another fund officer must do this: you prepared the settlement or recorded the donation."
+    )
+    assert zh(app, four_eyes) in page
     assert ledger.get_settlement(settlement_id).status == "prepared"
 
     approved = post_form(second, path, f"{path}/approve")
@@ -571,3 +574,100 @@ def test_staff_pages_speak_chinese_by_default_and_english_when_asked(app, person
     assert '<html lang="zh-CN">' in chinese and zh(app, "Cash in the fund") in chinese
     english = text(officer.get("/staff/fund?lang=en"))
     assert '<html lang="en">' in english and "Cash in the fund" in english
+
+
+def test_the_public_report_the_staff_fund_page_and_the_api_agree_on_coverage_and_liability(
+    app, person, sign_in, anonymous, community
+):
+    """One number each, shown one way: the API's ratio, the report's ratio string and the
+    staff page's percentage are the same coverage, and all three price the beans with
+    their rebates (a 12 % shop's beans at 12 %, a 5 % shop's at 5 %, beans not yet spent
+    at the highest rate, 12 %)."""
+    li = community.volunteer("李伟")
+    dear, cheap = (
+        community.merchant("Dear Shop", rebate_bps=1200),
+        community.merchant("Cheap Shop", rebate_bps=500),
+    )
+    community.earn(li, 100)
+    community.spend(li, dear, 30)
+    community.spend(li, cheap, 20)
+    community.donate(12_345)
+    # 30 × 112 + 20 × 105 + 50 × 112 = 3,360 + 2,100 + 5,600
+    liability = 11_060
+
+    api = sign_in("auditor").get("/api/v1/fund").get_json()
+    period = community.today.strftime("%Y-%m")
+    report = anonymous.get(f"/api/v1/public/fund-reports/{period}").get_json()["fund"]
+    page = text(person("fund_officer").get("/staff/fund"))
+
+    assert api["liability_fen"] == report["liability_end_fen"] == liability
+    assert api["balance_fen"] == report["balance_end_fen"] == 12_345
+    assert str(api["coverage"]) == report["coverage_end"] == "1.1162"  # 12345 / 11060
+    assert "¥110.60" in page and "111.6%" in page
+
+
+def test_a_second_officer_reverses_a_mistyped_donation_after_confirming(app, person, ledger):
+    first, second = person("fund_officer", "officer1"), person("fund_officer", "officer2")
+    post_form(first, "/staff/donations", "/staff/donations", **donation(amount_yuan="10000"))
+    assert ledger.get_fund().balance_fen == 1_000_000
+    listed = text(second.get("/staff/donations"))
+    assert "/staff/donations/reverse?receipt_no=R-0001" in listed
+
+    confirm = "/staff/donations/reverse?receipt_no=R-0001"
+    page = text(second.get(confirm))
+    assert "¥10,000.00" in page and 'id="confirm-reverse"' in page
+    no_reason = post_form(second, confirm, "/staff/donations/reverse", reason=" ")
+    assert no_reason.status_code == 422 and ledger.get_fund().balance_fen == 1_000_000
+    # the officer who recorded it is refused, in the reader's language
+    post_form(first, confirm, "/staff/donations/reverse", reason="typed 10000 for 100")
+    assert ledger.get_fund().balance_fen == 1_000_000
+    done = post_form(second, confirm, "/staff/donations/reverse", reason="typed 10000 for 100")
+    assert done.status_code == 303 and ledger.get_fund().balance_fen == 0
+    assert ledger.find_donation("R-0001").reversed
+
+
+def test_an_officer_cancels_a_settlement_after_confirming(app, person, community, ledger):
+    volunteer = community.volunteer("李伟")
+    shop = community.merchant("Corner Grocery")
+    community.earn(volunteer, 40)
+    community.spend(volunteer, shop, 30)
+    officer = person("fund_officer", "officer1")
+    tomorrow = (community.today + timedelta(days=1)).isoformat()
+    prepared = post_form(officer, "/staff/settlements", "/staff/settlements", cutoff=tomorrow)
+    path = prepared.headers["Location"]
+    settlement_id = path.rsplit("/", 1)[1]
+    assert f'href="{path}/cancel"' in text(officer.get(path))
+
+    page = text(officer.get(f"{path}/cancel"))
+    assert 'id="confirm-cancel"' in page and "¥33.00" in page
+    assert post_form(officer, f"{path}/cancel", f"{path}/cancel", reason="").status_code == 422
+    assert ledger.get_settlement(settlement_id).status == "prepared"
+    done = post_form(officer, f"{path}/cancel", f"{path}/cancel", reason="wrong cutoff")
+    assert done.status_code == 303
+    assert ledger.get_settlement(settlement_id).status == "cancelled"
+    assert ledger.get_merchant(shop).unsettled_beans == 30
+    assert 'id="cancel-settlement"' not in text(officer.get(path))
+
+
+@pytest.mark.parametrize("given", ["merchant", "upper case", "not-an-account", "beneficiary"])
+def test_the_admin_page_links_a_coordinator_as_post_users_does(app, person, auth, community, given):
+    """The page's linked-account check is POST /users's: a volunteer's or beneficiary's
+    account, kept in canonical form; a merchant's id or no account is refused."""
+    admin = person("admin")
+    volunteer, grandma = community.volunteer("李伟"), community.beneficiary("王奶奶")
+    shop = community.merchant("Corner Grocery")
+    account = {
+        "merchant": shop,
+        "upper case": volunteer.upper(),
+        "not-an-account": "not-an-account",
+        "beneficiary": grandma,
+    }[given]
+    answer = post_form(
+        admin, "/staff/users", "/staff/users",
+        username="coord", password=PASSWORD, role="coordinator", account=account,
+    )  # fmt: skip
+    if given in ("merchant", "not-an-account"):
+        assert answer.status_code == 422 and auth.get_user("coord") is None
+    else:
+        assert answer.status_code == 303
+        assert auth.get_user("coord").account_id == {"upper case": volunteer}.get(given, grandma)

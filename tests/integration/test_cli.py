@@ -33,6 +33,7 @@ from ledger.application import Ledger
 from ledger.clock import SystemClock
 from ledger.fund import Donation, Settlement
 from ledger.incidents import Incident
+from ledger.money import liability_fen
 from ledger.persistence import open_ledger
 from ledger.records import Allotment, Correction, Gift, PoolAllocation, Redemption
 
@@ -85,7 +86,12 @@ def check_books(ledger: Ledger) -> dict[str, list[int]]:
     assert min(everyone) >= 0, "no account but issuance may go negative"
     fund = ledger.get_fund()
     assert sum(everyone) == fund.outstanding_beans, "balances add up to the beans in circulation"
-    assert fund.liability_fen == fund.outstanding_beans * 100
+    merchants = [
+        (ledger.get_merchant(m).balance, ledger.get_merchant(m).rebate_bps)
+        for m in ledger.index.ids_of("merchant")
+    ]
+    assert fund.liability_fen == liability_fen(fund.outstanding_beans, merchants, 100)
+    assert fund.liability_fen > fund.outstanding_beans * 100, "rebates are owed too"
     return balances
 
 

@@ -29,7 +29,9 @@ import itertools
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -43,6 +45,8 @@ from hypothesis.stateful import (
     rule,
 )
 
+from ledger.accounts import Flow
+from ledger.activities import Activity
 from ledger.clock import FakeClock
 from ledger.codes import Keyring
 from ledger.errors import (
@@ -70,7 +74,10 @@ from ledger.errors import (
     UnknownCredit,
     ValidationError,
 )
+from ledger.incidents import Incident
+from ledger.money import liability_fen
 from ledger.persistence import open_ledger
+from ledger.records import Allotment
 from ledger.views import Actor
 from tests.property.model import (
     ALLOTMENT,
@@ -147,6 +154,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.used_codes: list[tuple[str, datetime]] = []  # accepted payment codes, issued at
         self.replaced_cards: list[tuple[str, str]] = []  # (beneficiary, old card code)
         self.used_references: list[str] = []  # payment references that paid a line
+        self.credits_seen = 0  # the log's position up to which credits were checked
         self._numbers = itertools.count(1)
 
     def _open(self):
@@ -554,7 +562,9 @@ class LedgerMachine(RuleBasedStateMachine):
         spend = self.model.spends[redemption]
         left, book = spend.amount - spend.refunded, self.model.merchants[spend.merchant]
         edges = (left, left + 1, book.unsettled, book.unsettled + 1)
-        amount = self.amount(data, min(left, book.unsettled), *edges)
+        # bounded by the redemption, not by the shop's unsettled beans: a refund of a sale
+        # already settled leaves the shop owing them (issue 14)
+        amount = self.amount(data, left, *edges)
         merchant = spend.merchant
         if elsewhere:
             merchant = data.draw(
@@ -567,8 +577,6 @@ class LedgerMachine(RuleBasedStateMachine):
             must.add(RefundWindowClosed)
         if amount > left:
             must.add(RefundExceedsRedemption)
-        if amount > book.unsettled:
-            must.add(InsufficientBalance)
         key = self.new_key() if keyed else None
 
         def call(beans: int = amount):
@@ -916,6 +924,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @invariant()
     def books_agree_with_the_model(self) -> None:
         model, held = self.model, 0
+        merchants: list[tuple[int, int]] = []
         for account, kind in model.kind.items():
             if kind == "pool":
                 balance = self.ledger.get_pool_balance()
@@ -926,15 +935,17 @@ class LedgerMachine(RuleBasedStateMachine):
                 assert unsettled == book.unsettled, (
                     f"merchant {account}: {unsettled} unsettled, model {book.unsettled}"
                 )
-                assert 0 <= unsettled <= balance
+                assert unsettled <= balance, "a merchant never reserves fewer than 0 beans"
                 assert book.net() - book.paid == model.balance[account], "the model's own books"
+                merchants.append((balance, book.rebate_bps))
             else:
                 balance = self.ledger.get_balance(account)
             expected = model.balance[account]
             assert balance == expected, (
                 f"{kind} {account}: the ledger says {balance} beans, the model {expected}"
             )
-            assert balance >= 0, f"{kind} {account} is negative: {balance}"
+            # only a merchant may owe beans: refunds of sales already settled
+            assert balance >= 0 or kind == "merchant", f"{kind} {account} is negative: {balance}"
             held += balance
         issuance, retired = -(model.issued - model.corrected), model.settled
         assert held + issuance + retired == 0, (
@@ -942,8 +953,46 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         fund = self.ledger.get_fund()
         assert fund.outstanding_beans == held, f"outstanding {fund.outstanding_beans}, held {held}"
-        assert fund.liability_fen == held * BEAN_FEN
+        # every outstanding bean priced with its rebate (docs/LEDGER.md "Fund liability")
+        assert fund.liability_fen == liability_fen(held, merchants, BEAN_FEN)
+        assert fund.liability_fen >= held * BEAN_FEN
         assert fund.balance_fen == model.donated_fen - model.paid_fen
+        # liability × coverage is the fund's balance, to the 4 places coverage keeps
+        if fund.coverage is None:
+            assert fund.liability_fen == 0
+        else:
+            assert abs(fund.liability_fen * fund.coverage - fund.balance_fen) <= (
+                fund.liability_fen * Decimal("0.00005")
+            )
+
+    @invariant()
+    def no_bean_was_credited_but_by_a_bounded_command(self) -> None:
+        """Every bean that left issuance names the record of the bounded command that
+        issued it (an incident or activity award, an allotment), and every other credit
+        is a movement whose other side was debited (checked by the books above)."""
+        issuers = (Incident, Activity, Allotment)
+        for event in self.new_credits():
+            assert event.flow in Flow.ALL, f"a credit of unknown flow {event.flow}"
+            if event.flow in Flow.ISSUING:
+                record = self.ledger.find(UUID(event.ref), issuers)  # type: ignore[arg-type]
+                assert record is not None, f"{event.flow} of {event.amount} names no record"
+                if event.flow == Flow.ALLOTMENT:
+                    assert event.amount <= self.ledger.rules.allotment_max
+
+    def new_credits(self) -> list[Any]:
+        """The BeansCredited events recorded since the last call."""
+        recorder, mapper = self.ledger.recorder, self.ledger.mapper
+        found = []
+        while True:
+            batch = recorder.select_notifications(
+                start=self.credits_seen, limit=500, inclusive_of_start=False
+            )
+            for notification in batch:
+                self.credits_seen = notification.id
+                if notification.topic.endswith(".BeansCredited"):
+                    found.append(mapper.to_domain_event(notification))
+            if len(batch) < 500:
+                return found
 
 
 def machine_for(

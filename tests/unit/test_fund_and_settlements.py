@@ -13,7 +13,6 @@ from ledger.errors import (
     DuplicateReceipt,
     FourEyesRequired,
     IdempotencyKeyReused,
-    InsufficientBalance,
     InsufficientFund,
     InvalidState,
     NotFound,
@@ -161,7 +160,7 @@ def test_with_nothing_outstanding_the_coverage_is_none(community):
     assert (position.balance_fen, position.liability_fen, position.coverage) == (10_000, 0, None)
 
 
-def test_the_fund_owes_100_fen_for_every_bean_held_and_reports_its_coverage(community):
+def test_the_fund_owes_every_bean_held_with_its_rebate_and_reports_its_coverage(community):
     li, gran = community.volunteer("Li Wei"), community.beneficiary("Granny Zhao")
     shop = community.merchant("Corner Grocery")
     community.earn(li, 20)
@@ -172,10 +171,11 @@ def test_the_fund_owes_100_fen_for_every_bean_held_and_reports_its_coverage(comm
 
     position = community.ledger.get_fund()
 
-    # Li 10 + pool 5 + grocer 5 + Granny 100 = 120 beans = 12,000 fen.
+    # Li 10 + pool 5 + grocer 5 + Granny 100 = 120 beans = 12,000 fen, and the grocer's
+    # 10 % rebate on every one of them (the only merchant's rate is the highest): 13,200.
     assert position.outstanding_beans == 120
-    assert position.liability_fen == 12_000
-    assert position.coverage == Decimal("1.6667")  # 20000 / 12000, half-up to 4 places
+    assert position.liability_fen == 13_200
+    assert position.coverage == Decimal("1.5152")  # 20000 / 13200, half-up to 4 places
     assert position.coverage.as_tuple().exponent == -4
     community.check_books()
 
@@ -427,13 +427,16 @@ def test_a_fully_refunded_month_has_nothing_to_settle(community):
     assert community.balance(li) == 10
 
 
-def test_a_refund_cannot_spend_beans_promised_to_a_settlement(community, march):
-    community.ledger.prepare_settlement(community.officer)
+def test_a_refund_of_beans_promised_to_a_settlement_is_owed_by_the_shop(community, march):
+    """Wang's sale is in the prepared line (70 beans, as prepared); the shop refunds 5 of
+    it within the window and owes them: its next line is 5 beans smaller."""
+    prepared = community.ledger.prepare_settlement(community.officer)
 
-    with pytest.raises(InsufficientBalance):
-        community.refund(march.wangs_shopping, 5)
+    community.refund(march.wangs_shopping, 5)
 
-    assert (community.balance(march.grocer), community.balance(march.wang)) == (70, 14)
+    assert (community.balance(march.grocer), community.balance(march.wang)) == (65, 19)
+    assert community.unsettled(march.grocer) == -5
+    assert lines_by_merchant(community.ledger.get_settlement(prepared.id))[march.grocer][0] == 70
     community.check_books()
 
 

@@ -25,6 +25,7 @@ from ledger.errors import (
     LimitExceeded,
     MerchantSuspended,
     NotFound,
+    NothingToSettle,
     RefundExceedsRedemption,
     RefundWindowClosed,
     ValidationError,
@@ -620,49 +621,64 @@ def test_refunds_without_a_key_are_each_a_new_refund(community, grocery):
     assert holdings(community, volunteer, grocery) == (7, 3, 3)
 
 
-def test_beans_promised_to_a_prepared_settlement_cannot_be_refunded(community, grocery):
+def test_a_refund_of_beans_promised_to_a_prepared_settlement_is_a_deduction(community, grocery):
+    """The line stays as prepared (7); the 2 refunded are owed by the shop, which its
+    next sales pay back before anything more is settled."""
     volunteer = volunteer_with(community, 10)
     redemption = community.spend(volunteer, grocery, 7)
-
-    # The fund officer settles everything recorded before tomorrow (local time).
     settlement = community.ledger.prepare_settlement(community.officer, cutoff=date(2026, 3, 11))
     assert [(line.merchant_id, line.beans) for line in settlement.lines] == [(grocery, 7)]
-    assert holdings(community, volunteer, grocery) == (3, 7, 0)
 
-    with pytest.raises(InsufficientBalance):
-        community.refund(redemption, 2)
+    community.refund(redemption, 2)
 
-    assert holdings(community, volunteer, grocery) == (3, 7, 0)
-    assert community.ledger.get_redemption(redemption.id).refunded == 0
-
-
-def test_after_a_settlement_a_merchant_refunds_only_from_beans_taken_since(community, grocery):
-    volunteer = volunteer_with(community, 20)
-    old = community.spend(volunteer, grocery, 7)
-    community.ledger.prepare_settlement(community.officer, cutoff=date(2026, 3, 11))
-
-    community.next_day()
-    community.spend(volunteer, grocery, 3)  # 3 new, unsettled beans
-    with pytest.raises(InsufficientBalance):
-        community.refund(old, 4)
-    community.refund(old, 3)
-
-    assert holdings(community, volunteer, grocery) == (13, 7, 0)
+    assert holdings(community, volunteer, grocery) == (5, 5, -2)
+    assert community.ledger.get_redemption(redemption.id).refunded == 2
     community.check_books()
 
 
-def test_a_settled_and_paid_redemption_cannot_be_refunded(community, grocery):
+def test_after_a_settlement_a_refund_of_an_older_sale_is_taken_from_later_sales(community, grocery):
+    volunteer = volunteer_with(community, 20)
+    old = community.spend(volunteer, grocery, 7)
+    community.donate(1_000_00)
+    community.settle(cutoff=date(2026, 3, 11))
+
+    community.next_day()
+    community.spend(volunteer, grocery, 3)  # 3 new, unsettled beans
+    community.refund(old, 4)  # more than the 3: the shop owes 1
+
+    assert holdings(community, volunteer, grocery) == (14, -1, -1)
+    community.next_day()
+    community.spend(volunteer, grocery, 6)
+    line = community.settle(cutoff=community.today + timedelta(days=1)).lines[0]
+    assert line.beans == 5  # 3 + 6 sold, less the 4 refunded
+    assert holdings(community, volunteer, grocery) == (8, 0, 0)
+    community.check_books()
+
+
+def test_a_settled_and_paid_redemption_is_refunded_within_the_window(community, grocery):
+    """Refunded after its month was paid: the payer has the beans back at once, the shop
+    owes them, and its next settlement line is that much smaller (never below 0: a
+    deduction larger than the later sales waits for more)."""
     volunteer = volunteer_with(community, 10)
     redemption = community.spend(volunteer, grocery, 7)
     community.donate(1_000_00)
     community.settle(cutoff=date(2026, 3, 11))
     assert holdings(community, volunteer, grocery) == (3, 0, 0)
 
-    with pytest.raises(InsufficientBalance):
-        community.refund(redemption, 2)
+    community.advance(days=29)
+    community.refund(redemption, 2)
+    assert holdings(community, volunteer, grocery) == (5, -2, -2)
 
+    community.spend(volunteer, grocery, 1)
+    with pytest.raises(NothingToSettle):  # 1 sold against 2 owed: nothing to pay
+        community.ledger.prepare_settlement(
+            community.officer, cutoff=community.today + timedelta(days=1)
+        )
+    community.spend(volunteer, grocery, 4)
+    line = community.settle(cutoff=community.today + timedelta(days=1)).lines[0]
+    assert line.beans == 3  # 5 sold, less 2 owed
     books = community.check_books()
-    assert (books.held, books.retired) == (3, 7)
+    assert (books.held, books.retired) == (0, 10)
 
 
 # --- amounts are whole, positive numbers of beans ----------------------------------------

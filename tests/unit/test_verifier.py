@@ -249,8 +249,9 @@ def test_march_adds_up_by_hand(worked):
         "fund": {
             "balance_start_fen": 0,
             "balance_end_fen": 150_000,
-            "liability_end_fen": 9_200,
-            "coverage_end": "16.3043",  # 150000 / 9200 = 16.30434…
+            # every bean with its rebate at the only merchant's 10 %: 92 × 110
+            "liability_end_fen": 10_120,
+            "coverage_end": "14.8221",  # 150000 / 10120 = 14.82213…
         },
         "activity": {"active_volunteers": 2, "incidents_verified": 1, "redemptions": 2,
                      "merchants_paid": 0},
@@ -280,8 +281,8 @@ def test_april_pays_the_settlement_of_march(worked):
         "fund": {
             "balance_start_fen": 150_000,
             "balance_end_fen": 147_250,  # 150000 - (2500 + 250)
-            "liability_end_fen": 6_700,
-            "coverage_end": "21.9776",  # 147250 / 6700 = 21.97761…
+            "liability_end_fen": 7_370,  # 67 × 110
+            "coverage_end": "19.9796",  # 147250 / 7370 = 19.97964…
         },
         "activity": {"active_volunteers": 0, "incidents_verified": 0, "redemptions": 0,
                      "merchants_paid": 1},
@@ -301,8 +302,8 @@ def test_a_month_without_events_carries_the_balances(worked):
     assert may["fund"] == {
         "balance_start_fen": 147_250,
         "balance_end_fen": 147_250,
-        "liability_end_fen": 6_700,
-        "coverage_end": "21.9776",
+        "liability_end_fen": 7_370,
+        "coverage_end": "19.9796",
     }
     assert set(may["activity"].values()) == {0}
     assert may["chain_head"] == worked.reports["2026-04"]["chain_head"]
@@ -319,8 +320,8 @@ def test_the_current_month_is_not_final(worked):
     assert june["fund"] == {
         "balance_start_fen": 147_250,
         "balance_end_fen": 167_250,
-        "liability_end_fen": 6_700,
-        "coverage_end": "24.9627",  # 167250 / 6700 = 24.96268…
+        "liability_end_fen": 7_370,
+        "coverage_end": "22.6934",  # 167250 / 7370 = 22.69335…
     }
     assert june["chain_head"] == worked.lines[-1]["chain"]
 
@@ -385,10 +386,12 @@ def test_an_event_belongs_to_its_local_month():
 
 
 def synthetic(*events: tuple[str, str, dict]) -> list[dict]:
-    """Export lines for (timestamp, topic, fields) triples, one aggregate each."""
+    """Export lines for (timestamp, topic, fields) triples, one aggregate each (or the
+    one a ``_originator_id`` field names)."""
     previous, lines = GENESIS, []
-    for position, (at, topic, fields) in enumerate(events, start=1):
-        originator_id = str(uuid.uuid4())
+    for position, (at, topic, given) in enumerate(events, start=1):
+        fields = dict(given)
+        originator_id = fields.pop("_originator_id", None) or str(uuid.uuid4())
         state = json.dumps({"timestamp": {"_type_": "datetime_iso", "_data_": at}} | fields)
         previous = chain_step(previous, position, originator_id, 1, topic, state.encode())
         lines.append(
@@ -420,6 +423,34 @@ def test_coverage_is_rounded_half_up():
 
     # 12345 / 20000 = 0.61725: half-up gives 0.6173 (half-even would give 0.6172)
     assert compute_reports(header, lines)["2026-03"]["fund"]["coverage_end"] == "0.6173"
+
+
+def merchant_event(at: str, merchant: str, suffix: str, fields: dict) -> tuple:
+    return at, f"ledger.merchants:Merchant.{suffix}", fields | {"_originator_id": merchant}
+
+
+def test_liability_prices_each_merchants_beans_at_its_rate_and_the_rest_at_the_highest():
+    """March: 200 beans allotted, a shop at 10 % holds 50 and a shop at 20 % holds none;
+    a shop at 30 % registers in April. March owes 50 × 110 + 150 × 120 = 23,500 fen; in
+    April the 150 not yet spent cost 130 each (23,000), the 10 % shop's 50 still 5,500."""
+    shop_a, shop_b, shop_c = (str(uuid.uuid4()) for _ in range(3))
+
+    def registered(at: str, shop: str, bps: int) -> tuple:
+        return merchant_event(at, shop, "Registered", {"display_name": shop, "rebate_bps": bps})
+
+    lines = synthetic(
+        registered("2026-03-01T02:00:00+00:00", shop_a, 1000),
+        registered("2026-03-01T02:00:00+00:00", shop_b, 2000),
+        allotment("2026-03-10T02:00:00+00:00", 200),
+        merchant_event("2026-03-11T02:00:00+00:00", shop_a, "BeansCredited",
+                       {"flow": "redemption", "amount": 50, "counterparty": "x", "ref": "r",
+                        "day": "2026-03-11"}),
+        registered("2026-04-02T02:00:00+00:00", shop_c, 3000),
+    )  # fmt: skip
+    reports = compute_reports(header_for(lines, datetime(2026, 4, 20, tzinfo=UTC)), lines)
+
+    assert reports["2026-03"]["fund"]["liability_end_fen"] == 5_500 + 18_000
+    assert reports["2026-04"]["fund"]["liability_end_fen"] == 5_500 + 19_500
 
 
 def test_no_liability_means_no_coverage():
@@ -633,7 +664,7 @@ def test_missing_and_extra_periods_items_and_fields_are_differences(worked):
     published["2026-03"]["donations"]["items"].pop()
     published["2026-03"]["fund"]["currency"] = "CNY"
     del published["2026-04"]["chain_head"]
-    published["2026-06"]["fund"]["coverage_end"] = 24.9627
+    published["2026-06"]["fund"]["coverage_end"] = 22.6934
     april_head = worked.reports["2026-04"]["chain_head"]
 
     assert compare_reports(worked.reports, published) == [
@@ -641,7 +672,7 @@ def test_missing_and_extra_periods_items_and_fields_are_differences(worked):
         '2026-03 fund.currency: published "CNY", not recomputed',
         f'2026-04 chain_head: not published, recomputed "{april_head}"',
         "2026-05: recomputed but not published",
-        '2026-06 fund.coverage_end: published 24.9627, recomputed "24.9627"',
+        '2026-06 fund.coverage_end: published 22.6934, recomputed "22.6934"',
         "2026-07: published but not recomputed",
     ]
 
