@@ -343,6 +343,33 @@ def fund_report(
     }
 
 
+def payout_settlements(conn: Connection, period: str) -> list[dict[str, Any]]:
+    """For each payout of ``period``, in the report's order: the settlement it paid and the
+    month of spending that settlement covers (``spending_period``; None if not found)."""
+    p, s = t.payouts.c, t.settlement_lines.c
+    joined = t.payouts.outerjoin(
+        t.settlement_lines,
+        and_(
+            s.merchant_id == p.merchant_id,
+            s.payment_ref == p.payment_ref,
+            s.paid_on == p.paid_on,
+        ),
+    )
+    query = (
+        select(p.position, s.settlement_id, s.period.label("spending_period"))
+        .select_from(joined)
+        .where(p.period == period)
+        .order_by(p.position, s.settlement_id)
+    )
+    found: dict[int, dict[str, Any]] = {}
+    for row in conn.execute(query):
+        found.setdefault(
+            row.position,
+            {"settlement_id": row.settlement_id, "spending_period": row.spending_period},
+        )
+    return list(found.values())
+
+
 # --- the leaderboard -----------------------------------------------------------------------
 
 

@@ -29,6 +29,7 @@ from api.web import (
     member_help,
     member_spend,
     public_pages,
+    reports,
     site,
 )
 from api.web.coordinator import activities, beans, incidents, members
@@ -40,6 +41,7 @@ from api.web.support import FILTERS, new_form_key
 PAGES = (
     site.bp,
     public_pages.bp,
+    reports.bp,
     member.bp,
     member_help.bp,
     member_spend.bp,

@@ -5,9 +5,10 @@ imports no page module."""
 from __future__ import annotations
 
 from flask_babel import format_percent, lazy_gettext
+from flask_babel import gettext as _
 from markupsafe import Markup
 
-from api.charts import fund_history_svg
+from api.charts import ChartWords, fund_history_svg
 from api.reports import current_period, fund_history
 from api.web.support import money
 
@@ -100,8 +101,14 @@ def rebate_text(bps: int) -> str:
 CHART_MONTHS = 12
 
 
-def fund_chart(months: int = CHART_MONTHS) -> Markup:
-    """The fund's month-end balance and liability over the last ``months`` months, as an
-    inline SVG (the public report's chart)."""
-    history = fund_history(current_period())[-months:]
-    return Markup(fund_history_svg(history, money))  # noqa: S704 - built with html.escape
+def fund_chart(months: int = CHART_MONTHS, upto: str | None = None) -> Markup:
+    """The fund's month-end balance and liability over the last ``months`` months up to
+    ``upto`` (default: this month), as an inline SVG in the reader's language."""
+    history = fund_history(upto or current_period())[-months:]
+    words = ChartWords(
+        title=_("Fund balance and what the beans in circulation are worth, at each month's end"),
+        balance=_("Fund balance"),
+        liability=_("Beans' worth"),
+        no_history=_("No history yet"),
+    )
+    return Markup(fund_history_svg(history, money, words))  # noqa: S704 - built with html.escape

@@ -16,10 +16,11 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, flash, render_template, request
-from flask_babel import format_percent, lazy_gettext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from api.context import ledger_of, reading
+from api.report_sections import coverage_percent
 from api.web.common import fund_chart
 from api.web.support import actor, attempt, back, ledger_key, ledger_message, money, page, who
 from ledger.errors import InvalidState, LedgerError, NotFound
@@ -47,7 +48,7 @@ STATUS_NAMES = {
 def coverage_text(coverage: Decimal | None) -> str:
     if coverage is None:
         return _("Nothing is owed (no beans in circulation).")
-    return format_percent(coverage, "#,##0.0%")
+    return coverage_percent(coverage) or ""  # as the public report shows it
 
 
 @bp.get("/staff/fund")

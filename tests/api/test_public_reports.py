@@ -12,8 +12,10 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from projections.verifier import GENESIS, chain_step, compute_reports
@@ -541,7 +543,8 @@ def test_a_statement_as_csv_and_pdf_carries_the_same_figures(sign_in, community)
     assert as_csv.status_code == 200 and as_csv.mimetype == "text/csv"
     name = download_name(as_csv)
     assert name.endswith("-2026-03.csv") and name.startswith("statement-")
-    rows = list(csv.reader(io.StringIO(as_csv.get_data(as_text=True))))
+    assert as_csv.get_data().startswith("\ufeff".encode())  # Excel reads it as UTF-8
+    rows = list(csv.reader(io.StringIO(as_csv.get_data().decode("utf-8-sig"))))
     assert rows[0] == ["field", "value"]
     values = dict(rows[1:])
     assert values.pop("merchant") == "Corner Grocery"
@@ -615,40 +618,70 @@ def test_the_report_page_shows_the_figures_formatted(anonymous, community):
     assert march_page.status_code == 200 and march_page.mimetype == "text/html"
     html = march_page.get_data(as_text=True)
     for shown in (
-        "2026-03",
+        "基金月报：2026年3月",
         "¥1,000.00",  # the donation total, 100000 fen
         "Jinsha Residents Committee",
         "R-0301",
         "¥156.00",  # the liability at the month's end
-        "6.4103",
+        "641.0%",  # coverage 6.4103, as a percentage
         "159",  # beans issued
         report(anonymous, "2026-03")["chain_head"],
+        'class="brand"',  # inside the site's layout, with its language switch
+        'href="/reports/2026-03?lang=en"',
     ):
         assert shown in html, shown
+    assert "/api/v1" not in html  # the JSON stays in the API
 
     april_html = anonymous.get("/reports/2026-04").get_data(as_text=True)
     for shown in (
         "¥500.50",
-        ANONYMOUS,
+        "匿名",
         "Corner Grocery",
         "BANK-0407-1",
         "¥14.00",
         "¥1.76",
         "¥1,484.74",  # the balance at the end of April
-        "9.3971",
+        "939.7%",
+        "2026年3月的消费",  # April's payouts pay for March's spending
     ):
         assert shown in april_html, shown
-    assert "Mr Hidden Donor" not in april_html
+    assert "Mr Hidden Donor" not in april_html and "anonymous" not in april_html
+
+    english = anonymous.get("/reports/2026-04?lang=en").get_data(as_text=True)
+    for shown in ("Fund report: April 2026", "For spending in March 2026", "anonymous", "939.7%"):
+        assert shown in english, shown
+    assert "匿名" not in english and "基金" not in english
 
 
-def test_the_report_as_csv_and_pdf_has_the_same_figures(anonymous, community):
+def test_the_report_as_csv_xlsx_and_pdf_has_the_same_figures(anonymous, community):
     tell(community)
     for period in ("2026-03", "2026-04"):
         figures = report(anonymous, period)
         as_csv = anonymous.get(f"/reports/{period}.csv")
         assert as_csv.status_code == 200 and as_csv.mimetype == "text/csv"
         assert download_name(as_csv) == f"goldbean-fund-report-{period}.csv"
-        assert csv_figures(as_csv.get_data(as_text=True)) == dict(json_leaves(figures))
+        body = as_csv.get_data()
+        assert body.startswith("\ufeff".encode())  # Excel reads it as UTF-8
+        header, values = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))[:2]
+        summary = dict(zip(header, values, strict=True))
+        assert summary["月份"] == period
+        assert summary["捐款（元）"] == yuan_text(figures["donations"]["total_fen"])
+        assert summary["支付商户（元）"] == yuan_text(figures["payouts"]["cash_fen"])
+        assert summary["月底余额（元）"] == yuan_text(figures["fund"]["balance_end_fen"])
+
+        as_xlsx = anonymous.get(f"/reports/{period}.xlsx")
+        assert as_xlsx.status_code == 200
+        assert download_name(as_xlsx) == f"goldbean-fund-report-{period}.xlsx"
+        book = load_workbook(io.BytesIO(as_xlsx.get_data()))
+        assert book.sheetnames == ["概要", "捐款", "支付给商户", "金豆"]
+        donations = list(book["捐款"].iter_rows(min_row=2, values_only=True))
+        assert sum(Decimal(str(row[2])) for row in donations) * 100 == Decimal(
+            figures["donations"]["total_fen"]
+        )
+        payouts = list(book["支付给商户"].iter_rows(min_row=2, values_only=True))
+        assert sum(Decimal(str(row[3])) for row in payouts) * 100 == Decimal(
+            figures["payouts"]["cash_fen"]
+        )
 
         as_pdf = anonymous.get(f"/reports/{period}.pdf")
         assert as_pdf.status_code == 200 and as_pdf.mimetype == "application/pdf"
@@ -657,22 +690,31 @@ def test_the_report_as_csv_and_pdf_has_the_same_figures(anonymous, community):
 
     pdf = anonymous.get("/reports/2026-03.pdf").get_data()
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
-    # The PDF writes the yuan sign full-width (its font has no half-width ¥).
-    for shown in ("2026-03", "1,000.00", "Jinsha Residents Committee", "6.4103", "156.00"):
+    for shown in ("2026-03", "1,000.00", "Jinsha Residents Committee", "641.0%", "156.00"):
         assert shown in text, shown
-    csv_march = csv_figures(anonymous.get("/reports/2026-03.csv").get_data(as_text=True))
-    assert csv_march[("beans", "issued", "total")] == "159"
-    assert csv_march[("donations", "1", "donor")] == "Jinsha Residents Committee"
-    assert csv_march[("fund", "", "coverage_end")] == "6.4103"
+    english = anonymous.get("/reports/2026-04.csv?lang=en").get_data().decode("utf-8-sig")
+    assert english.startswith("Month,") and "anonymous" in english and "匿名" not in english
 
 
-def test_the_report_pages_of_an_unknown_month_are_not_found(anonymous, community):
+def yuan_text(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def test_the_report_pages_of_an_unknown_month_are_not_found_pages(anonymous, community):
     march(community)
-    for path in ("/reports/2026-02", "/reports/2026-04.csv", "/reports/2025-12.pdf"):
+    unknown = ("/reports/2026-02", "/reports/2026-04.csv", "/reports/2025-12.pdf")
+    unknown += ("/reports/2026-13",)
+    for path in unknown:
         answer = anonymous.get(path)
-        assert answer.status_code == 404 and problem_code(answer) == "not_found", path
-    answer = anonymous.get("/reports/2026-13")
-    assert answer.status_code == 422 and problem_code(answer) == "validation_error"
+        assert answer.status_code == 404 and answer.mimetype == "text/html", path
+        assert "此地址没有内容" in answer.get_data(as_text=True)
+    english = anonymous.get("/reports/2001-01?lang=en")
+    assert english.status_code == 404 and "There is nothing at this address" in english.get_data(
+        as_text=True
+    )
+    # the API keeps problem+json
+    answer = anonymous.get(f"{REPORTS}/2026-02")
+    assert answer.status_code == 404 and problem_code(answer) == "not_found"
 
 
 # --- the leaderboard ----------------------------------------------------------------------------
