@@ -333,15 +333,28 @@ def test_pdf_renders_the_chinese_text(report):
     assert "本月尚未结束" not in text
 
 
-def test_pdf_uses_the_cid_font_and_sets_metadata(report):
+def embedded_fonts(data: bytes) -> dict[str, bool]:
+    """Each font of a PDF's pages: is its file embedded?"""
+    found = {}
+    for page in PdfReader(io.BytesIO(data)).pages:
+        for font in page["/Resources"]["/Font"].get_object().values():
+            font = font.get_object()
+            descriptor = font.get("/FontDescriptor")
+            embedded = descriptor is not None and any(
+                key in descriptor.get_object() for key in ("/FontFile", "/FontFile2", "/FontFile3")
+            )
+            found[str(font["/BaseFont"])] = embedded
+    return found
+
+
+def test_pdf_embeds_a_subset_of_its_chinese_font_and_sets_metadata(report):
     data = fund_report_pdf(report, make_history(3))
     reader = PdfReader(io.BytesIO(data))
-    fonts = {
-        str(font["/BaseFont"])
-        for page in reader.pages
-        for font in page["/Resources"]["/Font"].get_object().values()
-    }
-    assert "/STSong-Light" in fonts
+    fonts = embedded_fonts(data)
+    noto = [name for name in fonts if "+NotoSansSC-" in name]
+    assert noto and all(fonts[name] for name in noto)  # embedded, as a subset ("ABCDEF+")
+    assert "/STSong-Light" not in fonts  # a reader without Chinese fonts shows no boxes
+    assert len(data) < 150_000  # a subset, not the 8 MB font
     assert reader.metadata.title == "金豆基金月报 Goldbean fund report 2026-10"
     assert reader.metadata.author == "金豆 Goldbean"
 
