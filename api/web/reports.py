@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, Response, abort, render_template, request
 
 from api.errors import ApiProblem
 from api.files import download
+from api.notice_pdf import notice_pdf
 from api.rendering import fund_report_pdf
 from api.report_sections import ANONYMOUS
 from api.report_view import notes, payout_groups, spending_periods, yuan_per_bean
@@ -80,3 +81,13 @@ def report_pdf(period: str) -> Response:
     report = _report(period)
     body = fund_report_pdf(report, fund_history(period))
     return download(body, "application/pdf", f"goldbean-fund-report-{period}.pdf")
+
+
+@bp.get("/reports/<period>/notice.pdf")
+def report_notice(period: str) -> Response:
+    """The month's notice for the notice board (公示): one A4 page in large type, with a
+    QR code to this report online."""
+    report = _report(period)
+    url = f"{request.url_root.rstrip('/')}/reports/{period}"
+    body = notice_pdf(report, payout_settlements(period), url)
+    return download(body, "application/pdf", f"goldbean-notice-{period}.pdf")

@@ -10,12 +10,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import zxingcpp
 from openpyxl import load_workbook
+from PIL import Image
 from pypdf import PdfReader
 
 from projections.verifier import GENESIS, chain_step, compute_reports
@@ -795,3 +798,44 @@ def test_the_leaderboard_lists_at_most_fifty(anonymous, community):
         community.earn(volunteer, beans)
         ledger.set_leaderboard_opt_in(volunteer, True)
     assert board(anonymous) == [(f"Volunteer {b:02d}", b) for b in range(55, 5, -1)]
+
+
+# --- the notice for the notice board ------------------------------------------------------------
+
+
+def poppler(tool: str, *args: str) -> str:
+    """Run one of poppler's tools (pdftotext, pdffonts, pdftoppm) and return its output."""
+    done = subprocess.run([tool, *args], capture_output=True, text=True, check=True, timeout=60)
+    return done.stdout
+
+
+def test_the_notice_is_one_a4_page_with_the_figures_and_an_embedded_font(
+    anonymous, community, tmp_path
+):
+    tell(community)
+    figures = report(anonymous, "2026-04")
+    answer = anonymous.get("/reports/2026-04/notice.pdf")
+    assert answer.status_code == 200 and answer.mimetype == "application/pdf"
+    assert download_name(answer) == "goldbean-notice-2026-04.pdf"
+    pdf = tmp_path / "notice.pdf"
+    pdf.write_bytes(answer.get_data())
+    assert len(PdfReader(pdf).pages) == 1
+
+    text = poppler("pdftotext", str(pdf), "-")
+    assert "金豆基金 2026年4月 收支公示" in text
+    assert "￥500.50" in text  # the month's donation total
+    assert "2026年3月" in text  # April paid for March's spending
+    assert "939.7%" in text and figures["chain_head"] in text.replace("\n", "")
+    assert "http://localhost/reports/2026-04" in text  # under the QR code
+
+    fonts = [line.split() for line in poppler("pdffonts", str(pdf)).splitlines()[2:]]
+    assert fonts and all(row[-5] == "yes" for row in fonts), fonts  # every font embedded
+    assert any("NotoSansSC" in row[0] for row in fonts)
+
+    poppler("pdftoppm", "-r", "50", "-png", "-singlefile", str(pdf), str(tmp_path / "notice"))
+    with Image.open(tmp_path / "notice.png") as image:
+        width, height = image.size
+        assert abs(height / width - 297 / 210) < 0.01  # A4, upright
+    assert zxingcpp.read_barcodes(Image.open(tmp_path / "notice.png"))[0].text == (
+        "http://localhost/reports/2026-04"
+    )
