@@ -183,6 +183,39 @@ def statement(
     }
 
 
+def month_redemptions(conn: Connection, merchant_id: str, period: str) -> list[dict[str, Any]]:
+    """Every sale of the merchant in the local month ``period`` (``YYYY-MM``), oldest
+    first, with what was refunded of each: the statement's detail (兑换明细)."""
+    r = t.redemptions.c
+    query = (
+        select(t.redemptions)
+        .where(r.merchant_id == merchant_id, r.day >= f"{period}-01", r.day <= f"{period}-31")
+        .order_by(r.at, r.id)
+    )
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def merchant_settlement_lines(
+    conn: Connection, merchant_id: str, period: str
+) -> list[dict[str, Any]]:
+    """The merchant's settlement lines for the spending of ``period``: beans, cash,
+    rebate, and the day and reference of the payment (None while unpaid)."""
+    s = t.settlement_lines.c
+    query = (
+        select(t.settlement_lines)
+        .where(s.merchant_id == merchant_id, s.period == period)
+        .order_by(s.paid_on, s.settlement_id)
+    )
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def merchant_periods(conn: Connection, merchant_id: str) -> list[str]:
+    """The months in which the merchant took beans, newest first."""
+    m = t.merchant_months.c
+    query = select(m.period).where(m.merchant_id == merchant_id).order_by(m.period.desc())
+    return [row.period for row in conn.execute(query)]
+
+
 # --- the fund report -----------------------------------------------------------------------
 
 

@@ -30,6 +30,7 @@ from api.web import (
     member_spend,
     public_pages,
     reports,
+    shop,
     site,
 )
 from api.web.coordinator import activities, beans, incidents, members
@@ -42,6 +43,7 @@ PAGES = (
     site.bp,
     public_pages.bp,
     reports.bp,
+    shop.bp,
     member.bp,
     member_help.bp,
     member_spend.bp,

@@ -61,7 +61,10 @@ NAV = {
         ("/me/give", lazy_gettext("Give")),
     ),
     "beneficiary": (("/me", lazy_gettext("My beans")),),
-    "merchant": (("/pos", lazy_gettext("Point of sale")),),
+    "merchant": (
+        ("/shop", lazy_gettext("My shop")),
+        ("/pos", lazy_gettext("Point of sale")),
+    ),
     "coordinator": (
         ("/staff/incidents", lazy_gettext("Incidents")),
         ("/staff/activities", lazy_gettext("Activities")),

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from babel.dates import format_skeleton
-from flask_babel import get_locale
+from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -163,3 +163,75 @@ def report_sheets(report: dict[str, Any], settlements: list[dict[str, Any]]) -> 
         ],
     )
     return [summary, donation_sheet, payout_sheet, bean_sheet]
+
+
+def statement_sheets(
+    shop: str,
+    statement: dict[str, Any],
+    sales: list[dict[str, Any]],
+    lines: list[dict[str, Any]],
+) -> list[Sheet]:
+    """A shop's month as tables: the statement in one row, every sale (兑换明细) with its
+    time and what was refunded of it, and the payments for the month."""
+    summary = Sheet(
+        _("Statement"),
+        [
+            _("Shop"),
+            _("Month"),
+            _("Beans taken"),
+            _("Beans refunded"),
+            _("Net beans"),
+            _("Payment due (yuan)"),
+            _("Rebate (yuan)"),
+            _("Beans settled"),
+            _("Paid"),
+        ],
+        [
+            [
+                shop,
+                statement["period"],
+                statement["redeemed"],
+                statement["refunded"],
+                statement["net"],
+                yuan_amount(statement["cash_fen"]),
+                yuan_amount(statement["rebate_fen"]),
+                statement["settled"],
+                _("yes") if statement["paid"] else _("no"),
+            ]
+        ],
+    )
+    sale_sheet = Sheet(
+        _("Sales"),
+        [_("Time"), _("Beans"), _("Refunded"), _("Net beans"), _("Sale no.")],
+        [
+            [
+                format_datetime(sale["at"], "yyyy-MM-dd HH:mm:ss"),
+                sale["amount"],
+                sale["refunded"],
+                sale["amount"] - sale["refunded"],
+                sale["id"],
+            ]
+            for sale in sales
+        ],
+    )
+    payment_sheet = Sheet(
+        _("Payments"),
+        [
+            _("Beans"),
+            _("Payment (yuan)"),
+            _("Rebate (yuan)"),
+            _("Paid on"),
+            _("Payment reference"),
+        ],
+        [
+            [
+                line["beans"],
+                yuan_amount(line["cash_fen"]),
+                yuan_amount(line["rebate_fen"]),
+                line["paid_on"] or _("not paid yet"),
+                line["payment_ref"] or "",
+            ]
+            for line in lines
+        ],
+    )
+    return [summary, sale_sheet, payment_sheet]

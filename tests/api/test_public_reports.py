@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -839,3 +840,71 @@ def test_the_notice_is_one_a4_page_with_the_figures_and_an_embedded_font(
     assert zxingcpp.read_barcodes(Image.open(tmp_path / "notice.png"))[0].text == (
         "http://localhost/reports/2026-04"
     )
+
+
+# --- the shop's own pages -----------------------------------------------------------------------
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def shop_owner(app, merchant_id: str):
+    """A test client signed in to the pages as the shop's owner (a ``merchant`` user)."""
+    app.extensions["goldbean.auth"].create_user(
+        "grocer", "correct horse battery", "merchant", merchant_id=merchant_id
+    )
+    client = app.test_client()
+    token = CSRF.search(client.get("/login").get_data(as_text=True)).group(1)
+    form = {"username": "grocer", "password": "correct horse battery", "csrf_token": token}
+    assert client.post("/login", data=form).status_code == 303
+    return client
+
+
+def test_a_shop_owner_reads_last_months_statement_with_every_sale(app, sign_in, community):
+    """March at the Corner Grocery: Li spent 20 on 18 March and got 6 back; April's
+    settlement paid 14 beans (¥14.00) and a ¥1.76 rebate under BANK-0407-1."""
+    story = tell(community)
+    terminal = sign_in("merchant", merchant_id=story.grocery)
+    figures = statement(terminal, story.grocery, "2026-03").get_json()
+    owner = shop_owner(app, story.grocery)
+
+    home = owner.get("/shop").get_data(as_text=True)
+    assert "Corner Grocery" in home and 'href="/shop/statements/2026-03"' in home
+    assert 'href="/shop"' in home  # in the merchant's menu
+
+    page = owner.get("/shop/statements/2026-03")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    for shown in ("对账单：2026年3月", "¥14.00", "¥1.76", "BANK-0407-1", "兑换明细"):
+        assert shown in html, shown
+    sales = re.findall(r'<time datetime="([^"]+)">[^<]+</time></td><td[^>]*>(\d+)</td>', html)
+    assert [amount for _, amount in sales] == ["20"]
+    assert sales[0][0].startswith("2026-03-18")  # the sale's time (UTC in the markup)
+    assert sum(int(amount) for _, amount in sales) == figures["redeemed"]
+
+    as_xlsx = owner.get("/shop/statements/2026-03.xlsx")
+    book = load_workbook(io.BytesIO(as_xlsx.get_data()))
+    assert book.sheetnames == ["对账单", "兑换明细", "付款"]
+    summary = dict(zip(*list(book["对账单"].iter_rows(values_only=True)), strict=True))
+    assert summary["净收金豆"] == figures["net"] == 14
+    assert Decimal(str(summary["应付款（元）"])) * 100 == figures["cash_fen"]
+    assert Decimal(str(summary["返利（元）"])) * 100 == figures["rebate_fen"]
+    as_csv = owner.get("/shop/statements/2026-03.csv").get_data()
+    assert as_csv.startswith("\ufeff商户,月份".encode())
+    assert owner.get("/shop/statements/2026-03.pdf").get_data().startswith(b"%PDF")
+
+    # another shop's owner sees only their own shop, whatever the address
+    canteen = community.ledger.get_merchant(story.canteen)
+    assert "Corner Grocery" not in shop_owner_of(app, canteen.id).get("/shop").get_data(
+        as_text=True
+    )
+    assert owner.get("/shop/statements/not-a-month").status_code == 404
+
+
+def shop_owner_of(app, merchant_id: str):
+    auth = app.extensions["goldbean.auth"]
+    auth.create_user("cook", "correct horse battery", "merchant", merchant_id=merchant_id)
+    client = app.test_client()
+    token = CSRF.search(client.get("/login").get_data(as_text=True)).group(1)
+    form = {"username": "cook", "password": "correct horse battery", "csrf_token": token}
+    assert client.post("/login", data=form).status_code == 303
+    return client
