@@ -31,10 +31,10 @@ from api.context import make_runner, runner_of
 from api.endpoints import register_all
 from api.idempotency import IdempotencyStore
 from api.jobs import Jobs
-from api.pages import pages
 from api.settings import Settings
 from api.store import Store
 from api.web.blueprints import register_pages
+from api.web.hooks import error_page
 from ledger.application import Ledger
 from ledger.persistence import open_ledger
 from merchant_pos.web import pos
@@ -113,11 +113,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, ledger: Ledger | None
     app.extensions["goldbean.api"] = api
     app.register_blueprint(_swagger_static())
     app.register_blueprint(_health())
-    app.register_blueprint(pages)
     app.register_blueprint(pos)
     register_pages(app, settings)  # the people's pages: sessions, CSRF (their forms only), Babel
     _request_logging(app)
-    errors.register(app)  # after Api(app), so problem+json wins over flask-smorest's JSON
+    # after Api(app), so problem+json wins over flask-smorest's JSON; pages get HTML pages
+    errors.register(app, page=error_page)
     return app
 
 

@@ -1,6 +1,8 @@
 """Inline SVG charts for the fund report page: no JavaScript, nothing fetched.
 
-Two charts, each a self-contained ``<svg>`` with ``<title>``, ``<desc>`` and text labels:
+Two charts, each a self-contained ``<svg>`` with ``<title>``, ``<desc>`` and text labels in
+the reader's language (the page passes its translated words), 360 units wide so that a
+phone draws them about 1:1 and the text stays legible:
 
 * :func:`bean_flow_svg` -- bars of the month's bean flows (issued, redeemed, refunded,
   gifted, retired, corrected);
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from html import escape
-from typing import Any
+from typing import Any, NamedTuple
 
 BALANCE_COLOUR = "#1f6f3f"
 LIABILITY_COLOUR = "#b4591b"
@@ -32,8 +34,17 @@ FLOW_LABELS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("更正", "Corrected", ("corrected",)),
 )
 
-_WIDTH = 640
-_HEIGHT = 300
+_WIDTH = 360  # drawn about 1:1 on a phone, so 12-13 px text stays 12-13 px
+_TEXT = 13
+
+
+class ChartWords(NamedTuple):
+    """The words of the fund history chart, in the reader's language."""
+
+    title: str
+    balance: str
+    liability: str
+    no_history: str
 
 
 def bean_flows(report: dict[str, Any]) -> list[tuple[str, str, int]]:
@@ -78,7 +89,7 @@ def axis_scale(values: Sequence[int], unit: int = 1) -> tuple[int, int, int]:
     return (low // step) * step, -(-high // step) * step, step
 
 
-def _text(x: float, y: float, text: str, anchor: str = "middle", size: int = 12) -> str:
+def _text(x: float, y: float, text: str, anchor: str = "middle", size: int = _TEXT) -> str:
     """One escaped ``<text>`` element."""
     return (
         f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}">'
@@ -86,43 +97,38 @@ def _text(x: float, y: float, text: str, anchor: str = "middle", size: int = 12)
     )
 
 
-def _open_svg(ident: str, title: str, desc: str) -> str:
+def _open_svg(ident: str, title: str, desc: str, height: float) -> str:
     """The opening ``<svg>`` tag with its accessible title and description."""
     return (
-        f'<svg id="{ident}" viewBox="0 0 {_WIDTH} {_HEIGHT}" width="100%" role="img" '
+        f'<svg id="{ident}" viewBox="0 0 {_WIDTH} {height:.0f}" width="100%" role="img" '
         f'aria-labelledby="{ident}-title {ident}-desc" font-family="sans-serif">'
         f'<title id="{ident}-title">{escape(title)}</title>'
         f'<desc id="{ident}-desc">{escape(desc)}</desc>'
     )
 
 
-def bean_flow_svg(report: dict[str, Any]) -> str:
-    """A bar chart of the month's bean flows as an inline ``<svg>`` element."""
-    flows = bean_flows(report)
-    left, right, top, bottom = 20, 20, 40, 60
-    plot_w, plot_h = _WIDTH - left - right, _HEIGHT - top - bottom
-    low, high = value_range([v for _, _, v in flows])
-    zero_y = top + plot_h * high / (high - low)
-    slot = plot_w / len(flows)
-    desc = "; ".join(f"{zh} {en}: {v:,}" for zh, en, v in flows)
-    parts = [
-        _open_svg("bean-flows", f"本月金豆流向 Bean flows {report['period']}", desc),
-        _text(_WIDTH / 2, 20, f"本月金豆流向 Bean flows ({report['period']})", size=14),
-        f'<line x1="{left}" y1="{zero_y:.1f}" x2="{_WIDTH - right}" y2="{zero_y:.1f}" '
-        'stroke="#555"/>',
-    ]
-    for i, (zh, en, value) in enumerate(flows):
-        x = left + slot * i + slot * 0.2
-        y_value = top + plot_h * (high - value) / (high - low)
-        y, height = min(y_value, zero_y), abs(zero_y - y_value)
-        centre = x + slot * 0.3
+def bean_flow_svg(report: dict[str, Any], names: Sequence[str], title: str) -> str:
+    """The month's bean flows as horizontal bars in an inline ``<svg>``: one row a flow,
+    its name on the left and its number after the bar, so it reads on a 360 px phone.
+
+    ``names`` are the flows' names in the reader's language, in :data:`FLOW_LABELS` order.
+    """
+    values = [value for _, _, value in bean_flows(report)]
+    label_w, row_h, top = 112.0, 34.0, 8.0
+    bar_left, bar_right = label_w + 8, _WIDTH - 64.0
+    high = max([1, *values])
+    height = top + row_h * len(values) + 4
+    desc = "; ".join(f"{name}: {value:,}" for name, value in zip(names, values, strict=True))
+    parts = [_open_svg("bean-flows", title, desc, height)]
+    for i, (name, value) in enumerate(zip(names, values, strict=True)):
+        y = top + row_h * i
+        width = (bar_right - bar_left) * max(value, 0) / high
+        parts.append(_text(label_w, y + 21, name, anchor="end"))
         parts.append(
-            f'<rect x="{x:.1f}" y="{y:.1f}" width="{slot * 0.6:.1f}" height="{height:.1f}" '
-            f'fill="{BAR_COLOUR}"><title>{escape(f"{zh} {en}: {value:,}")}</title></rect>'
+            f'<rect x="{bar_left:.1f}" y="{y + 7:.1f}" width="{width:.1f}" height="20" '
+            f'fill="{BAR_COLOUR}"><title>{escape(f"{name}: {value:,}")}</title></rect>'
         )
-        parts.append(_text(centre, y - 5, f"{value:,}"))
-        parts.append(_text(centre, _HEIGHT - bottom + 20, zh))
-        parts.append(_text(centre, _HEIGHT - bottom + 38, en, size=11))
+        parts.append(_text(bar_left + width + 6, y + 21, f"{value:,}", anchor="start"))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -167,40 +173,52 @@ def _history_axes(
             f'<line x1="{left}" y1="{y:.1f}" x2="{left + width}" y2="{y:.1f}" stroke="#ddd"/>'
         )
         label = money(value).removesuffix(".00")
-        parts.append(_text(left - 6, y + 4, label, anchor="end", size=11))
+        parts.append(_text(left - 4, y + 4, label, anchor="end", size=12))
     return parts
 
 
-def _legend(x: float, y: float) -> list[str]:
+def _legend(x: float, y: float, words: ChartWords) -> list[str]:
     """The two-line legend: balance solid, liability dashed."""
     return [
         f'<line x1="{x}" y1="{y}" x2="{x + 24}" y2="{y}" stroke="{BALANCE_COLOUR}" '
         'stroke-width="2.5"/>',
-        _text(x + 30, y + 4, "余额 Balance", anchor="start"),
-        f'<line x1="{x + 140}" y1="{y}" x2="{x + 164}" y2="{y}" stroke="{LIABILITY_COLOUR}" '
+        _text(x + 30, y + 5, words.balance, anchor="start"),
+        f'<line x1="{x + 150}" y1="{y}" x2="{x + 174}" y2="{y}" stroke="{LIABILITY_COLOUR}" '
         'stroke-width="2.5" stroke-dasharray="6 4"/>',
-        _text(x + 170, y + 4, "负债 Liability", anchor="start"),
+        _text(x + 180, y + 5, words.liability, anchor="start"),
     ]
 
 
-def fund_history_svg(history: Sequence[dict[str, Any]], money: Callable[[int], str]) -> str:
+def _period_label_anchor(i: int, count: int) -> str:
+    """The first label starts at its point and the last ends at it, so neither is cut."""
+    if count > 1 and i == 0:
+        return "start"
+    if count > 1 and i == count - 1:
+        return "end"
+    return "middle"
+
+
+def fund_history_svg(
+    history: Sequence[dict[str, Any]], money: Callable[[int], str], words: ChartWords
+) -> str:
     """A line chart of the fund's month-end balance and liability as an inline ``<svg>``.
 
     ``history`` is ``[{"period", "balance_end_fen", "liability_end_fen"}, ...]`` in period
-    order; ``money`` formats a fen amount for the axis and the point labels. No history
-    gives a chart frame with a "no data yet" note.
+    order; ``money`` formats a fen amount for the axis and the point labels; ``words`` are
+    the title and legend in the reader's language. At most four month labels are written
+    (they fit a phone), the last month's always. No history gives a frame with a note.
     """
-    title = "基金余额与负债 Fund balance and liability"
     if not history:
         return (
-            _open_svg("fund-history", title, "暂无历史数据 No history yet")
-            + _text(_WIDTH / 2, _HEIGHT / 2, "暂无历史数据 / no history yet", size=14)
+            _open_svg("fund-history", words.title, words.no_history, 120)
+            + _text(_WIDTH / 2, 60, words.no_history)
             + "</svg>"
         )
     balances = [int(h["balance_end_fen"]) for h in history]
     liabilities = [int(h["liability_end_fen"]) for h in history]
     periods = [str(h["period"]) for h in history]
-    left, top, width, height = 100.0, 50.0, _WIDTH - 130.0, _HEIGHT - 100.0
+    left, top, width, height = 64.0, 36.0, _WIDTH - 76.0, 170.0
+    total_height = top + height + 30
     scale = axis_scale(balances + liabilities, unit=100)
     low, high, _ = scale
     xs = _x_positions(len(history), left, width)
@@ -209,19 +227,20 @@ def fund_history_svg(history: Sequence[dict[str, Any]], money: Callable[[int], s
         return top + height * (high - value) / (high - low)
 
     desc = "; ".join(
-        f"{p}: 余额 balance {money(b)}, 负债 liability {money(li)}"
+        f"{p}: {words.balance} {money(b)}, {words.liability} {money(li)}"
         for p, b, li in zip(periods, balances, liabilities, strict=True)
     )
-    parts = [_open_svg("fund-history", title, desc), _text(_WIDTH / 2, 20, title, size=14)]
-    parts += _legend(left, 38)
+    parts = [_open_svg("fund-history", words.title, desc, total_height)]
+    parts += _legend(left, 14, words)
     parts += _history_axes(scale, (left, top, width, height), money)
-    step = -(-len(periods) // 6)  # at most six period labels, counted back from the last
+    step = -(-len(periods) // 4)  # at most four month labels, counted back from the last
     for i, (x, period) in enumerate(zip(xs, periods, strict=True)):
         if (len(periods) - 1 - i) % step == 0:
-            parts.append(_text(x, top + height + 20, period, size=11))
+            anchor = _period_label_anchor(i, len(periods))
+            parts.append(_text(x, top + height + 22, period, anchor=anchor, size=12))
     for values, colour, dash, name in (
-        (balances, BALANCE_COLOUR, "", "余额 balance"),
-        (liabilities, LIABILITY_COLOUR, ' stroke-dasharray="6 4"', "负债 liability"),
+        (balances, BALANCE_COLOUR, "", words.balance),
+        (liabilities, LIABILITY_COLOUR, ' stroke-dasharray="6 4"', words.liability),
     ):
         points = [(x, y_of(v)) for x, v in zip(xs, values, strict=True)]
         labels = [f"{p} {name} {money(v)}" for p, v in zip(periods, values, strict=True)]

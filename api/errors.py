@@ -10,10 +10,11 @@ an unexpected exception is logged with its request id and never shows a stack tr
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from eventsourcing.persistence import OperationalError as _RecorderOperational
-from flask import Flask, Response, g, json
+from flask import Flask, Response, g, json, request
 from marshmallow import INCLUDE, Schema, fields
 from sqlalchemy.exc import OperationalError as _SqlAlchemyOperational
 from werkzeug.exceptions import HTTPException
@@ -161,17 +162,52 @@ def problem(
     return response
 
 
-def register(app: Flask) -> None:
-    """Install the problem handlers on ``app`` (after flask-smorest, to take precedence)."""
+#: addresses that answer machines, and so problem+json, whatever the error
+MACHINE_PATHS = ("/api/", "/healthz", "/readyz")
+
+ErrorPage = Callable[[int], Response]
+
+
+def wants_page() -> bool:
+    """Whether the request is for a person's page (any address outside the API), whose
+    errors are answered with an HTML page in the reader's language."""
+    return not request.path.startswith(MACHINE_PATHS)
+
+
+def register(app: Flask, page: ErrorPage | None = None) -> None:
+    """Install the problem handlers on ``app`` (after flask-smorest, to take precedence).
+
+    ``page(status)`` renders the HTML error page for an address outside the API (the
+    people's pages register it: a mistyped page address shows a page, not JSON); the API
+    keeps problem+json. Should the page itself fail, the problem is answered instead."""
+
+    def answer(
+        status: int,
+        code: str,
+        detail: str = "",
+        *,
+        headers: dict | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> Response:
+        if page is not None and wants_page():
+            try:
+                response = page(status)
+            except Exception:  # the page needs the database or the session; fall back
+                log.exception("the %s error page failed (request %s)", status, g.get("request_id"))
+            else:
+                for name, value in (headers or {}).items():
+                    response.headers[name] = value
+                return response
+        return problem(status, code, detail, headers=headers, extra=extra)
 
     @app.errorhandler(le.LedgerError)
     def _ledger(error: le.LedgerError) -> Response:
         status, code = ledger_problem(error)
-        return problem(status, code, str(error))
+        return answer(status, code, str(error))
 
     @app.errorhandler(ApiProblem)
     def _api(error: ApiProblem) -> Response:
-        return problem(
+        return answer(
             error.status, error.code, error.detail, headers=error.headers, extra=error.extra
         )
 
@@ -187,7 +223,7 @@ def register(app: Flask) -> None:
             extra["errors"] = messages
             detail = "some fields are missing or invalid"
         headers = {k: v for k, v in error.get_headers() if k.lower() == "allow"}
-        return problem(status, code, detail, headers=headers, extra=extra)
+        return answer(status, code, detail, headers=headers, extra=extra)
 
     def _database_down(error: Exception) -> Response:
         # PostgreSQL restarting or unreachable: nothing was recorded (the transaction did
@@ -197,7 +233,7 @@ def register(app: Flask) -> None:
             getattr(g, "request_id", "-"),
             str(error).splitlines()[0][:200],
         )
-        return problem(
+        return answer(
             503,
             "unavailable",
             "the database is not reachable just now; send the request again",
@@ -210,4 +246,4 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
         log.exception("unexpected error (request %s)", getattr(g, "request_id", "-"))
-        return problem(500, "internal_error", "the error was logged; quote the request id")
+        return answer(500, "internal_error", "the error was logged; quote the request id")

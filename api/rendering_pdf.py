@@ -1,9 +1,8 @@
 """The fund report and the merchant statement as A4 PDFs (reportlab).
 
-All text, Chinese and Latin, is set in reportlab's built-in CID font ``STSong-Light``
-(Adobe-GB1, ``UniGB-UCS2-H``): no font file is shipped or embedded, and PDF readers use
-their own Chinese font for it. The yuan sign is the full-width ``￥`` in the PDF, because
-the half-width ``¥`` is not in GB 2312 and may be missing from the reader's font.
+All text, Chinese and Latin, is set in Noto Sans SC, embedded as a subset of the
+characters the document uses (:mod:`merchant_pos.pdf_font`), so a reader without Chinese
+fonts shows it too. The yuan sign is the full-width ``￥``, as on Chinese printed forms.
 
 Output is deterministic (``invariant=1``): the same dicts give the same bytes.
 """
@@ -11,7 +10,9 @@ Output is deterministic (``invariant=1``): the same dicts give the same bytes.
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Sequence
+from contextvars import ContextVar
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -25,25 +26,36 @@ from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from api import charts
+from api import report_sections as sections_module
 from api.charts import BALANCE_COLOUR, BAR_COLOUR, LIABILITY_COLOUR, axis_scale, bean_flows
 from api.report_sections import MONTH_OPEN_NOTE, Section, report_sections, statement_rows, yuan
+from merchant_pos.pdf_font import font_for, source_text
 
-FONT = "STSong-Light"
+#: the font of the document being built (:func:`use_font` sets it)
+_FONT: ContextVar[str] = ContextVar("report_font")
 PDF_YUAN_SIGN = "￥"
 AUTHOR = "金豆 Goldbean"
 _FRAME_WIDTH = A4[0] - 36 * mm
 
 
-def register_font() -> str:
-    """Register the CID font once and return its name."""
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    return FONT
+def use_font(*data: Any) -> str:
+    """Register the embedded font for a document showing ``data`` (the report's or the
+    statement's values, and the labels of the modules that write them) and make it the
+    font of the document being built."""
+    texts = [json.dumps(value, ensure_ascii=False, default=str) for value in data]
+    labels = source_text(__file__, sections_module.__file__, charts.__file__)
+    name = font_for(labels, *texts)
+    _FONT.set(name)
+    return name
+
+
+def current_font() -> str:
+    """The font of the document being built."""
+    return _FONT.get()
 
 
 def money(fen: int) -> str:
@@ -55,7 +67,7 @@ def _style(size: float = 9, right: bool = False, name: str = "body") -> Paragrap
     """A paragraph style in the CID font (CJK line breaking)."""
     return ParagraphStyle(
         name,
-        fontName=register_font(),
+        fontName=current_font(),
         fontSize=size,
         leading=size * 1.35,
         wordWrap="CJK",
@@ -72,7 +84,7 @@ def _table(rows: list[list[Paragraph]], widths: Sequence[float], header: bool) -
     """A ruled table; the first row is a shaded header when ``header``."""
     table = Table(rows, colWidths=list(widths), repeatRows=1 if header else 0)
     commands: list[tuple[Any, ...]] = [
-        ("FONTNAME", (0, 0), (-1, -1), FONT),
+        ("FONTNAME", (0, 0), (-1, -1), current_font()),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey),
         ("TOPPADDING", (0, 0), (-1, -1), 2),
@@ -119,7 +131,7 @@ def _section_flowables(section: Section) -> list[Flowable]:
 def _set_value_axis(axis: Any, values: Sequence[int], unit: int = 1) -> None:
     """Integer ticks spanning 0 and every value, whatever the values (all zero too)."""
     axis.valueMin, axis.valueMax, axis.valueStep = axis_scale(values, unit)
-    axis.labels.fontName = FONT
+    axis.labels.fontName = current_font()
     axis.labels.fontSize = 7
 
 
@@ -130,7 +142,7 @@ def _chart_title(drawing: Drawing, text: str) -> None:
             drawing.width / 2,
             drawing.height - 12,
             text,
-            fontName=FONT,
+            fontName=current_font(),
             fontSize=10,
             textAnchor="middle",
         )
@@ -146,13 +158,13 @@ def bean_flow_chart(report: dict[str, Any]) -> Drawing:
     chart.data = [[value for _, _, value in flows]]
     chart.bars[0].fillColor = colors.HexColor(BAR_COLOUR)
     chart.categoryAxis.categoryNames = [f"{zh}\n{en}" for zh, en, _ in flows]
-    chart.categoryAxis.labels.fontName = FONT
+    chart.categoryAxis.labels.fontName = current_font()
     chart.categoryAxis.labels.fontSize = 8
     chart.categoryAxis.labels.dy = -4
     _set_value_axis(chart.valueAxis, chart.data[0])
     chart.valueAxis.labelTextFormat = lambda v: f"{int(v):,}"
     chart.barLabelFormat = lambda v: f"{int(v):,}"
-    chart.barLabels.fontName = FONT
+    chart.barLabels.fontName = current_font()
     chart.barLabels.fontSize = 7
     chart.barLabels.nudge = 6
     drawing.add(chart)
@@ -183,7 +195,7 @@ def fund_history_chart(history: Sequence[dict[str, Any]]) -> Flowable:
         chart.lines[i].symbol = makeMarker("FilledCircle", size=3)
     chart.lines[1].strokeDashArray = (4, 3)
     chart.categoryAxis.categoryNames = _period_labels([str(h["period"]) for h in history])
-    chart.categoryAxis.labels.fontName = FONT
+    chart.categoryAxis.labels.fontName = current_font()
     chart.categoryAxis.labels.fontSize = 7
     chart.categoryAxis.labels.angle = 30
     chart.categoryAxis.labels.boxAnchor = "ne"
@@ -201,7 +213,7 @@ def _history_legend() -> Legend:
     legend.x, legend.y = 70, 182
     legend.alignment = "right"
     legend.columnMaximum = 1
-    legend.fontName = FONT
+    legend.fontName = current_font()
     legend.fontSize = 8
     legend.colorNamePairs = [
         (colors.HexColor(BALANCE_COLOUR), "余额 Balance"),
@@ -215,7 +227,7 @@ def _footer(text: str) -> Any:
 
     def draw(canvas: Canvas, doc: SimpleDocTemplate) -> None:
         canvas.saveState()
-        canvas.setFont(FONT, 7)
+        canvas.setFont(current_font(), 7)
         canvas.drawString(18 * mm, 10 * mm, text)
         canvas.drawRightString(A4[0] - 18 * mm, 10 * mm, f"第 {doc.page} 页 / page {doc.page}")
         canvas.restoreState()
@@ -225,7 +237,6 @@ def _footer(text: str) -> Any:
 
 def _build(flowables: list[Flowable], title: str, subject: str) -> bytes:
     """Lay out ``flowables`` on A4 pages with metadata and return the PDF bytes."""
-    register_font()
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
         buffer,
@@ -240,6 +251,7 @@ def _build(flowables: list[Flowable], title: str, subject: str) -> bytes:
         creator="Goldbean",
         lang="zh-CN",
         invariant=1,
+        initialFontName=current_font(),
     )
     footer = _footer(title)
     doc.build(flowables, onFirstPage=footer, onLaterPages=footer)
@@ -248,6 +260,7 @@ def _build(flowables: list[Flowable], title: str, subject: str) -> bytes:
 
 def fund_report_pdf(report: dict[str, Any], history: list[dict[str, Any]]) -> bytes:
     """The monthly fund report as an A4 PDF: every figure in tables, and two charts."""
+    use_font(report, history)
     period = report["period"]
     title = f"金豆基金月报 Goldbean fund report {period}"
     flowables: list[Flowable] = [_para(title, 16)]
@@ -264,6 +277,7 @@ def fund_report_pdf(report: dict[str, Any], history: list[dict[str, Any]]) -> by
 
 def statement_pdf(statement: dict[str, Any], merchant_name: str) -> bytes:
     """A merchant's monthly statement as a one-page A4 PDF."""
+    use_font(statement, merchant_name)
     period = statement["period"]
     title = f"商户对账单 Merchant statement {period}"
     flowables: list[Flowable] = [

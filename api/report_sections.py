@@ -1,6 +1,6 @@
 """The monthly fund report's and the merchant statement's figures with their bilingual
-labels: what the HTML page (api/rendering.py) and the PDF (api/rendering_pdf.py) both
-show. Pure functions of the JSON shapes of ``docs/REPORTS.md``.
+labels, as the PDF (api/rendering_pdf.py) shows them. Pure functions of the JSON shapes of
+``docs/REPORTS.md``.
 
 Every amount in fen stays an integer: :func:`yuan` formats with integer arithmetic only.
 """
@@ -8,6 +8,7 @@ Every amount in fen stays an integer: :func:`yuan` formats with integer arithmet
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
 
 YUAN_SIGN = "¥"
@@ -34,9 +35,20 @@ def count(n: int) -> str:
     return f"{int(n):,}"
 
 
+def coverage_percent(value: str | Decimal | None) -> str | None:
+    """The coverage ratio as the pages and files show it: a percentage with one decimal
+    (``"3.6705"`` -> ``"367.1%"``, half up), or None when nothing is owed. The one place
+    that turns the API's ratio into words, so every page and file shows the same figure."""
+    if value is None:
+        return None
+    percent = (Decimal(str(value)) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return f"{percent:,}%"
+
+
 def coverage(value: str | None) -> str:
-    """The coverage ratio as published (``"1.2500"``), or a note when there is no liability."""
-    return NO_LIABILITY if value is None else str(value)
+    """The coverage as a percentage (:func:`coverage_percent`), or a note when there is no
+    liability."""
+    return coverage_percent(value) or NO_LIABILITY
 
 
 def yes_no(flag: bool) -> str:
@@ -73,10 +85,22 @@ _BEAN_ROWS = (
 
 
 #: Item table columns: (zh, en, numeric -- right-aligned).
-DONATION_COLUMNS = [("日期", "Received on", False), ("捐赠人", "Donor", False)]
+DONATION_COLUMNS = [
+    ("日期", "Received on", False),
+    ("捐赠人", "Donor", False),
+    ("金额", "Amount", True),
+    ("收据号", "Receipt no.", False),
+]
 
 
-PAYOUT_COLUMNS = [("商户", "Merchant", False), ("金豆", "Beans", True), ("现金", "Cash", True)]
+PAYOUT_COLUMNS = [
+    ("商户", "Merchant", False),
+    ("金豆", "Beans", True),
+    ("现金", "Cash", True),
+    ("返利", "Rebate", True),
+    ("支付日期", "Paid on", False),
+    ("付款凭证", "Payment ref.", False),
+]
 
 
 def _donations(report: dict[str, Any], money: Money) -> Section:

@@ -112,3 +112,10 @@ def fund_history(period: str) -> list[dict[str, Any]]:
     with reading() as conn:
         periods = queries.report_periods(conn, period)
         return queries.fund_history(conn, periods, ledger_of().rules.bean_value_fen)
+
+
+def payout_settlements(period: str) -> list[dict[str, Any]]:
+    """For each payout of ``period``'s report, in its order: the settlement it paid and
+    the month of spending it covers (the report page groups payouts by them)."""
+    with reading() as conn:
+        return queries.payout_settlements(conn, period)

@@ -3,8 +3,8 @@ beneficiary cards (SPEC §5).
 
 The QR symbols are drawn as vector paths from :func:`merchant_pos.qr.qr_matrix`, one
 rectangle per run of dark modules, so they print sharp at any size. Text, Chinese and
-Latin, is set in reportlab's built-in CID font ``STSong-Light`` (no font file shipped or
-embedded; api/rendering_pdf.py uses the same font for the reports). Output is
+Latin, is set in Noto Sans SC, embedded as a subset of the characters the document uses
+(:mod:`merchant_pos.pdf_font`; api/rendering_pdf.py uses the same font for the reports). Output is
 deterministic (``invariant``): the same inputs give the same bytes.
 
 Cards are ID-1 size (85.6 × 54 mm, a bank card), eight to a page in 2 columns × 4 rows,
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
@@ -23,13 +24,14 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
+from merchant_pos.pdf_font import font_for, source_text
 from merchant_pos.qr import qr_matrix
 
-FONT = "STSong-Light"
+#: the font of the document being drawn (:func:`_new_canvas` sets it)
+_FONT: ContextVar[str] = ContextVar("printing_font")
 AUTHOR = "金豆 Goldbean"
 PAGE_WIDTH, PAGE_HEIGHT = A4
 CARD_WIDTH, CARD_HEIGHT = 85.6 * mm, 54 * mm
@@ -55,11 +57,17 @@ class PrintedCard:
     code: str
 
 
-def register_font() -> str:
-    """Register the CID font once and return its name."""
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    return FONT
+def register_font(*texts: str) -> str:
+    """The embedded font for a document of ``texts`` (and this module's own words), now
+    the font of the document being drawn."""
+    name = font_for(source_text(__file__), *texts)
+    _FONT.set(name)
+    return name
+
+
+def current_font() -> str:
+    """The font of the document being drawn."""
+    return _FONT.get()
 
 
 def grouped(code: str) -> str:
@@ -93,7 +101,7 @@ def draw_qr(canvas: Canvas, text: str, x: float, y: float, size: float) -> None:
 def _paragraph(text: str, size: float, centred: bool = False) -> Paragraph:
     style = ParagraphStyle(
         "printed",
-        fontName=register_font(),
+        fontName=current_font(),
         fontSize=size,
         leading=size * 1.3,
         wordWrap="CJK",
@@ -128,14 +136,15 @@ def _fitting_size(text: str, width: float, largest: float, smallest: float) -> f
     """The largest font size from ``largest`` down to ``smallest`` at which ``text`` fits
     on one line of ``width`` (``smallest`` if none does: the paragraph then wraps)."""
     size = largest
-    while size > smallest and pdfmetrics.stringWidth(text, FONT, size) > width:
+    while size > smallest and pdfmetrics.stringWidth(text, current_font(), size) > width:
         size -= 1
     return size
 
 
-def _new_canvas(buffer: io.BytesIO, title: str, subject: str) -> Canvas:
-    register_font()
-    canvas = Canvas(buffer, pagesize=A4, invariant=1, lang="zh-CN")
+def _new_canvas(buffer: io.BytesIO, title: str, subject: str, *texts: str) -> Canvas:
+    """A canvas for one document whose variable text is ``texts`` (names, codes)."""
+    register_font(title, subject, *texts)
+    canvas = Canvas(buffer, pagesize=A4, invariant=1, lang="zh-CN", initialFontName=current_font())
     canvas.setTitle(title)
     canvas.setAuthor(AUTHOR)
     canvas.setSubject(subject)
@@ -147,7 +156,8 @@ def counter_sign_pdf(merchant_name: str, code: str) -> bytes:
     """A merchant's A4 counter sign: its name, the counter QR code large, the code's
     digits and how to pay, in Chinese and English."""
     buffer = io.BytesIO()
-    canvas = _new_canvas(buffer, f"金豆付款码 Goldbean pay code: {merchant_name}", "Counter sign")
+    title = f"金豆付款码 Goldbean pay code: {merchant_name}"
+    canvas = _new_canvas(buffer, title, "Counter sign", merchant_name, code)
     margin = 20 * mm
     width = PAGE_WIDTH - 2 * margin
     top = PAGE_HEIGHT - 22 * mm
@@ -199,7 +209,10 @@ def cards_pdf(cards: Sequence[PrintedCard]) -> bytes:
     if not cards:
         raise ValueError("a sheet needs at least one card")
     buffer = io.BytesIO()
-    canvas = _new_canvas(buffer, "金豆卡 Goldbean cards", f"{len(cards)} beneficiary card(s)")
+    texts = [text for card in cards for text in (card.name, card.code)]
+    canvas = _new_canvas(
+        buffer, "金豆卡 Goldbean cards", f"{len(cards)} beneficiary card(s)", *texts
+    )
     left = (PAGE_WIDTH - CARD_COLUMNS * CARD_WIDTH) / 2
     bottom = (PAGE_HEIGHT - CARD_ROWS * CARD_HEIGHT) / 2
     for start in range(0, len(cards), CARDS_PER_PAGE):

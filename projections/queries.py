@@ -209,6 +209,39 @@ def _all_paid_through(conn: Connection, merchant_id: str, period: str) -> bool:
     return paid_for >= owed
 
 
+def month_redemptions(conn: Connection, merchant_id: str, period: str) -> list[dict[str, Any]]:
+    """Every sale of the merchant in the local month ``period`` (``YYYY-MM``), oldest
+    first, with what was refunded of each: the statement's detail (兑换明细)."""
+    r = t.redemptions.c
+    query = (
+        select(t.redemptions)
+        .where(r.merchant_id == merchant_id, r.day >= f"{period}-01", r.day <= f"{period}-31")
+        .order_by(r.at, r.id)
+    )
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def merchant_settlement_lines(
+    conn: Connection, merchant_id: str, period: str
+) -> list[dict[str, Any]]:
+    """The merchant's settlement lines for the spending of ``period``: beans, cash,
+    rebate, and the day and reference of the payment (None while unpaid)."""
+    s = t.settlement_lines.c
+    query = (
+        select(t.settlement_lines)
+        .where(s.merchant_id == merchant_id, s.period == period)
+        .order_by(s.paid_on, s.settlement_id)
+    )
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def merchant_periods(conn: Connection, merchant_id: str) -> list[str]:
+    """The months in which the merchant took beans, newest first."""
+    m = t.merchant_months.c
+    query = select(m.period).where(m.merchant_id == merchant_id).order_by(m.period.desc())
+    return [row.period for row in conn.execute(query)]
+
+
 # --- the fund report -----------------------------------------------------------------------
 
 
@@ -408,6 +441,33 @@ def fund_report(
         },
         "chain_head": head,
     }
+
+
+def payout_settlements(conn: Connection, period: str) -> list[dict[str, Any]]:
+    """For each payout of ``period``, in the report's order: the settlement it paid and the
+    month of spending that settlement covers (``spending_period``; None if not found)."""
+    p, s = t.payouts.c, t.settlement_lines.c
+    joined = t.payouts.outerjoin(
+        t.settlement_lines,
+        and_(
+            s.merchant_id == p.merchant_id,
+            s.payment_ref == p.payment_ref,
+            s.paid_on == p.paid_on,
+        ),
+    )
+    query = (
+        select(p.position, s.settlement_id, s.period.label("spending_period"))
+        .select_from(joined)
+        .where(p.period == period)
+        .order_by(p.position, s.settlement_id)
+    )
+    found: dict[int, dict[str, Any]] = {}
+    for row in conn.execute(query):
+        found.setdefault(
+            row.position,
+            {"settlement_id": row.settlement_id, "spending_period": row.spending_period},
+        )
+    return list(found.values())
 
 
 # --- the leaderboard -----------------------------------------------------------------------

@@ -30,6 +30,8 @@ from api.web import (
     member_help,
     member_spend,
     public_pages,
+    reports,
+    shop,
     site,
 )
 from api.web.coordinator import activities, beans, incidents, members
@@ -41,6 +43,8 @@ from api.web.support import FILTERS, new_form_key
 PAGES = (
     site.bp,
     public_pages.bp,
+    reports.bp,
+    shop.bp,
     member.bp,
     member_help.bp,
     member_spend.bp,

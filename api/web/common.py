@@ -7,9 +7,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask_babel import format_percent, lazy_gettext
+from flask_babel import gettext as _
 from markupsafe import Markup
 
-from api.charts import fund_history_svg
+from api.charts import ChartWords, fund_history_svg
+from api.report_sections import coverage_percent
 from api.reports import current_period, fund_history
 from api.web.support import money
 
@@ -62,7 +64,10 @@ NAV = {
         ("/me/give", lazy_gettext("Give")),
     ),
     "beneficiary": (("/me", lazy_gettext("My beans")),),
-    "merchant": (("/pos", lazy_gettext("Point of sale")),),
+    "merchant": (
+        ("/shop", lazy_gettext("My shop")),
+        ("/pos", lazy_gettext("Point of sale")),
+    ),
     "coordinator": (
         ("/staff/incidents", lazy_gettext("Incidents")),
         ("/staff/activities", lazy_gettext("Activities")),
@@ -95,13 +100,10 @@ PUBLIC_NAV = (
 )
 
 
-def coverage_percent(coverage: Decimal | str | None) -> str:
-    """The fund's coverage as every page shows it: a percentage with one decimal
-    (``"1.2500"`` -> 125.0 %), the same number the API gives as a ratio; a note while
-    nothing is owed. The public report, the staff pages and the CSV/PDF use this one."""
-    if coverage is None:
-        return str(NOTHING_OWED)
-    return format_percent(Decimal(coverage), "#,##0.0%")
+def coverage_text(coverage: Decimal | str | None) -> str:
+    """The fund's coverage on a staff page: the percentage every page and file shows
+    (:func:`api.report_sections.coverage_percent`), or a note while nothing is owed."""
+    return coverage_percent(coverage) or str(NOTHING_OWED)
 
 
 NOTHING_OWED = lazy_gettext("Nothing is owed (no beans in circulation).")
@@ -114,8 +116,14 @@ def rebate_text(bps: int) -> str:
 CHART_MONTHS = 12
 
 
-def fund_chart(months: int = CHART_MONTHS) -> Markup:
-    """The fund's month-end balance and liability over the last ``months`` months, as an
-    inline SVG (the public report's chart)."""
-    history = fund_history(current_period())[-months:]
-    return Markup(fund_history_svg(history, money))  # noqa: S704 - built with html.escape
+def fund_chart(months: int = CHART_MONTHS, upto: str | None = None) -> Markup:
+    """The fund's month-end balance and liability over the last ``months`` months up to
+    ``upto`` (default: this month), as an inline SVG in the reader's language."""
+    history = fund_history(upto or current_period())[-months:]
+    words = ChartWords(
+        title=_("Fund balance and what the beans in circulation are worth, at each month's end"),
+        balance=_("Fund balance"),
+        liability=_("Beans' worth"),
+        no_history=_("No history yet"),
+    )
+    return Markup(fund_history_svg(history, money, words))  # noqa: S704 - built with html.escape

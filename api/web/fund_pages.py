@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from api.context import ledger_of, reading
-from api.web.common import coverage_percent, fund_chart
+from api.web.common import coverage_text, fund_chart
 from api.web.support import actor, attempt, back, ledger_key, ledger_message, money, page, who
 from ledger.errors import InvalidState, LedgerError, NotFound
 from ledger.fund import MAX_DONATION_FEN, MAX_DONOR_NAME, MAX_REASON, MAX_RECEIPT_NO
@@ -53,7 +53,7 @@ def fund_overview() -> str:
     return render_template(
         "web_fund_overview.html",
         position=position,
-        coverage=coverage_percent(position.coverage),
+        coverage=coverage_text(position.coverage),
         chart=fund_chart(),
         bean_value_fen=ledger_of().rules.bean_value_fen,
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_wtf.csrf import CSRFError
 
 from api.errors import ledger_problem
@@ -30,9 +31,48 @@ def install(web: Blueprint) -> None:
     web.teardown_request(release_unfinished)
     web.after_request(_after)
     web.register_error_handler(CSRFError, _csrf_failed)
-    web.register_error_handler(403, _forbidden)
-    web.register_error_handler(404, _not_found)
+    for status in (403, 404, 405, 410, 500):
+        web.register_error_handler(status, _http_error)
     web.register_error_handler(LedgerError, _refused)
+
+
+#: status -> (title, message) of the site's error pages
+ERROR_WORDS = {
+    400: (lazy_gettext("Not possible"), lazy_gettext("The request could not be understood.")),
+    401: (lazy_gettext("Sign in first"), lazy_gettext("Please sign in to see this page.")),
+    403: (lazy_gettext("Not allowed"), lazy_gettext("This page is not for your role.")),
+    404: (lazy_gettext("Not found"), lazy_gettext("There is nothing at this address.")),
+    405: (
+        lazy_gettext("Not possible"),
+        lazy_gettext("This address cannot be used that way. Open it with a link instead."),
+    ),
+    410: (lazy_gettext("No longer here"), lazy_gettext("This page has been taken away.")),
+    500: (
+        lazy_gettext("Something went wrong"),
+        lazy_gettext("Something went wrong on our side. Please try again in a moment."),
+    ),
+    503: (
+        lazy_gettext("Not available just now"),
+        lazy_gettext("The service is busy or restarting. Please try again in a moment."),
+    ),
+}
+
+
+def error_page(status: int) -> Response:
+    """The site's page for an error ``status``, in the reader's language inside the site's
+    layout; any address outside the API gets it (api/errors.py), not problem+json."""
+    fallback = 500 if status >= 500 else 404 if status == 404 else 400
+    title, message = ERROR_WORDS.get(status, ERROR_WORDS[fallback])
+    html = render_template(
+        "web_message.html", title=str(title), message=str(message), **_page_context()
+    )
+    response = Response(html, status=status, mimetype="text/html")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _http_error(error: Exception) -> Response:
+    return error_page(getattr(error, "code", None) or 500)
 
 
 def _page_context() -> dict[str, Any]:
@@ -76,16 +116,6 @@ def _after(response: Response) -> Response:
 def _csrf_failed(error: CSRFError) -> tuple[str, int]:
     log.info("form refused: %s", error.description)
     return render_template("web_error.html"), 400
-
-
-def _forbidden(_error: Exception) -> tuple[str, int]:
-    message = _("This page is not for your role.")
-    return render_template("web_message.html", title=_("Not allowed"), message=message), 403
-
-
-def _not_found(_error: Exception) -> tuple[str, int]:
-    message = _("There is nothing at this address.")
-    return render_template("web_message.html", title=_("Not found"), message=message), 404
 
 
 def _refused(error: LedgerError) -> tuple[str, int]:

@@ -283,9 +283,6 @@ UNDOCUMENTED_PUBLIC: tuple[Rule, ...] = tuple(
         "/readyz",
         f"{A}/openapi.json",
         "/api/docs",
-        "/reports/{period}",
-        "/reports/{period}.csv",
-        "/reports/{period}.pdf",
         "/pos",
     )
 )

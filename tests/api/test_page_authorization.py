@@ -25,6 +25,11 @@ PUBLIC = {
     "web.public.public_merchants",
     "web.public.public_reports",
     "web.public.public_how",
+    "web.reports.report_page",
+    "web.reports.report_csv",
+    "web.reports.report_xlsx",
+    "web.reports.report_pdf",
+    "web.reports.report_notice",
 }
 
 

@@ -10,10 +10,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import subprocess
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import zxingcpp
+from openpyxl import load_workbook
+from PIL import Image
 from pypdf import PdfReader
 
 from projections.verifier import GENESIS, chain_step, compare_reports, compute_reports
@@ -579,7 +585,8 @@ def test_a_statement_as_csv_and_pdf_carries_the_same_figures(sign_in, community)
     assert as_csv.status_code == 200 and as_csv.mimetype == "text/csv"
     name = download_name(as_csv)
     assert name.endswith("-2026-03.csv") and name.startswith("statement-")
-    rows = list(csv.reader(io.StringIO(as_csv.get_data(as_text=True))))
+    assert as_csv.get_data().startswith("\ufeff".encode())  # Excel reads it as UTF-8
+    rows = list(csv.reader(io.StringIO(as_csv.get_data().decode("utf-8-sig"))))
     assert rows[0] == ["field", "value"]
     values = dict(rows[1:])
     assert values.pop("merchant") == "Corner Grocery"
@@ -653,40 +660,70 @@ def test_the_report_page_shows_the_figures_formatted(anonymous, community):
     assert march_page.status_code == 200 and march_page.mimetype == "text/html"
     html = march_page.get_data(as_text=True)
     for shown in (
-        "2026-03",
+        "基金月报：2026年3月",
         "¥1,000.00",  # the donation total, 100000 fen
         "Jinsha Residents Committee",
         "R-0301",
-        "¥175.20",  # the liability at the month's end
-        "5.7078",
+        "¥175.20",  # the liability at the month's end, rebates included
+        "570.8%",  # coverage 5.7078, as a percentage
         "159",  # beans issued
         report(anonymous, "2026-03")["chain_head"],
+        'class="brand"',  # inside the site's layout, with its language switch
+        'href="/reports/2026-03?lang=en"',
     ):
         assert shown in html, shown
+    assert "/api/v1" not in html  # the JSON stays in the API
 
     april_html = anonymous.get("/reports/2026-04").get_data(as_text=True)
     for shown in (
         "¥500.50",
-        ANONYMOUS,
+        "匿名",
         "Corner Grocery",
         "BANK-0407-1",
         "¥14.00",
         "¥1.76",
         "¥1,484.74",  # the balance at the end of April
-        "8.3794",
+        "837.9%",
+        "2026年3月的消费",  # April's payouts pay for March's spending
     ):
         assert shown in april_html, shown
-    assert "Mr Hidden Donor" not in april_html
+    assert "Mr Hidden Donor" not in april_html and "anonymous" not in april_html
+
+    english = anonymous.get("/reports/2026-04?lang=en").get_data(as_text=True)
+    for shown in ("Fund report: April 2026", "For spending in March 2026", "anonymous", "939.7%"):
+        assert shown in english, shown
+    assert "匿名" not in english and "基金" not in english
 
 
-def test_the_report_as_csv_and_pdf_has_the_same_figures(anonymous, community):
+def test_the_report_as_csv_xlsx_and_pdf_has_the_same_figures(anonymous, community):
     tell(community)
     for period in ("2026-03", "2026-04"):
         figures = report(anonymous, period)
         as_csv = anonymous.get(f"/reports/{period}.csv")
         assert as_csv.status_code == 200 and as_csv.mimetype == "text/csv"
         assert download_name(as_csv) == f"goldbean-fund-report-{period}.csv"
-        assert csv_figures(as_csv.get_data(as_text=True)) == dict(json_leaves(figures))
+        body = as_csv.get_data()
+        assert body.startswith("\ufeff".encode())  # Excel reads it as UTF-8
+        header, values = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))[:2]
+        summary = dict(zip(header, values, strict=True))
+        assert summary["月份"] == period
+        assert summary["捐款（元）"] == yuan_text(figures["donations"]["total_fen"])
+        assert summary["支付商户（元）"] == yuan_text(figures["payouts"]["cash_fen"])
+        assert summary["月底余额（元）"] == yuan_text(figures["fund"]["balance_end_fen"])
+
+        as_xlsx = anonymous.get(f"/reports/{period}.xlsx")
+        assert as_xlsx.status_code == 200
+        assert download_name(as_xlsx) == f"goldbean-fund-report-{period}.xlsx"
+        book = load_workbook(io.BytesIO(as_xlsx.get_data()))
+        assert book.sheetnames == ["概要", "捐款", "支付给商户", "金豆"]
+        donations = list(book["捐款"].iter_rows(min_row=2, values_only=True))
+        assert sum(Decimal(str(row[2])) for row in donations) * 100 == Decimal(
+            figures["donations"]["total_fen"]
+        )
+        payouts = list(book["支付给商户"].iter_rows(min_row=2, values_only=True))
+        assert sum(Decimal(str(row[3])) for row in payouts) * 100 == Decimal(
+            figures["payouts"]["cash_fen"]
+        )
 
         as_pdf = anonymous.get(f"/reports/{period}.pdf")
         assert as_pdf.status_code == 200 and as_pdf.mimetype == "application/pdf"
@@ -695,22 +732,31 @@ def test_the_report_as_csv_and_pdf_has_the_same_figures(anonymous, community):
 
     pdf = anonymous.get("/reports/2026-03.pdf").get_data()
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
-    # The PDF writes the yuan sign full-width (its font has no half-width ¥).
-    for shown in ("2026-03", "1,000.00", "Jinsha Residents Committee", "5.7078", "175.20"):
+    for shown in ("2026-03", "1,000.00", "Jinsha Residents Committee", "570.8%", "175.20"):
         assert shown in text, shown
-    csv_march = csv_figures(anonymous.get("/reports/2026-03.csv").get_data(as_text=True))
-    assert csv_march[("beans", "issued", "total")] == "159"
-    assert csv_march[("donations", "1", "donor")] == "Jinsha Residents Committee"
-    assert csv_march[("fund", "", "coverage_end")] == "5.7078"
+    english = anonymous.get("/reports/2026-04.csv?lang=en").get_data().decode("utf-8-sig")
+    assert english.startswith("Month,") and "anonymous" in english and "匿名" not in english
 
 
-def test_the_report_pages_of_an_unknown_month_are_not_found(anonymous, community):
+def yuan_text(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def test_the_report_pages_of_an_unknown_month_are_not_found_pages(anonymous, community):
     march(community)
-    for path in ("/reports/2026-02", "/reports/2026-04.csv", "/reports/2025-12.pdf"):
+    unknown = ("/reports/2026-02", "/reports/2026-04.csv", "/reports/2025-12.pdf")
+    unknown += ("/reports/2026-13",)
+    for path in unknown:
         answer = anonymous.get(path)
-        assert answer.status_code == 404 and problem_code(answer) == "not_found", path
-    answer = anonymous.get("/reports/2026-13")
-    assert answer.status_code == 422 and problem_code(answer) == "validation_error"
+        assert answer.status_code == 404 and answer.mimetype == "text/html", path
+        assert "此地址没有内容" in answer.get_data(as_text=True)
+    english = anonymous.get("/reports/2001-01?lang=en")
+    assert english.status_code == 404 and "There is nothing at this address" in english.get_data(
+        as_text=True
+    )
+    # the API keeps problem+json
+    answer = anonymous.get(f"{REPORTS}/2026-02")
+    assert answer.status_code == 404 and problem_code(answer) == "not_found"
 
 
 # --- the leaderboard ----------------------------------------------------------------------------
@@ -814,3 +860,112 @@ def test_the_leaderboard_lists_at_most_fifty(anonymous, community):
         community.earn(volunteer, beans)
         ledger.set_leaderboard_opt_in(volunteer, True)
     assert board(anonymous) == [(f"Volunteer {b:02d}", b) for b in range(55, 5, -1)]
+
+
+# --- the notice for the notice board ------------------------------------------------------------
+
+
+def poppler(tool: str, *args: str) -> str:
+    """Run one of poppler's tools (pdftotext, pdffonts, pdftoppm) and return its output."""
+    done = subprocess.run([tool, *args], capture_output=True, text=True, check=True, timeout=60)
+    return done.stdout
+
+
+def test_the_notice_is_one_a4_page_with_the_figures_and_an_embedded_font(
+    anonymous, community, tmp_path
+):
+    tell(community)
+    figures = report(anonymous, "2026-04")
+    answer = anonymous.get("/reports/2026-04/notice.pdf")
+    assert answer.status_code == 200 and answer.mimetype == "application/pdf"
+    assert download_name(answer) == "goldbean-notice-2026-04.pdf"
+    pdf = tmp_path / "notice.pdf"
+    pdf.write_bytes(answer.get_data())
+    assert len(PdfReader(pdf).pages) == 1
+
+    text = poppler("pdftotext", str(pdf), "-")
+    assert "金豆基金 2026年4月 收支公示" in text
+    assert "￥500.50" in text  # the month's donation total
+    assert "2026年3月" in text  # April paid for March's spending
+    assert "939.7%" in text and figures["chain_head"] in text.replace("\n", "")
+    assert "http://localhost/reports/2026-04" in text  # under the QR code
+
+    fonts = [line.split() for line in poppler("pdffonts", str(pdf)).splitlines()[2:]]
+    assert fonts and all(row[-5] == "yes" for row in fonts), fonts  # every font embedded
+    assert any("NotoSansSC" in row[0] for row in fonts)
+
+    poppler("pdftoppm", "-r", "50", "-png", "-singlefile", str(pdf), str(tmp_path / "notice"))
+    with Image.open(tmp_path / "notice.png") as image:
+        width, height = image.size
+        assert abs(height / width - 297 / 210) < 0.01  # A4, upright
+    assert zxingcpp.read_barcodes(Image.open(tmp_path / "notice.png"))[0].text == (
+        "http://localhost/reports/2026-04"
+    )
+
+
+# --- the shop's own pages -----------------------------------------------------------------------
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def shop_owner(app, merchant_id: str):
+    """A test client signed in to the pages as the shop's owner (a ``merchant`` user)."""
+    app.extensions["goldbean.auth"].create_user(
+        "grocer", "correct horse battery", "merchant", merchant_id=merchant_id
+    )
+    client = app.test_client()
+    token = CSRF.search(client.get("/login").get_data(as_text=True)).group(1)
+    form = {"username": "grocer", "password": "correct horse battery", "csrf_token": token}
+    assert client.post("/login", data=form).status_code == 303
+    return client
+
+
+def test_a_shop_owner_reads_last_months_statement_with_every_sale(app, sign_in, community):
+    """March at the Corner Grocery: Li spent 20 on 18 March and got 6 back; April's
+    settlement paid 14 beans (¥14.00) and a ¥1.76 rebate under BANK-0407-1."""
+    story = tell(community)
+    terminal = sign_in("merchant", merchant_id=story.grocery)
+    figures = statement(terminal, story.grocery, "2026-03").get_json()
+    owner = shop_owner(app, story.grocery)
+
+    home = owner.get("/shop").get_data(as_text=True)
+    assert "Corner Grocery" in home and 'href="/shop/statements/2026-03"' in home
+    assert 'href="/shop"' in home  # in the merchant's menu
+
+    page = owner.get("/shop/statements/2026-03")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    for shown in ("对账单：2026年3月", "¥14.00", "¥1.76", "BANK-0407-1", "兑换明细"):
+        assert shown in html, shown
+    sales = re.findall(r'<time datetime="([^"]+)">[^<]+</time></td><td[^>]*>(\d+)</td>', html)
+    assert [amount for _, amount in sales] == ["20"]
+    assert sales[0][0].startswith("2026-03-18")  # the sale's time (UTC in the markup)
+    assert sum(int(amount) for _, amount in sales) == figures["redeemed"]
+
+    as_xlsx = owner.get("/shop/statements/2026-03.xlsx")
+    book = load_workbook(io.BytesIO(as_xlsx.get_data()))
+    assert book.sheetnames == ["对账单", "兑换明细", "付款"]
+    summary = dict(zip(*list(book["对账单"].iter_rows(values_only=True)), strict=True))
+    assert summary["净收金豆"] == figures["net"] == 14
+    assert Decimal(str(summary["应付款（元）"])) * 100 == figures["cash_fen"]
+    assert Decimal(str(summary["返利（元）"])) * 100 == figures["rebate_fen"]
+    as_csv = owner.get("/shop/statements/2026-03.csv").get_data()
+    assert as_csv.startswith("\ufeff商户,月份".encode())
+    assert owner.get("/shop/statements/2026-03.pdf").get_data().startswith(b"%PDF")
+
+    # another shop's owner sees only their own shop, whatever the address
+    canteen = community.ledger.get_merchant(story.canteen)
+    assert "Corner Grocery" not in shop_owner_of(app, canteen.id).get("/shop").get_data(
+        as_text=True
+    )
+    assert owner.get("/shop/statements/not-a-month").status_code == 404
+
+
+def shop_owner_of(app, merchant_id: str):
+    auth = app.extensions["goldbean.auth"]
+    auth.create_user("cook", "correct horse battery", "merchant", merchant_id=merchant_id)
+    client = app.test_client()
+    token = CSRF.search(client.get("/login").get_data(as_text=True)).group(1)
+    form = {"username": "cook", "password": "correct horse battery", "csrf_token": token}
+    assert client.post("/login", data=form).status_code == 303
+    return client

@@ -13,17 +13,13 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
+from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from api.charts import bean_flow_svg, fund_history_svg
-from api.rendering import (
-    fund_report_csv,
-    fund_report_html,
-    fund_report_pdf,
-    statement_csv,
-    statement_pdf,
-    yuan,
-)
+from api.charts import ChartWords, bean_flow_svg, fund_history_svg
+from api.rendering import fund_report_pdf, statement_csv, statement_pdf
+from api.report_sections import coverage_percent, yuan
+from api.spreadsheets import Sheet, sheets_csv, sheets_xlsx, yuan_amount
 
 CHAIN = "3f9a" * 16
 
@@ -170,7 +166,7 @@ def open_report() -> dict:
 
 
 def parse_csv(text: str) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(text, newline="")))
+    return list(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
 
 
 def pdf_text(data: bytes) -> str:
@@ -199,242 +195,73 @@ def test_yuan(fen, text):
 
 
 # --------------------------------------------------------------------------------------------
-# Fund report CSV
-
-EXPECTED_ROWS = [
-    ["report", "", "period", "2026-10"],
-    ["report", "", "final", "true"],
-    ["donations", "", "count", "2"],
-    ["donations", "", "total_fen", "150000"],
-    ["donations", "1", "received_on", "2026-10-03"],
-    ["donations", "1", "donor", "匿名 / anonymous"],
-    ["donations", "1", "amount_fen", "50000"],
-    ["donations", "1", "receipt_no", "R-001"],
-    ["donations", "2", "received_on", "2026-09-28"],
-    ["donations", "2", "donor", "王芳"],
-    ["donations", "2", "amount_fen", "100000"],
-    ["donations", "2", "receipt_no", "R-002"],
-    ["payouts", "", "cash_fen", "19850"],
-    ["payouts", "", "rebate_fen", "993"],
-    ["payouts", "1", "merchant", "社区便利店"],
-    ["payouts", "1", "beans", "120"],
-    ["payouts", "1", "cash_fen", "12000"],
-    ["payouts", "1", "rebate_fen", "600"],
-    ["payouts", "1", "paid_on", "2026-10-05"],
-    ["payouts", "1", "payment_ref", "T-1"],
-    ["payouts", "2", "merchant", "老李理发店"],
-    ["payouts", "2", "beans", "78"],
-    ["payouts", "2", "cash_fen", "7850"],
-    ["payouts", "2", "rebate_fen", "393"],
-    ["payouts", "2", "paid_on", "2026-10-06"],
-    ["payouts", "2", "payment_ref", "T-2"],
-    ["beans", "issued", "incident_awards", "340"],
-    ["beans", "issued", "activity_awards", "1210"],
-    ["beans", "issued", "allotments", "500"],
-    ["beans", "issued", "total", "2050"],
-    ["beans", "", "redeemed", "870"],
-    ["beans", "", "refunded", "15"],
-    ["beans", "", "gifted", "42"],
-    ["beans", "", "retired", "198"],
-    ["beans", "", "corrected", "3"],
-    ["beans", "", "outstanding_end", "4321"],
-    ["fund", "", "balance_start_fen", "400100"],
-    ["fund", "", "balance_end_fen", "530250"],
-    ["fund", "", "liability_end_fen", "432100"],
-    ["fund", "", "coverage_end", "1.2500"],
-    ["activity", "", "active_volunteers", "37"],
-    ["activity", "", "incidents_verified", "12"],
-    ["activity", "", "redemptions", "58"],
-    ["activity", "", "merchants_paid", "2"],
-    ["report", "", "chain_head", CHAIN],
-]
+# Spreadsheets (the report's CSV and XLSX) and charts
 
 
-def test_csv_holds_every_figure_of_the_report(report):
-    text = fund_report_csv(report)
-    rows = parse_csv(text)
-    assert rows[0] == ["section", "item", "field", "value"]
-    assert rows[1:] == EXPECTED_ROWS
+def test_csv_has_a_byte_order_mark_and_one_table_after_another():
+    sheets = [
+        Sheet("摘要", ["月份", "捐款（元）"], [["2026-10", yuan_amount(150000)]]),
+        Sheet(
+            "捐款",
+            ["捐赠人", "金额（元）"],
+            [["王芳", yuan_amount(50000)], ["匿名", yuan_amount(5)]],
+        ),
+    ]
+    body = sheets_csv(sheets)
+    assert body.startswith("\ufeff".encode())
+    text = body.decode("utf-8-sig")
+    assert text.startswith("月份,捐款（元）\r\n2026-10,1500.00\r\n")
+    donations = [["捐赠人", "金额（元）"], ["王芳", "500.00"], ["匿名", "0.05"]]
+    assert parse_csv(text)[2:] == [[], ["捐款"], *donations]
 
 
-def test_csv_figures_read_back_to_the_json_values(report):
-    """Walk the JSON independently: every leaf is in the CSV with the same value."""
-    rows = parse_csv(fund_report_csv(report))[1:]
-    by_key = {(s, i, f): v for s, i, f, v in rows}
-    assert len(by_key) == len(rows)
-
-    def walk(value, section, item):
-        if isinstance(value, dict):
-            for key, inner in value.items():
-                if isinstance(inner, dict):
-                    walk(inner, section, key)
-                elif isinstance(inner, list):
-                    for n, element in enumerate(inner, start=1):
-                        walk(element, section, str(n))
-                else:
-                    got = by_key[(section, item, key)]
-                    if isinstance(inner, bool):
-                        assert got == str(inner).lower()
-                    elif isinstance(inner, int):
-                        assert int(got) == inner and got == str(inner)
-                    else:
-                        assert got == inner
-
-    for key, value in report.items():
-        if isinstance(value, dict):
-            walk(value, key, "")
-        else:
-            walk({key: value}, "report", "")
+def test_csv_and_xlsx_guard_free_text_against_spreadsheet_formulas():
+    sheet = Sheet("t", ["donor", "amount"], [['=HYPERLINK("x")', yuan_amount(-250)]])
+    rows = parse_csv(sheets_csv([sheet]).decode("utf-8-sig"))
+    assert rows[1] == ['\'=HYPERLINK("x")', "-2.50"]
+    book = load_workbook(io.BytesIO(sheets_xlsx([sheet])))
+    assert book["t"]["A2"].value == '\'=HYPERLINK("x")' and book["t"]["A2"].data_type == "s"
 
 
-def test_csv_format(report):
-    text = fund_report_csv(report)
-    assert not text.startswith("\ufeff")
-    assert text.startswith("section,item,field,value\r\n")
-    assert text.endswith("\r\n")
-    assert "\r\n".join(["report,,period,2026-10", "report,,final,true"]) in text
+def test_xlsx_has_a_sheet_per_table_with_exact_amounts():
+    sheets = [
+        Sheet("概要", ["月份", "捐款（元）"], [["2026-10", yuan_amount(150000)]]),
+        Sheet("概要", ["x"], []),  # a second sheet of the same name is renamed, not lost
+    ]
+    book = load_workbook(io.BytesIO(sheets_xlsx(sheets)))
+    assert book.sheetnames == ["概要", "概要(2)"]
+    cell = book["概要"]["B2"]
+    assert cell.value == 1500 and cell.number_format == "#,##0.00"
+    assert book["概要"]["A1"].font.bold
 
 
-def test_csv_of_an_open_empty_month(open_report):
-    rows = parse_csv(fund_report_csv(open_report))[1:]
-    assert ["report", "", "final", "false"] in rows
-    assert ["fund", "", "coverage_end", ""] in rows
-    assert ["report", "", "chain_head", ""] in rows
-    assert ["donations", "", "count", "0"] in rows
-    assert not [r for r in rows if r[0] in {"donations", "payouts"} and r[1]]
-    assert len(rows) == len(EXPECTED_ROWS) - 2 * 4 - 2 * 6
+def test_coverage_is_a_percentage_everywhere():
+    assert coverage_percent("3.6705") == "367.1%"
+    assert coverage_percent("1.2500") == "125.0%"
+    assert coverage_percent("0.00049") == "0.0%"
+    assert coverage_percent("12.34565") == "1,234.6%"
+    assert coverage_percent(None) is None
 
 
-def test_csv_guards_free_text_against_spreadsheet_formulas(report):
-    report["donations"]["items"][1]["donor"] = '=HYPERLINK("x")'
-    report["fund"]["balance_start_fen"] = -250
-    rows = parse_csv(fund_report_csv(report))[1:]
-    assert ["donations", "2", "donor", '\'=HYPERLINK("x")'] in rows
-    assert ["fund", "", "balance_start_fen", "-250"] in rows
-
-
-# --------------------------------------------------------------------------------------------
-# Fund report HTML
-
-FORMATTED = [
-    "¥1,500.00",  # donations total
-    "¥500.00",
-    "¥1,000.00",
-    "¥198.50",  # payouts cash total
-    "¥9.93",
-    "¥120.00",
-    "¥6.00",
-    "¥78.50",
-    "¥3.93",
-    ">340<",
-    ">1,210<",
-    ">500<",
-    ">2,050<",
-    ">870<",
-    ">15<",
-    ">42<",
-    ">198<",
-    ">3<",
-    ">4,321<",
-    "¥4,001.00",
-    "¥5,302.50",
-    "¥4,321.00",
-    "1.2500",
-    ">37<",
-    ">12<",
-    ">58<",
-    ">2<",
-    ">78<",
-]
-LABELS = [
-    "捐款 Donations",
-    "商户结算",
-    "金豆 Beans",
-    "基金 Fund",
-    "事件奖励 Incident awards",
-    "发放合计 Issued in total",
-    "月末流通 Outstanding at month end",
-    "覆盖率 Coverage at end",
-    "活跃志愿者 Active volunteers",
-    "审计链 Audit chain",
-]
-
-
-def test_html_shows_every_figure(report):
-    page = fund_report_html(report, make_history(12))
-    for text in FORMATTED + LABELS:
-        assert text in page, text
-    for text in ["匿名 / anonymous", "王芳", "社区便利店", "老李理发店", "R-001", "R-002"]:
-        assert text in page
-    for text in ["T-1", "T-2", "2026-10-03", "2026-09-28", "2026-10-05", "2026-10-06"]:
-        assert text in page
-    assert f"<code>{CHAIN}</code>" in page
-
-
-def test_html_is_a_complete_accessible_page(report):
-    page = fund_report_html(report, make_history(12))
-    assert page.startswith("<!DOCTYPE html>")
-    assert '<html lang="zh-CN">' in page
-    assert 'name="viewport"' in page
-    assert "<title>" in page and "2026-10" in page
-    assert page.rstrip().endswith("</html>")
-
-
-def test_html_links_to_the_other_forms_of_the_same_report(report):
-    page = fund_report_html(report, [])
-    assert 'href="/reports/2026-10.csv"' in page
-    assert 'href="/reports/2026-10.pdf"' in page
-    assert 'href="/api/v1/public/fund-reports/2026-10"' in page
-
-
-def test_html_notes_an_open_month_only(report, open_report):
-    assert "本月尚未结束 / month still open" not in fund_report_html(report, [])
-    page = fund_report_html(open_report, [])
-    assert "本月尚未结束 / month still open" in page
-    assert "无负债 / no liability" in page
-    assert "本月无记录 / none this month" in page
-    assert "<code>" not in page
-
-
-def test_html_fetches_nothing_and_runs_no_script(report):
-    page = fund_report_html(report, make_history(12))
-    assert 'src="http' not in page and 'href="http' not in page
-    assert "http://" not in page and "https://" not in page
-    assert "<script" not in page.lower()
-
-
-def test_html_escapes_names(report):
-    report["payouts"]["items"][0]["merchant"] = "<script>alert(1)</script>店"
-    report["donations"]["items"][1]["donor"] = 'Tom & "Jerry"'
-    page = fund_report_html(report, [])
-    assert "<script>" not in page
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;店" in page
-    assert "Tom &amp; &#34;Jerry&#34;" in page
-
-
-def svgs(page: str) -> list[ET.Element]:
-    """Every inline <svg> of the page, parsed (so each is well-formed XML)."""
-    found = re.findall(r"<svg\b.*?</svg>", page, flags=re.S)
-    return [ET.fromstring(svg) for svg in found]
+WORDS = ChartWords("Fund", "Balance", "Liability", "No history yet")
+FLOW_NAMES = ["Given out", "Spent", "Refunded", "Gifts", "Retired", "Corrected"]
 
 
 @pytest.mark.parametrize("months", [0, 1, 12])
-def test_html_has_inline_svg_charts_with_titles(report, months):
-    page = fund_report_html(report, make_history(months))
-    charts = svgs(page)
-    assert len(charts) == 2
-    for chart in charts:
+def test_charts_are_inline_svg_with_titles_in_the_words_given(report, months):
+    flows = ET.fromstring(bean_flow_svg(report, FLOW_NAMES, "Beans this month"))
+    history = ET.fromstring(fund_history_svg(make_history(months), yuan, WORDS))
+    for chart in (flows, history):
         assert chart.get("role") == "img"
         assert chart.find("title").text and chart.find("desc").text
         assert chart.findall(".//text")
-    flows, history = charts
     labels = [t.text for t in flows.iter("text")]
-    for label in ["发放", "兑换", "退还", "赠送", "回收", "更正", "2,050", "870", "198"]:
+    for label in [*FLOW_NAMES, "2,050", "870", "198"]:
         assert label in labels
     circles = history.findall("circle")
     lines = history.findall("polyline")
     if months == 0:
-        assert "暂无历史数据 / no history yet" in [t.text for t in history.iter("text")]
+        assert "No history yet" in [t.text for t in history.iter("text")]
         assert not circles and not lines
     elif months == 1:
         assert len(circles) == 2 and not lines
@@ -442,7 +269,23 @@ def test_html_has_inline_svg_charts_with_titles(report, months):
         assert len(circles) == 24 and len(lines) == 2
         assert all(len(line.get("points").split()) == 12 for line in lines)
         texts = [t.text for t in history.iter("text")]
-        assert "2026-12" in texts and "余额 Balance" in texts and "负债 Liability" in texts
+        assert "2026-12" in texts and "Balance" in texts and "Liability" in texts
+
+
+def test_charts_are_drawn_for_a_phone(report):
+    """360 units wide, so a 360 px phone draws them 1:1: no text under 12 px, and the last
+    month's label ends at its point instead of running off the edge."""
+    for svg in (
+        bean_flow_svg(report, FLOW_NAMES, "t"),
+        fund_history_svg(make_history(12), yuan, WORDS),
+    ):
+        chart = ET.fromstring(svg)
+        assert chart.get("viewBox").split()[2] == "360"
+        assert min(int(t.get("font-size")) for t in chart.iter("text")) >= 12
+    history = ET.fromstring(fund_history_svg(make_history(12), yuan, WORDS))
+    periods = [t for t in history.iter("text") if (t.text or "").startswith("20")]
+    assert len(periods) <= 4 and periods[-1].text == "2026-12"
+    assert periods[-1].get("text-anchor") == "end" and float(periods[-1].get("x")) <= 360
 
 
 def numbers(svg: str) -> list[str]:
@@ -451,7 +294,7 @@ def numbers(svg: str) -> list[str]:
 
 def test_charts_of_all_zero_values_are_finite(open_report):
     zeros = [{"period": "2026-11", "balance_end_fen": 0, "liability_end_fen": 0}] * 3
-    for svg in [bean_flow_svg(open_report), fund_history_svg(zeros, yuan)]:
+    for svg in [bean_flow_svg(open_report, FLOW_NAMES, "t"), fund_history_svg(zeros, yuan, WORDS)]:
         assert "nan" not in svg.lower() and "inf" not in svg.lower()
         for value in numbers(svg):
             float(value.rstrip("%"))
@@ -459,17 +302,19 @@ def test_charts_of_all_zero_values_are_finite(open_report):
 
 
 def test_history_chart_puts_every_point_inside_the_plot():
-    svg = fund_history_svg(make_history(12), yuan)
+    svg = fund_history_svg(make_history(12), yuan, WORDS)
     chart = ET.fromstring(svg)
+    width, height = (float(v) for v in chart.get("viewBox").split()[2:])
     for circle in chart.findall("circle"):
-        assert 0 <= float(circle.get("cx")) <= 640 and 0 <= float(circle.get("cy")) <= 300
-    assert "2026-01 余额 balance ¥1,000.37" in svg
+        assert 0 <= float(circle.get("cx")) <= width and 0 <= float(circle.get("cy")) <= height
+    assert "2026-01 Balance ¥1,000.37" in svg
     texts = [t.text for t in chart.iter("text")]
     assert ["¥0", "¥5,000", "¥10,000", "¥15,000"] == [t for t in texts if t.startswith("¥")]
 
 
 def test_history_chart_escapes_its_text():
-    svg = fund_history_svg([{"period": "<b>", "balance_end_fen": 1, "liability_end_fen": 2}], yuan)
+    point = [{"period": "<b>", "balance_end_fen": 1, "liability_end_fen": 2}]
+    svg = fund_history_svg(point, yuan, WORDS)
     assert "<b>" not in svg and "&lt;b&gt;" in svg
 
 
@@ -483,20 +328,33 @@ def test_pdf_renders_the_chinese_text(report):
     text = pdf_text(data)
     for snippet in ["社区便利店", "老李理发店", "2026-10", "捐款", "王芳", "匿名 / anonymous"]:
         assert snippet in text, snippet
-    for snippet in ["￥1,500.00", "￥5,302.50", "1.2500", "4,321", CHAIN, "基金余额与负债"]:
+    for snippet in ["￥1,500.00", "￥5,302.50", "125.0%", "4,321", CHAIN, "基金余额与负债"]:
         assert snippet in text, snippet
     assert "本月尚未结束" not in text
 
 
-def test_pdf_uses_the_cid_font_and_sets_metadata(report):
+def embedded_fonts(data: bytes) -> dict[str, bool]:
+    """Each font of a PDF's pages: is its file embedded?"""
+    found = {}
+    for page in PdfReader(io.BytesIO(data)).pages:
+        for font in page["/Resources"]["/Font"].get_object().values():
+            font = font.get_object()
+            descriptor = font.get("/FontDescriptor")
+            embedded = descriptor is not None and any(
+                key in descriptor.get_object() for key in ("/FontFile", "/FontFile2", "/FontFile3")
+            )
+            found[str(font["/BaseFont"])] = embedded
+    return found
+
+
+def test_pdf_embeds_a_subset_of_its_chinese_font_and_sets_metadata(report):
     data = fund_report_pdf(report, make_history(3))
     reader = PdfReader(io.BytesIO(data))
-    fonts = {
-        str(font["/BaseFont"])
-        for page in reader.pages
-        for font in page["/Resources"]["/Font"].get_object().values()
-    }
-    assert "/STSong-Light" in fonts
+    fonts = embedded_fonts(data)
+    noto = [name for name in fonts if "+NotoSansSC-" in name]
+    assert noto and all(fonts[name] for name in noto)  # embedded, as a subset ("ABCDEF+")
+    assert "/STSong-Light" not in fonts  # a reader without Chinese fonts shows no boxes
+    assert len(data) < 150_000  # a subset, not the 8 MB font
     assert reader.metadata.title == "金豆基金月报 Goldbean fund report 2026-10"
     assert reader.metadata.author == "金豆 Goldbean"
 
@@ -535,7 +393,7 @@ def test_pdf_prints_markup_in_names_as_text(report):
 
 def test_statement_csv():
     text = statement_csv(STATEMENT, "社区便利店")
-    assert text.startswith("field,value\r\n")
+    assert text.startswith("\ufefffield,value\r\n")  # a byte-order mark for Excel
     rows = parse_csv(text)
     assert rows == [
         ["field", "value"],
