@@ -46,6 +46,9 @@ from ledger.clock import Clock
 log = logging.getLogger(__name__)
 
 MAX_KEY_LENGTH = 255
+#: consecutive failed renewals after which a worker lets its claims die (its requests
+#: cannot complete without the database either)
+MAX_RENEWAL_FAILURES = 10
 
 
 @dataclass(frozen=True)
@@ -221,7 +224,7 @@ class IdempotencyStore:
     def _beat(self) -> None:
         """Renew this process's claims in flight; stop when none is left (the next claim
         starts the heartbeat again)."""
-        pid = os.getpid()
+        pid, failures = os.getpid(), 0
         while True:
             time.sleep(self.heartbeat_seconds)
             with self._held_lock:
@@ -231,8 +234,15 @@ class IdempotencyStore:
                     return
             try:
                 self.renew(held)
+                failures = 0
             except Exception as error:  # a database outage: the next beat tries again
+                failures += 1
                 log.warning("could not renew %d idempotency claims: %s", len(held), error)
+                if failures >= MAX_RENEWAL_FAILURES:  # the store is gone: the claims die
+                    with self._held_lock:
+                        self._held.clear()
+                        self._beating_in = None
+                    return
 
     def renew(self, held: list[tuple[str, str]]) -> int:
         """Mark these pending claims as alive now; returns how many were still pending."""

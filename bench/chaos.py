@@ -749,7 +749,18 @@ def op_pool_allocation(w: World, rng: random.Random) -> Op:
 
 
 def op_correction(w: World, rng: random.Random) -> Op:
+    """A bean of one of a volunteer's awards taken back: a correction names the credit it
+    corrects (one of the account's award entries, read first)."""
     coordinator, volunteer = w.c.coordinator, rng.choice(w.c.volunteers)
+    entries = yield w.call(
+        "read", "GET", f"/accounts/{volunteer.account_id}/entries?limit=50", None,
+        coordinator.token,
+    )  # fmt: skip
+    if not entries.ok:
+        return
+    awards = [e["ref"] for e in entries.body["items"] if e["flow"] == "award" and e["amount"] > 0]
+    if not awards:
+        return
     key = new_key(rng, "correct")
     tag = f"chaos {key}"
     expect = derived_id(
@@ -757,7 +768,8 @@ def op_correction(w: World, rng: random.Random) -> Op:
     )
     yield w.call(
         "correction", "POST", "/corrections",
-        {"account_id": volunteer.account_id, "amount": 1, "reason": tag},
+        {"account_id": volunteer.account_id, "amount": 1, "reason": tag,
+         "corrects": rng.choice(awards)},
         coordinator.token, key=key, tag=tag, expect_id=expect,
         account_id=volunteer.account_id, amount=1,
     )  # fmt: skip

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -47,10 +48,13 @@ def call(
 def running_server(database_url: str, env: dict[str, str], *args: str) -> Iterator[str]:
     """``goldbean serve`` on a free port until the block ends; yields its base URL."""
     port = free_port()
+    # The server's log goes to a file: a pipe nobody reads would block the server once
+    # full, and one left open is an unclosed file when the test ends.
+    log = tempfile.TemporaryFile("w+", encoding="utf-8")
     process = subprocess.Popen(
         [GOLDBEAN, "serve", "--port", str(port), "--database-url", database_url, *args],
         env={**os.environ, **env},
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
@@ -65,11 +69,14 @@ def running_server(database_url: str, env: dict[str, str], *args: str) -> Iterat
                 time.sleep(0.2)
         else:
             process.kill()
-            pytest.fail("the server did not become ready:\n" + process.stdout.read())
+            process.wait(timeout=20)
+            log.seek(0)
+            pytest.fail("the server did not become ready:\n" + log.read())
         yield base
     finally:
         process.terminate()
         process.wait(timeout=20)
+        log.close()
 
 
 @pytest.fixture

@@ -326,6 +326,10 @@ def test_the_heartbeat_renews_claims_in_flight_and_stops_at_completion(store, fa
     assert created_at(store, "k-2") > claimed  # renewed by the thread
     beating.complete(TILL, "k-2", 201, "{}")
     assert (TILL, "k-2") not in beating._held
+    deadline = time.monotonic() + 5  # with nothing held, the heartbeat stops
+    while beating._beating_in is not None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert beating._beating_in is None
 
 
 def race(stores: list[IdempotencyStore], work_seconds: float) -> list[object]:

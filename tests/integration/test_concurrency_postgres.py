@@ -461,27 +461,31 @@ def test_one_idempotency_key_retried_by_eight_threads_moves_beans_once(ledger):
 
 
 def test_allotment_runs_at_once_grant_each_beneficiary_once(ledger):
-    """Two coordinators start the monthly allotment run at the same moment (for this
-    month and the two before): every beneficiary is granted exactly once per period."""
+    """Two coordinators start the monthly allotment run at the same moment, three times
+    over: every beneficiary is granted exactly once; last month's run is refused whole
+    (only the current month is open, issue 14) and grants nothing."""
     beneficiaries = [ledger.open_beneficiary(f"beneficiary {n}").id for n in range(20)]
-    this_month = date.fromisoformat(ledger.calendar.period(ledger.now()) + "-01")
-    periods = [this_month, (this_month - timedelta(days=1)).replace(day=1)]
-    periods.append((periods[-1] - timedelta(days=1)).replace(day=1))
+    this_month = ledger.calendar.period(ledger.now())
+    last_month = (date.fromisoformat(this_month + "-01") - timedelta(days=1)).strftime("%Y-%m")
     clashes = count_clashes(ledger)
-    for number, first_day in enumerate(periods, start=1):
-        period = first_day.strftime("%Y-%m")
+    for _ in range(3):
         outcomes = race_threads(
             2,
-            lambda racer, period=period: [
-                outcome_of(lambda: ledger.grant_allotments(period, Actor(f"coord-{racer}")))
+            lambda racer: [
+                outcome_of(lambda: ledger.grant_allotments(this_month, Actor(f"coord-{racer}")))
             ],
         )
         runs = successes(outcomes)
         assert len(runs) == 2, error_messages(outcomes)
-        granted = [b for run in runs for b in run.granted_ids]
-        assert sorted(granted) == sorted(beneficiaries)
-        assert sum(run.granted for run in runs) == 20
         assert all(run.granted + run.skipped == 20 for run in runs)
-        for beneficiary in beneficiaries:
-            assert ledger.get_balance(beneficiary) == 100 * number
-    print(f"\n[allotments] 3 periods x 20 beneficiaries granted once, {retried(clashes)}")
+    for beneficiary in beneficiaries:
+        assert ledger.get_balance(beneficiary) == 100
+    late = race_threads(
+        2,
+        lambda racer: [
+            outcome_of(lambda: ledger.grant_allotments(last_month, Actor(f"coord-{racer}")))
+        ],
+    )
+    assert not successes(late) and all("PeriodNotOpen" in m for m in error_messages(late))
+    assert all(ledger.get_balance(b) == 100 for b in beneficiaries)
+    print(f"\n[allotments] 20 beneficiaries granted once in 6 racing runs, {retried(clashes)}")
