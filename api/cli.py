@@ -7,8 +7,10 @@
     goldbean serve [--host H] [--port P] [--workers N] [--threads T]
                                                     run the HTTP API under gunicorn
     goldbean projections run|rebuild|check|status   the read models (api/cli_projections.py)
-    goldbean audit export FILE | verify FILE [--reports URL-or-DIR]
+    goldbean audit export FILE | verify FILE-or-SITE [--reports URL-or-DIR]
                                                     the audit chain and the reports' check
+    goldbean people erase ACCOUNT_ID --requested-by NAME --approved-by NAME
+                                                    erase a person's personal data
     goldbean --version
 
 Settings come from api/settings.py (defaults < ``GOLDBEAN_*`` environment < options given
@@ -34,6 +36,7 @@ from api.demo_mark import NotADemoDatabase, claim_for_demo
 from api.settings import LOG_LEVELS, SettingsError
 from ledger.errors import LedgerError
 from ledger.persistence import env_for_url, init_db, open_ledger, redact
+from ledger.views import Actor
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +129,22 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--threads", type=int, default=4, help="threads per worker (4)")
     serve.set_defaults(handler=serve_command)
 
+    people = commands.add_parser("people", help="personal data kept beside the log")
+    people_commands = people.add_subparsers(dest="people_command", metavar="COMMAND", required=True)
+    erase = people_commands.add_parser(
+        "erase",
+        parents=[common],
+        help="erase a volunteer's or beneficiary's personal data (two people)",
+        description="Delete the person's name, account number, card and PIN verifier from "
+        "the personal-data store on request (PIPL). The account and its entries stay, so "
+        "the books still add up and verify. One person asks, another approves: both are "
+        "named, and must differ.",
+    )
+    erase.add_argument("account_id", help="the volunteer's or beneficiary's account id")
+    erase.add_argument("--requested-by", required=True, metavar="NAME", help="who asked")
+    erase.add_argument("--approved-by", required=True, metavar="NAME", help="who approves")
+    erase.set_defaults(handler=people_erase)
+
     add_commands(commands, common)
     return parser
 
@@ -149,6 +168,28 @@ def db_init(args: argparse.Namespace) -> int:
     print(
         f"The ledger's tables are ready at {_where(url)} (created if missing); "
         f"it holds {events:,} events."
+    )
+    return 0
+
+
+def people_erase(args: argparse.Namespace) -> int:
+    settings = load_settings(args, require_secret=False)
+    url = settings.database_url
+    if url.startswith("memory:"):
+        raise CliError("memory:// keeps nothing between runs; give a SQLite or PostgreSQL URL")
+    if args.requested_by == args.approved_by:
+        raise CliError("an erasure is asked for by one person and approved by another")
+    with database_errors(url):
+        ledger = open_ledger(url, rules=settings.rules(), create_tables=False)
+        try:
+            ledger.request_erasure(args.account_id, Actor(args.requested_by))
+            erased = ledger.approve_erasure(args.account_id, Actor(args.approved_by))
+        finally:
+            ledger.close()
+    print(
+        f"Erased the personal data of {erased.kind} account {erased.id} "
+        f"(asked by {args.requested_by}, approved by {args.approved_by}); "
+        f"its {erased.balance:,} beans and its entries stay in the books."
     )
     return 0
 

@@ -68,7 +68,11 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="recompute the chain and the monthly reports from an export",
     )
-    verify.add_argument("file", type=Path, help="an export written by `goldbean audit export`")
+    verify.add_argument(
+        "file",
+        help="an export written by `goldbean audit export`, or a site's address "
+        "(https://host): its public export and reports are downloaded, no sign-in needed",
+    )
     verify.add_argument(
         "--reports",
         metavar="URL-or-DIR",

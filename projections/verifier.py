@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import tempfile
 import urllib.error
 import urllib.request
 import uuid
@@ -63,6 +65,7 @@ EVENT_FIELDS: dict[str, type] = {
 }
 PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 REPORTS_PATH = "/api/v1/public/fund-reports"
+EXPORT_PATH = "/api/v1/public/audit/export"
 HTTP_TIMEOUT = 30
 
 
@@ -303,13 +306,35 @@ def verify(
     path: str | Path, reports_source: str | None = None, out: Callable[[str], Any] = print
 ) -> int:
     """Check an export: its chain, and (with ``reports_source``) the published reports.
-    Prints what it finds through ``out``; returns 0 when all is good, 1 when anything
-    differs, 2 when the export or the reports cannot be read."""
+    ``path`` may be a site's address (``https://host``): its public export is downloaded
+    and its published reports compared, with no credentials. Prints what it finds
+    through ``out``; returns 0 when all is good, 1 when anything differs, 2 when the
+    export or the reports cannot be read."""
     try:
+        if isinstance(path, str) and re.match(r"https?://", path):
+            site = path.rstrip("/")
+            with tempfile.TemporaryDirectory(prefix="goldbean-verify-") as folder:
+                export = Path(folder) / "export.jsonl"
+                _download(site + EXPORT_PATH, export)
+                out(f"downloaded: {site + EXPORT_PATH}")
+                return _verify(export, reports_source or site, out)
         return _verify(Path(path), reports_source, out)
     except VerifyError as error:
         out(f"error: {error}")
         return 2
+
+
+def _download(url: str, to: Path) -> None:
+    """GET ``url`` into the file ``to``; VerifyError if it fails."""
+    request = urllib.request.Request(url, headers={"Accept": "application/x-ndjson"})
+    try:
+        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as answer, to.open("wb") as f:
+            shutil.copyfileobj(answer, f)
+    except urllib.error.HTTPError as error:
+        raise VerifyError(f"GET {url}: HTTP {error.code} {error.reason}") from error
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise VerifyError(f"GET {url}: {reason}") from error
 
 
 def _verify(path: Path, reports_source: str | None, out: Callable[[str], Any]) -> int:

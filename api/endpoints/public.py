@@ -5,12 +5,18 @@ report names no volunteer and no beneficiary.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import IO
+
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from api.context import reading
+from api.audit_export import public_export
+from api.context import ledger_of, reading
 from api.reports import FundReport, current_period, fund_report
+from api.schemas import FILE
 from projections import queries
 
 blp = Blueprint(
@@ -33,24 +39,6 @@ class ReportListItem(Schema):
 
 class ReportList(Schema):
     items = fields.List(fields.Nested(ReportListItem), required=True)
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 class LeaderboardQuery(Schema):
@@ -106,7 +94,36 @@ class PublicLeaderboard(MethodView):
 # --- shared with the report pages ----------------------------------------------------------
 
 
+@blp.route("/audit/export")
+class PublicAuditExport(MethodView):
+    @blp.response(
+        200,
+        FILE,
+        content_type="application/x-ndjson",
+        description="the whole event log with its chain values, JSON Lines",
+    )
+    def get(self):
+        """The whole event log as ``goldbean audit export`` writes it: a header line, then
+        each event with its chain value. The log holds ids, amounts, times and rules only
+        (names, numbers, cards, PINs and check-in codes live beside it), so anyone may
+        download it and check the published chain heads and reports with
+        ``goldbean audit verify https://this-site``. Written at most once a minute."""
+        path, exported = public_export()
+        stream = path.open("rb")  # an open file outlives a newer export's cleanup
+        day = ledger_of().day_of(exported.exported_at)
+        response = Response(
+            _chunks(stream), mimetype="application/x-ndjson", direct_passthrough=True
+        )
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="goldbean-audit-{day}.jsonl"'
+        )
+        response.headers["Cache-Control"] = "public, max-age=60"
+        return response
 
 
-
-
+def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
+    try:
+        while chunk := stream.read(64 * 1024):
+            yield chunk
+    finally:
+        stream.close()

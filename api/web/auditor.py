@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -32,13 +32,13 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
 from flask_babel import lazy_gettext
 
-from api.context import jobs_of, ledger_of, reading, runner_of, settings_of
+from api.audit_export import export_to
+from api.context import jobs_of, ledger_of, reading, runner_of
 from api.jobs import Job, Progress
 from api.reports import FundReport, current_period
 from api.web.support import page, who
 from ledger.catalog import topics_by_kind
 from projections import queries
-from projections.audit_export import Exported, write_export
 from projections.check import check
 from projections.verifier import (
     VerifyError,
@@ -164,19 +164,6 @@ def audit_events() -> str:
 
 
 # --- the export --------------------------------------------------------------------------------
-
-
-def export_to(out: IO[str], progress: Callable[[int, int], None] | None = None) -> Exported:
-    """Write the audit export (projections/audit_export.py) of this app's log to ``out``."""
-    settings, ledger = settings_of(), ledger_of()
-    return write_export(
-        out,
-        runner_of(),
-        time_zone=settings.time_zone,
-        bean_value_fen=settings.bean_value_fen,
-        now=ledger.now,
-        progress=progress,
-    )
 
 
 def _chunks(file: IO[bytes]) -> Iterator[bytes]:

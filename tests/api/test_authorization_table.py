@@ -273,6 +273,7 @@ RULES: tuple[Rule, ...] = (
     Rule("GET", f"{A}/public/fund-reports", allow(*ROLES)),
     Rule("GET", f"{A}/public/fund-reports/{{period}}", allow(*ROLES)),
     Rule("GET", f"{A}/public/leaderboard", allow(*ROLES)),
+    Rule("GET", f"{A}/public/audit/export", allow(*ROLES)),
 )
 
 #: Routes the OpenAPI document does not list (health, the document itself, pages): public.

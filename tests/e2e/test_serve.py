@@ -111,3 +111,34 @@ def test_serving_memory_is_refused_with_one_line():
     )
     assert done.returncode == 1
     assert "memory://" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_anyone_verifies_the_demo_communitys_published_log_from_its_address(tmp_path):
+    """``goldbean audit verify https://site``: the public export and reports downloaded
+    without credentials, the chain and every month recomputed and compared; and the
+    export names nobody the demo made up (issue 15)."""
+    from ledger.persistence import open_ledger
+
+    url = f"sqlite:///{tmp_path}/goldbean.sqlite3"
+    with running_server(url, {"GOLDBEAN_DEMO": "1"}, "--workers", "2") as base:
+        done = subprocess.run(
+            [GOLDBEAN, "audit", "verify", base],
+            env={k: v for k, v in os.environ.items() if not k.startswith("GOLDBEAN_")},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        with urllib.request.urlopen(base + "/api/v1/public/audit/export", timeout=60) as answer:
+            export = answer.read().decode("utf-8")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "chain: ok" in done.stdout and "reports: ok" in done.stdout, done.stdout
+    ledger = open_ledger(url)
+    try:
+        people = ledger.personal.get_many(
+            ledger.index.ids_of("volunteer") + ledger.index.ids_of("beneficiary")
+        )
+    finally:
+        ledger.close()
+    assert len(people) >= 50  # the demo's volunteers and beneficiaries
+    values = {v for found in people.values() for v in found.values() if len(v) >= 4}
+    assert not [value for value in values if value in export]
