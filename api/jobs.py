@@ -142,17 +142,20 @@ class Jobs:
         finally:
             stop.set()
         now = self.clock.now()
-        with self.store.write() as conn:
-            conn.execute(
-                update(jobs)
-                .where(jobs.c.job_id == job_id)
-                .values(
-                    stage="finished",
-                    updated_at=now,
-                    finished_at=now,
-                    result=json.dumps(result, ensure_ascii=False, default=str),
+        try:
+            with self.store.write() as conn:
+                conn.execute(
+                    update(jobs)
+                    .where(jobs.c.job_id == job_id)
+                    .values(
+                        stage="finished",
+                        updated_at=now,
+                        finished_at=now,
+                        result=json.dumps(result, ensure_ascii=False, default=str),
+                    )
                 )
-            )
+        except Exception as error:  # the database went away: the job reads as interrupted
+            log.warning("could not record the result of job %s: %s", job_id, error)
 
     def _update(self, job_id: str, **values: Any) -> None:
         try:
