@@ -129,6 +129,7 @@ class MemberCommands(LedgerCore):
     def account_view(self, account: Account) -> AccountView:
         """What the ledger says of an account: a person's name and number come from the
         personal-data store (an erased person has none)."""
+        asked, erased = None, False
         if isinstance(account, Merchant):
             name, number = account.display_name, account.number
         elif isinstance(account, Pool):
@@ -136,6 +137,9 @@ class MemberCommands(LedgerCore):
         else:
             found = self.personal.get(str(account.id))
             name, number = found.get("display_name", ""), found.get("number")
+            if isinstance(account, Person):
+                asked = account.erasure_request()
+                erased = not found and self.personal.erased(str(account.id))
         return AccountView(
             id=str(account.id),
             kind=account.kind,
@@ -143,6 +147,8 @@ class MemberCommands(LedgerCore):
             balance=account.balance,
             number=number,
             leaderboard_opt_in=getattr(account, "leaderboard_opt_in", False),
+            erasure_requested_by=asked,
+            erased=erased,
         )
 
     # --- merchants ---------------------------------------------------------------------

@@ -44,6 +44,8 @@ class AccountView:
     balance: int
     number: str | None = None
     leaderboard_opt_in: bool = False
+    erasure_requested_by: str | None = None  # a person's data awaits a second person
+    erased: bool = False  # a person's personal data was erased on request
 
 
 @dataclass(frozen=True)

@@ -574,3 +574,25 @@ def test_the_pages_speak_english_when_asked(coordinator, community):
         ("/staff/corrections", "更正"),
     ):
         assert f"<h1>{heading}</h1>" in page_text(coordinator.get(f"{path}?lang=zh_CN"))
+
+
+def test_erasing_a_member_takes_an_admin_s_request_and_a_second_person(
+    app, auth, coordinator, ledger, community
+):
+    """The admin asks on the member's page; the same admin cannot approve; a coordinator
+    does, and the page then names nobody while the balance stays (issue 15)."""
+    zhao = community.beneficiary("赵秀英")
+    community.card(zhao, pin="4821")
+    balance = community.balance(zhao)
+    page = f"/staff/members/{zhao}"
+    admin = signed_in(app, auth, "admin-1", "admin")
+    asked, _ = send(admin, page, "erase-form", f"{page}/erase")
+    assert asked.status_code == 303
+    shown = page_text(admin.get(page))
+    assert 'id="erase-state"' in shown and 'id="erase-form"' not in shown
+    again, _ = send(coordinator, page, "erase-form", f"{page}/erase")  # a second person
+    assert again.status_code == 303
+    assert ledger.personal.get(zhao) == {} and ledger.get_balance(zhao) == balance
+    after = page_text(coordinator.get(page))
+    assert "赵秀英" not in after and "（个人信息已删除）" in after
+    assert 'id="erase-form"' not in after

@@ -16,6 +16,7 @@ from api.web.checks import name_or_refusal, password_refusal
 from api.web.common import ROLE_NAMES
 from api.web.coordinator.shared import (
     COORDINATOR,
+    ERASERS,
     FLOW_NAMES,
     MAX_MEMBERS,
     PEOPLE,
@@ -177,10 +178,28 @@ def member(account_id: str) -> Any:
         kind_names=ROLE_NAMES,
         flow_names=FLOW_NAMES,
         can_act=is_coordinator(),
+        can_erase=who().role in ERASERS,
+        me=who().username,
     )
 
 
-@bp.post("/staff/members/<account_id>/card")
+@bp.post("/staff/members/<account_id>/erase")
+@page(*ERASERS)
+def erase_member(account_id: str) -> Any:
+    """Ask for a member's personal data to be erased, or (a second staff member, not the
+    one who asked) approve it: name, number, card and PIN are deleted; the account, its
+    entries and the books stay."""
+    here = f"/staff/members/{account_id}"
+    found = _member(account_id)
+    ledger = ledger_of()
+    if found.erasure_requested_by is None:
+        asked = attempt(lambda: ledger.request_erasure(found.id, actor()))
+        if asked is not None:
+            flash(_("Erasure asked for. A second staff member must approve it."), "ok")
+        return back(here)
+    if attempt(lambda: ledger.approve_erasure(found.id, actor())) is not None:
+        flash(_("The member's personal data was erased."), "ok")
+    return back(here)
 @page(COORDINATOR)
 def issue_card(account_id: str) -> Any:
     """Issue (or reissue) a beneficiary's card, with an optional 4-digit ``pin``; its

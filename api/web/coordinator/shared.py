@@ -26,6 +26,8 @@ READERS = ("coordinator", "auditor")
 STAFF = ("coordinator", "fund_officer", "auditor", "admin")
 #: who registers members (POST /api/v1/accounts)
 REGISTRARS = ("coordinator", "admin")
+#: who may ask for a member's personal data to be erased, and approve another's request
+ERASERS = ("coordinator", "admin")
 PEOPLE = ("volunteer", "beneficiary")
 
 STATUSES = (SUBMITTED, VERIFIED, REJECTED, DUPLICATE, RESOLVED)
