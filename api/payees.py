@@ -18,6 +18,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -126,7 +127,7 @@ def save_payee(
 ) -> Payee:
     """Check and store the merchant's payee details, replacing any before. Raises
     PayeeRefused for a field that does not pass (nothing is stored then)."""
-    values = {
+    values: dict[str, Any] = {
         "payee_name": clean_text("payee_name", payee_name),
         "bank": clean_text("bank", bank),
         "branch": clean_text("branch", branch, required=False),

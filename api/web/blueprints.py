@@ -23,6 +23,7 @@ from flask_wtf.csrf import CSRFProtect
 from api.settings import Settings
 from api.web import (
     admin,
+    admin_payee,
     auditor,
     fund_pages,
     hooks,
@@ -55,6 +56,7 @@ PAGES = (
     fund_pages.bp,
     auditor.bp,
     admin.bp,
+    admin_payee.bp,
 )
 
 
