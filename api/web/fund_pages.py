@@ -325,10 +325,10 @@ def fund_settlement(settlement_id: str) -> str:
     lines.sort(key=lambda line: (line["merchant"], line["merchant_id"]))
     person = who()
     is_officer = person.role == OFFICER
-    if is_officer:  # whose bank details are missing (the payment list names them)
+    if is_officer:  # unpaid lines whose shop has no bank details (the list names them)
         known = payees_of(store_of(), [line.merchant_id for line in view.lines])
         for line in lines:
-            line["no_bank_details"] = line["merchant_id"] not in known
+            line["no_bank_details"] = line["paid_at"] is None and line["merchant_id"] not in known
     return render_template(
         "web_fund_settlement.html",
         settlement=view,
