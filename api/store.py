@@ -1,6 +1,6 @@
 """The API's relational side store: users, tokens, terminals, idempotency keys, login
-failures and the database's own marks (who built it), in plain tables beside the event
-log (they must never enter the auditable log).
+failures, the database's own marks (who built it) and merchants' payee bank details, in
+plain tables beside the event log (they must never enter the auditable log).
 
 :class:`Store` wraps one SQLAlchemy Core engine for the same database URL as the ledger
 (see :mod:`ledger.persistence`):
@@ -162,6 +162,21 @@ jobs = Table(
     Column("total", BigInteger, nullable=False, default=0),
     Column("result", Text),  # JSON, once finished
     Index("gb_jobs_kind_started_at", "kind", "started_at"),
+)
+
+
+# Where a merchant's settlement payments go (api/payees.py): never in the event log, which
+# is published; one row a merchant, replaced whole when the admin or the shop saves it.
+payees = Table(
+    "gb_merchant_payees",
+    metadata,
+    Column("merchant_id", String(64), primary_key=True),
+    Column("payee_name", String(120), nullable=False),
+    Column("bank", String(120), nullable=False),
+    Column("branch", String(120), nullable=False),  # "" when not given
+    Column("account_number", String(40), nullable=False),  # digits only
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(64), nullable=False),  # a username
 )
 
 

@@ -39,6 +39,7 @@ from api.auth import (
 from api.context import auth_of, ledger_of, reading
 from api.files import code_image, download
 from api.passwords import MIN_PASSWORD
+from api.web import payee_form
 from api.web.checks import name_or_refusal, password_refusal
 from api.web.common import CATEGORY_NAMES, INCIDENT_CATEGORY_NAMES, ROLE_NAMES, rebate_text
 from api.web.support import (
@@ -329,7 +330,8 @@ def admin_reactivate_merchant(merchant_id: str) -> Any:
 @bp.get("/staff/merchants/<merchant_id>")
 @page(*STAFF)
 def admin_merchant(merchant_id: str) -> str:
-    """A merchant: its details, its counter code, and its POS terminals."""
+    """A merchant: its details, where it is paid (the account number in full for fund
+    officers and the admin only), its counter code, and its POS terminals."""
     found = ledger_of().get_merchant(merchant_id)  # NotFound: the 404 page
     return render_template(
         "web_admin_merchant.html",
@@ -340,6 +342,7 @@ def admin_merchant(merchant_id: str) -> str:
         terminals=terminals_of(auth_of(), found.id),
         now=auth_of().clock.now(),
         is_admin=who().role == ADMIN,
+        **payee_form.context(found.id),
     )
 
 

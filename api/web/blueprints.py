@@ -23,8 +23,10 @@ from flask_wtf.csrf import CSRFProtect
 from api.settings import Settings
 from api.web import (
     admin,
+    admin_payee,
     auditor,
     fund_pages,
+    fund_payments,
     hooks,
     member,
     member_help,
@@ -53,8 +55,10 @@ PAGES = (
     members.bp,
     beans.bp,
     fund_pages.bp,
+    fund_payments.bp,
     auditor.bp,
     admin.bp,
+    admin_payee.bp,
 )
 
 

@@ -19,7 +19,8 @@ from flask import Blueprint, abort, flash, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from api.context import ledger_of, reading
+from api.context import ledger_of, reading, store_of
+from api.payees import payees_of
 from api.web.common import coverage_text, fund_chart
 from api.web.support import actor, attempt, back, ledger_key, ledger_message, money, page, who
 from ledger.errors import InvalidState, LedgerError, NotFound
@@ -222,11 +223,15 @@ def fund_reverse_donation() -> Any:
 
 
 def _merchant_names(ids: set[str]) -> dict[str, str]:
+    """The merchants' public names, from the ledger (a read model that lags behind a
+    merchant just registered would leave its id on the page)."""
+    ledger = ledger_of()
     names = {}
-    with reading() as conn:
-        for merchant_id in ids:
-            row = queries.account(conn, merchant_id)
-            names[merchant_id] = row["display_name"] if row else merchant_id
+    for merchant_id in ids:
+        try:
+            names[merchant_id] = ledger.get_merchant(merchant_id).name
+        except NotFound:
+            names[merchant_id] = merchant_id
     return names
 
 
@@ -298,7 +303,9 @@ def fund_prepare_settlement() -> Any:
 @bp.get("/staff/settlements/<settlement_id>")
 @page(*READERS)
 def fund_settlement(settlement_id: str) -> str:
-    """A settlement's lines: each merchant's beans, cash, rebate and payment."""
+    """A settlement's lines: each merchant by name with its beans, cash, rebate and
+    payment; for fund officers, once approved, the payment list to hand to the bank and
+    the lines whose merchant has no bank details yet."""
     ledger = ledger_of()
     view = ledger.get_settlement(settlement_id)  # NotFound: the 404 page
     names = _merchant_names({line.merchant_id for line in view.lines})
@@ -317,6 +324,11 @@ def fund_settlement(settlement_id: str) -> str:
     ]
     lines.sort(key=lambda line: (line["merchant"], line["merchant_id"]))
     person = who()
+    is_officer = person.role == OFFICER
+    if is_officer:  # unpaid lines whose shop has no bank details (the list names them)
+        known = payees_of(store_of(), [line.merchant_id for line in view.lines])
+        for line in lines:
+            line["no_bank_details"] = line["paid_at"] is None and line["merchant_id"] not in known
     return render_template(
         "web_fund_settlement.html",
         settlement=view,
@@ -329,7 +341,9 @@ def fund_settlement(settlement_id: str) -> str:
             "rebate_fen": sum(line["rebate_fen"] for line in lines),
             "due_fen": view.total_fen,
         },
-        is_officer=person.role == OFFICER,
+        is_officer=is_officer,
+        has_payment_list=is_officer and view.status in ("approved", "paid"),
+        missing_bank_details=sum(1 for line in lines if line.get("no_bank_details")),
         prepared_by_me=person.username == view.prepared_by,
         can_cancel=person.role == OFFICER
         and view.status in ("prepared", "approved")

@@ -1,7 +1,8 @@
 """A shop's own pages, for the ``merchant`` user (the owner, not the till): this month so
 far, and each month's statement with every sale and refund (兑换明细), what was settled
 and paid for it (amount, rebate, day and payment reference), and downloads (PDF, CSV,
-XLSX). The figures are those of ``GET /api/v1/merchants/{id}/statements/{period}``.
+XLSX); and where the fund pays the shop (its bank details, the account number masked).
+The figures are those of ``GET /api/v1/merchants/{id}/statements/{period}``.
 
 A merchant user sees only its own shop: the pages take the shop from the session, never
 from the address.
@@ -11,14 +12,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, Response, abort, flash, render_template
+from flask_babel import gettext as _
 
 from api.context import ledger_of, reading
 from api.files import download
 from api.rendering import statement_pdf
 from api.spreadsheets import sheets_csv, sheets_xlsx
+from api.web import payee_form
 from api.web.report_words import month_name, statement_sheets
-from api.web.support import page, who
+from api.web.support import back, page, who
 from ledger.calendar import parse_period
 from ledger.errors import ValidationError
 from projections import queries
@@ -69,6 +72,7 @@ def shop_home() -> str:
         month=month_name(current),
         this_month=_month(shop, current),
         periods=[(p, month_name(p)) for p in periods],
+        **payee_form.context(shop.id),
     )
 
 
@@ -112,3 +116,39 @@ def shop_statement_pdf(period: str) -> Response:
     month = _month(shop, period)
     body = statement_pdf(month["statement"], shop.name)
     return download(body, "application/pdf", f"statement-{shop.number}-{period}.pdf")
+
+
+@bp.get("/shop/payee")
+@page("merchant")
+def shop_payee() -> str:
+    """Where the fund pays the shop: its bank details (the account number masked) and
+    the form to change them."""
+    shop = _shop()
+    shown = payee_form.context(shop.id)
+    return render_template(
+        "web_shop_payee.html",
+        shop=shop,
+        form=payee_form.empty_form(shown["payee"]),
+        errors={},
+        **shown,
+    )
+
+
+@bp.post("/shop/payee")
+@page("merchant")
+def shop_save_payee() -> Any:
+    """Save the shop's bank details; the form again with what is wrong, if anything."""
+    shop = _shop()
+    saved, form, errors = payee_form.save_from_form(shop.id)
+    if saved is None:
+        flash(_("The bank details were not saved. Check the marked fields."), "error")
+        html = render_template(
+            "web_shop_payee.html",
+            shop=shop,
+            form=form,
+            errors=errors,
+            **payee_form.context(shop.id),
+        )
+        return html, 422
+    flash(_("Your bank details are saved."), "ok")
+    return back("/shop/payee")

@@ -34,6 +34,9 @@ class Client:
     def patch(self, path, json=None, headers=None, **kw):
         return self.flask.patch(path, headers=self._headers(headers), **_body(json, kw))
 
+    def put(self, path, json=None, headers=None, **kw):
+        return self.flask.put(path, headers=self._headers(headers), **_body(json, kw))
+
 
 def _body(value, kw: dict) -> dict:
     """A JSON body as clients send it: ASCII with escapes, so that tests can send any

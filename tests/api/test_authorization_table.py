@@ -251,6 +251,18 @@ RULES: tuple[Rule, ...] = (
     Rule("GET", f"{A}/merchants/{{merchant_id}}/code.svg", MERCHANT_ITSELF),
     Rule("GET", f"{A}/merchants/{{merchant_id}}/code.png", MERCHANT_ITSELF),
     Rule("GET", f"{A}/merchants/{{merchant_id}}/sign.pdf", MERCHANT_ITSELF),
+    Rule(
+        "GET",
+        f"{A}/merchants/{{merchant_id}}/payee",
+        allow("fund_officer", "admin", merchant="owner"),
+        note="the merchant reads its account number masked; other staff not at all",
+    ),
+    Rule(
+        "PUT",
+        f"{A}/merchants/{{merchant_id}}/payee",
+        allow("admin", merchant="owner"),
+        body={"payee_name": "Lin Mei", "bank": "ICBC", "account_number": "6222 0212 3456 7890"},
+    ),
     # --- paying
     Rule("POST", f"{A}/redemptions", allow("merchant"), body={"code": "12345678", "amount": 1}),
     Rule(
@@ -460,6 +472,8 @@ def check_call(app, world: World, client, rule: Rule, role: str, who: str) -> No
         answer = client.get(path, **kwargs)
     elif rule.method == "POST":
         answer = client.post(path, json=body, **kwargs)
+    elif rule.method == "PUT":
+        answer = client.put(path, json=body, **kwargs)
     else:
         answer = client.patch(path, json=body, **kwargs)
     seen = f"{rule.method} {path} as {role} ({who}): {answer.status_code} {answer.get_data()[:300]}"

@@ -60,6 +60,7 @@ def test_creating_the_tables_twice_is_harmless_and_the_store_answers_a_ping(stor
         "gb_login_attempts",
         "gb_marks",
         "gb_jobs",
+        "gb_merchant_payees",
     }
     assert set(metadata.tables) <= names
     assert store.ping() is True
