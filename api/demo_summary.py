@@ -9,6 +9,7 @@ from decimal import Decimal
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
+from api.report_sections import coverage_percent
 from ledger.application import Ledger
 from ledger.fund import Donation, Settlement
 from ledger.incidents import Incident
@@ -48,7 +49,7 @@ class DemoSummary:
     beneficiary: Sample | None = None
 
     def format(self) -> str:
-        coverage = "n/a (nothing owed)" if self.coverage is None else f"{self.coverage:.2f}"
+        coverage = coverage_percent(self.coverage) or "n/a (nothing owed)"
         lines = [
             f"Goldbean community, {self.first_day or '-'} to {self.last_day or '-'}",
             f"  people        {self.volunteers} volunteers, {self.beneficiaries} beneficiaries, "

@@ -25,6 +25,7 @@ from api.demo import DEMO_DAYS
 from api.demo_mark import NotADemoDatabase, is_demo_database
 from api.demo_summary import summarize, yuan
 from api.demo_users import create_demo_users
+from api.report_sections import coverage_percent
 from api.serve import GoldbeanServer
 from api.store import Store, users
 from ledger.accounts import Beneficiary
@@ -172,7 +173,8 @@ def test_the_demo_paid_merchants_from_the_donations(demo_ledger: Ledger, demo_db
     # the summary's figures are the ledger's
     out = demo_db[1].out
     assert f"balance {yuan(fund.balance_fen)} (donations {yuan(donated)}" in out
-    assert f"liability {yuan(fund.liability_fen)}, coverage {fund.coverage:.2f}" in out
+    shown = coverage_percent(fund.coverage)
+    assert f"liability {yuan(fund.liability_fen)}, coverage {shown}" in out
     assert f"{sum(s.status == 'paid' for s in settlements)} paid in full" in out
 
 
