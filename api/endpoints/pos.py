@@ -75,7 +75,3 @@ class Decode(MethodView):
         except ValueError as error:  # a header that reads, over pixel data that does not
             raise ApiProblem(422, "validation_error", str(error)) from None
         return {"codes": codes}
-
-
-
-

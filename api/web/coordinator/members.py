@@ -200,6 +200,9 @@ def erase_member(account_id: str) -> Any:
     if attempt(lambda: ledger.approve_erasure(found.id, actor())) is not None:
         flash(_("The member's personal data was erased."), "ok")
     return back(here)
+
+
+@bp.post("/staff/members/<account_id>/card")
 @page(COORDINATOR)
 def issue_card(account_id: str) -> Any:
     """Issue (or reissue) a beneficiary's card, with an optional 4-digit ``pin``; its
