@@ -3,8 +3,8 @@ and how many beans are in circulation.
 
 Commands use it to find every beneficiary (allotments) and every merchant
 (settlements), get_fund() to price the fund's liability, and list_approval_requests()
-to find the corrections and allotment batches waiting for a second coordinator. It reads only the events
-it needs, from where it last stopped, so each call costs what was recorded since. The
+the corrections and allotment batches waiting for a second coordinator. It reads only
+the events it needs, from where it last stopped, so each call costs what was recorded since. The
 projections package builds the durable read models; this index keeps the ledger usable
 on its own.
 """
