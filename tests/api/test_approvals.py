@@ -61,7 +61,7 @@ def correction(community, li, amount):
     }
 
 
-@pytest.mark.parametrize("database_url", ["memory", "sqlite"], indirect=True)
+@pytest.mark.parametrize("database_url", ["memory", "sqlite", "postgres"], indirect=True)
 def test_a_correction_over_the_threshold_waits_for_another_coordinator(
     community, preparer, second, li
 ):
@@ -133,7 +133,7 @@ def test_a_correction_that_would_be_refused_is_refused_before_it_is_prepared(
     assert community.log_length == before
 
 
-@pytest.mark.parametrize("database_url", ["memory", "sqlite"], indirect=True)
+@pytest.mark.parametrize("database_url", ["memory", "sqlite", "postgres"], indirect=True)
 def test_an_allotment_batch_over_the_threshold_waits_for_another_coordinator(
     community, preparer, second
 ):
