@@ -51,6 +51,14 @@ GOLDBEAN_COOKIE_SECURE      ``true`` (``false`` cookies carry the Secure flag (s
                                                 works either way
 GOLDBEAN_TERMINAL_TOKEN_DAYS ``180``            a POS terminal's token expires this many days
                                                 after it was issued or rotated (1..3650)
+GOLDBEAN_CORRECTION_APPROVAL_ABOVE
+                            ``100``             a correction of more than this many beans is
+                                                prepared by one coordinator and approved by
+                                                another (four eyes); 0: every correction
+GOLDBEAN_ALLOTMENT_BATCH_APPROVAL_ABOVE
+                            ``10000``           an allotment batch granting more than this many
+                                                beans in all is prepared by one coordinator and
+                                                approved by another; 0: every batch
 ==========================  ==================  ===============================================
 
 Nothing happens at import time: :meth:`Settings.load` reads the environment when called.
@@ -113,6 +121,8 @@ class Settings:
     trusted_proxies: int = 0
     cookie_secure: bool = True
     terminal_token_days: int = 180
+    correction_approval_above: int = 100
+    allotment_batch_approval_above: int = 10_000
     # True when demo mode made up the secret key (it then changes at every start).
     secret_key_generated: bool = False
 
@@ -187,6 +197,10 @@ class Settings:
             trusted_proxies=get("trusted_proxies", _parse_proxies, 0),
             cookie_secure=get("cookie_secure", _parse_bool, not demo),
             terminal_token_days=get("terminal_token_days", _parse_token_days, 180),
+            correction_approval_above=get("correction_approval_above", _parse_beans, 100),
+            allotment_batch_approval_above=get(
+                "allotment_batch_approval_above", _parse_beans, 10_000
+            ),
             secret_key_generated=generated,
         )
         settings.rules()  # every rule the ledger checks itself, checked now
@@ -199,6 +213,8 @@ class Settings:
                 time_zone=self.time_zone,
                 bean_value_fen=self.bean_value_fen,
                 default_rebate_bps=self.rebate_bps,
+                correction_approval_above=self.correction_approval_above,
+                allotment_batch_approval_above=self.allotment_batch_approval_above,
             )
         except LedgerError as error:
             raise SettingsError(f"the programme rules are invalid: {error}") from None
@@ -284,6 +300,13 @@ def _parse_token_days(value: object) -> int:
     number = _parse_int(value)
     if not 1 <= number <= 3650:
         raise ValueError(f"must be a number of days from 1 to 3650, got {number}")
+    return number
+
+
+def _parse_beans(value: object) -> int:
+    number = _parse_int(value)
+    if not 0 <= number <= 100_000_000:
+        raise ValueError(f"must be a number of beans from 0 to 100000000, got {number}")
     return number
 
 

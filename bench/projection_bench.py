@@ -109,6 +109,7 @@ HTTP_CALLS = 20
 PROFILE_LINES = 40
 
 COORDINATOR = Actor("coord-1")
+SECOND_COORDINATOR = Actor("coord-2")
 OFFICER = Actor("fo-1")
 SECOND_OFFICER = Actor("fo-2")
 
@@ -281,7 +282,12 @@ class History:
                 + rng.paretovariate(1.5)
             )
             self.commands["open_volunteer"] += 1
-        ledger.grant_allotments(period, COORDINATOR)
+        if ledger.plan_allotments(period, COORDINATOR).needs_approval:
+            # above the programme's threshold: one coordinator prepares, another approves
+            request = ledger.prepare_allotments(period, COORDINATOR)
+            ledger.approve_allotments(request.id, SECOND_COORDINATOR)
+        else:
+            ledger.grant_allotments(period, COORDINATOR)
         self.commands["grant_allotments"] += 1
         today = date.fromisoformat(ledger.day_of(self.clock.now()))
         for number in range(rng.randint(2, 5)):

@@ -9,13 +9,22 @@ id from it, so a repeat returns the first result and records nothing new.
 
 from __future__ import annotations
 
+from ledger.commands_approvals import ApprovalCommands
 from ledger.commands_awards import AwardCommands
 from ledger.commands_fund import FundCommands
 from ledger.commands_giving import GivingCommands
 from ledger.commands_payments import PaymentCommands
+from ledger.credit_history import CreditQueries
 
 
-class Ledger(PaymentCommands, AwardCommands, GivingCommands, FundCommands):
+class Ledger(
+    PaymentCommands,
+    AwardCommands,
+    ApprovalCommands,
+    GivingCommands,
+    FundCommands,
+    CreditQueries,
+):
     """Goldbean's ledger application. Construct it with ledger.persistence.open_ledger()."""
 
     name = "Goldbean"

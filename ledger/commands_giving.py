@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 from uuid import UUID, uuid4
 
 from ledger.accounts import ISSUANCE, Beneficiary, Flow, Volunteer
@@ -11,6 +14,7 @@ from ledger.calendar import parse_period, previous_period
 from ledger.core import LedgerCore, as_uuid, check_text, optional_text
 from ledger.credits import CreditRecord
 from ledger.errors import (
+    FourEyesRequired,
     LimitExceeded,
     PeriodNotOpen,
     SelfVerification,
@@ -23,6 +27,7 @@ from ledger.records import Allotment, Correction, Gift, PoolAllocation
 from ledger.views import (
     Actor,
     AllocationView,
+    AllotmentPlan,
     AllotmentRun,
     CorrectionView,
     GiftView,
@@ -142,11 +147,14 @@ class GivingCommands(LedgerCore):
 
         Raises ValidationError without ``corrects``; UnknownCredit when it names no such
         credit of this account; CorrectionExceedsCredit for more than is left of that
-        credit after earlier corrections; InsufficientBalance for more than the balance.
+        credit after earlier corrections; InsufficientBalance for more than the balance;
+        FourEyesRequired above ``correction_approval_above`` beans (prepare_correction,
+        then another coordinator approves).
         """
         check_beans(amount)
         reason = check_text(reason, "reason", max_length=500)
-        credit_id = _credit_id(corrects)
+        credit_id = credit_id_of(corrects)
+        self.check_correction_threshold(amount)
         record_id = derived_id("correction", by.name, key) if key is not None else uuid4()
 
         replay = self.keyed(
@@ -162,28 +170,55 @@ class GivingCommands(LedgerCore):
         )
 
         def attempt() -> CorrectionView:
-            at = self.now()
-            account = self.load_account(account_id, Volunteer, Beneficiary)
-            credit = self.find(credit_id, CreditRecord)
-            if credit is None:
-                raise UnknownCredit(f"{corrects} is no award, allotment, gift or pool allocation")
-            credit.check_correction(str(account.id), amount)
-            self.transfer(Flow.CORRECTION, amount, account, ISSUANCE, record_id, at)
-            credit.correct(record_id, str(account.id), amount, at)
-            correction = Correction._create(
-                Correction.Made,
-                id=record_id,
-                timestamp=at,
-                account_id=str(account.id),
-                amount=amount,
-                reason=reason,
-                corrects=str(credit.id),
-                by=by.name,
+            correction, touched = self.make_correction(
+                record_id, account_id, amount, reason, credit_id, by, self.now()
             )
-            self.save(correction, account, credit)
+            self.save(correction, *touched)
             return correction_view(correction)
 
         return self.run(attempt, "correcting", replay)
+
+    def check_correction_threshold(self, amount: int) -> None:
+        """Raise FourEyesRequired when a correction of ``amount`` beans needs a second
+        coordinator's approval."""
+        limit = self.rules.correction_approval_above
+        if amount > limit:
+            raise FourEyesRequired(
+                f"a correction of more than {limit} beans is prepared by one coordinator "
+                f"and approved by another; {amount} asked"
+            )
+
+    def make_correction(
+        self,
+        record_id: UUID,
+        account_id: object,
+        amount: int,
+        reason: str,
+        credit_id: UUID,
+        by: Actor,
+        at: datetime,
+    ) -> tuple[Correction, list[Any]]:
+        """The correction's record and the aggregates it changed (the account and the
+        credit), not saved: the caller saves them in one transaction. Raises what
+        :meth:`correct` raises but FourEyesRequired."""
+        account = self.load_account(account_id, Volunteer, Beneficiary)
+        credit = self.find(credit_id, CreditRecord)
+        if credit is None:
+            raise UnknownCredit(f"{credit_id} is no award, allotment, gift or pool allocation")
+        credit.check_correction(str(account.id), amount)
+        self.transfer(Flow.CORRECTION, amount, account, ISSUANCE, record_id, at)
+        credit.correct(record_id, str(account.id), amount, at)
+        correction = Correction._create(
+            Correction.Made,
+            id=record_id,
+            timestamp=at,
+            account_id=str(account.id),
+            amount=amount,
+            reason=reason,
+            corrects=str(credit.id),
+            by=by.name,
+        )
+        return correction, [account, credit]
 
     def grant_allotments(
         self,
@@ -203,9 +238,48 @@ class GivingCommands(LedgerCore):
         one in the first ``allotment_late_days`` days of a month), or when a beneficiary
         given by id was opened after it; LimitExceeded for an amount over
         ``allotment_max``; NotFound for an id that is no beneficiary; SelfVerification
-        when the coordinator's own account is among them. Every check is made before
-        anything is granted.
+        when the coordinator's own account is among them; FourEyesRequired when the run
+        would grant more than ``allotment_batch_approval_above`` beans in all
+        (prepare_allotments, then another coordinator approves). Every check is made
+        before anything is granted.
         """
+        batch = self.allotment_batch(period, by, amount, account_ids)
+        limit = self.rules.allotment_batch_approval_above
+        if batch.total > limit:
+            raise FourEyesRequired(
+                f"an allotment batch of more than {limit} beans is prepared by one "
+                f"coordinator and approved by another; this one grants {batch.total}"
+            )
+        return self.run_allotments(period, batch.beans, batch.targets, by)
+
+    def plan_allotments(
+        self,
+        period: str,
+        by: Actor,
+        *,
+        amount: int | None = None,
+        account_ids: Sequence[object] | None = None,
+    ) -> AllotmentPlan:
+        """What :meth:`grant_allotments` would grant now, and whether it needs a second
+        coordinator; raises what it raises but FourEyesRequired. Records nothing."""
+        batch = self.allotment_batch(period, by, amount, account_ids)
+        return AllotmentPlan(
+            period,
+            batch.beans,
+            len(batch.new),
+            batch.total,
+            batch.total > self.rules.allotment_batch_approval_above,
+        )
+
+    def allotment_batch(
+        self,
+        period: str,
+        by: Actor,
+        amount: int | None,
+        account_ids: Sequence[object] | None,
+    ) -> AllotmentBatch:
+        """Check an allotment batch whole (see :meth:`grant_allotments`) and say whom it
+        names and whom it would grant now."""
         parse_period(period)
         self.check_allotment_period(period)
         beans = self.rules.allotment_beans if amount is None else check_beans(amount)
@@ -221,20 +295,39 @@ class GivingCommands(LedgerCore):
                 self.check_opened_by(beneficiary, period)
         else:
             targets = self.index.ids_of("beneficiary")
+        targets = list(dict.fromkeys(targets))
         if any(by.owns(target) for target in targets):
             raise SelfVerification(
                 "your own account is among these beneficiaries; someone else must grant its "
                 "allotment (or leave it out with account_ids)"
             )
+        current = period == self.calendar.period(self.now())
+        new = [
+            target
+            for target in targets
+            if not self.exists(derived_id("allotment", as_uuid(target), period))
+            and (current or account_ids is not None or self._opened_by(target, period))
+        ]
+        return AllotmentBatch(beans, targets, new, beans * len(new))
+
+    def _opened_by(self, beneficiary_id: str, period: str) -> bool:
+        beneficiary = self.load(beneficiary_id, Beneficiary, "beneficiary account")
+        return period >= self.calendar.period(beneficiary.created_on)
+
+    def run_allotments(
+        self, period: str, beans: int, targets: Sequence[str], by: Actor
+    ) -> AllotmentRun:
+        """Grant ``beans`` for ``period`` to each of ``targets`` that has none yet, each
+        in its own transaction (checked by the caller)."""
         granted: list[str] = []
-        for number, beneficiary_id in enumerate(dict.fromkeys(targets), start=1):
+        for number, beneficiary_id in enumerate(targets, start=1):
             if self._grant_allotment(beneficiary_id, period, beans, by):
                 granted.append(beneficiary_id)
             if number % 500 == 0:
                 log.info(
                     "allotments for %s: %d of %d beneficiaries done", period, number, len(targets)
                 )
-        total = len(dict.fromkeys(targets))
+        total = len(targets)
         return AllotmentRun(
             period, len(granted), total - len(granted), beans * len(granted), granted
         )
@@ -293,7 +386,19 @@ class GivingCommands(LedgerCore):
         return self.run(attempt, "granting an allotment")
 
 
-def _credit_id(corrects: object) -> UUID:
+@dataclass(frozen=True)
+class AllotmentBatch:
+    """An allotment batch checked whole: ``beans`` per beneficiary, the ``targets`` it
+    names (every beneficiary, or the ids given, once each), the ``new`` ones it would
+    grant now, and their ``total`` beans."""
+
+    beans: int
+    targets: list[str]
+    new: list[str]
+    total: int
+
+
+def credit_id_of(corrects: object) -> UUID:
     """The id of the credit a correction names, in canonical form."""
     if corrects is None or (isinstance(corrects, str) and not corrects.strip()):
         raise ValidationError(

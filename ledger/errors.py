@@ -121,7 +121,11 @@ class NoHandlers(LedgerError):
 
 
 class FourEyesRequired(LedgerError):
-    """Raised when the fund officer who prepared a settlement tries to approve it."""
+    """Raised when one person would do what needs two: the fund officer who prepared a
+    settlement approves it, the one who recorded a donation reverses it, the person who
+    asked for an erasure approves it, the coordinator who prepared a correction or an
+    allotment batch approves it, or one coordinator alone makes a correction or grants
+    an allotment batch above the programme's threshold."""
 
 
 class UnknownCredit(ValidationError):

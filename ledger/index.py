@@ -2,8 +2,9 @@
 and how many beans are in circulation.
 
 Commands use it to find every beneficiary (allotments) and every merchant
-(settlements), and get_fund() to price the fund's liability. It reads only the events
-it needs, from where it last stopped, so each call costs what was recorded since. The
+(settlements), get_fund() to price the fund's liability, and list_approval_requests()
+the corrections and allotment batches waiting for a second coordinator. It reads only
+the events it needs, from where it last stopped, so each call costs what was recorded since. The
 projections package builds the durable read models; this index keeps the ledger usable
 on its own.
 """
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from eventsourcing.utils import get_topic
 
 from ledger.accounts import Beneficiary, Flow, Pool, Volunteer
+from ledger.approvals import ApprovalRequest
 from ledger.merchants import Merchant
 
 if TYPE_CHECKING:
@@ -43,7 +45,21 @@ class LedgerIndex:
         }
         self._credited = {get_topic(cls.BeansCredited) for cls in _KINDS}
         self._debited = {get_topic(cls.BeansDebited) for cls in _KINDS}
-        self._topics = sorted(set(self._opened) | self._credited | self._debited)
+        # requests waiting for a second coordinator: prepared, and neither approved nor
+        # withdrawn yet (ids in the order they were prepared)
+        self._pending: dict[str, None] = {}
+        self._request_prepared = get_topic(ApprovalRequest.Prepared)
+        self._request_decided = {
+            get_topic(ApprovalRequest.Approved),
+            get_topic(ApprovalRequest.Withdrawn),
+        }
+        self._topics = sorted(
+            set(self._opened)
+            | self._credited
+            | self._debited
+            | {self._request_prepared}
+            | self._request_decided
+        )
 
     def ids_of(self, kind: str) -> list[str]:
         """Ids of every account of ``kind``, in the order they were opened."""
@@ -64,6 +80,12 @@ class LedgerIndex:
             self._catch_up()
             return self._outstanding, [(held, bps) for held, bps in self._merchants.values()]
 
+    def pending_requests(self) -> list[str]:
+        """Ids of the approval requests neither approved nor withdrawn, oldest first."""
+        with self._lock:
+            self._catch_up()
+            return list(self._pending)
+
     def _catch_up(self) -> None:
         recorder, mapper = self._app.recorder, self._app.mapper
         # Up to the head as it is now, and from there next time: the events this index
@@ -80,7 +102,11 @@ class LedgerIndex:
             )
             for notification in batch:
                 topic = notification.topic
-                if topic in self._opened:
+                if topic == self._request_prepared:
+                    self._pending[str(notification.originator_id)] = None
+                elif topic in self._request_decided:
+                    self._pending.pop(str(notification.originator_id), None)
+                elif topic in self._opened:
                     self._ids[self._opened[topic]].append(str(notification.originator_id))
                     if topic == self._registered:
                         registered: Any = mapper.to_domain_event(notification)

@@ -54,6 +54,11 @@ class Rules:
     # In the first ``allotment_late_days`` local days of a month the previous month may
     # still be granted (a run that missed the month's end); 0: only the current month.
     allotment_late_days: int = 0
+    # Four eyes above a threshold: a correction of more than this many beans, or an
+    # allotment batch granting more than this many beans in all, is prepared by one
+    # coordinator and approved by another (ledger/commands_approvals.py).
+    correction_approval_above: int = 100
+    allotment_batch_approval_above: int = 10_000
     payment_code_ttl_seconds: int = 60
     pin_max_attempts: int = 5
 
@@ -67,6 +72,10 @@ class Rules:
             raise ValidationError("allotment_beans must be positive and at most allotment_max")
         if not 0 <= self.allotment_late_days <= 28:
             raise ValidationError("allotment_late_days must be between 0 and 28")
+        for name in ("correction_approval_above", "allotment_batch_approval_above"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValidationError(f"rule {name} must be a whole number of beans, 0 or more")
         missing = set(INCIDENT_CATEGORIES) - set(self.incident_awards)
         if missing:
             raise ValidationError(f"incident_awards lacks {sorted(missing)}")

@@ -175,6 +175,59 @@ class AllotmentRun:
 
 
 @dataclass(frozen=True)
+class AllotmentPlan:
+    """What an allotment batch would grant now: ``beneficiaries`` not yet granted the
+    period, ``total`` beans, and whether that is above the programme's threshold, so a
+    second coordinator must approve it (``needs_approval``)."""
+
+    period: str
+    amount: int  # beans per beneficiary
+    beneficiaries: int
+    total: int
+    needs_approval: bool
+
+
+@dataclass(frozen=True)
+class ApprovalRequestView:
+    """A correction or allotment batch prepared by one coordinator for another to
+    approve. ``kind`` is ``correction`` or ``allotments``; ``status`` ``pending``,
+    ``approved`` or ``withdrawn``; ``beans`` what it moves in all. A correction's request
+    carries ``account_id``, ``amount``, ``reason`` and ``corrects``; a batch's
+    ``period``, ``amount`` (per beneficiary) and ``account_ids``."""
+
+    id: str
+    kind: str
+    status: str
+    beans: int
+    prepared_by: str
+    prepared_at: datetime
+    decided_by: str | None = None  # who approved or withdrew it
+    amount: int | None = None
+    account_id: str | None = None
+    reason: str | None = None
+    corrects: str | None = None
+    period: str | None = None
+    account_ids: list[str] = field(default_factory=list)
+    result: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CreditView:
+    """One credit of an account that a correction may name: the record that credited it
+    (``id``: an incident, activity, allotment, gift or pool allocation), its ``flow``
+    and a short ``label`` (an incident's category, an activity's title, an allotment's
+    period), what it ``credited`` the account, what is ``left`` to correct, and when."""
+
+    id: str
+    kind: str  # incident, activity, allotment, gift, pool_allocation
+    flow: str
+    label: str
+    credited: int
+    left: int
+    at: datetime
+
+
+@dataclass(frozen=True)
 class DonationView:
     id: str
     amount_fen: int

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Table, select
 
 from ledger.accounts import Account, Beneficiary, Pool, Volunteer
 from ledger.activities import Activity
+from ledger.approvals import ApprovalRequest
 from ledger.calendar import ProgrammeCalendar
 from ledger.fund import Donation, Fund, PaymentReference, Settlement
 from ledger.incidents import Incident
@@ -558,6 +559,9 @@ IGNORED: frozenset[type] = frozenset(
         PaymentCodeUsed.Used,
         CheckinCodeClaimed.Claimed,
         PaymentReference.Used,
+        ApprovalRequest.Prepared,  # a request moves nothing; its approval's records do
+        ApprovalRequest.Approved,
+        ApprovalRequest.Withdrawn,
     }
 )
 

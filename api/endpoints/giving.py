@@ -3,11 +3,13 @@ pool, corrections of erroneous awards, and the monthly allotments of beneficiari
 
 from __future__ import annotations
 
+from flask import jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api.context import ledger_of
+from api.errors import ApiProblem
 from api.idempotent import idempotent, ledger_key
 from api.security import actor, caller, requires
 
@@ -75,6 +77,51 @@ class CorrectionReceipt(Schema):
     account_id = fields.String(required=True)
     amount = fields.Integer(required=True)
     corrects = fields.String(required=True, metadata={"description": "the credit corrected"})
+
+
+class ApprovalRequestOut(Schema):
+    """A correction or allotment batch above the programme's threshold, prepared by one
+    coordinator and waiting for another's approval."""
+
+    id = fields.String(required=True, metadata={"description": "the request's id"})
+    kind = fields.String(required=True, validate=validate.OneOf(("correction", "allotments")))
+    status = fields.String(
+        required=True, validate=validate.OneOf(("pending", "approved", "withdrawn"))
+    )
+    beans = fields.Integer(required=True, metadata={"description": "what it moves in all"})
+    prepared_by = fields.String(required=True)
+    prepared_at = fields.DateTime(required=True)
+    decided_by = fields.String(
+        allow_none=True, metadata={"description": "who approved or withdrew it"}
+    )
+    amount = fields.Integer(
+        allow_none=True,
+        metadata={"description": "a correction's beans; a batch's beans per beneficiary"},
+    )
+    account_id = fields.String(allow_none=True, metadata={"description": "a correction's"})
+    reason = fields.String(allow_none=True, metadata={"description": "a correction's"})
+    corrects = fields.String(allow_none=True, metadata={"description": "a correction's"})
+    period = fields.String(allow_none=True, metadata={"description": "a batch's"})
+    account_ids = fields.List(
+        fields.String(), metadata={"description": "a batch's: the beneficiaries it grants"}
+    )
+
+
+class ApprovalRequestList(Schema):
+    items = fields.List(fields.Nested(ApprovalRequestOut), required=True)
+
+
+class ApprovalRequestQuery(Schema):
+    kind = fields.String(load_default=None, validate=validate.OneOf(("correction", "allotments")))
+
+
+class WithdrawRequest(Schema):
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+def pending(request_view):
+    """The 202 answer of a command prepared for a second coordinator's approval."""
+    return jsonify(ApprovalRequestOut().dump(request_view)), 202
 
 
 class AllotmentRequest(Schema):
@@ -150,6 +197,7 @@ class Corrections(MethodView):
     @requires("coordinator")
     @blp.arguments(CorrectionRequest)
     @blp.response(201, CorrectionReceipt)
+    @blp.alt_response(202, schema=ApprovalRequestOut, success=True)
     def post(self, body):
         """Take back beans credited in error; they return to issuance.
 
@@ -158,15 +206,47 @@ class Corrections(MethodView):
         that account), correction_exceeds_credit (more than is left of that credit after
         earlier corrections), insufficient_balance (more than the account holds),
         not_found (not a volunteer's or a beneficiary's account).
+
+        Above the programme's threshold (``GOLDBEAN_CORRECTION_APPROVAL_ABOVE``, 100
+        beans) nothing is taken yet: the answer is ``202`` with a pending request that
+        another coordinator approves (``POST /corrections/{id}/approve``).
         """
-        return ledger_of().correct(
-            body["account_id"],
-            body["amount"],
-            body["reason"],
-            actor(),
-            corrects=body["corrects"],
-            key=ledger_key(),
-        )
+        ledger = ledger_of()
+        args = (body["account_id"], body["amount"], body["reason"], actor())
+        if body["amount"] > ledger.rules.correction_approval_above:
+            return pending(
+                ledger.prepare_correction(*args, corrects=body["corrects"], key=ledger_key())
+            )
+        return ledger.correct(*args, corrects=body["corrects"], key=ledger_key())
+
+
+@blp.route("/corrections/<request_id>/approve")
+class CorrectionApproval(MethodView):
+    @idempotent
+    @requires("coordinator")
+    @blp.response(200, CorrectionReceipt)
+    def post(self, request_id):
+        """Approve a correction another coordinator prepared, and make it.
+
+        four_eyes_required (403) for the coordinator who prepared it; invalid_state (409)
+        once it is approved or withdrawn; not_found (no such correction request); and the
+        refusals of ``POST /corrections`` when the credit or balance changed meanwhile.
+        """
+        return ledger_of().approve_correction(request_id, actor())
+
+
+@blp.route("/corrections/<request_id>/withdraw")
+class CorrectionWithdrawal(MethodView):
+    @idempotent
+    @requires("coordinator")
+    @blp.arguments(WithdrawRequest)
+    @blp.response(200, ApprovalRequestOut)
+    def post(self, body, request_id):
+        """Withdraw a pending correction request (nothing was taken).
+
+        invalid_state (409) once it is approved or withdrawn.
+        """
+        return _withdraw(request_id, "correction", body)
 
 
 @blp.route("/allotments")
@@ -175,6 +255,7 @@ class Allotments(MethodView):
     @requires("coordinator")
     @blp.arguments(AllotmentRequest)
     @blp.response(201, AllotmentRunOut)
+    @blp.alt_response(202, schema=ApprovalRequestOut, success=True)
     def post(self, body):
         """Grant the monthly allotment of ``period`` to every beneficiary (or those given).
 
@@ -185,8 +266,64 @@ class Allotments(MethodView):
         Refusals (nothing is granted): period_not_open (not the current month, or a
         beneficiary given in ``account_ids`` was opened after it), limit_exceeded (an
         ``amount`` over the programme's maximum, 100 by default), not_found (an id that
-        is no beneficiary).
+        is no beneficiary), self_verification (your own account is among them).
+
+        A batch that would grant more than the programme's threshold in all
+        (``GOLDBEAN_ALLOTMENT_BATCH_APPROVAL_ABOVE``, 10,000 beans) grants nothing yet: the
+        answer is ``202`` with a pending request naming the beneficiaries it would grant,
+        which another coordinator approves (``POST /allotments/{id}/approve``).
         """
-        return ledger_of().grant_allotments(
-            body["period"], actor(), amount=body["amount"], account_ids=body["account_ids"]
-        )
+        ledger, by = ledger_of(), actor()
+        batch = {"amount": body["amount"], "account_ids": body["account_ids"]}
+        if ledger.plan_allotments(body["period"], by, **batch).needs_approval:
+            return pending(ledger.prepare_allotments(body["period"], by, **batch, key=ledger_key()))
+        return ledger.grant_allotments(body["period"], by, **batch)
+
+
+@blp.route("/allotments/<request_id>/approve")
+class AllotmentApproval(MethodView):
+    @idempotent
+    @requires("coordinator")
+    @blp.response(200, AllotmentRunOut)
+    def post(self, request_id):
+        """Approve an allotment batch another coordinator prepared, and grant it to the
+        beneficiaries it names (each at most once per period, as ``POST /allotments``).
+
+        four_eyes_required (403) for the coordinator who prepared it; invalid_state (409)
+        once it is approved or withdrawn; period_not_open (422) once its month closed;
+        self_verification (403) when your own account is among them; not_found.
+        """
+        return ledger_of().approve_allotments(request_id, actor())
+
+
+@blp.route("/allotments/<request_id>/withdraw")
+class AllotmentWithdrawal(MethodView):
+    @idempotent
+    @requires("coordinator")
+    @blp.arguments(WithdrawRequest)
+    @blp.response(200, ApprovalRequestOut)
+    def post(self, body, request_id):
+        """Withdraw a pending allotment request (nothing was granted).
+
+        invalid_state (409) once it is approved or withdrawn.
+        """
+        return _withdraw(request_id, "allotments", body)
+
+
+@blp.route("/approval-requests")
+class ApprovalRequests(MethodView):
+    @requires("coordinator", "auditor")
+    @blp.arguments(ApprovalRequestQuery, location="query")
+    @blp.response(200, ApprovalRequestList)
+    def get(self, query):
+        """The corrections and allotment batches waiting for a second coordinator, oldest
+        first (``?kind=correction`` or ``allotments`` for one kind)."""
+        return {"items": ledger_of().list_approval_requests(query["kind"])}
+
+
+def _withdraw(request_id: str, kind: str, body):
+    """Withdraw a request of ``kind``; not_found for a request of the other kind."""
+    ledger = ledger_of()
+    if ledger.get_approval_request(request_id).kind != kind:
+        raise ApiProblem(404, "not_found", f"no {kind} request {request_id}")
+    return ledger.withdraw_request(request_id, actor(), body["reason"])

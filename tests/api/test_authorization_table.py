@@ -202,7 +202,36 @@ RULES: tuple[Rule, ...] = (
         allow("coordinator"),
         body=lambda w: {"account_id": w["volunteer"], "amount": 1, "reason": "typo"},
     ),
+    Rule(
+        "POST",
+        f"{A}/corrections/{{request_id}}/approve",
+        allow("coordinator"),
+        ids={"request_id": "correction_request"},
+        note="another coordinator than the preparer: see tests/api/test_approvals.py",
+    ),
+    Rule(
+        "POST",
+        f"{A}/corrections/{{request_id}}/withdraw",
+        allow("coordinator"),
+        body={},
+        ids={"request_id": "correction_request"},
+    ),
     Rule("POST", f"{A}/allotments", allow("coordinator"), body={"period": PERIOD, "amount": 1}),
+    Rule(
+        "POST",
+        f"{A}/allotments/{{request_id}}/approve",
+        allow("coordinator"),
+        ids={"request_id": "allotment_request"},
+        note="another coordinator than the preparer: see tests/api/test_approvals.py",
+    ),
+    Rule(
+        "POST",
+        f"{A}/allotments/{{request_id}}/withdraw",
+        allow("coordinator"),
+        body={},
+        ids={"request_id": "allotment_request"},
+    ),
+    Rule("GET", f"{A}/approval-requests", allow("coordinator", "auditor")),
     # --- incidents
     Rule("GET", f"{A}/incidents", allow("coordinator", "auditor")),
     Rule(
@@ -389,7 +418,7 @@ def cases():
 def build_world(community: Community, app) -> World:
     """A small community to name in paths: two of each person and merchant, beans, a card
     redemption and a code redemption, two pending incidents, a running activity and a
-    prepared settlement."""
+    prepared settlement, a correction and an allotment batch waiting for approval."""
     c, ledger = community, community.ledger
     world = {
         "volunteer": c.volunteer("Li Wei"),
@@ -414,6 +443,10 @@ def build_world(community: Community, app) -> World:
     world["settlement"] = ledger.prepare_settlement(
         c.officer, cutoff=c.today + timedelta(days=1)
     ).id
+    world["correction_request"] = ledger.prepare_correction(
+        world["volunteer"], 1, "typo", c.coordinator, corrects=c.credits(world["volunteer"])[0]
+    ).id
+    world["allotment_request"] = ledger.prepare_allotments(PERIOD, c.coordinator).id
     world["token_user"] = "probe-auditor"
     app.extensions["goldbean.auth"].create_user(world["token_user"], PASSWORD, "auditor")
     world["terminal"], _ = app.extensions["goldbean.auth"].create_terminal(

@@ -544,7 +544,7 @@ def test_a_correction_takes_beans_back_and_says_what_was_recorded(
     community.give(li, community.beneficiary("张奶奶"), 3)  # 6 of the award are left, 3 held
     send(
         coordinator,
-        "/staff/corrections",
+        f"/staff/corrections?account_id={li}",
         "correction-form",
         "/staff/corrections",
         account_id=li,

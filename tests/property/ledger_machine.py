@@ -10,6 +10,13 @@ It predicts each command's outcome exactly: success, or the named errors that mu
 refuse it. When several rules refuse the same command the ledger may name any one of
 them (SPEC does not order its checks). A refused command must record nothing at all.
 
+Undo and four eyes: a donation is reversed by another fund officer, once, while the fund
+holds its cash; a settlement none of whose lines is paid is cancelled and its beans are
+unsettled again; a correction or an allotment batch above the programme's threshold
+(here 30 and 250 beans, lower than the defaults so that they come up) is refused to one
+coordinator alone, prepared instead, and approved (then run as alone) by the other
+coordinator, or withdrawn; the preparer's approval and a second one are refused.
+
 Where SPEC leaves a choice the model follows docs/LEDGER.md: a refund of one of the same
 day's card purchases gives that much of the day's allowance back. A settlement takes
 each merchant's net beans recorded before its cutoff and not taken yet, earliest first,
@@ -78,9 +85,11 @@ from ledger.incidents import Incident
 from ledger.money import liability_fen
 from ledger.persistence import open_ledger
 from ledger.records import Allotment
+from ledger.rules import Rules
 from ledger.views import Actor
 from tests.property.model import (
     ALLOTMENT,
+    ALLOTMENT_BATCH_APPROVAL_ABOVE,
     AWARDS,
     BASE,
     BEAN_FEN,
@@ -90,6 +99,7 @@ from tests.property.model import (
     CODE_LIFETIME,
     CODE_SKEW,
     COORDINATOR,
+    CORRECTION_APPROVAL_ABOVE,
     CUTOFFS,
     DEFAULT_REBATE_BPS,
     DONATION_FEN,
@@ -110,11 +120,13 @@ from tests.property.model import (
     STARTS,
     STEPS,
     Batch,
+    Donated,
     Errors,
     Keyed,
     Line,
     MerchantBook,
     Model,
+    Request,
     half_up_rebate,
     local_midnight,
     redemption_facts,
@@ -123,6 +135,12 @@ from tests.property.model import (
 )
 
 Store = Callable[[], AbstractContextManager[str]]
+RULES = Rules(
+    correction_approval_above=CORRECTION_APPROVAL_ABOVE,
+    allotment_batch_approval_above=ALLOTMENT_BATCH_APPROVAL_ABOVE,
+)
+#: coordinators who prepare and approve four-eyes requests (the first is COORDINATOR)
+COORDINATORS = (COORDINATOR, Actor("coordinator-b"))
 
 
 class LedgerMachine(RuleBasedStateMachine):
@@ -137,6 +155,8 @@ class LedgerMachine(RuleBasedStateMachine):
     redemptions = Bundle("redemptions")
     settlements = Bundle("settlements")
     verified_incidents = Bundle("verified_incidents")
+    donations = Bundle("donations")
+    requests = Bundle("requests")
 
     def __init__(self) -> None:
         super().__init__()
@@ -158,7 +178,9 @@ class LedgerMachine(RuleBasedStateMachine):
         self._numbers = itertools.count(1)
 
     def _open(self):
-        return open_ledger(self.url, create_tables=True, clock=self.clock, keyring=self.keyring)
+        return open_ledger(
+            self.url, create_tables=True, clock=self.clock, keyring=self.keyring, rules=RULES
+        )
 
     def teardown(self) -> None:
         try:
@@ -668,6 +690,8 @@ class LedgerMachine(RuleBasedStateMachine):
             must.add(CorrectionExceedsCredit)
         if amount > balance:
             must.add(InsufficientBalance)
+        if amount > CORRECTION_APPROVAL_ABOVE:
+            must.add(FourEyesRequired)  # prepared by one coordinator, approved by another
 
         def call(beans: int = amount):
             return self.ledger.correct(
@@ -680,7 +704,103 @@ class LedgerMachine(RuleBasedStateMachine):
         assert (result.account_id, result.amount, result.corrects) == (account, amount, ref)
         self.model.correct(account, amount, ref)
         if key is not None:
-            self.remember("correct", key, call, lambda: call(amount + 1), result)
+            other = amount + 1 if amount < CORRECTION_APPROVAL_ABOVE else amount - 1
+            self.remember("correct", key, call, lambda: call(other), result)
+
+    @rule(
+        target=requests,
+        account=volunteers | beneficiaries,
+        by=st.sampled_from(COORDINATORS),
+        data=st.data(),
+    )
+    def prepare_correction(self, account: str, by: Actor, data: st.DataObject):
+        """A correction asked of a second coordinator: checked as a correction is, and
+        recorded as a pending request; nothing moves yet."""
+        own = [ref for (holder, ref) in self.model.credits if holder == account]
+        choices = st.sampled_from(own) if own else st.just("not-a-ref")
+        ref = data.draw(choices | st.just("not-a-ref"), label="corrects")
+        left = self.model.left_to_correct(account, ref)
+        balance = self.model.balance[account]
+        edges = (CORRECTION_APPROVAL_ABOVE + 1, balance + 1) + (() if left is None else (left,))
+        amount = self.amount(data, min(balance, left or 1), *edges)
+        must = self.correction_refusals(account, ref, amount)
+
+        def call():
+            return self.ledger.prepare_correction(
+                account, amount, "counted twice", by, corrects=ref
+            )
+
+        request = self.attempt("prepare correction", call, must)
+        if request is REFUSED:
+            return multiple()
+        assert (request.kind, request.status, request.beans) == ("correction", "pending", amount)
+        assert (request.account_id, request.corrects, request.prepared_by) == (
+            account,
+            ref,
+            by.name,
+        )
+        self.model.requests[request.id] = Request(
+            "correction", by.name, amount, account=account, ref=ref
+        )
+        return request.id
+
+    def correction_refusals(self, account: str, ref: str, amount: int) -> Errors:
+        left = self.model.left_to_correct(account, ref)
+        must: Errors = set()
+        if left is None:
+            must.add(UnknownCredit)
+        elif amount > left:
+            must.add(CorrectionExceedsCredit)
+        if amount > self.model.balance[account]:
+            must.add(InsufficientBalance)
+        return must
+
+    @rule(request=requests, by=st.sampled_from(COORDINATORS))
+    def approve_request(self, request: str, by: Actor) -> None:
+        """Another coordinator approves a request, which then runs as the command runs
+        alone; the preparer's approval, or a second one, is refused."""
+        pending = self.model.requests[request]
+        must: Errors = set()
+        if by.name == pending.prepared_by:
+            must.add(FourEyesRequired)
+        if pending.status != "pending":
+            must.add(InvalidState)
+        if pending.kind == "correction":
+            if not must:
+                must = self.correction_refusals(pending.account, pending.ref, pending.beans)
+            call = lambda: self.ledger.approve_correction(request, by)  # noqa: E731
+        else:
+            if pending.period != self.model.today.strftime("%Y-%m"):
+                must.add(PeriodNotOpen)  # its month closed meanwhile
+            call = lambda: self.ledger.approve_allotments(request, by)  # noqa: E731
+        result = self.attempt(f"approve {pending.kind}", call, must)
+        if result is REFUSED:
+            return
+        pending.status = "approved"
+        if pending.kind == "correction":
+            assert (result.account_id, result.amount, result.corrects) == (
+                pending.account,
+                pending.beans,
+                pending.ref,
+            )
+            self.model.correct(pending.account, pending.beans, pending.ref)
+            return
+        new = [b for b in pending.targets if (b, pending.period) not in self.model.allotted]
+        beans = pending.beans // len(pending.targets)
+        assert (result.granted_ids, result.total) == (new, beans * len(new))
+        for beneficiary in new:
+            self.model.allot(beneficiary, pending.period, beans)
+
+    @rule(request=requests, by=st.sampled_from(COORDINATORS))
+    def withdraw_request(self, request: str, by: Actor) -> None:
+        pending = self.model.requests[request]
+        must = {InvalidState} if pending.status != "pending" else set()
+        withdrawn = self.attempt(
+            "withdraw request", lambda: self.ledger.withdraw_request(request, by), must
+        )
+        if withdrawn is not REFUSED:
+            assert (withdrawn.status, withdrawn.decided_by) == ("withdrawn", by.name)
+            pending.status = "withdrawn"
 
     @rule(
         which=st.sampled_from(["current", "current", "previous", "next"]),
@@ -704,6 +824,11 @@ class LedgerMachine(RuleBasedStateMachine):
             must.add(PeriodNotOpen)
         if amount is not None and amount > ALLOTMENT:  # the maximum is the monthly 100
             must.add(LimitExceeded)
+        beans = ALLOTMENT if amount is None else amount
+        targets = list(dict.fromkeys(everyone if chosen is None else chosen))
+        new = [b for b in targets if (b, period) not in self.model.allotted]
+        if not must and beans * len(new) > ALLOTMENT_BATCH_APPROVAL_ABOVE:
+            must.add(FourEyesRequired)  # prepared by one coordinator, approved by another
 
         def grant():
             return self.ledger.grant_allotments(
@@ -713,22 +838,61 @@ class LedgerMachine(RuleBasedStateMachine):
         run = self.attempt("grant allotments", grant, must)
         if run is REFUSED:
             return
-        beans = ALLOTMENT if amount is None else amount
-        targets = list(dict.fromkeys(everyone if chosen is None else chosen))
-        new = [b for b in targets if (b, period) not in self.model.allotted]
         assert (run.period, run.granted, run.skipped) == (period, len(new), len(targets) - len(new))
         assert (run.total, run.granted_ids) == (beans * len(new), new)
         for beneficiary in new:
             self.model.allot(beneficiary, period, beans)
 
+    @rule(
+        target=requests,
+        which=st.sampled_from(["current", "current", "current", "next"]),
+        amount=st.none() | st.integers(1, 150),
+        by=st.sampled_from(COORDINATORS),
+        data=st.data(),
+    )
+    def prepare_allotments(self, which: str, amount: int | None, by: Actor, data: st.DataObject):
+        """An allotment batch asked of a second coordinator: checked whole, and the
+        beneficiaries it would grant written down."""
+        first = self.model.today.replace(day=1)
+        month = first if which == "current" else first + timedelta(days=32)
+        period = month.strftime("%Y-%m")
+        everyone = self.model.ids("beneficiary")
+        chosen = data.draw(
+            st.none() | st.lists(st.sampled_from(everyone), max_size=3), label="account_ids"
+        )
+        beans = ALLOTMENT if amount is None else amount
+        targets = list(dict.fromkeys(everyone if chosen is None else chosen))
+        new = [b for b in targets if (b, period) not in self.model.allotted]
+        must: Errors = set()
+        if which != "current":
+            must.add(PeriodNotOpen)
+        if beans > ALLOTMENT:
+            must.add(LimitExceeded)
+        if not must and not new:
+            must.add(ValidationError)  # a batch that grants nobody
+
+        def call():
+            return self.ledger.prepare_allotments(period, by, amount=amount, account_ids=chosen)
+
+        request = self.attempt("prepare allotments", call, must)
+        if request is REFUSED:
+            return multiple()
+        assert (request.kind, request.status, request.period) == ("allotments", "pending", period)
+        assert (request.account_ids, request.beans) == (new, beans * len(new))
+        self.model.requests[request.id] = Request(
+            "allotments", by.name, beans * len(new), period=period, targets=new
+        )
+        return request.id
+
     # --- the fund --------------------------------------------------------------------------
 
     @rule(
+        target=donations,
         amount_fen=DONATION_FEN,
         anonymous=st.booleans(),
         days_ago=st.sampled_from([0, 0, 3, 45, -1]),
     )
-    def donate(self, amount_fen: int, anonymous: bool, days_ago: int) -> None:
+    def donate(self, amount_fen: int, anonymous: bool, days_ago: int):
         receipt = self.new_key("receipt")
         received_on = self.model.today - timedelta(days=days_ago)
         donor = None if anonymous else "Kunming Tea Traders"
@@ -741,14 +905,40 @@ class LedgerMachine(RuleBasedStateMachine):
 
         result = self.attempt("donate", call, {ValidationError} if days_ago < 0 else set())
         if result is REFUSED:
-            return
+            return multiple()
         assert (result.amount_fen, result.receipt_no, result.received_on) == (
             amount_fen,
             receipt,
             received_on,
         )
         self.model.donated_fen += amount_fen
+        self.model.donations[result.id] = Donated(amount_fen, OFFICERS[0].name, receipt)
         self.remember("donate", receipt, call, lambda: call(amount_fen + 1), result)
+        return result.id
+
+    @rule(donation=donations, officer=st.sampled_from(OFFICERS))
+    def reverse_donation(self, donation: str, officer: Actor) -> None:
+        """A donation recorded by mistake is reversed by another fund officer, once, while
+        the fund still holds its cash."""
+        record, must = self.model.donations[donation], set()
+        if record.reversed:
+            must.add(InvalidState)
+        if officer.name == record.recorded_by:
+            must.add(FourEyesRequired)
+        if record.amount_fen > self.model.donated_fen - self.model.paid_fen:
+            must.add(InsufficientFund)
+        view = self.attempt(
+            "reverse donation",
+            lambda: self.ledger.reverse_donation(donation, "typed twice", officer),
+            must,
+        )
+        if view is REFUSED:
+            return
+        assert (view.id, view.amount_fen, view.reversed) == (donation, record.amount_fen, True)
+        record.reversed = True
+        self.model.donated_fen -= record.amount_fen
+        # its receipt number is free again: repeating it records the right donation
+        self.keyed = [k for k in self.keyed if (k.what, k.key) != ("donate", record.receipt)]
 
     def _cutoff(self, which: str) -> date | None:
         today = self.model.today
@@ -798,7 +988,7 @@ class LedgerMachine(RuleBasedStateMachine):
             assert beans in (None, got), (
                 f"merchant {merchant}: the model settles {beans}, the ledger {got}"
             )
-        batch = Batch(officer.name, {})
+        batch = Batch(officer.name, {}, cutoff=effective)
         for merchant, line in lines.items():
             book = self.model.merchants[merchant]
             assert 0 < line.beans <= book.unsettled <= self.model.balance[merchant]
@@ -838,6 +1028,26 @@ class LedgerMachine(RuleBasedStateMachine):
             assert (view.status, view.approved_by) == ("approved", officer.name)
             batch.status = "approved"
 
+    @rule(settlement=settlements, officer=st.sampled_from(OFFICERS))
+    def cancel_settlement(self, settlement: str, officer: Actor) -> None:
+        """A prepared or approved settlement none of whose lines is paid is cancelled by
+        any fund officer; its beans are unsettled again, for the next settlement."""
+        batch = self.model.batches[settlement]
+        must: Errors = set()
+        if batch.status not in ("prepared", "approved") or any(
+            line.paid for line in batch.lines.values()
+        ):
+            must.add(InvalidState)
+        view = self.attempt(
+            "cancel settlement",
+            lambda: self.ledger.cancel_settlement(settlement, "wrong cutoff", officer),
+            must,
+        )
+        if view is REFUSED:
+            return
+        assert view.status == "cancelled"
+        self.model.cancel(settlement)
+
     @rule(settlement=settlements, reuse=RARELY, data=st.data())
     def pay_settlement_line(self, settlement: str, reuse: bool, data: st.DataObject) -> None:
         """``reuse``: with the reference of a transfer that paid another line already."""
@@ -852,7 +1062,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def _pay_line(self, settlement: str, merchant: str, used: str | None = None) -> None:
         batch = self.model.batches[settlement]
         line, must = batch.lines.get(merchant), set()
-        if batch.status == "prepared" or (line is not None and line.paid):
+        if batch.status in ("prepared", "cancelled") or (line is not None and line.paid):
             must.add(InvalidState)
         if line is None:
             must.add(NotFound)

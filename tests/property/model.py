@@ -47,6 +47,12 @@ CODE_LIFETIME = timedelta(seconds=60)
 # verifier allows 5 s of clock skew.
 CODE_CYCLE, CODE_SKEW = timedelta(seconds=100_000), timedelta(seconds=5)
 
+# Four eyes above a threshold (programme settings; the machine runs with these, lower than
+# the defaults, so that four-eyes paths come up in short runs): a correction of more than
+# 30 beans, or an allotment batch of more than 250 beans in all, needs a second person.
+CORRECTION_APPROVAL_ABOVE = 30
+ALLOTMENT_BATCH_APPROVAL_ABOVE = 250
+
 POOL = "pool"
 COORDINATOR = Actor("coordinator")
 OFFICERS = (Actor("officer-a"), Actor("officer-b"))
@@ -102,6 +108,8 @@ class MerchantBook:
     by_day: Counter[date] = field(default_factory=Counter)  # net redeemed, by day recorded
     lines: list[tuple[date, int]] = field(default_factory=list)  # (cutoff, beans) settled
     paid: int = 0  # beans of paid lines (retired)
+    # cutoffs of cancelled settlements: their beans came back dated the day before
+    released: list[date] = field(default_factory=list)
 
     def record(self, day: date, beans: int) -> None:
         self.by_day[day] += beans
@@ -125,8 +133,9 @@ class MerchantBook:
         before the cutoff and not settled yet, the earliest settled first, but never
         more than the merchant holds unsettled (later refunds may have spent some).
         None when an earlier settlement had a later cutoff: SPEC does not say which
-        beans that one took."""
-        if any(day > cutoff for day, _ in self.lines):
+        beans that one took (nor, after a cancelled one, on which day its beans came
+        back)."""
+        if any(day > cutoff for day, _ in self.lines) or any(d > cutoff for d in self.released):
             return None
         return max(0, min(self.net(before=cutoff) - self.promised, self.unsettled))
 
@@ -154,6 +163,31 @@ class Batch:
     prepared_by: str
     lines: dict[str, Line]
     status: str = "prepared"
+    cutoff: date | None = None
+
+
+@dataclass
+class Donated:
+    """A donation as the model keeps it: its amount, and whether it was reversed."""
+
+    amount_fen: int
+    recorded_by: str
+    receipt: str
+    reversed: bool = False
+
+
+@dataclass
+class Request:
+    """A correction or an allotment batch waiting for a second person."""
+
+    kind: str  # "correction" or "allotments"
+    prepared_by: str
+    beans: int
+    account: str = ""  # a correction's
+    ref: str = ""  # a correction's credit
+    period: str = ""  # a batch's
+    targets: list[str] = field(default_factory=list)  # a batch's beneficiaries
+    status: str = "pending"
 
 
 class Model:
@@ -180,6 +214,8 @@ class Model:
         self.merchants: dict[str, MerchantBook] = {}
         self.spends: dict[str, Spend] = {}
         self.batches: dict[str, Batch] = {}
+        self.donations: dict[str, Donated] = {}
+        self.requests: dict[str, Request] = {}
         self.latest_cutoff: date | None = None  # of any settlement prepared
 
     @property
@@ -246,6 +282,17 @@ class Model:
         spend.refunded += amount
         if spend.card and local_day(spend.at) == self.today:
             self.card_spent[spend.payer, self.today] -= amount
+
+    def cancel(self, settlement: str) -> None:
+        """A settlement cancelled before any line was paid: each merchant's beans are
+        unsettled again."""
+        batch = self.batches[settlement]
+        assert batch.cutoff is not None
+        for merchant, line in batch.lines.items():
+            book = self.merchants[merchant]
+            book.lines.remove((batch.cutoff, line.beans))
+            book.released.append(batch.cutoff)
+        batch.status = "cancelled"
 
     def pay_line(self, settlement: str, merchant: str) -> None:
         line = self.batches[settlement].lines[merchant]

@@ -141,3 +141,30 @@ def test_a_repeated_correction_with_its_key_takes_back_once(community, li):
     community.refuses(Exception, correct, community, li, 20, second, key="c-1")
 
     assert community.balance(li) == 130
+
+
+def test_the_credits_a_correction_may_name_are_listed_newest_first_with_what_is_left(
+    community, li, gran
+):
+    (fire,) = community.earn(li, 30)
+    community.advance(minutes=1)
+    community.ledger.grant_allotments("2026-03", community.coordinator, account_ids=[gran])
+    community.advance(minutes=1)
+    gift = community.give(li, gran, 12).id
+    community.advance(minutes=1)
+    community.give(li, "pool", 5)
+    allocation = community.ledger.allocate_pool(gran, 5, community.coordinator).id
+    correct(community, gran, 4, gift)
+    shop = community.merchant("Corner Grocery")
+    community.spend_card(gran, shop, 3)  # a redemption is no credit
+
+    listed = [(c.kind, c.label, c.credited, c.left) for c in community.ledger.list_credits(gran)]
+    assert listed == [
+        ("pool_allocation", "", 5, 5),
+        ("gift", "", 12, 8),
+        ("allotment", "2026-03", 100, 100),
+    ]
+    assert community.ledger.list_credits(gran)[0].id == allocation
+    (award,) = community.ledger.list_credits(li)  # gifts Li gave are not Li's credits
+    assert (award.id, award.kind, award.label, award.left) == (fire, "incident", "other", 30)
+    community.refuses(NotFound, community.ledger.list_credits, shop)

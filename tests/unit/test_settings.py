@@ -38,6 +38,10 @@ def test_with_only_a_secret_every_setting_has_its_documented_default() -> None:
     assert settings.trusted_proxies == 0  # X-Forwarded-For is not believed by default
     assert settings.cookie_secure is True
     assert settings.terminal_token_days == 180
+    assert (settings.correction_approval_above, settings.allotment_batch_approval_above) == (
+        100,
+        10_000,
+    )
 
 
 def test_demo_mode_defaults_to_cookies_without_the_secure_flag_unless_told() -> None:
@@ -150,6 +154,8 @@ def test_an_unknown_config_key_is_an_error_not_a_silent_default() -> None:
         ("GOLDBEAN_TRUSTED_PROXIES", "all", "whole number"),
         ("GOLDBEAN_COOKIE_SECURE", "sometimes", "expected 1/true/yes/on"),
         ("GOLDBEAN_TERMINAL_TOKEN_DAYS", "0", "1 to 3650"),
+        ("GOLDBEAN_CORRECTION_APPROVAL_ABOVE", "-1", "0 to 100000000"),
+        ("GOLDBEAN_ALLOTMENT_BATCH_APPROVAL_ABOVE", "many", "whole number"),
     ],
 )
 def test_a_bad_value_is_refused_with_an_error_naming_the_variable(
@@ -159,6 +165,16 @@ def test_a_bad_value_is_refused_with_an_error_naming_the_variable(
     with pytest.raises(SettingsError, match=variable) as error:
         load(env)
     assert message in str(error.value)
+
+
+def test_the_four_eyes_thresholds_reach_the_ledgers_rules() -> None:
+    env = {
+        "GOLDBEAN_SECRET_KEY": SECRET,
+        "GOLDBEAN_CORRECTION_APPROVAL_ABOVE": "20",
+        "GOLDBEAN_ALLOTMENT_BATCH_APPROVAL_ABOVE": "0",
+    }
+    rules = load(env).rules()
+    assert (rules.correction_approval_above, rules.allotment_batch_approval_above) == (20, 0)
 
 
 def test_a_bad_config_value_names_the_setting() -> None:

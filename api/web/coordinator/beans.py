@@ -2,37 +2,61 @@
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from flask import Blueprint, flash, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from api.context import ledger_of
+from api.web.common import INCIDENT_CATEGORY_NAMES
 from api.web.coordinator.shared import (
     COORDINATOR,
+    FLOW_NAMES,
     PERIOD,
     choices,
     current_rules,
+    form_action,
     optional_beans,
     text,
 )
 from api.web.support import (
+    LEDGER_MESSAGES,
     actor,
     attempt,
     back,
     form_int,
     ledger_key,
+    ledger_message,
     page,
+    who,
 )
+from ledger.approvals import ALLOTMENTS, CORRECTION
+from ledger.errors import FourEyesRequired, LedgerError
+from ledger.views import canonical_id
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: what credited a member, as the corrections page names it
+CREDIT_NAMES = {
+    "incident": _l("Incident award"),
+    "activity": _l("Activity award"),
+    "allotment": FLOW_NAMES["allotment"],
+    "gift": FLOW_NAMES["gift"],
+    "pool_allocation": FLOW_NAMES["pool_allocation"],
+}
 
 bp = Blueprint("coord_beans", __name__)
 
 # --- allotments, the gift pool, corrections ---------------------------------------------------
 
 
-def _allotments_page(result: Any = None, status: int = 200) -> Any:
+def _allotments_page(result: Any = None, status: int = 200, prepared: Any = None) -> Any:
     ledger = ledger_of()
     current = ledger.calendar.period(ledger.now())
     return (
@@ -42,7 +66,10 @@ def _allotments_page(result: Any = None, status: int = 200) -> Any:
             period=request.form.get("period") or current,
             current=current,
             default_amount=current_rules().allotment_beans,
+            threshold=current_rules().allotment_batch_approval_above,
             result=result,
+            prepared=prepared,
+            requests=pending_requests(ALLOTMENTS),
         ),
         status,
     )
@@ -60,7 +87,8 @@ def allotments() -> Any:
 def grant_allotments() -> Any:
     """Grant ``period``'s allotment (``amount`` beans, default the programme's) to every
     beneficiary or the chosen ones (``account_ids``); each gets at most one per period,
-    so sending the form again grants only what is missing."""
+    so sending the form again grants only what is missing. A batch above the programme's
+    threshold is prepared instead, for another coordinator to approve."""
     period = request.form.get("period", "").strip()
     if not PERIOD.match(period):
         flash(_("Choose a month."), "error")
@@ -72,12 +100,50 @@ def grant_allotments() -> Any:
         flash(_("Enter a whole number from %(low)s to %(high)s.", low=1, high=1_000_000), "error")
         return _allotments_page(status=422)
     chosen = [a for a in dict.fromkeys(request.form.getlist("account_ids")) if a] or None
-    run = attempt(
-        lambda: ledger_of().grant_allotments(period, actor(), amount=amount, account_ids=chosen)
-    )
+    ledger, by = ledger_of(), actor()
+    plan = attempt(lambda: ledger.plan_allotments(period, by, amount=amount, account_ids=chosen))
+    if plan is None:
+        return _allotments_page(status=422)
+    if plan.needs_approval:
+        prepared = attempt(
+            lambda: ledger.prepare_allotments(
+                period, by, amount=amount, account_ids=chosen, key=ledger_key()
+            )
+        )
+        if prepared is None:
+            return _allotments_page(status=422)
+        return _allotments_page(prepared=prepared)
+    run = attempt(lambda: ledger.grant_allotments(period, by, amount=amount, account_ids=chosen))
     if run is None:
         return _allotments_page(status=422)
     return _allotments_page(result=run)
+
+
+@bp.post("/staff/allotments/requests/<request_id>/approve")
+@page(COORDINATOR)
+def approve_allotments(request_id: str) -> Any:
+    """Approve another coordinator's allotment batch, and grant it."""
+
+    def message(run: Any) -> str:
+        return ngettext(
+            "Approved: %(num)d beneficiary granted the allotment of %(period)s.",
+            "Approved: %(num)d beneficiaries granted the allotment of %(period)s.",
+            run.granted,
+            period=run.period,
+        )
+
+    return form_action(
+        "/staff/allotments",
+        lambda: approving(lambda: ledger_of().approve_allotments(request_id, actor())),
+        message,
+    )
+
+
+@bp.post("/staff/allotments/requests/<request_id>/withdraw")
+@page(COORDINATOR)
+def withdraw_allotments(request_id: str) -> Any:
+    """Withdraw a pending allotment batch: nothing is granted."""
+    return _withdraw(request_id, ALLOTMENTS, "/staff/allotments")
 
 
 @bp.get("/staff/pool")
@@ -120,21 +186,47 @@ def allocate_pool() -> Any:
 @bp.get("/staff/corrections")
 @page(COORDINATOR)
 def corrections() -> Any:
-    """A form to take back beans awarded or allotted in error."""
+    """A form to take back beans awarded or allotted in error: first the member, then
+    which of their credits (``?account_id=``, ``&corrects=`` to preselect one)."""
+    chosen = request.args.get("account_id", "").strip()
+    member, credits = None, []
+    if chosen:
+        try:
+            member = ledger_of().get_account(chosen)
+            credits = ledger_of().list_credits(chosen)
+        except LedgerError as error:
+            flash(ledger_message(error), "error")
+            member = None
     return render_template(
         "web_coord_corrections.html",
         volunteers=choices("volunteer"),
         beneficiaries=choices("beneficiary"),
-        chosen=request.args.get("account_id", ""),
-        corrects=request.args.get("corrects", ""),
+        chosen=member.id if member else "",
+        member=member,
+        credits=[{"credit": credit, "what": _credit_name(credit)} for credit in credits],
+        corrects=canonical_id(request.args.get("corrects", "")),
+        threshold=current_rules().correction_approval_above,
+        requests=pending_requests(CORRECTION),
     )
+
+
+def _credit_name(credit: Any) -> str:
+    """What credited the member, in the reader's words: "Incident award (Fire)",
+    "Monthly allotment (2026-03)", "Gift"."""
+    kind = str(CREDIT_NAMES.get(credit.kind, credit.kind))
+    if not credit.label:
+        return kind
+    label = str(INCIDENT_CATEGORY_NAMES.get(credit.label, credit.label))
+    return _("%(kind)s (%(label)s)", kind=kind, label=label)
 
 
 @bp.post("/staff/corrections")
 @page(COORDINATOR)
 def correct() -> Any:
     """Take ``amount`` beans back from ``account_id`` (to issuance), with a ``reason`` and
-    optionally the record it ``corrects``; never more than the account holds."""
+    the credit it ``corrects``; never more than the account holds, nor than is left of
+    that credit. Above the programme's threshold the correction is prepared instead, for
+    another coordinator to approve."""
     account_id = request.form.get("account_id", "").strip()
     reason = text("reason")
     corrects = text("corrects") or None
@@ -148,13 +240,35 @@ def correct() -> Any:
     if not reason:
         flash(_("Give a reason."), "error")
         return back(here)
+    ledger = ledger_of()
+    if amount > ledger.rules.correction_approval_above:
+        prepared = attempt(
+            lambda: ledger.prepare_correction(
+                account_id, amount, reason, actor(), corrects=corrects, key=ledger_key()
+            )
+        )
+        if prepared is None:
+            return back(here)
+        flash(
+            ngettext(
+                "Correction of %(num)d bean prepared: another coordinator must approve it.",
+                "Correction of %(num)d beans prepared: another coordinator must approve it.",
+                amount,
+            ),
+            "ok",
+        )
+        return back("/staff/corrections")
     done = attempt(
-        lambda: ledger_of().correct(
+        lambda: ledger.correct(
             account_id, amount, reason, actor(), corrects=corrects, key=ledger_key()
         )
     )
     if done is None:
         return back(here)
+    return _corrected(done, reason)
+
+
+def _corrected(done: Any, reason: str) -> Any:
     account = ledger_of().get_account(done.account_id)
     message = ngettext(
         "Correction recorded: %(num)d bean taken back from %(name)s (balance now "
@@ -168,3 +282,62 @@ def correct() -> Any:
     )
     flash(message, "ok")
     return back("/staff/corrections")
+
+
+@bp.post("/staff/corrections/requests/<request_id>/approve")
+@page(COORDINATOR)
+def approve_correction(request_id: str) -> Any:
+    """Approve another coordinator's correction, and make it."""
+    done = approving(lambda: ledger_of().approve_correction(request_id, actor()))
+    if done is None:
+        return back("/staff/corrections")
+    return _corrected(done, ledger_of().get_approval_request(request_id).reason or "")
+
+
+@bp.post("/staff/corrections/requests/<request_id>/withdraw")
+@page(COORDINATOR)
+def withdraw_correction(request_id: str) -> Any:
+    """Withdraw a pending correction: nothing is taken."""
+    return _withdraw(request_id, CORRECTION, "/staff/corrections")
+
+
+def approving(command: Callable[[], T]) -> T | None:
+    """Run an approval; the preparer's is refused in words for coordinators (the shared
+    four_eyes_required message speaks of fund officers)."""
+    try:
+        return command()
+    except FourEyesRequired:
+        flash(_("You prepared this: another coordinator must approve it."), "error")
+        return None
+    except LedgerError as error:
+        flash(ledger_message(error), "error")
+        return None
+
+
+def _withdraw(request_id: str, kind: str, here: str) -> Any:
+    ledger = ledger_of()
+    found = attempt(lambda: ledger.get_approval_request(request_id))
+    if found is None or found.kind != kind:
+        if found is not None:
+            flash(str(LEDGER_MESSAGES["not_found"]), "error")
+        return back(here)
+    withdrawn = attempt(lambda: ledger.withdraw_request(request_id, actor(), text("reason")))
+    if withdrawn is not None:
+        flash(_("Request withdrawn: nothing was moved."), "ok")
+    return back(here)
+
+
+def pending_requests(kind: str) -> list[dict[str, Any]]:
+    """The requests of ``kind`` waiting for a second coordinator, as the pages show them:
+    with the member's name (a correction's) and whether the reader may approve it."""
+    ledger, me = ledger_of(), who().username
+    shown = []
+    for pending in ledger.list_approval_requests(kind):
+        name = None
+        if pending.account_id is not None:
+            try:
+                name = ledger.get_account(pending.account_id).display_name
+            except LedgerError as error:
+                log.warning("request %s names no account: %s", pending.id, error)
+        shown.append({"request": pending, "name": name, "mine": pending.prepared_by == me})
+    return shown
