@@ -36,7 +36,7 @@ def community(postgres_url):
     ledger.verify_incident(incident.id, Actor("coordinator"), award=START_BALANCE)
     grocer = ledger.register_merchant("社区便利店", "grocery")
     Auth(store, FakeClock(datetime.now(UTC))).create_user(
-        "till", "till-password", "merchant", merchant_id=grocer.id
+        "till", "lantern-copper-meadow-7", "merchant", merchant_id=grocer.id
     )
     store.close()
     yield ledger, volunteer, grocer
@@ -53,7 +53,7 @@ def server(postgres_url, community):
 def test_concurrent_redemptions_with_retries_move_every_bean_exactly_once(server, community):
     ledger, volunteer, grocer = community
     status, signed = call(
-        server + "/api/v1/auth/token", {"username": "till", "password": "till-password"}
+        server + "/api/v1/auth/token", {"username": "till", "password": "lantern-copper-meadow-7"}
     )
     assert status == 200
     token = signed["token"]

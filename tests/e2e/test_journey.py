@@ -417,7 +417,9 @@ def test_every_role_does_its_part_from_a_fire_report_to_the_public_report(site, 
     # Approving it as its preparer is refused: four eyes.
     expect(officer1.locator("#approve-hint")).to_be_visible()
     officer1.get_by_role("button", name="审批结算单").click()
-    expect(officer1.locator(".flash.error")).to_have_text("您制作的结算单须由另一位基金专员审批。")
+    expect(officer1.locator(".flash.error")).to_have_text(
+        "这一步要由另一位基金专员来做：结算单是您生成的，或者捐款是您登记的。"
+    )
     expect(officer1.locator("#settlement-status")).to_have_text("已编制，等待审批")
 
     # The second fund officer approves it and pays the shop's line.
