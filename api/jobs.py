@@ -64,6 +64,7 @@ class Jobs:
         self.beat_seconds = beat_seconds
         self.silent_after = silent_after
         self._starting = threading.Lock()
+        self._threads: list[threading.Thread] = []
 
     def start(
         self, app: Flask, kind: str, by: str, work: Callable[[Progress], dict[str, Any]]
@@ -93,9 +94,17 @@ class Jobs:
             target=self._run, args=(app, job_id, work), name=f"job-{kind}", daemon=True
         )
         thread.start()
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         found = self.get(job_id)
         assert found is not None
         return found
+
+    def join(self, timeout: float = 60.0) -> None:
+        """Wait for the jobs this process started (before its database is closed: a job
+        still using a connection that is closed under it can crash the process)."""
+        deadline = time.monotonic() + timeout
+        for thread in list(self._threads):
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def get(self, job_id: str) -> Job | None:
         try:

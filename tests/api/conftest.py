@@ -60,6 +60,7 @@ def app(database_url, clock):
         store.close()
     app = create_app({"database_url": database_url, "demo": True}, ledger=ledger)
     yield app
+    app.extensions["goldbean.jobs"].join()  # a background job still using the store
     app.extensions["goldbean.store"].close()
     ledger.close()
 

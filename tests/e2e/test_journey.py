@@ -127,6 +127,7 @@ class Site:
     def close(self) -> None:
         self.http.shutdown()
         self.thread.join(timeout=5)
+        self.app.extensions["goldbean.jobs"].join()  # the verification, if still running
         self.app.extensions["goldbean.store"].close()
         self.ledger.close()
 
