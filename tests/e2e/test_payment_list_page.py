@@ -20,17 +20,13 @@ import re
 from decimal import Decimal
 
 from openpyxl import load_workbook
+from playwright.sync_api import expect
 
-from tests.e2e.test_journey import (  # noqa: F401 - fixtures
+from tests.e2e.browser import (
     DESKTOP,
     PASSWORD,
     PHONE,
     Axe,
-    axe,
-    browser,
-    database,
-    expect,
-    open_as,
 )
 from tests.e2e.test_report_pages import site  # noqa: F401 - the story's site
 

@@ -26,6 +26,7 @@ from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from api.app import create_app
@@ -33,16 +34,11 @@ from api.serve import prepare_database
 from api.settings import Settings
 from projections import queries
 from tests.api.test_public_reports import tell
-from tests.e2e.test_journey import (  # noqa: F401 - fixtures
+from tests.e2e.browser import (
     PASSWORD,
     PHONE,
     SECRET,
     Axe,
-    axe,
-    browser,
-    database,
-    expect,
-    open_as,
 )
 from tests.scenario import Community
 
