@@ -10,9 +10,17 @@ from types import ModuleType
 from eventsourcing.domain import Aggregate, DomainEvent
 from eventsourcing.utils import get_topic
 
-from ledger import accounts, activities, fund, incidents, merchants, records
+from ledger import accounts, activities, approvals, fund, incidents, merchants, records
 
-MODULES: tuple[ModuleType, ...] = (accounts, activities, fund, incidents, merchants, records)
+MODULES: tuple[ModuleType, ...] = (
+    accounts,
+    activities,
+    approvals,
+    fund,
+    incidents,
+    merchants,
+    records,
+)
 
 
 def aggregate_classes() -> list[type[Aggregate]]:

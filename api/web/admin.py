@@ -49,7 +49,7 @@ from api.web.support import (
     back,
     claim_form,
     complete,
-    form_int,
+    form_amount,
     page,
     release,
     who,
@@ -278,7 +278,7 @@ def admin_register_merchant() -> Any:
         return back("/staff/merchants")
     rebate_bps = None
     if raw_bps:
-        rebate_bps = form_int("rebate_bps", minimum=0, maximum=10_000)
+        rebate_bps = form_amount("rebate_bps", minimum=0, maximum=10_000)
         if rebate_bps is None:
             return back("/staff/merchants")
     try:

@@ -2,8 +2,11 @@
 value, the export of the whole log, and the verification of the chain on demand.
 
 Only auditors may open them, as only auditors may read ``GET /api/v1/audit/events``
-(api/endpoints/audit.py). The browser lists what that endpoint lists: events the
-``audit`` projection has chained, after position ``?after=``, oldest first.
+(api/endpoints/audit.py). The browser lists the events the ``audit`` projection has
+chained, the newest first (``?before=`` a position pages back), filtered by the kind of
+record, an account (by number or id: its own events and every event naming it) and a
+range of days (issue 17). Each event is named in words and its fields are labelled and
+written for a person (api/web/audit_words.py); the chain value stays beside it.
 
 The export (``GET /staff/audit/export``) is the file ``goldbean audit export`` writes
 (api/cli_projections.py): a header line, then one JSON line per event with its chain
@@ -23,21 +26,27 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlencode
+from uuid import UUID
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from api.audit_export import export_to
 from api.context import jobs_of, ledger_of, reading, runner_of
 from api.jobs import Job, Progress
 from api.reports import FundReport, current_period
+from api.web.audit_words import describe, event_name, kind_name, mentions, plain
 from api.web.support import page, who
 from ledger.catalog import topics_by_kind
+from ledger.errors import LedgerError
+from ledger.views import LoggedEvent
 from projections import queries
 from projections.check import check
 from projections.verifier import (
@@ -65,6 +74,13 @@ MAX_PAGE_SIZE = 200
 EXPORT_BATCH = 5000
 CHUNK = 64 * 1024
 EXPORT_MIMETYPE = "application/x-ndjson"
+#: the events read from the log at once, and at most for one page of a filtered search
+SCAN_WINDOW = 2000
+MAX_SCAN = 50_000
+#: the kinds of record that are accounts (named by their holder on the page)
+ACCOUNT_KINDS = frozenset({"Volunteer", "Beneficiary", "Pool", "Merchant"})
+#: the system sides of a double entry (ledger/accounts.py), which are no account
+ISSUANCE, RETIRED = "issuance", "retired"
 
 #: the kinds of record an event can belong to (the filter of the browser), by class name
 KIND_NAMES = {
@@ -85,6 +101,7 @@ KIND_NAMES = {
     "CardRegistered": lazy_gettext("Card registrations"),
     "PaymentCodeUsed": lazy_gettext("Payment codes used"),
     "AccountNumberClaimed": lazy_gettext("Account numbers"),
+    "ApprovalRequest": lazy_gettext("Requests for a second person's approval"),
 }
 
 
@@ -102,62 +119,242 @@ def _query_int(name: str, default: int, maximum: int) -> int:
     return min(max(value, 0), maximum)
 
 
-def event_page(after: int, limit: int, topics: list[str] | None) -> tuple[list[dict], int | None]:
-    """Chained events after ``after`` (oldest first, at most ``limit``) and the position
-    to continue after (None: no more for now), as ``GET /api/v1/audit/events``."""
+def _query_day(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, "").strip())
+    except ValueError:
+        return None
+
+
+@dataclass
+class Filters:
+    """What the auditor asked to see: one kind of record, one account, a range of days."""
+
+    kind: str = ""
+    account: str = ""  # as typed: an account number or id
+    account_id: str | None = None
+    day_from: date | None = None
+    day_to: date | None = None
+    error: str | None = None
+
+    def query(self) -> dict[str, str]:
+        """The filters as GET parameters (kept by every link of the pages)."""
+        found = {
+            "kind": self.kind,
+            "account": self.account,
+            "from": self.day_from.isoformat() if self.day_from else "",
+            "to": self.day_to.isoformat() if self.day_to else "",
+        }
+        return {name: value for name, value in found.items() if value}
+
+
+def _filters() -> Filters:
+    kind = request.args.get("kind", "")
+    filters = Filters(kind=kind if kind in TOPICS_BY_KIND else "")
+    filters.day_from, filters.day_to = _query_day("from"), _query_day("to")
+    if filters.day_from and filters.day_to and filters.day_from > filters.day_to:
+        filters.day_from, filters.day_to = filters.day_to, filters.day_from
+    typed = request.args.get("account", "").strip()[:64]
+    filters.account = typed
+    if typed:
+        filters.account_id = _account_id(typed)
+        if filters.account_id is None:
+            filters.error = _("No account has the number or id %(account)s.", account=typed)
+    return filters
+
+
+def _account_id(typed: str) -> str | None:
+    """The account an auditor named by its number (spaces and dashes allowed) or its id."""
+    ledger = ledger_of()
+    try:
+        return str(UUID(typed))
+    except ValueError:
+        pass
+    number = "".join(ch for ch in typed if ch not in " -")
+    try:
+        return ledger.account_id_for_number(number)
+    except LedgerError:
+        return None
+
+
+def _event_day(state: str) -> str | None:
+    """The programme's calendar day of a stored event (None if it has no timestamp)."""
+    stamp = json.loads(state).get("timestamp")
+    at = stamp.get("_data_") if isinstance(stamp, dict) else stamp
+    if not isinstance(at, str):
+        return None
+    return ledger_of().day_of(datetime.fromisoformat(at))
+
+
+def _first_position(head: int, later_than: Callable[[str], bool]) -> int:
+    """The first position (1..head+1) whose event's day is ``later_than`` what is asked
+    (the log is in time order): a binary search reading one event a step."""
+    ledger = ledger_of()
+    low, high = 1, head + 1
+    while low < high:
+        middle = (low + high) // 2
+        found = ledger.read_log(middle - 1, 1, stop=head)
+        event_day = _event_day(found[0].state) if found else None
+        if found and event_day is not None and later_than(event_day):
+            high = middle
+        elif found:
+            low = found[0].position + 1 if found[0].position >= middle else middle + 1
+        else:
+            high = middle
+    return low
+
+
+@dataclass
+class EventPage:
+    items: list[dict]
+    next_before: int | None  # where the next (older) page starts; None: no older events
+    searched_to: int | None  # set when the search stopped early at this position
+
+
+def newest_first(before: int | None, limit: int, filters: Filters, head: int) -> EventPage:
+    """Up to ``limit`` chained events before position ``before`` (the newest first) that
+    pass ``filters``. The range of days is found by binary search; the kind of record
+    filters in the database; an account (its own events and every event naming it) in
+    Python, reading at most :data:`MAX_SCAN` events a page (then the page says where it
+    stopped and offers to search on)."""
+    ledger = ledger_of()
+    high = min(before if before is not None else head + 1, head + 1)
+    low = 1
+    if filters.day_to is not None:
+        last = filters.day_to.isoformat()
+        high = min(high, _first_position(head, lambda d: d > last))
+    if filters.day_from is not None:
+        first = filters.day_from.isoformat()
+        low = _first_position(head, lambda d: d >= first)
+    topics = TOPICS_BY_KIND.get(filters.kind) or ()
+    found: list[LoggedEvent] = []
+    cursor, scanned = high, 0
+    while cursor > low and len(found) < limit and scanned < MAX_SCAN:
+        start = max(low, cursor - SCAN_WINDOW)
+        batch = ledger.read_log(start - 1, cursor - start, stop=cursor - 1, topics=topics)
+        scanned += cursor - start
+        cursor = start
+        for event in reversed(batch):
+            if filters.account_id is not None and not _names(event, filters.account_id):
+                continue
+            found.append(event)
+            if len(found) == limit:
+                cursor = event.position
+                break
+    if len(found) == limit:
+        more = cursor > low
+        return EventPage(_in_words(found), cursor if more else None, None)
+    if cursor > low:  # the search budget ran out
+        return EventPage(_in_words(found), cursor, cursor)
+    return EventPage(_in_words(found), None, None)
+
+
+def _names(event: LoggedEvent, account_id: str) -> bool:
+    return event.originator_id == account_id or (
+        account_id in event.state and mentions(plain(json.loads(event.state)), account_id)
+    )
+
+
+def _in_words(batch: list[LoggedEvent]) -> list[dict]:
+    """The events as the page shows them: in words, with their chain values."""
     with reading() as conn:
-        chained = queries.position(conn, "audit")
-        batch = ledger_of().read_log(after, limit, stop=chained, topics=topics or ())
-        chains = queries.chain_values(conn, [n.position for n in batch])
+        chains = queries.chain_values(conn, sorted(n.position for n in batch))
+    decoded = [(n, plain(json.loads(n.state))) for n in batch]
+    names = AccountNames()
     items = []
-    for n in batch:
-        data = json.loads(n.state)
-        stamp = data.get("timestamp")
-        at = stamp.get("_data_") if isinstance(stamp, dict) else stamp
+    for n, data in decoded:
+        qualname = n.topic.rpartition(":")[2]
+        kind = qualname.rpartition(".")[0]
+        at = data.get("timestamp")
         items.append(
             {
                 "position": n.position,
                 "at": at if isinstance(at, str) else None,
-                "type": n.topic,
-                "short_type": n.topic.rpartition(":")[2],
+                "type": qualname,
+                "name": event_name(qualname),
+                "kind": kind_name(kind),
+                "record": names.record(n.originator_id, kind),
                 "originator_id": n.originator_id,
                 "version": n.version,
-                "data": json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True),
+                "fields": describe(qualname, data, names),
                 "chain": chains.get(n.position, ""),
             }
         )
-    more = len(batch) == limit and batch[-1].position < chained
-    return items, (batch[-1].position if more else None)
+    return items
+
+
+class AccountNames:
+    """Accounts as the auditor reads them: a person by name and account number, a merchant
+    by name, the pool and the issuing side in words; looked up once a page."""
+
+    def __init__(self) -> None:
+        self.known: dict[str, str] = {}
+
+    def __call__(self, account_id: str) -> str:
+        if account_id not in self.known:
+            self.known[account_id] = self._name(account_id)
+        return self.known[account_id]
+
+    def record(self, record_id: str, kind: str) -> str:
+        """The record an event belongs to: an account by name, other records by kind."""
+        if kind in ACCOUNT_KINDS:
+            return self(record_id)
+        return record_id[:8]
+
+    @staticmethod
+    def _name(account_id: str) -> str:
+        if account_id == ISSUANCE:
+            return _("Newly issued beans")
+        if account_id == RETIRED:
+            return _("Beans taken out of circulation")
+        try:
+            account = ledger_of().get_account(account_id)
+        except LedgerError:
+            return account_id[:8] + "…" if len(account_id) > 12 else account_id
+        if account.kind == "pool":
+            return _("Gift pool")
+        if account.erased:
+            return _("(personal data erased)")
+        if account.number:
+            return _(
+                "%(name)s (account %(number)s)", name=account.display_name, number=account.number
+            )
+        return account.display_name
 
 
 @bp.get("/staff/audit")
 @page(AUDITOR)
 def audit_events() -> str:
-    """The event log, ``?after=`` a position, optionally of one ``?kind=`` of record."""
-    after = _query_int("after", 0, 2**63 - 1)
+    """The event log, the newest first: ``?before=`` a position, with ``?kind=`` of record,
+    ``?account=`` (a number or id), ``?from=`` and ``?to=`` days."""
+    raw_before = request.args.get("before", "")
+    before = _query_int("before", 0, 2**63 - 1) if raw_before else None
     limit = _query_int("limit", PAGE_SIZE, MAX_PAGE_SIZE) or PAGE_SIZE
-    kind = request.args.get("kind", "")
-    if kind not in TOPICS_BY_KIND:
-        kind = ""
-    items, next_after = event_page(after, limit, TOPICS_BY_KIND.get(kind))
+    filters = _filters()
     with reading() as conn:
         chained = queries.position(conn, "audit")
+    if filters.error:
+        shown = EventPage([], None, None)
+    else:
+        shown = newest_first(before, limit, filters, chained)
 
-    def href(position: int) -> str:
-        query = {"kind": kind} if kind else {}
+    def href(position: int | None) -> str:
+        query = filters.query()
         if limit != PAGE_SIZE:
             query["limit"] = str(limit)
-        return "/staff/audit?" + urlencode({**query, "after": str(position)})
+        if position is not None:
+            query["before"] = str(position)
+        return "/staff/audit" + ("?" + urlencode(query) if query else "")
 
+    next_before = shown.next_before
     return render_template(
         "web_audit_events.html",
-        first_href=href(0) if after else None,
-        next_href=href(next_after) if next_after is not None else None,
-        items=items,
-        after=after,
-        next_after=next_after,
+        first_href=href(None) if before is not None else None,
+        next_href=href(next_before) if next_before is not None else None,
+        items=shown.items,
+        searched_to=shown.searched_to,
         limit=limit,
-        kind=kind,
+        filters=filters,
         kinds=[(k, KIND_NAMES[k]) for k in KIND_NAMES if k in TOPICS_BY_KIND],
         chained=chained,
     )

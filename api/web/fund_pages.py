@@ -10,15 +10,14 @@ officer than the one who prepared it (four eyes: the ledger refuses, the page sa
 
 from __future__ import annotations
 
-import re
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, flash, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
+from api.amounts import parse_yuan
 from api.context import ledger_of, reading, store_of
 from api.payees import payees_of
 from api.web.common import coverage_text, fund_chart
@@ -32,8 +31,6 @@ bp = Blueprint("fund", __name__)
 STAFF = ("coordinator", "fund_officer", "auditor", "admin")
 OFFICER = "fund_officer"
 READERS = (OFFICER, "auditor")  # GET /settlements/{id}; auditors read everything
-
-YUAN = re.compile(r"^[0-9]{1,10}(?:\.[0-9]+)?$")
 
 STATUS_NAMES = {
     "prepared": lazy_gettext("Prepared, waiting for approval"),
@@ -64,16 +61,10 @@ def fund_overview() -> str:
 
 
 def yuan_to_fen(text: str) -> int | None:
-    """Yuan as typed (``12``, ``12.3``, ``12.34``) as exact fen; None for anything else,
-    including a third decimal place (a fen cannot be split)."""
-    text = text.strip()
-    if not YUAN.match(text):
-        return None
-    amount = Decimal(text)
-    exponent = amount.as_tuple().exponent
-    if not isinstance(exponent, int) or exponent < -2:
-        return None
-    return int(amount * 100)
+    """Yuan as typed (``12``, ``12.34``, ``5,000``, ``5，000``, full-width digits:
+    api/amounts.py) as exact fen; None for anything else, including a third decimal
+    place (a fen cannot be split)."""
+    return parse_yuan(text)
 
 
 def _today() -> date:

@@ -24,6 +24,7 @@ from flask import abort, flash, g, redirect, render_template, request
 from flask_babel import format_currency, format_date, format_datetime, format_decimal, ngettext
 from flask_babel import lazy_gettext as _l
 
+from api.amounts import parse_whole
 from api.auth import Principal
 from api.context import auth_of, idempotency_of
 from api.errors import ledger_problem
@@ -219,6 +220,21 @@ def form_int(name: str, *, minimum: int = 0, maximum: int = 10**9) -> int | None
         value = None
     if value is None or not minimum <= value <= maximum:
         message = _l("Enter a whole number from %(low)s to %(high)s.", low=minimum, high=maximum)
+        flash(str(message), "error")
+        return None
+    return value
+
+
+def form_amount(name: str, *, minimum: int = 0, maximum: int = 10**9) -> int | None:
+    """A whole amount typed in a staff form, as people write it ("5,000", "5，000",
+    "5 000", full-width digits: api/amounts.py), or None (and a flashed message)."""
+    value = parse_whole(request.form.get(name, ""))
+    if value is None or not minimum <= value <= maximum:
+        message = _l(
+            "Enter a whole number from %(low)s to %(high)s.",
+            low=format_decimal(minimum),
+            high=format_decimal(maximum),
+        )
         flash(str(message), "error")
         return None
     return value

@@ -252,13 +252,17 @@ def test_the_auditor_browses_the_log_downloads_the_export_and_verifies_it(
     html = text(page)
     assert html.count('<tr data-position="') == 3
     assert 'id="events-next"' in html
-    following = re.search(r'href="(/staff/audit\?limit=3&amp;after=\d+)" id="events-next"', html)
+    following = re.search(r'href="(/staff/audit\?limit=3&amp;before=\d+)" id="events-next"', html)
     second = text(auditor.get(following.group(1).replace("&amp;", "&")))
-    first_positions = re.findall(r'data-position="(\d+)"', html)
-    next_positions = re.findall(r'data-position="(\d+)"', second)
-    assert next_positions and int(next_positions[0]) > int(first_positions[-1])
+    first_positions = [int(p) for p in re.findall(r'data-position="(\d+)"', html)]
+    next_positions = [int(p) for p in re.findall(r'data-position="(\d+)"', second)]
+    assert first_positions == sorted(first_positions, reverse=True)  # the newest first
+    assert next_positions and next_positions[0] < first_positions[-1]
     fund_only = text(auditor.get("/staff/audit?kind=Donation"))
-    assert "Donation.Received" in fund_only and "Incident.Verified" not in fund_only
+    assert 'data-type="Donation.Received"' in fund_only
+    assert 'data-type="Incident.Verified"' not in fund_only
+    assert zh(app, "Donation received") in fund_only
+    assert "_type_" not in fund_only and "Donation.Received<" not in fund_only
 
     export = auditor.get("/staff/audit/export")
     assert export.status_code == 200

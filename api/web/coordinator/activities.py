@@ -24,7 +24,7 @@ from api.web.support import (
     actor,
     attempt,
     back,
-    form_int,
+    form_amount,
     page,
 )
 from ledger.errors import NotFound
@@ -91,7 +91,7 @@ def create_activity() -> Any:
         if ends_at <= starts_at:
             refuse(_("The activity must end after it starts."))
             return None
-        beans = form_int("beans", minimum=0, maximum=current_rules().max_award)
+        beans = form_amount("beans", minimum=0, maximum=current_rules().max_award)
         if beans is None:
             return None
         return attempt(

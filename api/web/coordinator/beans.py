@@ -29,7 +29,7 @@ from api.web.support import (
     actor,
     attempt,
     back,
-    form_int,
+    form_amount,
     ledger_key,
     ledger_message,
     page,
@@ -166,7 +166,7 @@ def allocate_pool() -> Any:
     if not to:
         flash(_("Choose a beneficiary."), "error")
         return back("/staff/pool")
-    amount = form_int("amount", minimum=1, maximum=1_000_000)
+    amount = form_amount("amount", minimum=1, maximum=1_000_000)
     if amount is None:
         return back(f"/staff/pool?to={quote(to)}")
     done = attempt(lambda: ledger_of().allocate_pool(to, amount, actor(), key=ledger_key()))
@@ -234,7 +234,7 @@ def correct() -> Any:
     if not account_id:
         flash(_("Choose whose beans to correct."), "error")
         return back("/staff/corrections")
-    amount = form_int("amount", minimum=1, maximum=1_000_000)
+    amount = form_amount("amount", minimum=1, maximum=1_000_000)
     if amount is None:
         return back(here)
     if not reason:

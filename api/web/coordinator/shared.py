@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from api.context import ledger_of, reading
-from api.web.support import Refused, back, claim_form, complete, form_int, who
+from api.web.support import Refused, back, claim_form, complete, form_amount, who
 from ledger.incidents import DUPLICATE, REJECTED, RESOLVED, SUBMITTED, VERIFIED
 from ledger.rules import Rules
 from projections import queries
@@ -96,7 +96,7 @@ def optional_beans(name: str, maximum: int) -> tuple[bool, int | None]:
     is (False, None) with a flashed message."""
     if not request.form.get(name, "").strip():
         return True, None
-    value = form_int(name, minimum=0, maximum=maximum)
+    value = form_amount(name, minimum=0, maximum=maximum)
     return value is not None, value
 
 
