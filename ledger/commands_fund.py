@@ -316,6 +316,7 @@ def donation_view(donation: Donation) -> DonationView:
         donation.receipt_no,
         donation.received_on,
         reversed=donation.reversed,
+        recorded_by=donation.by,
     )
 
 

@@ -234,6 +234,7 @@ class DonationView:
     receipt_no: str
     received_on: date
     reversed: bool = False
+    recorded_by: str | None = None  # four eyes: another officer reverses it
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ from api.web.support import (
     back,
     claim_form,
     complete,
+    confirmation,
     form_amount,
     page,
     release,
@@ -310,7 +311,20 @@ def _return_to(merchant_id: str) -> str:
 @bp.post("/staff/merchants/<merchant_id>/suspend")
 @page(ADMIN)
 def admin_suspend_merchant(merchant_id: str) -> Any:
-    """Suspend a merchant: it cannot redeem until reactivated."""
+    """Suspend a merchant: it cannot redeem until reactivated (asked once more)."""
+    found = ledger_of().get_merchant(merchant_id)  # NotFound: the 404 page
+    asking = confirmation(
+        _("Suspend %(name)s?", name=found.name),
+        _(
+            "%(name)s will not be able to take beans, and it is left out of settlements, "
+            "until an administrator reactivates it. Volunteers paying there are refused.",
+            name=found.name,
+        ),
+        _("Yes, suspend %(name)s", name=found.name),
+        _return_to(merchant_id),
+    )
+    if asking is not None:
+        return asking
     done = attempt(lambda: ledger_of().suspend_merchant(merchant_id, actor()))
     if done is not None:
         flash(_("%(name)s is suspended: it cannot take beans.", name=done.name), "ok")
@@ -414,11 +428,24 @@ def admin_rotate_terminal(merchant_id: str, terminal_id: str) -> Any:
 @bp.post("/staff/merchants/<merchant_id>/terminals/<terminal_id>/revoke")
 @page(ADMIN)
 def admin_revoke_terminal(merchant_id: str, terminal_id: str) -> Any:
-    """Revoke a terminal: its token stops working at once."""
+    """Revoke a terminal: its token stops working at once (asked once more)."""
     found = ledger_of().get_merchant(merchant_id)
     mine = {t.terminal_id: t for t in terminals_of(auth_of(), found.id)}
     if terminal_id not in mine:
         abort(404)
+    asking = confirmation(
+        _("Revoke terminal %(label)s?", label=mine[terminal_id].label),
+        _(
+            "The till %(label)s of %(name)s stops taking payments at once, and this cannot "
+            "be undone: to use the till again, create a new terminal.",
+            label=mine[terminal_id].label,
+            name=found.name,
+        ),
+        _("Yes, revoke the terminal"),
+        f"/staff/merchants/{found.id}",
+    )
+    if asking is not None:
+        return asking
     if auth_of().revoke_terminal(terminal_id):
         flash(_("Terminal “%(label)s” revoked.", label=mine[terminal_id].label), "ok")
     else:

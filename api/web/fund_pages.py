@@ -21,7 +21,17 @@ from api.amounts import parse_yuan
 from api.context import ledger_of, reading, store_of
 from api.payees import payees_of
 from api.web.common import coverage_text, fund_chart
-from api.web.support import actor, attempt, back, ledger_key, ledger_message, money, page, who
+from api.web.support import (
+    actor,
+    attempt,
+    back,
+    confirmation,
+    ledger_key,
+    ledger_message,
+    money,
+    page,
+    who,
+)
 from ledger.errors import InvalidState, LedgerError, NotFound
 from ledger.fund import MAX_DONATION_FEN, MAX_DONOR_NAME, MAX_REASON, MAX_RECEIPT_NO
 from projections import queries
@@ -188,12 +198,20 @@ def fund_reverse_donation() -> Any:
         if found.reversed:
             flash(_("This donation is already reversed."), "error")
         return render_template(
-            "web_fund_reverse_donation.html", donation=found, reason=reason, error=None
+            "web_fund_reverse_donation.html",
+            donation=found,
+            reason=reason,
+            error=None,
+            recorded_by_me=found.recorded_by == who().username,
         )
     if not reason or len(reason) > MAX_REASON:
         error = _("Say why the donation is reversed (at most %(num)d characters).", num=MAX_REASON)
         page_html = render_template(
-            "web_fund_reverse_donation.html", donation=found, reason=reason, error=error
+            "web_fund_reverse_donation.html",
+            donation=found,
+            reason=reason,
+            error=error,
+            recorded_by_me=found.recorded_by == who().username,
         )
         return page_html, 422
     reversed_ = attempt(lambda: ledger.reverse_donation(found.id, reason, actor()))
@@ -372,6 +390,9 @@ def fund_pay_line(settlement_id: str, merchant_id: str) -> Any:
     if not reference or len(reference) > 100:
         flash(_("Enter the payment reference (at most 100 characters)."), "error")
         return back(f"/staff/settlements/{settlement_id}")
+    asking = _confirm_payment(settlement_id, merchant_id, reference)
+    if asking is not None:
+        return asking
     try:
         ledger.pay_settlement_line(settlement_id, merchant_id, reference, actor())
     except InvalidState as error:
@@ -394,6 +415,30 @@ def fund_pay_line(settlement_id: str, merchant_id: str) -> Any:
         "ok",
     )
     return back(f"/staff/settlements/{settlement_id}")
+
+
+def _confirm_payment(settlement_id: str, merchant_id: str, reference: str) -> Any | None:
+    """The question before a line is recorded as paid (it cannot be unrecorded)."""
+    view = ledger_of().get_settlement(settlement_id)  # NotFound: the 404 page
+    line = next((x for x in view.lines if x.merchant_id == merchant_id), None)
+    if line is None:
+        abort(404)
+    if line.paid_at is not None:  # a second click: the ledger says what it is
+        return None
+    merchant = _merchant_names({merchant_id})[merchant_id]
+    return confirmation(
+        _("Record the payment to %(merchant)s?", merchant=merchant),
+        _(
+            "This records that %(amount)s was transferred to %(merchant)s with the bank "
+            "reference %(ref)s. Check the bank statement first: a recorded payment cannot "
+            "be undone.",
+            amount=money(line.cash_fen + line.rebate_fen),
+            merchant=merchant,
+            ref=reference,
+        ),
+        _("Yes, record the payment"),
+        f"/staff/settlements/{settlement_id}",
+    )
 
 
 @bp.route("/staff/settlements/<settlement_id>/cancel", methods=["GET", "POST"])

@@ -225,6 +225,33 @@ def form_int(name: str, *, minimum: int = 0, maximum: int = 10**9) -> int | None
     return value
 
 
+#: the field a confirmed form carries (the confirmation page adds it)
+CONFIRMED = "confirmed"
+
+
+def confirmation(title: str, consequence: str, yes: str, back_to: str) -> Any | None:
+    """Ask once more before an irreversible action (issue 17, item 12), without scripts:
+    None when the form carries the confirmation, else the page that asks. It says
+    ``consequence`` (what will happen, and that it cannot be undone) and sends the same
+    form again with the confirmation (button ``yes``); "No" goes back to ``back_to``."""
+    if request.form.get(CONFIRMED) == "yes":
+        return None
+    fields = [
+        (name, value)
+        for name, value in request.form.items(multi=True)
+        if name not in ("csrf_token", CONFIRMED)
+    ]
+    return render_template(
+        "web_confirm.html",
+        title=title,
+        consequence=consequence,
+        yes=yes,
+        back_to=back_to,
+        action=request.path,
+        fields=fields,
+    )
+
+
 def form_amount(name: str, *, minimum: int = 0, maximum: int = 10**9) -> int | None:
     """A whole amount typed in a staff form, as people write it ("5,000", "5，000",
     "5 000", full-width digits: api/amounts.py), or None (and a flashed message)."""

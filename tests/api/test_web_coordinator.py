@@ -590,7 +590,11 @@ def test_erasing_a_member_takes_an_admin_s_request_and_a_second_person(
     assert asked.status_code == 303
     shown = page_text(admin.get(page))
     assert 'id="erase-state"' in shown and 'id="erase-form"' not in shown
-    again, _ = send(coordinator, page, "erase-form", f"{page}/erase")  # a second person
+    # a second person approves, once asked again (erasing cannot be undone)
+    asking, hidden = send(coordinator, page, "erase-form", f"{page}/erase")
+    assert asking.status_code == 200 and 'id="confirm-yes"' in page_text(asking)
+    assert ledger.personal.get(zhao) != {}  # nothing erased yet
+    again = coordinator.post(f"{page}/erase", data={**hidden, "confirmed": "yes"})
     assert again.status_code == 303
     assert ledger.personal.get(zhao) == {} and ledger.get_balance(zhao) == balance
     after = page_text(coordinator.get(page))

@@ -194,8 +194,13 @@ def test_settlements_take_two_fund_officers_and_each_line_is_paid_once(
     listed = text(first.get("/staff/settlements"))
     assert f'href="{path}"' in listed and 'data-status="prepared"' in listed
 
-    # four eyes: the officer who prepared it is refused, in the reader's language
-    refused = post_form(first, path, f"{path}/approve")
+    # four eyes: the officer who prepared it sees no approve button but why, and a post
+    # of theirs is refused, in the reader's language
+    mine = text(first.get(path))
+    assert 'id="approve-form"' not in mine and 'id="approve-hint"' in mine
+    assert zh(app, "You prepared this settlement: another fund officer must approve it.") in mine
+    csrf = CSRF.search(mine).group(1)
+    refused = first.post(f"{path}/approve", data={"csrf_token": csrf})
     assert refused.status_code == 303
     page = text(first.get(path))
     four_eyes = (
@@ -213,6 +218,12 @@ def test_settlements_take_two_fund_officers_and_each_line_is_paid_once(
     assert "Corner Grocery" in page and "¥30.00" in page and "¥3.00" in page  # cash, rebate
     pay = f"{path}/lines/{shop}/paid"
     fields = {**form_of(page, pay), "payment_ref": "BANK-2026-03-1"}
+    asking = second.post(pay, data=fields)  # asked once more: a payment cannot be unrecorded
+    assert asking.status_code == 200 and 'id="confirm-yes"' in text(asking)
+    assert "BANK-2026-03-1" in text(asking) and "¥33.00" in text(asking)
+    assert ledger.get_settlement(settlement_id).status == "approved"
+    fields = {**form_of(text(asking), pay)}
+    assert fields["confirmed"] == "yes" and fields["payment_ref"] == "BANK-2026-03-1"
     assert second.post(pay, data=fields).status_code == 303
     assert second.post(pay, data=fields).status_code == 303  # a double click: paid once
     view = ledger.get_settlement(settlement_id)
@@ -425,13 +436,20 @@ def test_the_admin_registers_a_merchant_and_its_terminal_token_is_shown_once(
     assert reloaded.count('data-revoked="no"') == 1  # one terminal, not two
 
     terminal_id = re.search(r'id="terminal-([0-9a-f-]+)"', reloaded).group(1)
-    revoked = post_form(admin, path, f"{path}/terminals/{terminal_id}/revoke")
+    asking = post_form(admin, path, f"{path}/terminals/{terminal_id}/revoke")
+    assert asking.status_code == 200 and 'id="confirm-yes"' in text(asking)
+    assert auth.resolve(token)  # still in use until confirmed
+    revoked = post_form(admin, path, f"{path}/terminals/{terminal_id}/revoke", confirmed="yes")
     assert revoked.status_code == 303
     with pytest.raises(BadToken):
         auth.resolve(token)
     assert 'data-revoked="yes"' in text(admin.get(path))
 
-    post_form(admin, "/staff/merchants", f"/staff/merchants/{merchant_id}/suspend")
+    suspend = f"/staff/merchants/{merchant_id}/suspend"
+    asking = post_form(admin, "/staff/merchants", suspend)
+    assert asking.status_code == 200 and 'id="confirm-no"' in text(asking)
+    assert ledger.get_merchant(merchant_id).status == "active"
+    post_form(admin, "/staff/merchants", suspend, confirmed="yes")
     assert ledger.get_merchant(merchant_id).status == "suspended"
     post_form(admin, "/staff/merchants", f"/staff/merchants/{merchant_id}/reactivate")
     assert ledger.get_merchant(merchant_id).status == "active"
@@ -454,7 +472,7 @@ def test_the_admin_gives_a_terminal_a_new_token_on_its_merchant_s_page(
     assert zh(app, "The terminal's previous token no longer works.") in text(rotated)
     with admin.session_transaction() as session:
         assert token not in json.dumps(dict(session), default=str)
-    post_form(admin, path, f"{path}/terminals/{terminal_id}/revoke")
+    post_form(admin, path, f"{path}/terminals/{terminal_id}/revoke", confirmed="yes")
     csrf = {"csrf_token": form_of(text(admin.get(path)), f"{path}/terminals")["csrf_token"]}
     refused = admin.post(f"{path}/terminals/{terminal_id}/rotate", data=csrf)
     assert refused.status_code == 303  # revoked: no new token
@@ -622,8 +640,14 @@ def test_a_second_officer_reverses_a_mistyped_donation_after_confirming(app, per
     assert "¥10,000.00" in page and 'id="confirm-reverse"' in page
     no_reason = post_form(second, confirm, "/staff/donations/reverse", reason=" ")
     assert no_reason.status_code == 422 and ledger.get_fund().balance_fen == 1_000_000
-    # the officer who recorded it is refused, in the reader's language
-    post_form(first, confirm, "/staff/donations/reverse", reason="typed 10000 for 100")
+    # the officer who recorded it sees why they cannot, and a post of theirs is refused
+    theirs = text(first.get(confirm))
+    assert 'id="reverse-hint"' in theirs and 'id="confirm-reverse"' not in theirs
+    csrf = CSRF.search(theirs).group(1)
+    first.post(
+        "/staff/donations/reverse",
+        data={"csrf_token": csrf, "receipt_no": "R-0001", "reason": "typed 10000 for 100"},
+    )
     assert ledger.get_fund().balance_fen == 1_000_000
     done = post_form(second, confirm, "/staff/donations/reverse", reason="typed 10000 for 100")
     assert done.status_code == 303 and ledger.get_fund().balance_fen == 0

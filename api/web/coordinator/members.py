@@ -35,6 +35,7 @@ from api.web.support import (
     actor,
     attempt,
     back,
+    confirmation,
     ledger_key,
     page,
     who,
@@ -197,6 +198,19 @@ def erase_member(account_id: str) -> Any:
         if asked is not None:
             flash(_("Erasure asked for. A second staff member must approve it."), "ok")
         return back(here)
+    if found.erasure_requested_by != who().username:  # the second person: asked once more
+        asking = confirmation(
+            _("Erase this member's personal data?"),
+            _(
+                "The name, account number, card and PIN of %(name)s are deleted for good. "
+                "Their beans and entries stay in the books. This cannot be undone.",
+                name=found.display_name,
+            ),
+            _("Yes, erase now"),
+            here,
+        )
+        if asking is not None:
+            return asking
     if attempt(lambda: ledger.approve_erasure(found.id, actor())) is not None:
         flash(_("The member's personal data was erased."), "ok")
     return back(here)
