@@ -250,9 +250,13 @@ def newest_first(before: int | None, limit: int, filters: Filters, head: int) ->
 
 
 def _names(event: LoggedEvent, account_id: str) -> bool:
-    return event.originator_id == account_id or (
-        account_id in event.state and mentions(plain(json.loads(event.state)), account_id)
-    )
+    """Whether the event is the account's own or names it (the text is searched first:
+    most events do not, and are not decoded)."""
+    if event.originator_id == account_id:
+        return True
+    if account_id not in event.state and account_id.replace("-", "") not in event.state:
+        return False
+    return mentions(plain(json.loads(event.state)), account_id)
 
 
 def _in_words(batch: list[LoggedEvent]) -> list[dict]:

@@ -122,3 +122,22 @@ def test_names_and_details_are_words_in_chinese(app):
             gettext("Paid with"): gettext("Card"),
         }
         assert all(re.search("[\u4e00-\u9fff]", label) for label in shown)
+
+
+def test_odd_filters_never_break_the_page(app, community):
+    community.earn(community.volunteer("李伟"), 3)
+    auditor = auditor_client(app)
+    for query in (
+        "from=yesterday&to=2026-13-40",
+        "from=2026-03-12&to=2026-03-01",  # the wrong way round: read as 1 to 12 March
+        "account=%00%27%22<script>",
+        "account=" + "9" * 200,
+        "before=-5&limit=abc",
+        "before=99999999999999999999999",
+        "kind=Nothing&account=&from=&to=",
+    ):
+        answer = auditor.get(f"/staff/audit?{query}")
+        assert answer.status_code == 200, query
+        assert "<script>" not in text(answer).split("<main", 1)[1], query
+    swapped = text(auditor.get("/staff/audit?from=2026-03-12&to=2026-03-01"))
+    assert 'value="2026-03-01"' in swapped and positions(swapped)
