@@ -135,6 +135,19 @@ def test_a_fund_officer_records_a_donation_in_exact_fen(app, person, ledger):
     assert ledger.get_fund().balance_fen == 2468
 
 
+@pytest.mark.parametrize("amount", ["5,000", "5，000", "5 000", "５０００", "５，０００.００"])
+def test_a_donation_typed_with_thousands_separators_or_full_width_digits_is_read(
+    person, ledger, amount
+):
+    officer = person("fund_officer")
+    answer = post_form(
+        officer, "/staff/donations", "/staff/donations", **donation(amount_yuan=amount)
+    )
+    assert answer.status_code == 303
+    assert ledger.get_fund().balance_fen == 500_000
+    assert "¥5,000.00" in text(officer.get("/staff/donations"))
+
+
 @pytest.mark.parametrize("amount", ["12.345", "12,34", "-5", "1e3", "abc", "", "0.00"])
 def test_an_amount_that_is_not_whole_fen_is_refused_and_nothing_is_recorded(
     app, person, ledger, amount
