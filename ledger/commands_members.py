@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from uuid import UUID, uuid4
 
 from ledger import codes
@@ -125,6 +126,12 @@ class MemberCommands(LedgerCore):
                 raise NotFound(f"no account numbered {number}")
             account_id = self._claims[number] = claim.account_id
         return account_id
+
+    def account_numbers(self, account_ids: Iterable[str]) -> dict[str, str]:
+        """The account numbers of these people, at once (from the personal-data store: an
+        erased person, or an id that is no person's, has none)."""
+        found = self.personal.get_many(account_ids)
+        return {i: fields["number"] for i, fields in found.items() if fields.get("number")}
 
     def account_view(self, account: Account) -> AccountView:
         """What the ledger says of an account: a person's name and number come from the

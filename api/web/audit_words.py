@@ -274,7 +274,7 @@ def mentions(value: Any, wanted: str) -> bool:
     return False
 
 
-def account_ids_in(kind_and_name: str, data: dict[str, Any]) -> set[str]:
+def account_ids_in(data: dict[str, Any]) -> set[str]:
     """The account ids an event's fields name (to look their names up at once)."""
     found: set[str] = set()
     for name, value in data.items():
@@ -285,6 +285,8 @@ def account_ids_in(kind_and_name: str, data: dict[str, Any]) -> set[str]:
             found.add(value)
         elif field.how == ACCOUNTS and isinstance(value, list):
             found.update(item for item in value if isinstance(item, str))
+        elif field.how == DETAILS and isinstance(value, dict):
+            found |= account_ids_in(value)
         elif field.how == MERCHANT_LINES and isinstance(value, list):
             found.update(
                 line["merchant_id"]

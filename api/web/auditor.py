@@ -42,7 +42,14 @@ from api.audit_export import export_to
 from api.context import jobs_of, ledger_of, reading, runner_of
 from api.jobs import Job, Progress
 from api.reports import FundReport, current_period
-from api.web.audit_words import describe, event_name, kind_name, mentions, plain
+from api.web.audit_words import (
+    account_ids_in,
+    describe,
+    event_name,
+    kind_name,
+    mentions,
+    plain,
+)
 from api.web.support import page, who
 from ledger.catalog import topics_by_kind
 from ledger.errors import LedgerError
@@ -261,10 +268,14 @@ def _names(event: LoggedEvent, account_id: str) -> bool:
 
 def _in_words(batch: list[LoggedEvent]) -> list[dict]:
     """The events as the page shows them: in words, with their chain values."""
+    decoded = [(n, plain(json.loads(n.state))) for n in batch]
+    mentioned: set[str] = set()
+    for n, data in decoded:
+        mentioned |= account_ids_in(data)
+        mentioned.add(n.originator_id)
     with reading() as conn:
         chains = queries.chain_values(conn, sorted(n.position for n in batch))
-    decoded = [(n, plain(json.loads(n.state))) for n in batch]
-    names = AccountNames()
+        names = AccountNames(conn, mentioned)
     items = []
     for n, data in decoded:
         qualname = n.topic.rpartition(":")[2]
@@ -289,41 +300,36 @@ def _in_words(batch: list[LoggedEvent]) -> list[dict]:
 
 class AccountNames:
     """Accounts as the auditor reads them: a person by name and account number, a merchant
-    by name, the pool and the issuing side in words; looked up once a page."""
+    by name, the pool and the issuing side in words. Read at once for a page: the names
+    from the read model, the people's numbers from the personal-data store."""
 
-    def __init__(self) -> None:
-        self.known: dict[str, str] = {}
+    def __init__(self, conn: Any, account_ids: set[str]) -> None:
+        self.accounts = queries.account_kinds_and_names(conn, sorted(account_ids))
+        people = [i for i, a in self.accounts.items() if a["kind"] in ("volunteer", "beneficiary")]
+        self.numbers = ledger_of().account_numbers(people)
 
     def __call__(self, account_id: str) -> str:
-        if account_id not in self.known:
-            self.known[account_id] = self._name(account_id)
-        return self.known[account_id]
+        if account_id == ISSUANCE:
+            return _("Newly issued beans")
+        if account_id == RETIRED:
+            return _("Beans taken out of circulation")
+        account = self.accounts.get(account_id)
+        if account is None:  # no account (or not read yet): its id, shortened
+            return account_id[:8] + "…" if len(account_id) > 12 else account_id
+        if account["kind"] == "pool":
+            return _("Gift pool")
+        name, number = account["display_name"], self.numbers.get(account_id)
+        if account["kind"] == "merchant":
+            return name
+        if not name and not number:
+            return _("(personal data erased)")
+        return _("%(name)s (account %(number)s)", name=name, number=number) if number else name
 
     def record(self, record_id: str, kind: str) -> str:
         """The record an event belongs to: an account by name, other records by kind."""
         if kind in ACCOUNT_KINDS:
             return self(record_id)
         return record_id[:8]
-
-    @staticmethod
-    def _name(account_id: str) -> str:
-        if account_id == ISSUANCE:
-            return _("Newly issued beans")
-        if account_id == RETIRED:
-            return _("Beans taken out of circulation")
-        try:
-            account = ledger_of().get_account(account_id)
-        except LedgerError:
-            return account_id[:8] + "…" if len(account_id) > 12 else account_id
-        if account.kind == "pool":
-            return _("Gift pool")
-        if account.erased:
-            return _("(personal data erased)")
-        if account.number:
-            return _(
-                "%(name)s (account %(number)s)", name=account.display_name, number=account.number
-            )
-        return account.display_name
 
 
 @bp.get("/staff/audit")

@@ -5,13 +5,16 @@ named in words, its details labelled and written for a person (no class names, n
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask_babel import gettext
 from markupsafe import escape
 
 from api.web.audit_words import describe, event_name
+from api.web.auditor import MAX_PAGE_SIZE
+from ledger.views import Actor
 from tests.api.test_web_staff_pages import PASSWORD, text
+from tests.projection_helpers import tell_story
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -141,3 +144,35 @@ def test_odd_filters_never_break_the_page(app, community):
         assert "<script>" not in text(answer).split("<main", 1)[1], query
     swapped = text(auditor.get("/staff/audit?from=2026-03-12&to=2026-03-01"))
     assert 'value="2026-03-01"' in swapped and positions(swapped)
+
+
+def test_every_event_of_three_months_reads_in_words(app, community):
+    """The worked three months (every kind of record: settlements, approvals, refunds,
+    gifts, corrections...) and an erased member: each event has its words, no field is
+    shown by its stored name, and an erased person is named as erased."""
+    story = tell_story(community, date(2026, 3, 1))
+    zhao = community.beneficiary("赵秀英")
+    community.ledger.request_erasure(zhao, community.coordinator)
+    community.ledger.approve_erasure(zhao, Actor("admin"))
+    auditor = auditor_client(app)
+    seen: set[str] = set()
+    before = None
+    while True:
+        page = text(
+            auditor.get(
+                f"/staff/audit?limit={MAX_PAGE_SIZE}" + (f"&before={before}" if before else "")
+            )
+        )
+        seen |= set(types(page))
+        main = page.split("<main", 1)[1]
+        for name in re.findall(r'<td class="event-name">([^<]+)</td>', main):
+            assert "." not in name and not re.fullmatch(r"[A-Za-z]+", name), name
+        assert "_id<" not in main and "_type_" not in main and "{&#34;" not in main
+        found = re.search(r'href="[^"]*before=(\d+)[^"]*" id="events-next"', page)
+        if not found:
+            break
+        before = found.group(1)
+    assert {"Settlement.Prepared", "Redemption.Refunded", "Gift.Given"} <= seen
+    assert story and len(seen) > 25
+    erased = text(auditor.get(f"/staff/audit?account={zhao}"))
+    assert zh(app, "(personal data erased)") in erased and "赵秀英" not in erased
