@@ -109,6 +109,17 @@ class ProblemSchema(Schema):
     detail = fields.String(required=True)
     request_id = fields.String()
     errors = fields.Dict(metadata={"description": "field errors of a validation_error"})
+    limit = fields.String(
+        metadata={
+            "description": "limit_exceeded: which limit refused it, `per_transaction` or "
+            "`card_daily` (a beneficiary card's daily spending limit)"
+        }
+    )
+    limit_beans = fields.Integer(metadata={"description": "limit_exceeded: the limit's size"})
+    left_today = fields.Integer(
+        metadata={"description": "limit_exceeded by `card_daily`: beans the card may still "
+        "spend today"}
+    )
 
 
 class ApiProblem(Exception):
@@ -203,7 +214,9 @@ def register(app: Flask, page: ErrorPage | None = None) -> None:
     @app.errorhandler(le.LedgerError)
     def _ledger(error: le.LedgerError) -> Response:
         status, code = ledger_problem(error)
-        return answer(status, code, str(error))
+        # A limit refusal says which limit and what is left (ledger.errors.LimitExceeded).
+        extra = dict(getattr(error, "facts", None) or {})
+        return answer(status, code, str(error), extra=extra)
 
     @app.errorhandler(ApiProblem)
     def _api(error: ApiProblem) -> Response:
