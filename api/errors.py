@@ -117,8 +117,9 @@ class ProblemSchema(Schema):
     )
     limit_beans = fields.Integer(metadata={"description": "limit_exceeded: the limit's size"})
     left_today = fields.Integer(
-        metadata={"description": "limit_exceeded by `card_daily`: beans the card may still "
-        "spend today"}
+        metadata={
+            "description": "limit_exceeded by `card_daily`: beans the card may still spend today"
+        }
     )
 
 
