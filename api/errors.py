@@ -149,6 +149,12 @@ def ledger_problem(error: le.LedgerError) -> tuple[int, str]:
     return 422, "validation_error"  # pragma: no cover - LedgerError itself is in no table row
 
 
+def ledger_facts(error: le.LedgerError) -> dict[str, Any]:
+    """The fields a ledger error adds to its problem: a limit refusal says which limit and
+    what is left (:class:`ledger.errors.LimitExceeded`); others add none."""
+    return dict(getattr(error, "facts", None) or {})
+
+
 def problem(
     status: int,
     code: str,
@@ -215,9 +221,7 @@ def register(app: Flask, page: ErrorPage | None = None) -> None:
     @app.errorhandler(le.LedgerError)
     def _ledger(error: le.LedgerError) -> Response:
         status, code = ledger_problem(error)
-        # A limit refusal says which limit and what is left (ledger.errors.LimitExceeded).
-        extra = dict(getattr(error, "facts", None) or {})
-        return answer(status, code, str(error), extra=extra)
+        return answer(status, code, str(error), extra=ledger_facts(error))
 
     @app.errorhandler(ApiProblem)
     def _api(error: ApiProblem) -> Response:

@@ -95,3 +95,18 @@ def test_a_payment_codes_receipt_has_no_balance_nor_has_a_refusal_for_want_of_be
     assert status_and_code(short) == (409, "insufficient_balance")
     assert 7 not in told(short.get_json())
     assert community.balance(wang) == 7
+
+
+def test_a_limit_refusal_keeps_its_fields_with_an_idempotency_key_and_on_replay(
+    community, terminal
+):
+    li = community.volunteer("Li Wei")
+    community.earn(li, 30)
+    key = {"Idempotency-Key": "pos-limit-1"}
+    body = {"code": community.payment_code(li), "amount": 501}
+    first = terminal.post("/api/v1/redemptions", json=body, headers=key)
+    again = terminal.post("/api/v1/redemptions", json=body, headers=key)
+    for answer in (first, again):
+        assert status_and_code(answer) == (422, "limit_exceeded")
+        assert answer.get_json()["limit"] == "per_transaction"
+    assert again.headers["Idempotent-Replayed"] == "true"
