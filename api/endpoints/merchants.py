@@ -25,6 +25,7 @@ from api.context import auth_of, ledger_of, reading
 from api.errors import ApiProblem
 from api.files import code_image, download
 from api.idempotent import idempotent, idempotent_secret, ledger_key
+from api.login_throttle import address_key
 from api.rendering import statement_csv, statement_pdf
 from api.schemas import FILE, Name, NoBody, page_cursor, page_limit
 from api.security import STAFF, actor, caller, canonical_id, forbid_unless, requires
@@ -246,6 +247,7 @@ class TerminalToken(MethodView):
 
 @blp.route("/terminals/pair")
 class TerminalPairing(MethodView):
+    @blp.doc(security=[])  # public: the till has no token yet
     @blp.arguments(PairRequest)
     @blp.response(201, PairedTerminal)
     def post(self, body):
@@ -255,7 +257,7 @@ class TerminalPairing(MethodView):
         invalid_code``. Wrong codes are counted per client address: 20 in 15 minutes and
         the address waits (``429 too_many_requests`` with ``Retry-After``)."""
         auth = auth_of()
-        subject = f"pairing:{request.remote_addr or 'unknown'}"
+        subject = f"pairing:{address_key(request.remote_addr)}"  # IPv6 by its /64
         wait = auth.code_attempts_wait(subject)
         if wait:
             raise ApiProblem(
