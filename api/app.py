@@ -101,7 +101,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, ledger: Ledger | None
     app.extensions["goldbean.store"] = store
     app.extensions["goldbean.projections"] = make_runner(store, ledger)
     app.extensions["goldbean.auth"] = Auth(
-        store, ledger.clock, terminal_ttl=timedelta(days=settings.terminal_token_days)
+        store,
+        ledger.clock,
+        terminal_ttl=timedelta(days=settings.terminal_token_days),
+        pairing_key=settings.pairing_key(),
     )
     app.extensions["goldbean.idempotency"] = IdempotencyStore(store, ledger.clock)
     app.extensions["goldbean.jobs"] = Jobs(store, ledger.clock)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
 import logging
 import math
 import re
@@ -31,7 +32,7 @@ from sqlalchemy import Connection, Row, delete, or_, select, update
 
 from api.login_throttle import LoginThrottle, Throttled
 from api.passwords import MAX_PASSWORD, password_problem
-from api.store import Store, login_failures, terminals, tokens, users
+from api.store import Store, login_failures, terminal_pairings, terminals, tokens, users
 from ledger.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,9 @@ USERNAME = re.compile(r"[A-Za-z0-9_.@-]{3,64}")
 MAX_LABEL = 200
 MAX_TOKEN = 128  # issued tokens are 43 characters; anything much longer is not ours
 BUCKETS_PER_WINDOW = 15
+PAIRING_DIGITS = 8
+PAIRING_CODE = re.compile(rf"[0-9]{{{PAIRING_DIGITS}}}")
+PAIRING_TTL = timedelta(minutes=10)
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
@@ -162,6 +166,7 @@ class Auth:
         max_code_failures: int = 20,
         failure_window: timedelta = timedelta(minutes=15),
         password_hasher: PasswordHasher | None = None,
+        pairing_key: bytes | None = None,
     ) -> None:
         if min(failure_window, session_ttl, terminal_ttl) <= timedelta(0):
             raise ValueError("the failure window and the token lifetimes must be positive")
@@ -174,6 +179,11 @@ class Auth:
         self.failure_window = failure_window
         self._bucket = failure_window / BUCKETS_PER_WINDOW
         self._hasher = password_hasher or default_password_hasher()
+        # Pairing codes are kept as HMACs under this key: 10^8 codes are too few for a
+        # plain hash to hide them from someone holding a copy of the database. Every
+        # process of one server must have the same key (the app derives it from the
+        # secret key); a random one suits a single process (tests).
+        self._pairing_key = pairing_key or secrets.token_bytes(32)
         # Unknown users are checked against this, so they cost as much time as known ones.
         self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
 
@@ -375,20 +385,110 @@ class Auth:
             ).first()
             if row is None:
                 return None
-            conn.execute(
-                update(tokens)
-                .where(tokens.c.terminal_id == terminal_id, tokens.c.revoked_at.is_(None))
-                .values(revoked_at=now)
-            )
-            principal = Principal(None, "merchant", None, row.merchant_id, terminal_id, TERMINAL)
-            conn.execute(tokens.insert().values(self._token_row(token, principal, now, expires_at)))
-            conn.execute(
-                update(terminals)
-                .where(terminals.c.terminal_id == terminal_id)
-                .values(token_expires_at=expires_at)
-            )
+            self._replace_terminal_token(conn, terminal_id, row.merchant_id, token, now)
         log.info("terminal %s: token rotated", terminal_id)
         return token, expires_at
+
+    def _replace_terminal_token(
+        self, conn: Connection, terminal_id: str, merchant_id: str, token: str, now: datetime
+    ) -> datetime:
+        """Revoke a terminal's tokens and record ``token`` as its only one; its expiry."""
+        expires_at = now + self.terminal_ttl
+        conn.execute(
+            update(tokens)
+            .where(tokens.c.terminal_id == terminal_id, tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        principal = Principal(None, "merchant", None, merchant_id, terminal_id, TERMINAL)
+        conn.execute(tokens.insert().values(self._token_row(token, principal, now, expires_at)))
+        conn.execute(
+            update(terminals)
+            .where(terminals.c.terminal_id == terminal_id)
+            .values(token_expires_at=expires_at)
+        )
+        return expires_at
+
+    # ------------------------------------------------------------------------------------
+    # Pairing a till: a short code instead of copying the 43-character token
+
+    def pairing_digest(self, code: str) -> str:
+        """The stored form of a pairing code: HMAC-SHA256 under the pairing key, hex."""
+        return hmac.new(self._pairing_key, code.encode("ascii"), hashlib.sha256).hexdigest()
+
+    def new_pairing(self, terminal_id: str) -> tuple[str, datetime] | None:
+        """A one-time pairing code of 8 digits for a terminal that is not revoked, and its
+        expiry (:data:`PAIRING_TTL` from now). Whoever presents it to :meth:`pair` in time
+        gets the terminal's token. The terminal's earlier codes stop working; only the
+        code's keyed digest is kept. None for an unknown or revoked terminal."""
+        now = self.clock.now()
+        expires_at = now + PAIRING_TTL
+        with self.store.write() as conn:
+            found = conn.execute(
+                select(terminals.c.terminal_id).where(
+                    terminals.c.terminal_id == terminal_id, terminals.c.revoked_at.is_(None)
+                )
+            ).first()
+            if found is None:
+                return None
+            conn.execute(
+                delete(terminal_pairings).where(
+                    or_(
+                        terminal_pairings.c.terminal_id == terminal_id,
+                        terminal_pairings.c.expires_at <= now,
+                    )
+                )
+            )
+            while True:  # a live code of another terminal has these digits: draw again
+                code = f"{secrets.randbelow(10**PAIRING_DIGITS):0{PAIRING_DIGITS}d}"
+                stmt = self.store.insert(terminal_pairings).values(
+                    code_digest=self.pairing_digest(code),
+                    terminal_id=terminal_id,
+                    created_at=now,
+                    expires_at=expires_at,
+                )
+                stmt = stmt.on_conflict_do_nothing().returning(terminal_pairings.c.code_digest)
+                if conn.execute(stmt).first() is not None:
+                    break
+        log.info("terminal %s: pairing code issued", terminal_id)
+        return code, expires_at
+
+    def pair(self, code: str) -> tuple[Terminal, str] | None:
+        """Use a pairing code: the terminal and a new token for it (shown this once; the
+        terminal's earlier tokens stop working). None for a code that is malformed,
+        unknown, used, expired, or of a terminal revoked since."""
+        if not isinstance(code, str) or not PAIRING_CODE.fullmatch(code):
+            return None
+        now = self.clock.now()
+        token = new_token()
+        with self.store.write() as conn:
+            digest = self.pairing_digest(code)
+            used = conn.execute(
+                update(terminal_pairings)
+                .where(
+                    terminal_pairings.c.code_digest == digest,
+                    terminal_pairings.c.used_at.is_(None),
+                    terminal_pairings.c.expires_at > now,
+                )
+                .values(used_at=now)
+                .returning(terminal_pairings.c.terminal_id)
+            ).first()
+            if used is None:
+                return None
+            row = conn.execute(
+                select(terminals).where(
+                    terminals.c.terminal_id == used.terminal_id, terminals.c.revoked_at.is_(None)
+                )
+            ).first()
+            if row is None:
+                return None  # (the code stays used: the transaction commits)
+            expires_at = self._replace_terminal_token(
+                conn, row.terminal_id, row.merchant_id, token, now
+            )
+        log.info("terminal %s paired", row.terminal_id)
+        terminal = Terminal(
+            row.terminal_id, row.merchant_id, row.label, row.created_at, None, expires_at
+        )
+        return terminal, token
 
     def revoke_terminal(self, terminal_id: str) -> bool:
         """Revoke a terminal and its tokens; False if unknown or already revoked."""
@@ -412,14 +512,18 @@ class Auth:
     # Housekeeping
 
     def purge(self) -> int:
-        """Delete expired or revoked tokens, code failures older than the window and
-        sign-in attempts past being remembered; returns the number of rows deleted."""
+        """Delete expired or revoked tokens, expired pairing codes, code failures older
+        than the window and sign-in attempts past being remembered; returns the number of
+        rows deleted."""
         now = self.clock.now()
         with self.store.write() as conn:
             gone = conn.execute(
                 delete(tokens).where(
                     or_(tokens.c.revoked_at.is_not(None), tokens.c.expires_at <= now)
                 )
+            ).rowcount
+            gone += conn.execute(
+                delete(terminal_pairings).where(terminal_pairings.c.expires_at <= now)
             ).rowcount
             gone += conn.execute(
                 delete(login_failures).where(

@@ -109,6 +109,18 @@ class ProblemSchema(Schema):
     detail = fields.String(required=True)
     request_id = fields.String()
     errors = fields.Dict(metadata={"description": "field errors of a validation_error"})
+    limit = fields.String(
+        metadata={
+            "description": "limit_exceeded: which limit refused it, `per_transaction` or "
+            "`card_daily` (a beneficiary card's daily spending limit)"
+        }
+    )
+    limit_beans = fields.Integer(metadata={"description": "limit_exceeded: the limit's size"})
+    left_today = fields.Integer(
+        metadata={
+            "description": "limit_exceeded by `card_daily`: beans the card may still spend today"
+        }
+    )
 
 
 class ApiProblem(Exception):
@@ -135,6 +147,12 @@ def ledger_problem(error: le.LedgerError) -> tuple[int, str]:
         if cls in LEDGER_PROBLEMS:
             return LEDGER_PROBLEMS[cls]
     return 422, "validation_error"  # pragma: no cover - LedgerError itself is in no table row
+
+
+def ledger_facts(error: le.LedgerError) -> dict[str, Any]:
+    """The fields a ledger error adds to its problem: a limit refusal says which limit and
+    what is left (:class:`ledger.errors.LimitExceeded`); others add none."""
+    return dict(getattr(error, "facts", None) or {})
 
 
 def problem(
@@ -203,7 +221,7 @@ def register(app: Flask, page: ErrorPage | None = None) -> None:
     @app.errorhandler(le.LedgerError)
     def _ledger(error: le.LedgerError) -> Response:
         status, code = ledger_problem(error)
-        return answer(status, code, str(error))
+        return answer(status, code, str(error), extra=ledger_facts(error))
 
     @app.errorhandler(ApiProblem)
     def _api(error: ApiProblem) -> Response:

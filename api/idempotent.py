@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from flask import Response, current_app, g, request
 
 from api.context import idempotency_of
-from api.errors import ApiProblem, ledger_problem, problem
+from api.errors import ApiProblem, ledger_facts, ledger_problem, problem
 from api.idempotency import InProgress, Mismatch, Proceed, Replay
 from api.security import principal
 from ledger.errors import Conflict, LedgerError
@@ -104,7 +104,7 @@ def _problem_for(error: LedgerError | ApiProblem) -> Response:
             error.status, error.code, error.detail, headers=error.headers, extra=error.extra
         )
     status, code = ledger_problem(error)
-    return problem(status, code, str(error))
+    return problem(status, code, str(error), extra=ledger_facts(error))
 
 
 def _replayed(decision: Replay) -> Response:

@@ -59,6 +59,9 @@ GOLDBEAN_ALLOTMENT_BATCH_APPROVAL_ABOVE
                             ``10000``           an allotment batch granting more than this many
                                                 beans in all is prepared by one coordinator and
                                                 approved by another; 0: every batch
+GOLDBEAN_COMMUNITY_HOTLINE  none (demo: a made- the community's telephone number, printed on
+                            up number)          the beneficiary cards ("lost card, questions:
+                                                call ..."); at most 40 characters
 ==========================  ==================  ===============================================
 
 Nothing happens at import time: :meth:`Settings.load` reads the environment when called.
@@ -90,6 +93,10 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres", "memory")
 MIN_SECRET_LENGTH = 16
 PAYMENT_KEY_CONTEXT = b"goldbean payment codes"
+PAIRING_KEY_CONTEXT = b"goldbean terminal pairing"
+MAX_HOTLINE = 40
+#: the demo community's telephone (a made-up number, printed on the demo's cards)
+DEMO_HOTLINE = "0871-6000 0000"
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -123,6 +130,7 @@ class Settings:
     terminal_token_days: int = 180
     correction_approval_above: int = 100
     allotment_batch_approval_above: int = 10_000
+    community_hotline: str | None = None
     # True when demo mode made up the secret key (it then changes at every start).
     secret_key_generated: bool = False
 
@@ -201,6 +209,9 @@ class Settings:
             allotment_batch_approval_above=get(
                 "allotment_batch_approval_above", _parse_beans, 10_000
             ),
+            community_hotline=get(
+                "community_hotline", _parse_hotline, DEMO_HOTLINE if demo else None
+            ),
             secret_key_generated=generated,
         )
         settings.rules()  # every rule the ledger checks itself, checked now
@@ -231,6 +242,15 @@ class Settings:
         except ValueError as error:  # the message never echoes key material
             raise SettingsError(f"{_env_name('payment_code_keys')}: {error}") from None
 
+    def pairing_key(self) -> bytes | None:
+        """The key of the till pairing codes' digests: HMAC-SHA256(secret key, "goldbean
+        terminal pairing"), the same in every worker (None without a secret key)."""
+        if self.secret_key is None:
+            return None
+        return hmac.new(
+            self.secret_key.encode("utf-8"), PAIRING_KEY_CONTEXT, hashlib.sha256
+        ).digest()
+
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
@@ -255,6 +275,15 @@ def _parse_text(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError(f"expected text, got {type(value).__name__}")
     return value.strip()
+
+
+def _parse_hotline(value: object) -> str:
+    text = " ".join(str(value).split())
+    if not text or len(text) > MAX_HOTLINE or not text.isprintable():
+        raise ValueError(
+            f"a telephone number of 1 to {MAX_HOTLINE} characters, e.g. 0871-6512 3456"
+        )
+    return text
 
 
 def _parse_bool(value: object) -> bool:

@@ -1,6 +1,7 @@
-"""The API's relational side store: users, tokens, terminals, idempotency keys, login
-failures, the database's own marks (who built it) and merchants' payee bank details, in
-plain tables beside the event log (they must never enter the auditable log).
+"""The API's relational side store: users, tokens, terminals and their pairing codes,
+idempotency keys, login failures, the database's own marks (who built it) and merchants'
+payee bank details, in plain tables beside the event log (they must never enter the
+auditable log).
 
 :class:`Store` wraps one SQLAlchemy Core engine for the same database URL as the ledger
 (see :mod:`ledger.persistence`):
@@ -102,6 +103,19 @@ terminals = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime),
     Column("token_expires_at", UTCDateTime),  # of its current token (issued or rotated)
+)
+
+# A one-time code that lets a till fetch its terminal's token (POST /terminals/pair): kept
+# only as a keyed digest, beside the log, never in it; single use, valid for 10 minutes.
+terminal_pairings = Table(
+    "gb_terminal_pairings",
+    metadata,
+    Column("code_digest", String(64), primary_key=True),  # HMAC-SHA256 hex of the code
+    Column("terminal_id", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
+    Index("gb_terminal_pairings_terminal_id", "terminal_id"),
 )
 
 idempotency = Table(

@@ -258,9 +258,12 @@ class Beneficiary(Person):
     def check_daily_limit(self, amount: int, day: str, limit: int) -> None:
         """Raise LimitExceeded if spending ``amount`` more on ``day`` passes ``limit``."""
         if self.spent_on(day) + amount > limit:
+            left = max(0, limit - self.spent_on(day))
             raise LimitExceeded(
-                f"a beneficiary may spend at most {limit} beans a day; "
-                f"{self.spent_on(day)} spent today, {amount} asked"
+                f"the card's daily limit is {limit} beans; {left} left today, {amount} asked",
+                limit="card_daily",
+                limit_beans=limit,
+                left_today=left,
             )
 
     def issue_card(self, card_digest: str, has_pin: bool, at) -> None:

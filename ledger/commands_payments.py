@@ -160,7 +160,11 @@ class PaymentCommands(MemberCommands):
     def check_amount(self, amount: int) -> None:
         check_beans(amount)
         if amount > self.rules.max_redemption:
-            raise LimitExceeded(f"at most {self.rules.max_redemption} beans per transaction")
+            raise LimitExceeded(
+                f"at most {self.rules.max_redemption} beans per transaction",
+                limit="per_transaction",
+                limit_beans=self.rules.max_redemption,
+            )
 
     def payment_replay(self, key: str | None, record_id, fingerprint: str):
         return self.keyed(

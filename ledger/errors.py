@@ -101,7 +101,15 @@ class MerchantSuspended(LedgerError):
 class LimitExceeded(LedgerError):
     """Raised when a redemption exceeds the per-transaction limit, a beneficiary's
     spending would exceed the daily limit, or an allotment exceeds the programme's
-    maximum per beneficiary and period; the message names the limit and what is left."""
+    maximum per beneficiary and period; the message names the limit and what is left.
+
+    ``facts`` says the same to a machine, for the till to word it: ``limit`` (which one:
+    ``per_transaction`` or ``card_daily``), ``limit_beans`` (its size) and, for a card's
+    daily limit, ``left_today`` (beans the card may still spend today). Never a balance."""
+
+    def __init__(self, message: str, **facts: str | int) -> None:
+        super().__init__(message)
+        self.facts = facts
 
 
 class AwardCapExceeded(LedgerError):

@@ -8,7 +8,12 @@ Latin, is set in Noto Sans SC, embedded as a subset of the characters the docume
 deterministic (``invariant``): the same inputs give the same bytes.
 
 Cards are ID-1 size (85.6 × 54 mm, a bank card), eight to a page in 2 columns × 4 rows,
-each outlined with a dashed cutting line.
+each outlined with a dashed cutting line. A card carries no name (SPEC §5; the /how page
+promises it): its front has the QR code and the card number, its back, on the next page
+placed for double-sided printing, how to use it, where it works and the community's
+telephone, every word at 12 pt or more. Which card is whose is on a separate sheet for the
+coordinator (:func:`card_holders_pdf`), with the card numbers shortened to their last
+digits, so the sheet cannot pay with anyone's card.
 """
 
 from __future__ import annotations
@@ -46,14 +51,51 @@ SIGN_CONFIRMATION = (
     "以收银屏幕显示的付款确认为准，截图无效",
     "A payment counts when the till's screen confirms it; a screenshot does not",
 )
-CARD_INSTRUCTIONS = ("出示此卡付款；", "如设密码请输入四位密码；", "遗失请联系社区")
+#: the smallest type on a card: elders read it without glasses
+CARD_TEXT_PT = 12
+CARD_PAY = "出示此卡付款"
+CARD_INSTRUCTIONS = ("在收银台出示此卡，收银员扫码收款。", "如设了密码，请输入四位密码。")
+#: how many digits of a card number the holders' sheet shows
+SHEET_DIGITS = 5
 
 
 @dataclass(frozen=True)
 class PrintedCard:
-    """One beneficiary card to print: the holder's name and the card code (17 digits)."""
+    """One beneficiary card to print: its code (17 digits). No name: see the module."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class CardBack:
+    """What the back of every card of a sheet says: the kinds of shops where the card
+    works (``where``, worded), some of the partner shops (``shops``) and the community's
+    telephone (``hotline``; None: "ask the community office")."""
+
+    where: tuple[str, ...]
+    shops: tuple[str, ...] = ()
+    hotline: str | None = None
+
+    def lines(self) -> list[tuple[str, int]]:
+        """The back's paragraphs, each with the most lines it may take."""
+        lines = [(text, 2) for text in CARD_INSTRUCTIONS]
+        if self.where:
+            lines.append(("可用商店：" + "、".join(self.where), 2))
+        if self.shops:
+            lines.append(("如：" + "、".join(self.shops), 2))
+        if self.hotline:
+            lines.append((f"遗失或有疑问，请拨打社区电话：{self.hotline}", 2))
+        else:
+            lines.append(("遗失或有疑问，请联系社区。", 1))
+        return lines
+
+
+@dataclass(frozen=True)
+class CardHolder:
+    """A row of the coordinator's sheet: whose card, by the holder's account number."""
 
     name: str
+    number: str
     code: str
 
 
@@ -182,45 +224,143 @@ def counter_sign_pdf(merchant_name: str, code: str) -> bytes:
     return buffer.getvalue()
 
 
-def _draw_card(canvas: Canvas, card: PrintedCard, x: float, y: float) -> None:
-    """One card with its lower-left corner at ``x``, ``y``."""
+def _draw_outline(canvas: Canvas, x: float, y: float) -> None:
     canvas.saveState()
     canvas.setDash(3, 3)
     canvas.setLineWidth(0.4)
     canvas.setStrokeGray(0.6)
     canvas.roundRect(x, y, CARD_WIDTH, CARD_HEIGHT, 3 * mm, stroke=1, fill=0)
     canvas.restoreState()
-    qr_size = 34 * mm
+
+
+def _draw_card(canvas: Canvas, card: PrintedCard, x: float, y: float) -> None:
+    """One card's front with its lower-left corner at ``x``, ``y``: the QR code, the
+    title, the number, and what to do with it; no name."""
+    _draw_outline(canvas, x, y)
+    qr_size = 32 * mm
     draw_qr(canvas, card.code, x + 3 * mm, y + (CARD_HEIGHT - qr_size) / 2, qr_size)
     left = x + 3 * mm + qr_size + 2 * mm
-    width = x + CARD_WIDTH - 4 * mm - left
-    top = _draw_paragraph(canvas, "金豆卡 Goldbean card", 8, left, y + CARD_HEIGHT - 5 * mm, width)
-    size = _fitting_size(card.name, width, 14, 9)
-    name = _shortened(card.name, size, width, lines=3)
-    top = _draw_paragraph(canvas, name, size, left, top - 1.5 * mm, width)
-    top = _draw_paragraph(canvas, grouped(card.code), 10, left, top - 1.5 * mm, width) - 2 * mm
-    for line in CARD_INSTRUCTIONS:
-        top = _draw_paragraph(canvas, line, 7.5, left, top, width)
+    width = x + CARD_WIDTH - 3 * mm - left
+    top = _draw_paragraph(canvas, "金豆卡", 16, left, y + CARD_HEIGHT - 5 * mm, width)
+    top = _draw_paragraph(canvas, "Goldbean card", CARD_TEXT_PT, left, top, width)
+    number = grouped(card.code)
+    size = _fitting_size(number, width, 14, CARD_TEXT_PT)
+    top = _draw_paragraph(canvas, number, size, left, top - 2 * mm, width)
+    _draw_paragraph(canvas, CARD_PAY, CARD_TEXT_PT, left, top - 2 * mm, width)
 
 
-def cards_pdf(cards: Sequence[PrintedCard]) -> bytes:
-    """Beneficiary cards on A4 sheets, eight to a page (2 columns × 4 rows), each with the
-    holder's name, the card number in groups of 4, the QR code and how to use it."""
+def _draw_back(canvas: Canvas, back: CardBack, x: float, y: float) -> None:
+    """The back of a card with its lower-left corner at ``x``, ``y``."""
+    _draw_outline(canvas, x, y)
+    left, width = x + 4 * mm, CARD_WIDTH - 8 * mm
+    top = _draw_paragraph(canvas, "金豆卡使用说明", 13, left, y + CARD_HEIGHT - 4 * mm, width)
+    for text, lines in back.lines():
+        shown = _shortened(text, CARD_TEXT_PT, width, lines)
+        top = _draw_paragraph(canvas, shown, CARD_TEXT_PT, left, top - 0.6 * mm, width)
+
+
+def cards_pdf(cards: Sequence[PrintedCard], back: CardBack) -> bytes:
+    """Beneficiary cards on A4 sheets, eight to a page (2 columns × 4 rows): a page of
+    fronts (the QR code, the card number in groups of 4, no name), then a page of their
+    backs (how to use the card, where it works, the community's telephone), placed so
+    that each back falls behind its front when printed on both sides (long-edge flip)."""
     if not cards:
         raise ValueError("a sheet needs at least one card")
     buffer = io.BytesIO()
-    texts = [text for card in cards for text in (card.name, card.code)]
+    texts = [card.code for card in cards]
+    back_texts = [text for text, _ in back.lines()]
     canvas = _new_canvas(
-        buffer, "金豆卡 Goldbean cards", f"{len(cards)} beneficiary card(s)", *texts
+        buffer, "金豆卡 Goldbean cards", f"{len(cards)} beneficiary card(s)", *texts, *back_texts
     )
     left = (PAGE_WIDTH - CARD_COLUMNS * CARD_WIDTH) / 2
     bottom = (PAGE_HEIGHT - CARD_ROWS * CARD_HEIGHT) / 2
+    note_width = PAGE_WIDTH - 2 * left
+    note_top = PAGE_HEIGHT - 12 * mm
     for start in range(0, len(cards), CARDS_PER_PAGE):
-        for place, card in enumerate(cards[start : start + CARDS_PER_PAGE]):
+        sheet = cards[start : start + CARDS_PER_PAGE]
+        _draw_paragraph(
+            canvas,
+            "请双面打印（长边翻转）：下一页是卡的背面。Print on both sides (long-edge flip).",
+            CARD_TEXT_PT,
+            left,
+            note_top,
+            note_width,
+        )
+        for place, card in enumerate(sheet):
             row, column = divmod(place, CARD_COLUMNS)
             x = left + column * CARD_WIDTH
             y = bottom + (CARD_ROWS - 1 - row) * CARD_HEIGHT
             _draw_card(canvas, card, x, y)
+        canvas.showPage()
+        for place in range(len(sheet)):
+            row, column = divmod(place, CARD_COLUMNS)
+            x = left + (CARD_COLUMNS - 1 - column) * CARD_WIDTH  # mirrored: behind its front
+            y = bottom + (CARD_ROWS - 1 - row) * CARD_HEIGHT
+            _draw_back(canvas, back, x, y)
+        canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+def shortened_number(code: str) -> str:
+    """A card number as the holders' sheet shows it: only its last digits, grouped as on
+    the card ("**** **** **** 2345 6")."""
+    hidden = "*" * (len(code) - SHEET_DIGITS) + code[-SHEET_DIGITS:]
+    return grouped(hidden)
+
+
+def card_holders_pdf(holders: Sequence[CardHolder]) -> bytes:
+    """The coordinator's sheet for handing out cards: for each card, in the order of the
+    card sheets, its page and place there, its number's last digits, the holder's name and
+    account number, and a column to sign on receipt. Not to be given out."""
+    if not holders:
+        raise ValueError("a sheet needs at least one card")
+    buffer = io.BytesIO()
+    texts = [text for h in holders for text in (h.name, h.number, shortened_number(h.code))]
+    canvas = _new_canvas(buffer, "金豆卡领取名单 Card holders", "coordinators only", *texts)
+    margin = 18 * mm
+    width = PAGE_WIDTH - 2 * margin
+    columns = (0, 30 * mm, 82 * mm, 126 * mm, 152 * mm)  # place, number, name, account, sign
+    widths = [b - a - 2 * mm for a, b in zip(columns, (*columns[1:], width), strict=True)]
+    headings = ("位置", "卡号（后五位）", "姓名", "账户号", "领取签字")
+    row_height = 9 * mm
+    rows_per_page = 24
+    for start in range(0, len(holders), rows_per_page):
+        top = PAGE_HEIGHT - 18 * mm
+        top = _draw_paragraph(
+            canvas, "金豆卡领取名单（仅供协调员使用，请勿外传）", 14, margin, top, width
+        )
+        top = _draw_paragraph(
+            canvas,
+            "卡上只有号码，没有姓名。发卡时按卡号后五位核对，请领取人签字。",
+            CARD_TEXT_PT,
+            margin,
+            top - 1 * mm,
+            width,
+        )
+        top -= 4 * mm
+        canvas.setLineWidth(0.4)
+        rows = [headings]
+        for index, holder in enumerate(holders[start : start + rows_per_page], start=start):
+            page, place = divmod(index, CARDS_PER_PAGE)
+            rows.append(
+                (
+                    f"第{page * 2 + 1}页 第{place + 1}张",
+                    shortened_number(holder.code),
+                    _shortened(holder.name, CARD_TEXT_PT, widths[2], 1),
+                    holder.number,
+                    "",
+                )
+            )
+        for cells in rows:
+            canvas.line(margin, top, margin + width, top)
+            for column, cell_width, cell in zip(columns, widths, cells, strict=True):
+                if cell:
+                    _draw_paragraph(
+                        canvas, cell, CARD_TEXT_PT, margin + column, top - 1.5 * mm, cell_width
+                    )
+            top -= row_height
+        canvas.line(margin, top, margin + width, top)
         canvas.showPage()
     canvas.save()
     return buffer.getvalue()

@@ -30,7 +30,7 @@ from api.context import auth_of, ledger_of, reading
 from api.errors import ApiProblem
 from api.files import download
 from api.idempotent import idempotent, ledger_key
-from api.members import add_owner, printed_card
+from api.members import add_owner, card_back, printed_card
 from api.passwords import MAX_PASSWORD, MIN_PASSWORD, password_problem
 from api.schemas import FILE, Name, NoBody, encodable, page_cursor, plain_text
 from api.security import STAFF, actor, caller, canonical_id, forbid_unless, requires
@@ -238,11 +238,14 @@ class CardPdf(MethodView):
     @requires("coordinator")
     @blp.response(200, FILE, content_type="application/pdf", description="the card on an A4 sheet")
     def get(self, account_id):
-        """A beneficiary's current card, to print (again): name, card number, QR code and
-        how to use it. It is the same card, still valid; a lost card is replaced with
+        """A beneficiary's current card, to print (again): its QR code and number on the
+        front (no name), and on the back how to use it, where it works and the community's
+        telephone. It is the same card, still valid; a lost card is replaced with
         ``POST /accounts/{id}/card``. 404 if the account has no card yet."""
         card, number = printed_card(account_id)
-        return download(cards_pdf([card]), "application/pdf", f"goldbean-card-{number}.pdf")
+        return download(
+            cards_pdf([card], card_back()), "application/pdf", f"goldbean-card-{number}.pdf"
+        )
 
 
 @blp.route("/cards.pdf")
@@ -258,7 +261,7 @@ class CardSheet(MethodView):
         once). 404 naming the first account that is not a beneficiary or has no card."""
         ids = list(dict.fromkeys(query["account_id"]))
         cards = [printed_card(account_id)[0] for account_id in ids]
-        return download(cards_pdf(cards), "application/pdf", "goldbean-cards.pdf")
+        return download(cards_pdf(cards, card_back()), "application/pdf", "goldbean-cards.pdf")
 
 
 @blp.route("/accounts/<account_id>/card/unlock")

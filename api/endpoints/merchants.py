@@ -15,6 +15,7 @@ import logging
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
@@ -24,6 +25,7 @@ from api.context import auth_of, ledger_of, reading
 from api.errors import ApiProblem
 from api.files import code_image, download
 from api.idempotent import idempotent, idempotent_secret, ledger_key
+from api.login_throttle import address_key
 from api.rendering import statement_csv, statement_pdf
 from api.schemas import FILE, Name, NoBody, page_cursor, page_limit
 from api.security import STAFF, actor, caller, canonical_id, forbid_unless, requires
@@ -79,6 +81,33 @@ class TerminalOut(Schema):
     expires_at = fields.DateTime(
         required=True, metadata={"description": "the token stops working then: rotate it before"}
     )
+
+
+class NewTerminalOut(TerminalOut):
+    pairing_code = fields.String(
+        required=True,
+        metadata={
+            "description": "8 digits the till types (or scans) on /pos to fetch its own token "
+            "(POST /terminals/pair): once, within 10 minutes; using it replaces the token "
+            "above"
+        },
+    )
+    pairing_expires_at = fields.DateTime(required=True)
+
+
+class PairRequest(Schema):
+    pairing_code = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "the 8 digits shown to the admin (spaces and dashes ignored)"},
+    )
+
+
+class PairedTerminal(Schema):
+    terminal_id = fields.String(required=True)
+    merchant_id = fields.String(required=True)
+    token = fields.String(required=True)
+    expires_at = fields.DateTime(required=True)
 
 
 class RedemptionsDayQuery(Schema):
@@ -168,10 +197,12 @@ class Terminals(MethodView):
     @idempotent_secret
     @requires("admin")
     @blp.arguments(NewTerminal)
-    @blp.response(201, TerminalOut)
+    @blp.response(201, NewTerminalOut)
     def post(self, body, merchant_id):
         """Register a POS terminal; its token (shown this once) authenticates as the
-        merchant."""
+        merchant. The answer also has a ``pairing_code``: typed or scanned on the till
+        within 10 minutes, it gives the till a token of its own (``POST /terminals/pair``),
+        so nobody copies the token by hand."""
         merchant = ledger_of().get_merchant(merchant_id)
         auth = auth_of()
         try:
@@ -179,7 +210,12 @@ class Terminals(MethodView):
         except InvalidUser as error:
             raise ApiProblem(422, "validation_error", str(error)) from None
         made = next(t for t in terminals_of(auth, merchant.id) if t.terminal_id == terminal_id)
-        return {"terminal_id": terminal_id, "token": token, "expires_at": made.token_expires_at}
+        return {
+            "terminal_id": terminal_id,
+            "token": token,
+            "expires_at": made.token_expires_at,
+            **pairing_of(terminal_id),
+        }
 
 
 @blp.route("/merchants/<merchant_id>/terminals/<terminal_id>/token")
@@ -187,11 +223,12 @@ class TerminalToken(MethodView):
     @idempotent_secret
     @requires("admin")
     @blp.arguments(NoBody)
-    @blp.response(201, TerminalOut)
+    @blp.response(201, NewTerminalOut)
     def post(self, _body, merchant_id, terminal_id):
         """Rotate a terminal's token: a new one (shown this once) with a new expiry; the
-        old one stops working at once. 404 for a revoked terminal or one of another
-        merchant."""
+        old one stops working at once. Also a new ``pairing_code`` (10 minutes, once), to
+        pair the till instead of typing the token. 404 for a revoked terminal or one of
+        another merchant."""
         merchant = ledger_of().get_merchant(merchant_id)
         auth = auth_of()
         if terminal_id not in {t.terminal_id for t in terminals_of(auth, merchant.id)}:
@@ -200,7 +237,61 @@ class TerminalToken(MethodView):
         if rotated is None:
             raise ApiProblem(404, "not_found", f"terminal {terminal_id} is revoked")
         token, expires_at = rotated
-        return {"terminal_id": terminal_id, "token": token, "expires_at": expires_at}
+        return {
+            "terminal_id": terminal_id,
+            "token": token,
+            "expires_at": expires_at,
+            **pairing_of(terminal_id),
+        }
+
+
+@blp.route("/terminals/pair")
+class TerminalPairing(MethodView):
+    @blp.doc(security=[])  # public: the till has no token yet
+    @blp.arguments(PairRequest)
+    @blp.response(201, PairedTerminal)
+    def post(self, body):
+        """Public: a till presents the pairing code the admin was shown and gets its
+        terminal's token (the terminal's earlier tokens stop working). Once: a code that
+        is unknown, used, expired (10 minutes) or of a revoked terminal is ``422
+        invalid_code``. Wrong codes are counted per client address: 20 in 15 minutes and
+        the address waits (``429 too_many_requests`` with ``Retry-After``)."""
+        auth = auth_of()
+        subject = f"pairing:{address_key(request.remote_addr)}"  # IPv6 by its /64
+        wait = auth.code_attempts_wait(subject)
+        if wait:
+            raise ApiProblem(
+                429,
+                "too_many_requests",
+                f"too many wrong pairing codes from this address; try again in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
+        code = "".join(ch for ch in body["pairing_code"] if ch not in " -")
+        paired = auth.pair(code)
+        if paired is None:
+            auth.count_code_failure(subject)
+            raise ApiProblem(
+                422,
+                "invalid_code",
+                "no such pairing code: it is used, expired (10 minutes) or mistyped; "
+                "ask the administrator for a new one",
+            )
+        terminal, token = paired
+        return {
+            "terminal_id": terminal.terminal_id,
+            "merchant_id": terminal.merchant_id,
+            "token": token,
+            "expires_at": terminal.token_expires_at,
+        }
+
+
+def pairing_of(terminal_id: str) -> dict[str, Any]:
+    """A new pairing code of a terminal just made or given a token, for the answer."""
+    issued = auth_of().new_pairing(terminal_id)
+    if issued is None:  # revoked in the meantime
+        raise ApiProblem(404, "not_found", f"terminal {terminal_id} is revoked")
+    code, expires_at = issued
+    return {"pairing_code": code, "pairing_expires_at": expires_at}
 
 
 @blp.route("/merchants/<merchant_id>/redemptions")

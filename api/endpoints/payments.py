@@ -3,6 +3,7 @@ merchant's point of sale, refunds of them, and payments by a merchant's counter 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from uuid import UUID
@@ -54,6 +55,15 @@ class RedemptionReceipt(Schema):
     at = fields.DateTime(required=True)
 
 
+class RedeemReceipt(RedemptionReceipt):
+    card_balance = fields.Integer(
+        metadata={
+            "description": "a card sale only: the beans left on the card after it, for the "
+            "receipt (the card is in the cashier's hand); absent for a payment code"
+        }
+    )
+
+
 class RedemptionDetail(RedemptionReceipt):
     refunded = fields.Integer(required=True, metadata={"description": "beans refunded so far"})
 
@@ -82,18 +92,21 @@ class Redemptions(MethodView):
     @idempotent
     @requires("merchant")
     @blp.arguments(RedeemRequest)
-    @blp.response(201, RedemptionReceipt)
+    @blp.response(201, RedeemReceipt)
     def post(self, body):
         """Redeem a payment code or card at the caller's merchant (the POS).
 
         The customer shows a volunteer payment code (valid 60 s, once) or a beneficiary
         card (with its PIN if it has one); ``amount`` beans move from them to the merchant.
+        A card sale's receipt also has ``card_balance``, the beans left on the card.
         Refusals: invalid_code, code_expired, code_used, card_revoked, wrong_pin,
-        card_locked, merchant_not_allowed, merchant_suspended, limit_exceeded,
-        insufficient_balance, idempotency_key_reused.
+        card_locked, merchant_not_allowed, merchant_suspended, limit_exceeded (with
+        ``limit``, ``limit_beans`` and, for a card's daily limit, ``left_today``),
+        insufficient_balance (which never says the balance), idempotency_key_reused.
         """
+        ledger = ledger_of()
         with limited_code_attempts(caller()), no_balance_to_the_till():
-            return ledger_of().redeem(
+            made = ledger.redeem(
                 caller().merchant_id,
                 body["code"],
                 body["amount"],
@@ -101,6 +114,10 @@ class Redemptions(MethodView):
                 note=body["note"],
                 key=ledger_key(),
             )
+        receipt = dataclasses.asdict(made)
+        if made.method == "card":
+            receipt["card_balance"] = ledger.get_balance(made.payer_id)
+        return receipt
 
 
 @contextmanager

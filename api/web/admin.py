@@ -8,7 +8,9 @@ every staff role may read a merchant and its counter code (``GET /merchants/{id}
 terminals have no JSON endpoint; they are the admin's, through :mod:`api.auth`.
 
 A terminal's token is shown once, in the answer to the form that created it: it is never
-stored in the clear, flashed into the cookie session, logged, or shown again. A form sent
+stored in the clear, flashed into the cookie session, logged, or shown again. Beside it the
+page shows a pairing code (8 digits, 10 minutes, once) and its QR code: the till types or
+scans it on /pos and fetches a token of its own, so nobody copies the token by hand. A form sent
 twice (a double click, a reload of the answer) does its work once: the form's key is
 claimed in the API's idempotency store, and the repeat only says it was done.
 
@@ -58,6 +60,7 @@ from api.web.support import (
 from ledger.errors import NotFound
 from ledger.rules import INCIDENT_CATEGORIES, MERCHANT_CATEGORIES
 from merchant_pos.printing import counter_sign_pdf
+from merchant_pos.qr import qr_svg
 from projections import queries
 
 bp = Blueprint("admin", __name__)
@@ -398,7 +401,24 @@ def admin_create_terminal(merchant_id: str) -> Any:
         token=token,
         expires_at=made.token_expires_at,
         rotated=False,
+        **_pairing(terminal_id),
     )
+
+
+def _pairing(terminal_id: str) -> dict[str, Any]:
+    """A new pairing code of the terminal for the page: its digits, expiry and a QR code
+    of the till page's address with the code after ``#`` (a browser never sends that part
+    to the server, so the code stays out of every request log)."""
+    issued = auth_of().new_pairing(terminal_id)
+    if issued is None:  # revoked meanwhile: the token alone, as before
+        return {"pairing_code": None}
+    code, expires_at = issued
+    address = f"{request.host_url}pos#pair={code}"
+    return {
+        "pairing_code": code,
+        "pairing_expires_at": expires_at,
+        "pairing_qr": qr_svg(address),
+    }
 
 
 @bp.post("/staff/merchants/<merchant_id>/terminals/<terminal_id>/rotate")
@@ -422,6 +442,7 @@ def admin_rotate_terminal(merchant_id: str, terminal_id: str) -> Any:
         token=token,
         expires_at=expires_at,
         rotated=True,
+        **_pairing(terminal_id),
     )
 
 

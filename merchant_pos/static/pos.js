@@ -43,6 +43,11 @@
       tokenLabel: "终端令牌",
       tokenHint: "管理员创建终端时显示一次的令牌。粘贴一次即可，本设备会记住它，直到“退出登录”。",
       signIn: "登录",
+      pairLabel: "配对码（8位数字）",
+      pairHint: "管理员创建终端后，页面上显示的配对码，10分钟内有效。也可以用本设备的相机扫描那里的二维码。",
+      pair: "配对",
+      pairing: "正在配对…",
+      orToken: "或者粘贴终端令牌：",
       saleTitle: "收款",
       codeLabel: "付款码或长者卡号",
       scan: "扫码",
@@ -61,6 +66,8 @@
       receiptTime: "时间",
       receiptId: "收据号",
       receiptPayer: "付款方式",
+      receiptCardBalance: "卡内余额",
+      cardBalance: "{n} 金豆",
       nextSale: "下一笔",
       todayTitle: "今日收款",
       totalCount: "笔数",
@@ -119,6 +126,10 @@
         merchant_not_allowed: "长者卡不能在本店使用（只能在超市、菜市场和食堂使用）。",
         merchant_suspended: "本店已被暂停收款，请联系社区管理员。",
         limit_exceeded: "超出限额：单笔金额或长者卡当日消费超过了上限。",
+        limit_per_transaction: "超出单笔上限：每笔最多 {limit_beans} 金豆。请分成几笔收款。",
+        limit_card_daily: "超出长者卡每天的消费上限（每天 {limit_beans} 金豆）：这张卡今天还可以用 {left_today} 金豆。",
+        pair_code: "配对码是8位数字，请核对。",
+        pair_invalid: "配对码不对，或已经用过、已过期（10分钟内有效）。请核对数字，或请管理员重新生成配对码。",
         award_cap_exceeded: "超过了每日奖励上限。",
         self_verification: "不能审核自己上报或处理的事件。",
         four_eyes_required: "需要另一位工作人员审批。",
@@ -150,6 +161,12 @@
       tokenHint:
         "The token shown once when the administrator created this terminal. Paste it once; this device keeps it until you sign out.",
       signIn: "Sign in",
+      pairLabel: "Pairing code (8 digits)",
+      pairHint:
+        "The code shown to the administrator after creating the terminal, valid for 10 minutes. Or scan the QR code shown there with this device's camera.",
+      pair: "Pair",
+      pairing: "Pairing…",
+      orToken: "Or paste the terminal token:",
       saleTitle: "Take a payment",
       codeLabel: "Payment code or card number",
       scan: "Scan",
@@ -168,6 +185,8 @@
       receiptTime: "Time",
       receiptId: "Receipt",
       receiptPayer: "Paid with",
+      receiptCardBalance: "Left on the card",
+      cardBalance: "{n} beans",
       nextSale: "Next sale",
       todayTitle: "Today",
       totalCount: "Sales",
@@ -231,6 +250,12 @@
           "Beneficiary cards cannot be used at this shop (only groceries, produce shops and canteens).",
         merchant_suspended: "This shop is suspended and cannot take payments: contact the administrator.",
         limit_exceeded: "Over the limit: the sale is too large, or the card's daily spending limit is reached.",
+        limit_per_transaction: "Over the limit of one sale: at most {limit_beans} beans a sale. Split it into several sales.",
+        limit_card_daily:
+          "Over the card's daily limit ({limit_beans} beans a day): the card can spend {left_today} more beans today.",
+        pair_code: "A pairing code is 8 digits: check it.",
+        pair_invalid:
+          "Wrong pairing code, or it was used or has expired (it is valid for 10 minutes). Check the digits or ask the administrator for a new one.",
         award_cap_exceeded: "Over the daily award cap.",
         self_verification: "Nobody may verify an incident they reported or handled.",
         four_eyes_required: "Another officer must approve this.",
@@ -317,6 +342,9 @@
 
   function errorText(code, detail, vars) {
     const table = words().errors;
+    // A limit refusal names its limit (limit_exceeded's extra fields): say which, and what is left.
+    const limit = code === "limit_exceeded" && vars && table[`limit_${vars.limit}`];
+    if (limit) return fill(limit, vars);
     if (table[code]) return fill(table[code], vars);
     return detail || fill(table.unknown, { code });
   }
@@ -389,6 +417,11 @@
       this.status = status;
       this.code = typeof problem.code === "string" ? problem.code : `http_${status}`;
       this.detail = typeof problem.detail === "string" ? problem.detail : "";
+      this.facts = {}; // what a limit refusal says of its limit (never a balance)
+      for (const name of ["limit", "limit_beans", "left_today"]) {
+        const value = problem[name];
+        if (typeof value === "string" || Number.isInteger(value)) this.facts[name] = value;
+      }
     }
   }
 
@@ -480,7 +513,7 @@
   }
 
   function showRefusal(error) {
-    if (error instanceof Refused) showError(error.code, error.detail);
+    if (error instanceof Refused) showError(error.code, error.detail, error.facts);
     else if (error instanceof NoAnswer) showError("network_read");
     else showError("unknown", String(error));
   }
@@ -579,6 +612,43 @@
     el.code.focus();
   }
 
+  // Pairing: the 8-digit code the admin was shown gives this till its terminal's token
+  // (POST /api/v1/terminals/pair, public); the token is then kept as if pasted.
+  async function pair(typed) {
+    if (state.busy) return;
+    const code = digitsOf(typed);
+    el.pairingCode.value = code;
+    if (!/^\d{8}$/.test(code)) {
+      el.pairingCode.focus();
+      return showError("pair_code");
+    }
+    clearMessage();
+    state.busy = true;
+    el.pairButton.disabled = true;
+    el.pairButton.textContent = t("pairing");
+    let answer;
+    try {
+      answer = await send("POST", `${API}/terminals/pair`, { body: JSON.stringify({ pairing_code: code }) });
+    } catch (error) {
+      showRefusal(error);
+      return;
+    } finally {
+      state.busy = false;
+      el.pairButton.disabled = false;
+      el.pairButton.textContent = t("pair");
+    }
+    if (answer.status === 201 && answer.body && typeof answer.body.token === "string") {
+      el.pairingCode.value = "";
+      forgetToken();
+      signIn(answer.body.token, true);
+      return;
+    }
+    const refusal = new Refused(answer.status, answer.body);
+    if (refusal.code === "invalid_code") showError("pair_invalid");
+    else showRefusal(refusal);
+    el.pairingCode.select();
+  }
+
   function forgetToken() {
     state.token = null;
     writeStorage(TOKEN_KEY, null);
@@ -610,7 +680,7 @@
     el.signIn.hidden = false;
     renderReceipt();
     showMessage({ kind: "ok", key: "signedOut" });
-    el.token.focus();
+    el.pairingCode.focus();
   }
 
   // --- the sale: code, amount, PIN ---------------------------------------------------------
@@ -714,7 +784,7 @@
         return;
       }
       const refusal = new Refused(answer.status, answer.body);
-      showError(refusal.code, refusal.detail);
+      showError(refusal.code, refusal.detail, refusal.facts);
       if (refusal.code === "wrong_pin" || refusal.code === "pin_required") askForPin();
       else if (refusal.code === "unauthenticated") signOutQuietly();
       else if (["invalid_code", "code_expired", "code_used", "card_revoked"].includes(refusal.code)) {
@@ -756,6 +826,11 @@
     el.receiptId.textContent = shortId(receipt.id);
     el.receiptId.title = receipt.id;
     el.receiptKind.textContent = t(receipt.kind === "card" ? "kindCard" : "kindPayment");
+    // A card sale: what is left on the card (the card is in the cashier's hand).
+    const balance = Number.isInteger(receipt.card_balance) ? receipt.card_balance : null;
+    el.receiptCardBalanceLabel.hidden = balance === null;
+    el.receiptCardBalance.hidden = balance === null;
+    el.receiptCardBalance.textContent = balance === null ? "" : t("cardBalance", { n: balance });
   }
 
   function nextSale() {
@@ -1070,6 +1145,11 @@
       receiptTime: "receipt-time",
       receiptId: "receipt-id",
       receiptKind: "receipt-kind",
+      receiptCardBalanceLabel: "receipt-card-balance-label",
+      receiptCardBalance: "receipt-card-balance",
+      pairForm: "pair-form",
+      pairingCode: "pairing-code",
+      pairButton: "pair-button",
       nextSale: "next-sale",
       totalCount: "total-count",
       totalRedeemed: "total-redeemed",
@@ -1099,6 +1179,10 @@
         clearMessage();
         signIn(token, true);
       }
+    });
+    el.pairForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      pair(el.pairingCode.value);
     });
     el.saleForm.addEventListener("submit", redeem);
     el.code.addEventListener("input", renderCodeKind);
@@ -1143,12 +1227,21 @@
     bind();
     applyLanguage();
     renderAmount();
+    const given = /^#pair=(\d{8})$/.exec(window.location.hash);
+    if (given) {
+      // Opened from the admin's pairing QR code: the code is after "#", never sent in a
+      // request; take it out of the address and the history, and pair with it.
+      window.history.replaceState(null, "", window.location.pathname + window.location.search);
+      el.signIn.hidden = false;
+      pair(given[1]);
+      return;
+    }
     const token = readStorage(TOKEN_KEY);
     if (token) {
       el.signIn.hidden = true;
       signIn(token, false);
     } else {
-      el.token.focus();
+      el.pairingCode.focus();
     }
   }
 

@@ -273,6 +273,13 @@ RULES: tuple[Rule, ...] = (
         allow("admin"),
         ids={"terminal_id": "terminal"},
     ),
+    Rule(
+        "POST",
+        f"{A}/terminals/pair",
+        allow(*ROLES),
+        body={"pairing_code": "12345678"},
+        note="public: a till that has no token yet presents the admin's pairing code",
+    ),
     Rule("GET", f"{A}/merchants/{{merchant_id}}/redemptions", MERCHANT_ITSELF),
     Rule("GET", f"{A}/merchants/{{merchant_id}}/statements/{{period}}", MERCHANT_ITSELF),
     Rule("GET", f"{A}/merchants/{{merchant_id}}/statements/{{period}}.csv", MERCHANT_ITSELF),

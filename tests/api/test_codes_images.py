@@ -238,12 +238,13 @@ def test_a_coordinator_prints_the_card_just_issued_and_again_after_a_reissue(
     number = community.ledger.get_account(wang).number
     body = check_pdf(coordinator.get(f"{API}/accounts/{wang}/card.pdf"), f"goldbean-card-{number}")
     text = pdf_text(body)
-    assert "王芳" in text and grouped(first) in text and "出示此卡付款" in text
-    assert qr_codes_in_pdf(body) == [[first]]
+    assert grouped(first) in text and "出示此卡付款" in text
+    assert "王芳" not in text  # a card carries a number, not a name (the /how page says so)
+    assert qr_codes_in_pdf(body) == [[first], []]  # its front, then its back
 
     again = coordinator.post(f"{API}/accounts/{wang}/card", json={}).get_json()["card_code"]
     reprinted = coordinator.get(f"{API}/accounts/{wang}/card.pdf").data
-    assert qr_codes_in_pdf(reprinted) == [[again]] and again != first
+    assert qr_codes_in_pdf(reprinted) == [[again], []] and again != first
 
 
 def test_a_sheet_holds_eight_cards_a_page_in_the_order_asked(coordinator, community):
@@ -252,10 +253,11 @@ def test_a_sheet_holds_eight_cards_a_page_in_the_order_asked(coordinator, commun
     codes = [community.card(account_id) for account_id in ids]
     query = "&".join(f"account_id={account_id}" for account_id in [*ids, ids[0]])
     body = check_pdf(coordinator.get(f"{API}/cards.pdf?{query}"), "goldbean-cards")
-    assert qr_codes_in_pdf(body) == [codes[:8], codes[8:]]  # the repeated id printed once
+    # fronts and backs: the repeated id printed once
+    assert qr_codes_in_pdf(body) == [codes[:8], [], codes[8:], []]
     text = pdf_text(body)
     for name, code in zip(names, codes, strict=True):
-        assert name in text and grouped(code) in text
+        assert name not in text and grouped(code) in text
 
 
 CARD_PATHS = ("accounts/{id}/card.pdf", "cards.pdf?account_id={id}")

@@ -163,7 +163,13 @@ def test_a_terminal_token_authenticates_as_its_merchant(admin, anonymous, commun
     made = admin.post(f"{MERCHANTS}/{shop}/terminals", json={"label": "till 1"})
     assert made.status_code == 201
     body = made.get_json()
-    assert set(body) == {"terminal_id", "token", "expires_at"}
+    assert set(body) == {
+        "terminal_id",
+        "token",
+        "expires_at",
+        "pairing_code",
+        "pairing_expires_at",
+    }
     assert body["terminal_id"] and body["token"]
 
     terminal = {"Authorization": f"Bearer {body['token']}"}

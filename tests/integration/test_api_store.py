@@ -55,6 +55,7 @@ def test_creating_the_tables_twice_is_harmless_and_the_store_answers_a_ping(stor
         "gb_users",
         "gb_tokens",
         "gb_terminals",
+        "gb_terminal_pairings",
         "gb_idempotency",
         "gb_login_failures",
         "gb_login_attempts",

@@ -254,3 +254,12 @@ def test_explicit_payment_code_keys_make_the_last_one_current_and_keep_the_other
 def test_payment_code_keys_may_be_given_as_a_list_in_config() -> None:
     settings = load({"GOLDBEAN_SECRET_KEY": SECRET}, {"payment_code_keys": [KEY_B, KEY_A]})
     assert settings.keyring().current == 1
+
+
+def test_the_community_hotline_is_set_by_the_environment_and_the_demo_has_one() -> None:
+    assert load({"GOLDBEAN_SECRET_KEY": SECRET}).community_hotline is None
+    env = {"GOLDBEAN_SECRET_KEY": SECRET, "GOLDBEAN_COMMUNITY_HOTLINE": " 0871-6512  3456 "}
+    assert load(env).community_hotline == "0871-6512 3456"
+    assert load({"GOLDBEAN_DEMO": "1"}).community_hotline  # printed on the demo's cards
+    with pytest.raises(SettingsError, match="GOLDBEAN_COMMUNITY_HOTLINE"):
+        load({"GOLDBEAN_SECRET_KEY": SECRET, "GOLDBEAN_COMMUNITY_HOTLINE": "1" * 41})

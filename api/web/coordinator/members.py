@@ -11,7 +11,7 @@ from api.auth import USERNAME
 from api.context import auth_of, ledger_of, reading
 from api.errors import ApiProblem
 from api.files import download
-from api.members import add_owner, printed_card
+from api.members import add_owner, card_back, card_holder, printed_card
 from api.web.checks import name_or_refusal, password_refusal
 from api.web.common import ROLE_NAMES
 from api.web.coordinator.shared import (
@@ -42,7 +42,7 @@ from api.web.support import (
 )
 from ledger.errors import LedgerError, NotFound
 from ledger.views import CardView
-from merchant_pos.printing import cards_pdf
+from merchant_pos.printing import CardHolder, PrintedCard, card_holders_pdf, cards_pdf
 from projections import queries
 
 bp = Blueprint("coord_members", __name__)
@@ -137,20 +137,40 @@ def _member(account_id: str):
 def member_cards_pdf() -> Any:
     """The current cards of the beneficiaries given (``?account_id=`` repeated), or of every
     beneficiary who has one, on A4 sheets to print and cut (as GET /api/v1/cards.pdf)."""
-    given = [a for a in dict.fromkeys(request.args.getlist("account_id")) if a]
-    if given:
-        cards = [printed_card(account_id)[0] for account_id in given]
-    else:
-        cards = []
-        for row in choices("beneficiary"):
-            try:
-                cards.append(printed_card(row["id"])[0])
-            except NotFound:  # no card yet
-                continue
-    if not cards:
+    holders = _holders()
+    if not holders:
         flash(_("No beneficiary has a card yet."), "error")
         return back("/staff/members?kind=beneficiary")
-    return download(cards_pdf(cards), "application/pdf", "goldbean-cards.pdf")
+    cards = [PrintedCard(holder.code) for holder in holders]
+    return download(cards_pdf(cards, card_back()), "application/pdf", "goldbean-cards.pdf")
+
+
+@bp.get("/staff/members/card-holders.pdf")
+@page(COORDINATOR)
+def member_card_holders_pdf() -> Any:
+    """The coordinator's sheet for handing out the cards of ``cards.pdf`` (the same
+    ``?account_id=`` choice, in the same order): which card, by its number's last digits,
+    is whose. The cards carry no names; this sheet is not to be given out."""
+    holders = _holders()
+    if not holders:
+        flash(_("No beneficiary has a card yet."), "error")
+        return back("/staff/members?kind=beneficiary")
+    return download(card_holders_pdf(holders), "application/pdf", "goldbean-card-holders.pdf")
+
+
+def _holders() -> list[CardHolder]:
+    """The holders of the cards asked for (``?account_id=`` repeated), or of every
+    beneficiary who has a card."""
+    given = [a for a in dict.fromkeys(request.args.getlist("account_id")) if a]
+    if given:
+        return [card_holder(account_id) for account_id in given]
+    holders = []
+    for row in choices("beneficiary"):
+        try:
+            holders.append(card_holder(row["id"]))
+        except NotFound:  # no card yet
+            continue
+    return holders
 
 
 @bp.get("/staff/members/<account_id>")
@@ -244,7 +264,9 @@ def issue_card(account_id: str) -> Any:
 def member_card_pdf(account_id: str) -> Any:
     """A beneficiary's current card to print (again), as GET /api/v1/accounts/{id}/card.pdf."""
     card, number = printed_card(account_id)
-    return download(cards_pdf([card]), "application/pdf", f"goldbean-card-{number}.pdf")
+    return download(
+        cards_pdf([card], card_back()), "application/pdf", f"goldbean-card-{number}.pdf"
+    )
 
 
 @bp.post("/staff/members/<account_id>/unlock")
