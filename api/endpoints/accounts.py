@@ -210,7 +210,7 @@ class Accounts(MethodView):
         end = start + len(page)
         items = []
         for member in page:
-            item = {
+            item: dict[str, object] = {
                 "id": member.id,
                 "kind": member.kind,
                 "display_name": member.display_name,
