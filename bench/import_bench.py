@@ -252,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
             url = f"sqlite:///{Path(tmp) / (path.stem + '.sqlite3')}"
             results.append(bench_one("SQLite", url, name, path, args.members))
             print(
-                f"SQLite     {name:8} {results[-1].first_s:6.2f} s, again {results[-1].second_s:6.2f} s"
+                f"SQLite     {name:8} {results[-1].first_s:6.2f} s, "
+                f"again {results[-1].second_s:6.2f} s"
             )
         if not args.no_postgres:
             pg = os.environ.get("GOLDBEAN_BENCH_POSTGRES_URL", DEFAULT_PG_URL)
