@@ -72,4 +72,14 @@ def test_a_coordinator_imports_a_roster_once(site, open_as, axe, tmp_path):
     coordinator.get_by_role("button", name="导入", exact=True).click()
     expect(flash_ok(coordinator)).to_have_text("没有变化：文件里的人都已登记。")
     assert coordinator.locator("#member-list tbody tr").count() == 3  # and 李伟 from before
+
+    # The imported record on the member's page, where it can be corrected.
+    coordinator.get_by_role("link", name="周奶奶").click()
+    expect(coordinator.get_by_role("heading", level=1)).to_have_text("周奶奶")
+    record = coordinator.locator("#record-form")
+    expect(record.get_by_label("楼栋")).to_have_value("5栋")
+    guardian = record.get_by_role("group", name="监护人或联系人")
+    expect(guardian.get_by_label("姓名")).to_have_value("周明")
+    expect(guardian.get_by_label("手机")).to_have_value("13933334444")
+    axe.check(coordinator)
     axe.assert_clean()
