@@ -168,3 +168,15 @@ def test_the_member_record_is_edited_with_errors_beside_the_fields(app, auth, co
     seen = officer.get(page).get_data(as_text=True)
     assert "赵六" in seen and "13812345678" not in seen and "record-form" not in seen
     assert "13812345678" not in officer.get("/staff/members").get_data(as_text=True)
+
+
+def test_a_roster_of_a_thousand_lines_is_taken_though_other_forms_are_small(coordinator):
+    lines = [HEADER] + [
+        f"成员{n},志愿者,138{n:08d},{n % 40}栋,第{n % 8}网格,巾帼志愿队,," for n in range(1500)
+    ]
+    data = ("\n".join(lines) + "\n").encode("gbk")
+    assert len(data) > 64 * 1024  # more than any other form may send
+    preview = upload(coordinator, data)
+    assert preview.status_code == 200 and count(preview, "create") == 1500
+    too_big = coordinator.post("/staff/members", data={"display_name": "x" * 70_000})
+    assert too_big.status_code == 413
