@@ -250,8 +250,13 @@ def _request_logging(app: Flask) -> None:
         g.started = time.perf_counter()
         # Refuse an oversized body before routing or reading it (Flask alone checks the
         # limit only when a view reads the body).
-        if (request.content_length or 0) > MAX_BODY_BYTES:
-            raise RequestEntityTooLarge(f"a request body may be at most {MAX_BODY_BYTES} bytes")
+        # A view that takes a file upload names its own limit (``upload_limit``).
+        view = app.view_functions.get(request.endpoint or "")
+        limit = getattr(view, "upload_limit", None) or MAX_BODY_BYTES
+        if limit != MAX_BODY_BYTES:
+            request.max_content_length = request.max_form_memory_size = limit
+        if (request.content_length or 0) > limit:
+            raise RequestEntityTooLarge(f"a request body may be at most {limit} bytes")
         if request.is_json and request.content_length:
             check_json_body(parsed_json_body())
 

@@ -11,6 +11,8 @@
                                                     the audit chain and the reports' check
     goldbean people erase ACCOUNT_ID --requested-by NAME --approved-by NAME
                                                     erase a person's personal data
+    goldbean people import FILE [--valid-rows-only] [--dry-run] | export FILE
+                                                    the roster (api/cli_people.py)
     goldbean --version
 
 Settings come from api/settings.py (defaults < ``GOLDBEAN_*`` environment < options given
@@ -30,6 +32,7 @@ from pathlib import Path
 
 from eventsourcing.persistence import PersistenceError
 
+from api import cli_people
 from api.cli_projections import add_commands
 from api.cli_support import CliError, database_errors, load_settings, one_line
 from api.demo_mark import NotADemoDatabase, claim_for_demo
@@ -129,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--threads", type=int, default=4, help="threads per worker (4)")
     serve.set_defaults(handler=serve_command)
 
-    people = commands.add_parser("people", help="personal data kept beside the log")
+    people = commands.add_parser("people", help="the roster, and personal data kept beside the log")
     people_commands = people.add_subparsers(dest="people_command", metavar="COMMAND", required=True)
     erase = people_commands.add_parser(
         "erase",
@@ -144,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     erase.add_argument("--requested-by", required=True, metavar="NAME", help="who asked")
     erase.add_argument("--approved-by", required=True, metavar="NAME", help="who approves")
     erase.set_defaults(handler=people_erase)
+    cli_people.add_commands(people_commands, common)
 
     add_commands(commands, common)
     return parser

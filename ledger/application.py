@@ -14,6 +14,7 @@ from ledger.commands_awards import AwardCommands
 from ledger.commands_fund import FundCommands
 from ledger.commands_giving import GivingCommands
 from ledger.commands_payments import PaymentCommands
+from ledger.commands_people import PeopleCommands
 from ledger.credit_history import CreditQueries
 
 
@@ -24,6 +25,7 @@ class Ledger(
     GivingCommands,
     FundCommands,
     CreditQueries,
+    PeopleCommands,
 ):
     """Goldbean's ledger application. Construct it with ledger.persistence.open_ledger()."""
 

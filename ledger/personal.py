@@ -8,7 +8,9 @@ here, keyed by the subject's id (an account, a donation, an activity):
 * ``donor`` of a donation (a named donor's name is published in the report, from here;
   an anonymous donor's name is never shown);
 * ``card_number`` and ``pin`` (a peppered, slow verifier) of a beneficiary's card;
-* ``checkin_code`` of an activity.
+* ``checkin_code`` of an activity;
+* a member's record beyond the name (ledger/people.py): ``phone``, ``building``, ``grid``,
+  ``teams``, ``guardian``, ``guardian_phone`` and ``note``.
 
 The log refers to secrets only by keyed digests (:meth:`PersonalData.digest`, an HMAC
 under a key that is generated once per database and kept in ``gb_ledger_keys``), so a
@@ -34,14 +36,21 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
+from ledger.people import RECORD_FIELDS
+
 #: what a subject's data may hold (anything else is a programming error)
-FIELDS = frozenset({"display_name", "number", "donor", "card_number", "pin", "checkin_code"})
+FIELDS = frozenset(
+    {"display_name", "number", "donor", "card_number", "pin", "checkin_code", *RECORD_FIELDS}
+)
 KEY_NAME = "lookup"
 
 
 class PersonalData(Protocol):
     def put(self, subject_id: str, values: Mapping[str, str | None]) -> None:
         """Set these fields of ``subject_id`` (None removes a field); others are kept."""
+
+    def put_many(self, items: Mapping[str, Mapping[str, str | None]]) -> None:
+        """:meth:`put` for several subjects at once (one transaction where there is one)."""
 
     def get(self, subject_id: str) -> dict[str, str]:
         """The subject's fields ({} when none, or erased)."""
@@ -51,6 +60,9 @@ class PersonalData(Protocol):
 
     def erased(self, subject_id: str) -> bool:
         """True once the subject's data was erased."""
+
+    def erased_among(self, subject_ids: Iterable[str]) -> set[str]:
+        """Which of these subjects' data was erased."""
 
     def erase(self, subject_id: str) -> None:
         """Delete every field of the subject and remember that it was erased."""
@@ -80,15 +92,20 @@ class MemoryPersonalData:
         self._lock = threading.Lock()
 
     def put(self, subject_id: str, values: Mapping[str, str | None]) -> None:
-        _check(values)
+        self.put_many({subject_id: values})
+
+    def put_many(self, items: Mapping[str, Mapping[str, str | None]]) -> None:
+        for values in items.values():
+            _check(values)
         with self._lock:
-            found = self._data.setdefault(subject_id, {})
-            for name, value in values.items():
-                if value is None:
-                    found.pop(name, None)
-                else:
-                    found[name] = value
-            self._erased.discard(subject_id)
+            for subject_id, values in items.items():
+                found = self._data.setdefault(subject_id, {})
+                for name, value in values.items():
+                    if value is None:
+                        found.pop(name, None)
+                    else:
+                        found[name] = value
+                self._erased.discard(subject_id)
 
     def get(self, subject_id: str) -> dict[str, str]:
         with self._lock:
@@ -101,6 +118,10 @@ class MemoryPersonalData:
     def erased(self, subject_id: str) -> bool:
         with self._lock:
             return subject_id in self._erased
+
+    def erased_among(self, subject_ids: Iterable[str]) -> set[str]:
+        with self._lock:
+            return set(subject_ids) & self._erased
 
     def erase(self, subject_id: str) -> None:
         with self._lock:
@@ -158,23 +179,31 @@ class SqlPersonalData:
         return json.loads(data), bool(erased)
 
     def put(self, subject_id: str, values: Mapping[str, str | None]) -> None:
-        _check(values)
+        self.put_many({subject_id: values})
+
+    def put_many(self, items: Mapping[str, Mapping[str, str | None]]) -> None:
+        for values in items.values():
+            _check(values)
         with self.datastore.transaction(commit=True) as cursor:
-            found = self._read(cursor, subject_id)
-            data = dict(found[0]) if found else {}
-            for name, value in values.items():
-                if value is None:
-                    data.pop(name, None)
-                else:
-                    data[name] = value
-            cursor.execute(
-                self._sql(
-                    f"INSERT INTO {self.table} (subject_id, data, erased) VALUES (?, ?, ?) "
-                    "ON CONFLICT (subject_id) DO UPDATE SET data = excluded.data, "
-                    "erased = excluded.erased"
-                ),
-                (subject_id, json.dumps(data, ensure_ascii=False), False),
-            )
+            rows = []
+            for subject_id, values in items.items():
+                found = self._read(cursor, subject_id)
+                data = dict(found[0]) if found else {}
+                for name, value in values.items():
+                    if value is None:
+                        data.pop(name, None)
+                    else:
+                        data[name] = value
+                rows.append((subject_id, json.dumps(data, ensure_ascii=False), False))
+            if rows:
+                cursor.executemany(
+                    self._sql(
+                        f"INSERT INTO {self.table} (subject_id, data, erased) VALUES (?, ?, ?) "
+                        "ON CONFLICT (subject_id) DO UPDATE SET data = excluded.data, "
+                        "erased = excluded.erased"
+                    ),
+                    rows,
+                )
 
     def get(self, subject_id: str) -> dict[str, str]:
         with self.datastore.transaction(commit=False) as cursor:
@@ -205,6 +234,25 @@ class SqlPersonalData:
         with self.datastore.transaction(commit=False) as cursor:
             found = self._read(cursor, subject_id)
         return bool(found and found[1])
+
+    def erased_among(self, subject_ids: Iterable[str]) -> set[str]:
+        wanted = sorted(set(subject_ids))
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ", ".join(self._param for _ in chunk)
+            with self.datastore.transaction(commit=False) as cursor:
+                cursor.execute(
+                    f"SELECT subject_id, erased FROM {self.table} WHERE subject_id IN ({marks})",
+                    tuple(chunk),
+                )
+                for row in cursor.fetchall():
+                    subject, erased = (
+                        (row["subject_id"], row["erased"]) if isinstance(row, dict) else tuple(row)
+                    )
+                    if erased:
+                        found.add(subject)
+        return found
 
     def erase(self, subject_id: str) -> None:
         with self.datastore.transaction(commit=True) as cursor:

@@ -25,6 +25,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from api import roster
 from api.auth import USERNAME
 from api.context import auth_of, ledger_of, reading
 from api.errors import ApiProblem
@@ -76,6 +77,48 @@ class AccountOut(Schema):
     kind = fields.String(required=True)
     display_name = fields.String(required=True)
     balance = fields.Integer(required=True)
+
+
+#: who searches the members (SPEC §11); who of them sees their phones and records
+SEARCHERS = ("coordinator", "admin", "auditor")
+RECORD_READERS = ("coordinator", "admin")
+
+
+class AccountsQuery(Schema):
+    kind = fields.String(validate=validate.OneOf(PEOPLE))
+    q = fields.String(
+        validate=[validate.Length(min=1, max=120), plain_text, encodable],
+        metadata={
+            "description": "part of a name, 3 or more digits of a phone or account "
+            "number, or a whole account id"
+        },
+    )
+    team = fields.String(
+        validate=[validate.Length(min=1, max=40), plain_text, encodable],
+        metadata={"description": "a team's name: its members only"},
+    )
+    grid = fields.String(
+        validate=[validate.Length(min=1, max=40), plain_text, encodable],
+        metadata={"description": "a grid's name: the members in it only"},
+    )
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = page_cursor(r"^[1-9][0-9]{0,8}$")
+
+
+class FoundAccount(Schema):
+    id = fields.String(required=True)
+    kind = fields.String(required=True)
+    display_name = fields.String(required=True)
+    number = fields.String(required=True, allow_none=True)
+    phone = fields.String(metadata={"description": "coordinators and admins only"})
+    building = fields.String(metadata={"description": "coordinators and admins only"})
+    grid = fields.String(metadata={"description": "coordinators and admins only"})
+    teams = fields.List(fields.String(), metadata={"description": "coordinators and admins only"})
+
+
+class FoundAccounts(Schema):
+    items = fields.List(fields.Nested(FoundAccount), required=True)
+    next_cursor = fields.String(required=True, allow_none=True)
 
 
 class LeaderboardChoice(Schema):
@@ -144,6 +187,45 @@ class UnlockedCard(Schema):
 
 @blp.route("/accounts")
 class Accounts(MethodView):
+    @requires(*SEARCHERS)
+    @blp.arguments(AccountsQuery, location="query")
+    @blp.response(200, FoundAccounts)
+    def get(self, query):
+        """Find volunteers and beneficiaries by name, phone or account number (``q``), of a
+        ``kind``, a ``team`` or a ``grid``, by name, ``limit`` at a time; pass
+        ``next_cursor`` back as ``cursor`` for the next ones (null: there are no more).
+        Coordinators and admins also see each one's phone, building, grid and teams; an
+        auditor sees names and numbers only, and finds by name or number only."""
+        private = caller().role in RECORD_READERS
+        if not private and ("team" in query or "grid" in query):
+            raise ApiProblem(
+                403, "forbidden", "only coordinators and admins find members by team or grid"
+            )
+        members = roster.directory(ledger_of(), reading, query.get("kind"))
+        found = roster.search(
+            members, query.get("q"), query.get("team"), query.get("grid"), by_phone=private
+        )
+        start = int(query.get("cursor", 0))
+        page = found[start : start + query["limit"]]
+        end = start + len(page)
+        items = []
+        for member in page:
+            item: dict[str, object] = {
+                "id": member.id,
+                "kind": member.kind,
+                "display_name": member.display_name,
+                "number": member.number or None,
+            }
+            if private:
+                item |= {
+                    "phone": member.record.phone,
+                    "building": member.record.building,
+                    "grid": member.record.grid,
+                    "teams": list(member.record.teams),
+                }
+            items.append(item)
+        return {"items": items, "next_cursor": str(end) if end < len(found) else None}
+
     @idempotent
     @requires("coordinator", "admin")
     @blp.arguments(NewAccount)

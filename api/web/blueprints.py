@@ -36,7 +36,7 @@ from api.web import (
     shop,
     site,
 )
-from api.web.coordinator import activities, beans, incidents, members
+from api.web.coordinator import activities, beans, incidents, members, roster
 from api.web.i18n import DEFAULT_LOCALE, TRANSLATIONS, compile_catalogs, select_locale
 from api.web.session import SessionInterface
 from api.web.support import FILTERS, new_form_key
@@ -53,6 +53,7 @@ PAGES = (
     incidents.bp,
     activities.bp,
     members.bp,
+    roster.bp,
     beans.bp,
     fund_pages.bp,
     fund_payments.bp,

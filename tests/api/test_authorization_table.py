@@ -93,6 +93,13 @@ RULES: tuple[Rule, ...] = (
         allow("coordinator", "admin"),
         body={"kind": "volunteer", "display_name": "Sun Li"},
     ),
+    Rule(
+        "GET",
+        f"{A}/accounts",
+        allow("coordinator", "admin", "auditor"),
+        query={"q": "a", "kind": "volunteer"},
+        note="phones, buildings, grids and teams are shown to coordinators and admins only",
+    ),
     Rule("GET", f"{A}/accounts/{{account_id}}", OWN_ACCOUNT),
     Rule(
         "PATCH",

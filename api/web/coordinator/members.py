@@ -1,4 +1,6 @@
-"""The coordinator's pages: members: registering, finding, cards and PIN locks."""
+"""The coordinator's pages: members: registering, finding (by name, phone or number, team
+and grid), their records (phone, building, grid, teams, guardian, note), cards and PIN
+locks. The roster's import and export: api/web/coordinator/roster.py."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, render_template, request
 from flask_babel import gettext as _
 
+from api import roster
 from api.auth import USERNAME
 from api.context import auth_of, ledger_of, reading
 from api.errors import ApiProblem
@@ -41,6 +44,7 @@ from api.web.support import (
     who,
 )
 from ledger.errors import LedgerError, NotFound
+from ledger.people import MAX_LABEL, MAX_NAME, MAX_NOTE, MAX_TEAMS, TEAM_JOIN, check_record
 from ledger.views import CardView
 from merchant_pos.printing import CardHolder, PrintedCard, card_holders_pdf, cards_pdf
 from projections import queries
@@ -53,22 +57,33 @@ bp = Blueprint("coord_members", __name__)
 @bp.get("/staff/members")
 @page(*STAFF)
 def members() -> Any:
-    """Find members (``q``: part of a name, ``kind``) and (coordinator, admin) register one."""
+    """Find members (``q``: part of a name, digits of a phone or account number; ``kind``;
+    ``team`` and ``grid``) and (coordinator, admin) register one. Phones and records are
+    shown to coordinators and admins only (as GET /api/v1/accounts)."""
+    private = who().role in REGISTRARS
     search = request.args.get("q", "").strip()[:120]
     kind = request.args.get("kind") or None
     if kind not in PEOPLE:
         kind = None
-    with reading() as conn:
-        rows = queries.members(conn, kind, search or None, MAX_MEMBERS)
+    team = request.args.get("team", "").strip()[:MAX_LABEL] if private else ""
+    grid = request.args.get("grid", "").strip()[:MAX_LABEL] if private else ""
+    everyone = roster.directory(ledger_of(), reading, kind)
+    found = roster.search(everyone, search, team, grid, by_phone=private)
+    teams, grids = roster.labels(everyone) if private else ([], [])
     return render_template(
         "web_coord_members.html",
-        members=rows,
+        members=found[:MAX_MEMBERS],
         search=search,
         kind=kind,
+        team=team,
+        grid=grid,
+        teams=teams,
+        grids=grids,
+        private=private,
         kind_names=ROLE_NAMES,
         can_register=who().role in REGISTRARS,
         can_print=is_coordinator(),
-        limited=len(rows) >= MAX_MEMBERS,
+        limited=len(found) > MAX_MEMBERS,
     )
 
 
@@ -176,8 +191,16 @@ def _holders() -> list[CardHolder]:
 @bp.get("/staff/members/<account_id>")
 @page(*STAFF)
 def member(account_id: str) -> Any:
-    """A member: balance, latest entries and (beneficiaries) the card."""
+    """A member: balance, latest entries, (coordinators, admins) the record, and
+    (beneficiaries) the card."""
     found = _member(account_id)
+    form = None
+    if who().role in REGISTRARS and not found.erased:
+        form = _record_form(ledger_of().get_member_record(found.id))
+    return _member_page(found, form, {})
+
+
+def _member_page(found: Any, form: dict[str, str] | None, errors: dict[str, str]) -> str:
     card = None
     if found.kind == "beneficiary":
         status = ledger_of().get_card(found.id)
@@ -201,7 +224,53 @@ def member(account_id: str) -> Any:
         can_act=is_coordinator(),
         can_erase=who().role in ERASERS,
         me=who().username,
+        record=form,
+        errors=errors,
+        limits={"label": MAX_LABEL, "name": MAX_NAME, "note": MAX_NOTE},
     )
+
+
+RECORD_FORM = ("phone", "building", "grid", "teams", "guardian", "guardian_phone", "note")
+
+
+def _record_form(record: Any) -> dict[str, str]:
+    values = {name: getattr(record, name) for name in RECORD_FORM}
+    values["teams"] = TEAM_JOIN.join(record.teams)
+    return values
+
+
+def _record_problem(field: str, word: str) -> str:
+    """Why a field of the record was refused, in the reader's language."""
+    if word == "phone":
+        return _("Enter a mobile number of 11 digits, or a landline with its area code.")
+    if word == "too_many_teams":
+        return _("At most %(num)d teams.", num=MAX_TEAMS)
+    if word == "too_long":
+        limit = {"guardian": MAX_NAME, "note": MAX_NOTE}.get(field, MAX_LABEL)
+        return _("At most %(num)d characters.", num=limit)
+    return _(
+        "This may not contain control characters or invisible characters "
+        "(zero-width characters or text-direction marks)."
+    )
+
+
+@bp.post("/staff/members/<account_id>/record")
+@page(*REGISTRARS)
+def save_record(account_id: str) -> Any:
+    """Keep a member's phone, building, grid, teams, guardian and note (personal data: in
+    the personal-data store, never in the log); the form again, as typed, with each
+    field's problem beside it."""
+    found = _member(account_id)
+    typed = {name: text(name)[:1000] for name in RECORD_FORM}
+    record, problems = check_record(typed)
+    if problems:
+        flash(_("The record was not saved. Check the marked fields."), "error")
+        errors = {name: _record_problem(name, word) for name, word in problems.items()}
+        return _member_page(found, typed, errors), 422
+    if attempt(lambda: ledger_of().set_member_record(found.id, record)) is None:
+        return back(f"/staff/members/{found.id}")
+    flash(_("The record of %(name)s was saved.", name=found.display_name), "ok")
+    return back(f"/staff/members/{found.id}")
 
 
 @bp.post("/staff/members/<account_id>/erase")
