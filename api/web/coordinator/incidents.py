@@ -162,7 +162,8 @@ def incident(incident_id: str) -> Any:
     found = ledger_of().get_incident(incident_id)
     people = [found.reporter_id, *found.handler_ids]
     volunteers: list[dict[str, Any]] = []
-    search, originals = {"q": "", "place": ""}, []
+    search: dict[str, str] = {"q": "", "place": ""}
+    originals: list[dict[str, Any]] = []
     if is_coordinator() and found.status == SUBMITTED:
         search, originals = _similar(found)
     with reading() as conn:
