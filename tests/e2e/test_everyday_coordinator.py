@@ -153,9 +153,11 @@ def test_the_queue_opens_on_today_s_urgent_report_and_filters_survive_paging(
     assert office.calm_today == next(r["id"] for r in waiting if not r["urgent"])
 
     # the last page holds the verified ones; nothing resolved or rejected anywhere
-    seen = [r["id"] for r in shown]
+    seen, number = [r["id"] for r in shown], 1
     while page.locator("#incidents-next").count():
         page.locator("#incidents-next").click()
+        number += 1
+        expect(page.locator("#incident-queue caption")).to_contain_text(f"第 {number} 页")
         seen += [r["id"] for r in rows(page)]
     assert set(seen) == actionable and len(seen) == len(actionable)
     assert rows(page)[-1]["status"] == "verified"
@@ -170,7 +172,7 @@ def test_the_queue_opens_on_today_s_urgent_report_and_filters_survive_paging(
     assert len(first) == 50 and {r["status"] for r in first} == {"resolved"}
     axe.check(page)
     page.locator("#incidents-next").click()
-    expect(page).to_have_url(re.compile(r"status=resolved"))
+    expect(page).to_have_url(re.compile(r"status=resolved.*page=2"))
     expect(page.get_by_label("状态")).to_have_value("resolved")
     rest = rows(page)
     assert {r["id"] for r in first + rest} == resolved
@@ -180,6 +182,7 @@ def test_the_queue_opens_on_today_s_urgent_report_and_filters_survive_paging(
     page.get_by_label("类别").select_option("fire")
     page.get_by_label("紧急程度").select_option("1")
     page.get_by_role("button", name="筛选").click()
+    expect(page).to_have_url(re.compile(r"kind=fire&urgent=1"))
     found = rows(page)
     assert found and all(r["urgent"] and "火情" in r["text"] for r in found)
 
@@ -190,6 +193,7 @@ def test_the_queue_opens_on_today_s_urgent_report_and_filters_survive_paging(
     page.get_by_label("报告日期从").fill(some_day)
     page.get_by_label("报告日期到").fill(some_day)
     page.get_by_role("button", name="筛选").click()
+    expect(page).to_have_url(re.compile(f"from={some_day}&to={some_day}"))
     assert {r["id"] for r in rows(page)} == office.ids(day=some_day)
     expect(page.get_by_label("报告日期从")).to_have_value(some_day)
 
@@ -197,8 +201,10 @@ def test_the_queue_opens_on_today_s_urgent_report_and_filters_survive_paging(
     go(page, site, "/staff/incidents", "事件队列")
     page.get_by_label("描述或地点中的词").fill("菜市场")
     page.get_by_role("button", name="筛选").click()
+    expect(page).to_have_url(re.compile(r"q="))
     assert {r["id"] for r in rows(page)} == {office.lamp, office.calm_today}
     page.get_by_role("link", name="清除筛选").click()
+    expect(page).to_have_url(f"{site.url}/staff/incidents")
     assert rows(page)[0]["id"] == office.urgent_today
     axe.assert_clean()
 
