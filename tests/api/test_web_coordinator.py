@@ -598,3 +598,27 @@ def test_erasing_a_member_takes_an_admin_s_request_and_a_second_person(
     after = page_text(coordinator.get(page))
     assert "赵秀英" not in after and "（个人信息已删除）" in after
     assert 'id="erase-form"' not in after
+
+
+def test_the_queue_s_filters_take_odd_values_without_failing(coordinator, community, ledger):
+    """Days out of range, pages past the end, wildcards and long words: the queue answers,
+    ignoring what makes no sense, and a % or _ in the words is a plain character."""
+    li = community.volunteer("李伟")
+    ledger.submit_incident(li, "fire", "厨房冒烟 100%", location="5栋")
+    ledger.submit_incident(li, "fire", "厨房冒烟 1000", location="5栋")
+    odd = (
+        "from=0001-01-01&to=9999-12-31",
+        "from=2026-13-01&to=abc",
+        "page=0",
+        "page=99999999999999999999",
+        "status=%00&kind=fire%27&urgent=2",
+        "q=" + "x" * 5000,
+    )
+    for query in odd:
+        answer = coordinator.get("/staff/incidents?" + query)
+        assert answer.status_code == 200, query
+    assert "1 件事件" in page_text(coordinator.get("/staff/incidents?q=0%25"))
+    assert "2 件事件" in page_text(
+        coordinator.get("/staff/incidents?q=%E5%8E%A8%E6%88%BF+5%E6%A0%8B")
+    )
+    assert "没有符合这些筛选条件的事件" in page_text(coordinator.get("/staff/incidents?q=_0"))

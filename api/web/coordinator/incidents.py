@@ -49,6 +49,7 @@ ACTIONABLE = (SUBMITTED, VERIFIED)
 #: how far back the "duplicate of" search looks, and how many it shows
 SIMILAR_DAYS, SIMILAR_SHOWN = 60, 20
 MAX_WORDS = 5
+FIRST_YEAR, LAST_YEAR = 2000, 2999
 
 
 def _words(raw: str) -> tuple[str, ...]:
@@ -56,10 +57,13 @@ def _words(raw: str) -> tuple[str, ...]:
 
 
 def _day(raw: str) -> date | None:
+    """A day of the filter (YYYY-MM-DD), or None for anything else or a day outside the
+    years a report can have (the first and the last day of the calendar overflow)."""
     try:
-        return date.fromisoformat(raw.strip()) if raw.strip() else None
+        day = date.fromisoformat(raw.strip()) if raw.strip() else None
     except ValueError:
         return None
+    return day if day is not None and FIRST_YEAR <= day.year <= LAST_YEAR else None
 
 
 def _queue_filter() -> tuple[dict[str, str], queries.IncidentFilter]:
