@@ -7,11 +7,12 @@ Figures are defined in docs/REPORTS.md.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Select, and_, func, or_, select
+from sqlalchemy import Connection, Select, and_, case, func, or_, select
 
 from ledger import money
 from ledger.money import cash_fen, rebate_fen
@@ -102,10 +103,72 @@ def incident_count(conn: Connection, status: str | None) -> int:
     return conn.execute(query).scalar_one()
 
 
-def recent_incidents(conn: Connection, limit: int, besides: str) -> list[dict[str, Any]]:
-    """The ``limit`` incidents reported last, but ``besides``; newest first."""
+@dataclass(frozen=True)
+class IncidentFilter:
+    """Which incidents a coordinator's list shows (every field optional)."""
+
+    statuses: tuple[str, ...] | None = None  # None: every status
+    category: str | None = None
+    urgent: bool | None = None
+    since: datetime | None = None  # reported at or after
+    until: datetime | None = None  # reported before
+    words: tuple[str, ...] = ()  # each in the description or the location
+    place: tuple[str, ...] = ()  # each in the location
+    besides: str | None = None  # not this incident
+
+
+def _contains(column: Any, word: str) -> Any:
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(f"%{escaped}%", escape="\\")
+
+
+def _incident_where(query: Select, given: IncidentFilter) -> Select:
     i = t.incidents.c
-    query = select(t.incidents).where(i.id != besides).order_by(i.position.desc()).limit(limit)
+    if given.statuses is not None:
+        query = query.where(i.status.in_(given.statuses))
+    if given.category is not None:
+        query = query.where(i.category == given.category)
+    if given.urgent is not None:
+        query = query.where(i.urgent.is_(given.urgent))
+    if given.since is not None:
+        query = query.where(i.at >= given.since)
+    if given.until is not None:
+        query = query.where(i.at < given.until)
+    for word in given.words:
+        query = query.where(or_(_contains(i.description, word), _contains(i.location, word)))
+    for word in given.place:
+        query = query.where(_contains(i.location, word))
+    if given.besides is not None:
+        query = query.where(i.id != given.besides)
+    return query
+
+
+def incident_queue(
+    conn: Connection, given: IncidentFilter, limit: int, offset: int = 0
+) -> tuple[list[dict[str, Any]], bool]:
+    """The coordinator's queue: what needs action first (waiting for verification before
+    the rest), urgent before calm, newest first; ``limit`` from ``offset``, and whether
+    more follow."""
+    i = t.incidents.c
+    waiting = case((i.status == "submitted", 0), else_=1)
+    query = _incident_where(select(t.incidents), given).order_by(
+        waiting, i.urgent.desc(), i.position.desc()
+    )
+    rows = [dict(r._mapping) for r in conn.execute(query.offset(offset).limit(limit + 1))]
+    return rows[:limit], len(rows) > limit
+
+
+def incident_queue_count(conn: Connection, given: IncidentFilter) -> int:
+    """How many incidents :func:`incident_queue` finds in all."""
+    query = _incident_where(select(func.count()).select_from(t.incidents), given)
+    return conn.execute(query).scalar_one()
+
+
+def similar_incidents(conn: Connection, given: IncidentFilter, limit: int) -> list[dict[str, Any]]:
+    """The incidents ``given`` finds, newest first (at most ``limit``): the "duplicate of"
+    search."""
+    i = t.incidents.c
+    query = _incident_where(select(t.incidents), given).order_by(i.position.desc()).limit(limit)
     return [dict(r._mapping) for r in conn.execute(query)]
 
 

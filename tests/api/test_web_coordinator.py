@@ -138,23 +138,25 @@ SETUP = Actor("setup-coordinator")
 
 
 def test_a_long_queue_comes_in_pages_of_fifty(coordinator, community, ledger):
-    """53 waiting incidents, the last one urgent: the first page shows it first and 49
-    others and counts all 53; the next page, kept to the status filter, shows the rest."""
+    """53 waiting incidents, the last one urgent: the first page shows it first and the 49
+    newest others and counts all 53; the next page, kept to the status filter, shows the
+    three oldest."""
     li = community.volunteer("李伟")
     for n in range(53):
         ledger.submit_incident(li, "other", f"第{n}号报告", urgent=n == 52)
     ledger.verify_incident(ledger.submit_incident(li, "other", "已核实的报告").id, SETUP)
     first = page_text(coordinator.get("/staff/incidents?status=submitted"))
     assert "53 件事件" in first and first.count('class="incident') == 50
-    assert first.index("第52号报告") < first.index("第0号报告") and "第49号报告" not in first
+    assert first.index("第52号报告") < first.index("第51号报告") < first.index("第3号报告")
+    assert "第2号报告" not in first
     assert 'id="incidents-first"' not in first
     found = re.search(r'href="([^"]+)" id="incidents-next"', first)
     assert found is not None
     rest = page_text(coordinator.get(html_module.unescape(found[1])))
     assert rest.count('class="incident') == 3 and "已核实的报告" not in rest
-    assert all(f"第{n}号报告" in rest for n in (49, 50, 51))
+    assert all(f"第{n}号报告" in rest for n in (0, 1, 2))
     assert 'id="incidents-first"' in rest and 'id="incidents-next"' not in rest
-    nonsense = page_text(coordinator.get("/staff/incidents?after=abc"))  # the first page
+    nonsense = page_text(coordinator.get("/staff/incidents?page=abc"))  # the first page
     assert nonsense.count('class="incident') == 50
 
 
@@ -220,7 +222,7 @@ def test_rejecting_and_marking_a_duplicate(coordinator, community, ledger):
     third = ledger.submit_incident(li, "other", "不清楚")
     here = f"/staff/incidents/{second.id}"
     html = coordinator.get(here).get_data(as_text=True)
-    assert f'<option value="{first.id}">' in html and f'<option value="{second.id}">' not in html
+    assert f'name="of" value="{first.id}"' in html and f'value="{second.id}"' not in html
     send(coordinator, here, "duplicate-form", f"{here}/duplicate", of=first.id)
     assert ledger.get_incident(second.id).duplicate_of == first.id
 
@@ -600,3 +602,27 @@ def test_erasing_a_member_takes_an_admin_s_request_and_a_second_person(
     after = page_text(coordinator.get(page))
     assert "赵秀英" not in after and "（个人信息已删除）" in after
     assert 'id="erase-form"' not in after
+
+
+def test_the_queue_s_filters_take_odd_values_without_failing(coordinator, community, ledger):
+    """Days out of range, pages past the end, wildcards and long words: the queue answers,
+    ignoring what makes no sense, and a % or _ in the words is a plain character."""
+    li = community.volunteer("李伟")
+    ledger.submit_incident(li, "fire", "厨房冒烟 100%", location="5栋")
+    ledger.submit_incident(li, "fire", "厨房冒烟 1000", location="5栋")
+    odd = (
+        "from=0001-01-01&to=9999-12-31",
+        "from=2026-13-01&to=abc",
+        "page=0",
+        "page=99999999999999999999",
+        "status=%00&kind=fire%27&urgent=2",
+        "q=" + "x" * 5000,
+    )
+    for query in odd:
+        answer = coordinator.get("/staff/incidents?" + query)
+        assert answer.status_code == 200, query
+    assert "1 件事件" in page_text(coordinator.get("/staff/incidents?q=0%25"))
+    assert "2 件事件" in page_text(
+        coordinator.get("/staff/incidents?q=%E5%8E%A8%E6%88%BF+5%E6%A0%8B")
+    )
+    assert "没有符合这些筛选条件的事件" in page_text(coordinator.get("/staff/incidents?q=_0"))

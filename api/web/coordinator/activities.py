@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, flash, render_template, request
+from flask import Blueprint, flash, g, render_template, request
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from markupsafe import Markup
@@ -17,14 +17,15 @@ from api.web.coordinator.shared import (
     current_rules,
     form_action,
     is_coordinator,
+    kept_form,
     refuse,
     text,
+    whole_number,
 )
 from api.web.support import (
     actor,
     attempt,
     back,
-    form_amount,
     page,
 )
 from ledger.errors import NotFound
@@ -33,6 +34,9 @@ from merchant_pos.qr import qr_svg
 from projections import queries
 
 bp = Blueprint("coord_activities", __name__)
+
+#: the longest title the form takes
+MAX_TITLE = 200
 
 # --- activities ---------------------------------------------------------------------------
 
@@ -57,7 +61,8 @@ def activities() -> Any:
         can_act=is_coordinator(),
         max_award=current_rules().max_award,
         now=ledger.now(),
-        form=request.args,
+        kept=kept_form(),
+        max_title=MAX_TITLE,
     )
 
 
@@ -83,16 +88,17 @@ def create_activity() -> Any:
         title = text("title")
         starts_at, ends_at = _local_moment("starts_at"), _local_moment("ends_at")
         if not title:
-            refuse(_("Give the activity a title."))
-            return None
-        if starts_at is None or ends_at is None:
-            refuse(_("Enter when the activity starts and ends."))
-            return None
-        if ends_at <= starts_at:
-            refuse(_("The activity must end after it starts."))
-            return None
-        beans = form_amount("beans", minimum=0, maximum=current_rules().max_award)
-        if beans is None:
+            refuse(_("Give the activity a title."), "title")
+        elif len(title) > MAX_TITLE:
+            refuse(_("A title has at most %(num)d characters.", num=MAX_TITLE), "title")
+        if starts_at is None:
+            refuse(_("Enter when the activity starts."), "starts_at")
+        if ends_at is None:
+            refuse(_("Enter when the activity ends."), "ends_at")
+        elif starts_at is not None and ends_at <= starts_at:
+            refuse(_("The activity must end after it starts."), "ends_at")
+        beans = whole_number("beans", minimum=0, maximum=current_rules().max_award)
+        if g.get("field_errors") or starts_at is None or ends_at is None or beans is None:
             return None
         return attempt(
             lambda: ledger_of().create_activity(
@@ -105,6 +111,7 @@ def create_activity() -> Any:
         command,
         lambda _created: _("Activity created."),
         lambda created: f"/staff/activities/{created.id}",
+        form=("activity-form", ("title", "starts_at", "ends_at", "beans")),
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from flask import Blueprint, flash, render_template, request
+from flask import Blueprint, flash, g, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -18,18 +18,22 @@ from api.web.coordinator.shared import (
     COORDINATOR,
     FLOW_NAMES,
     PERIOD,
+    Kept,
     choices,
     current_rules,
     form_action,
+    keep,
+    kept_form,
     optional_beans,
+    refuse,
     text,
+    whole_number,
 )
 from api.web.support import (
     LEDGER_MESSAGES,
     actor,
     attempt,
     back,
-    form_amount,
     ledger_key,
     ledger_message,
     page,
@@ -70,9 +74,21 @@ def _allotments_page(result: Any = None, status: int = 200, prepared: Any = None
             result=result,
             prepared=prepared,
             requests=pending_requests(ALLOTMENTS),
+            kept=_allotment_kept(status),
         ),
         status,
     )
+
+
+def _allotment_kept(status: int) -> Kept:
+    """What the allotment form shows again: what was typed, when it was refused."""
+    if request.method != "POST" or status < 400:
+        return Kept()
+    errors = dict(g.get("field_errors", {}))
+    if errors:
+        flash(_("Nothing was saved. Check the marked fields."), "error")
+    values = {name: request.form.getlist(name) for name in ("period", "amount", "account_ids")}
+    return Kept({"form": "allotment-form", "values": values, "errors": errors})
 
 
 @bp.get("/staff/allotments")
@@ -91,13 +107,11 @@ def grant_allotments() -> Any:
     threshold is prepared instead, for another coordinator to approve."""
     period = request.form.get("period", "").strip()
     if not PERIOD.match(period):
-        flash(_("Choose a month."), "error")
-        return _allotments_page(status=422)
+        refuse(_("Choose a month."), "period")
     ok, amount = optional_beans("amount", 1_000_000)
-    if not ok:
-        return _allotments_page(status=422)
-    if amount == 0:
-        flash(_("Enter a whole number from %(low)s to %(high)s.", low=1, high=1_000_000), "error")
+    if ok and amount == 0:
+        refuse(_("Enter a whole number from %(low)s to %(high)s.", low=1, high=1_000_000), "amount")
+    if g.get("field_errors"):
         return _allotments_page(status=422)
     chosen = [a for a in dict.fromkeys(request.form.getlist("account_ids")) if a] or None
     ledger, by = ledger_of(), actor()
@@ -155,6 +169,7 @@ def pool() -> Any:
         balance=ledger_of().get_pool_balance(),
         beneficiaries=choices("beneficiary"),
         chosen=request.args.get("to", ""),
+        kept=kept_form(),
     )
 
 
@@ -163,15 +178,17 @@ def pool() -> Any:
 def allocate_pool() -> Any:
     """Move ``amount`` beans from the gift pool to the beneficiary ``to``."""
     to = request.form.get("to", "").strip()
+    fields = ("pool-form", ("to", "amount"))
     if not to:
-        flash(_("Choose a beneficiary."), "error")
+        refuse(_("Choose a beneficiary."), "to")
+    amount = whole_number("amount", minimum=1, maximum=1_000_000)
+    if not to or amount is None:
+        keep("/staff/pool", *fields)
         return back("/staff/pool")
-    amount = form_amount("amount", minimum=1, maximum=1_000_000)
-    if amount is None:
-        return back(f"/staff/pool?to={quote(to)}")
     done = attempt(lambda: ledger_of().allocate_pool(to, amount, actor(), key=ledger_key()))
     if done is None:
-        return back(f"/staff/pool?to={quote(to)}")
+        keep("/staff/pool", *fields)
+        return back("/staff/pool")
     name = ledger_of().get_account(done.to).display_name
     message = ngettext(
         "Allocated %(num)d bean from the gift pool to %(name)s.",
@@ -207,6 +224,7 @@ def corrections() -> Any:
         corrects=canonical_id(request.args.get("corrects", "")),
         threshold=current_rules().correction_approval_above,
         requests=pending_requests(CORRECTION),
+        kept=kept_form(),
     )
 
 
@@ -231,14 +249,17 @@ def correct() -> Any:
     reason = text("reason")
     corrects = text("corrects") or None
     here = f"/staff/corrections?account_id={quote(account_id)}"
+    fields = ("correction-form", ("corrects", "amount", "reason"))
     if not account_id:
         flash(_("Choose whose beans to correct."), "error")
         return back("/staff/corrections")
-    amount = form_amount("amount", minimum=1, maximum=1_000_000)
-    if amount is None:
-        return back(here)
+    if not corrects:
+        refuse(_("Choose what they received in error."), "corrects")
+    amount = whole_number("amount", minimum=1, maximum=1_000_000)
     if not reason:
-        flash(_("Give a reason."), "error")
+        refuse(_("Give a reason."), "reason")
+    if amount is None or g.get("field_errors"):
+        keep(here, *fields)
         return back(here)
     ledger = ledger_of()
     if amount > ledger.rules.correction_approval_above:
@@ -248,6 +269,7 @@ def correct() -> Any:
             )
         )
         if prepared is None:
+            keep(here, *fields)
             return back(here)
         flash(
             ngettext(
@@ -264,6 +286,7 @@ def correct() -> Any:
         )
     )
     if done is None:
+        keep(here, *fields)
         return back(here)
     return _corrected(done, reason)
 

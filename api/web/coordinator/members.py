@@ -30,6 +30,8 @@ from api.web.coordinator.shared import (
     done,
     form_action,
     is_coordinator,
+    keep,
+    kept_form,
     refuse,
     repeat,
     text,
@@ -84,6 +86,7 @@ def members() -> Any:
         can_register=who().role in REGISTRARS,
         can_print=is_coordinator(),
         limited=len(found) > MAX_MEMBERS,
+        kept=kept_form(),
     )
 
 
@@ -99,23 +102,26 @@ def register_member() -> Any:
     name, invisible = name_or_refusal(text("display_name"))
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
-    problem = None
+    problem, field = None, "display_name"
     if kind not in PEOPLE:
-        problem = _("Choose volunteer or beneficiary.")
+        problem, field = _("Choose volunteer or beneficiary."), "kind"
     elif invisible:
         problem = invisible
     elif not name or len(name) > 120 or any(ord(c) < 32 or ord(c) == 127 for c in name):
         problem = _("Enter a name of at most 120 characters.")
     elif bool(username) != bool(password):
         problem = _("Give both a username and a password, or neither.")
+        field = "username" if not username else "password"
     elif username and not USERNAME.fullmatch(username):
         problem = _("A username has 3 to 64 characters: letters, digits and any of _ . - @")
+        field = "username"
     elif password and (weak := password_refusal(password, username, name)):
-        problem = weak
+        problem, field = weak, "password"
     elif username and auth_of().get_user(username) is not None:
-        problem = _("That username is taken.")
+        problem, field = _("That username is taken."), "username"
     if problem:
-        flash(problem, "error")
+        refuse(problem, field)
+        keep("/staff/members", "register-form", ("kind", "display_name", "username"))
         return back("/staff/members")
     ledger = ledger_of()
     opened = attempt(
@@ -224,6 +230,7 @@ def _member_page(found: Any, form: dict[str, str] | None, errors: dict[str, str]
         can_act=is_coordinator(),
         can_erase=who().role in ERASERS,
         me=who().username,
+        kept=kept_form(),
         record=form,
         errors=errors,
         limits={"label": MAX_LABEL, "name": MAX_NAME, "note": MAX_NOTE},
@@ -314,7 +321,7 @@ def issue_card(account_id: str) -> Any:
     def command() -> CardView | None:
         pin = request.form.get("pin", "").strip() or None
         if pin is not None and not PIN.match(pin):
-            refuse(_("A PIN is 4 digits."))
+            refuse(_("A PIN is 4 digits."), "pin")
             return None
         return attempt(
             lambda: ledger_of().issue_card(account_id, actor(), pin=pin, key=ledger_key())
@@ -325,7 +332,7 @@ def issue_card(account_id: str) -> Any:
         # is signed, not encrypted. The code is printed from card.pdf.
         return _("New card issued. Print it now with “Print the card”.")
 
-    return form_action(f"/staff/members/{account_id}", command, issued)
+    return form_action(f"/staff/members/{account_id}", command, issued, form=("card-form", ()))
 
 
 @bp.get("/staff/members/<account_id>/card.pdf")
