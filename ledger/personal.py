@@ -8,7 +8,9 @@ here, keyed by the subject's id (an account, a donation, an activity):
 * ``donor`` of a donation (a named donor's name is published in the report, from here;
   an anonymous donor's name is never shown);
 * ``card_number`` and ``pin`` (a peppered, slow verifier) of a beneficiary's card;
-* ``checkin_code`` of an activity.
+* ``checkin_code`` of an activity;
+* ``gift_message`` of a gift (a volunteer's own words to the receiver: free text may
+  name people, so it stays out of the published log).
 
 The log refers to secrets only by keyed digests (:meth:`PersonalData.digest`, an HMAC
 under a key that is generated once per database and kept in ``gb_ledger_keys``), so a
@@ -35,7 +37,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 #: what a subject's data may hold (anything else is a programming error)
-FIELDS = frozenset({"display_name", "number", "donor", "card_number", "pin", "checkin_code"})
+FIELDS = frozenset(
+    {"display_name", "number", "donor", "card_number", "pin", "checkin_code", "gift_message"}
+)
 KEY_NAME = "lookup"
 
 
