@@ -236,6 +236,7 @@ def give() -> Any:
     try:
         ledger.give(account_id, target, amount, message=form["message"] or None, key=ledger_key())
     except NotFound:  # the number is someone's, but not a beneficiary's
+        flash(str(NO_BENEFICIARY), "error")
         return render_give(422, {"beneficiary": str(NO_BENEFICIARY)}, **form)
     except LedgerError as error:
         status, code = ledger_problem(error)
@@ -244,6 +245,7 @@ def give() -> Any:
             if code in ("insufficient_balance", "limit_exceeded")
             else ("to" if target == "pool" else "beneficiary")
         )
+        flash(ledger_message(error), "error")
         return render_give(status, {field: ledger_message(error)}, **form)
     balance = ledger.get_balance(account_id)
     if target == "pool":

@@ -304,6 +304,7 @@ def test_the_pages_speak_english_when_asked(site, open_as, axe):
 
     mine.get_by_role("link", name="Give", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Give beans")
+    page.get_by_role("radio", name="The gift pool").check()  # chosen, never a default
     page.get_by_label("Amount (beans)").fill("5")
     page.get_by_role("button", name="Give beans").click()
     expect(page.locator(".flash.error")).to_have_text("Not enough beans.")  # a balance of 0
