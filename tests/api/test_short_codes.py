@@ -157,3 +157,15 @@ def test_the_volunteer_s_page_follows_its_code_to_the_receipt(app, community, te
     log_in(other, "zhao")
     token = other.get("/me/code").get_data(as_text=True).split('data-csrf="')[1].split('"')[0]
     assert status(other, {"X-CSRFToken": token}).get_json() == {"state": "unknown"}
+
+
+def test_the_page_learns_that_an_unused_code_expired(app, community, clock, li):
+    app.extensions["goldbean.auth"].create_user("liwei", PASSWORD, "volunteer", account_id=li)
+    phone = app.test_client()
+    log_in(phone, "liwei")
+    html = phone.get("/me/code").get_data(as_text=True)
+    code = html.split('data-code="')[1].split('"')[0]
+    csrf = {"X-CSRFToken": html.split('data-csrf="')[1].split('"')[0]}
+    clock.advance(seconds=61)
+    answer = phone.post("/me/code/status.json", data={"code": code}, headers=csrf)
+    assert answer.get_json() == {"state": "expired"}
