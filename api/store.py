@@ -1,7 +1,7 @@
 """The API's relational side store: users, tokens, terminals and their pairing codes,
-idempotency keys, login failures, the database's own marks (who built it) and merchants'
-payee bank details, in plain tables beside the event log (they must never enter the
-auditable log).
+idempotency keys, login failures, the database's own marks (who built it), merchants'
+payee bank details and the digests of short payment codes, in plain tables beside the
+event log (they must never enter the auditable log).
 
 :class:`Store` wraps one SQLAlchemy Core engine for the same database URL as the ledger
 (see :mod:`ledger.persistence`):
@@ -191,6 +191,19 @@ payees = Table(
     Column("account_number", String(40), nullable=False),  # digits only
     Column("updated_at", UTCDateTime, nullable=False),
     Column("updated_by", String(64), nullable=False),  # a username
+)
+
+# Short payment codes (api/short_codes.py): 8 digits a cashier can type, each standing for
+# one volunteer's payment code for as long as that code lives. The short code itself is
+# kept only as a keyed digest; a live digest is unique (the primary key; a row is taken
+# over only once it has expired).
+short_codes = Table(
+    "gb_short_codes",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("account_id", String(64), nullable=False, index=True),
+    Column("code", String(64), nullable=False),  # the payment code it stands for
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
 )
 
 

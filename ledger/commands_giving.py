@@ -76,6 +76,8 @@ class GivingCommands(LedgerCore):
                 else self.load(to, Beneficiary, "beneficiary account")
             )
             self.transfer(Flow.GIFT, amount, giver, receiver, record_id, at)
+            if message:  # free text stays out of the published log (ledger/personal.py)
+                self.personal.put(str(record_id), {"gift_message": message})
             gift = Gift._create(
                 Gift.Given,
                 id=record_id,
@@ -84,12 +86,24 @@ class GivingCommands(LedgerCore):
                 to_id=str(receiver.id),
                 to_pool=to_pool,
                 amount=amount,
-                message=message,
+                message=None,  # gifts recorded before it moved beside the log carry it here
             )
             self.save(gift, giver, receiver)
             return gift_view(gift)
 
         return self.run(attempt, "giving beans", replay)
+
+    def gift_messages(self, gift_ids: Sequence[str]) -> dict[str, str]:
+        """The givers' messages of these gifts (``{gift id: message}``, gifts without one
+        left out), for the receiver's history."""
+        found = self.personal.get_many([str(i) for i in gift_ids])
+        messages = {i: v["gift_message"] for i, v in found.items() if v.get("gift_message")}
+        for gift_id in gift_ids:
+            if str(gift_id) not in messages:  # a gift recorded with its message in the log
+                gift = self.find(as_uuid(gift_id, "gift"), Gift)
+                if gift is not None and gift.message:
+                    messages[str(gift_id)] = gift.message
+        return messages
 
     def allocate_pool(
         self, to: object, amount: int, by: Actor, *, key: str | None = None

@@ -11,6 +11,7 @@ from ledger.accounts import Account, Beneficiary, Flow, Volunteer
 from ledger.commands_members import MemberCommands
 from ledger.core import as_uuid, optional_text
 from ledger.errors import (
+    CodeExpired,
     CodeUsed,
     IdempotencyKeyReused,
     InvalidCode,
@@ -23,7 +24,7 @@ from ledger.ids import derived_id
 from ledger.merchants import Merchant
 from ledger.money import check_beans
 from ledger.records import PaymentCodeUsed, Redemption
-from ledger.views import RedemptionView, RefundView
+from ledger.views import PaymentCodeState, RedemptionView, RefundView
 
 
 class PaymentCommands(MemberCommands):
@@ -151,6 +152,28 @@ class PaymentCommands(MemberCommands):
             return RefundView(refund_id, str(redemption.id), amount)
 
         return self.run(attempt, "refunding", replay if key is not None else None)
+
+    def payment_code_state(self, account_id: object, code: str) -> PaymentCodeState:
+        """What became of one of the volunteer's own payment codes: ``used`` (with the
+        redemption), ``expired``, ``live``, or ``unknown`` (not a code of this account,
+        or not a code at all: the answer says nothing about other people's codes)."""
+        volunteer = self.load(account_id, Volunteer, "volunteer account")
+        try:
+            codes.verify_payment_code(
+                self.keyring, code, self.now(), self.rules.payment_code_ttl_seconds
+            )
+            state = "live"
+        except CodeExpired:
+            state = "expired"
+        except InvalidCode:
+            return PaymentCodeState("unknown")
+        digits = _digits(code)
+        if digits[2:10] != self._number_of(volunteer):
+            return PaymentCodeState("unknown")
+        marker = self.find_existing(derived_id("payment-code", digits), PaymentCodeUsed)
+        if marker is None:
+            return PaymentCodeState(state)
+        return PaymentCodeState("used", self.get_redemption(marker.redemption_id))
 
     def get_redemption(self, redemption_id: object) -> RedemptionView:
         return redemption_view(self.load(redemption_id, Redemption, "redemption"))

@@ -11,6 +11,8 @@ here, keyed by the subject's id (an account, a donation, an activity):
 * ``checkin_code`` of an activity;
 * a member's record beyond the name (ledger/people.py): ``phone``, ``building``, ``grid``,
   ``teams``, ``guardian``, ``guardian_phone`` and ``note``.
+* ``gift_message`` of a gift (a volunteer's own words to the receiver: free text may
+  name people, so it stays out of the published log).
 
 The log refers to secrets only by keyed digests (:meth:`PersonalData.digest`, an HMAC
 under a key that is generated once per database and kept in ``gb_ledger_keys``), so a
@@ -40,7 +42,16 @@ from ledger.people import RECORD_FIELDS
 
 #: what a subject's data may hold (anything else is a programming error)
 FIELDS = frozenset(
-    {"display_name", "number", "donor", "card_number", "pin", "checkin_code", *RECORD_FIELDS}
+    {
+        "display_name",
+        "number",
+        "donor",
+        "card_number",
+        "pin",
+        "checkin_code",
+        "gift_message",
+        *RECORD_FIELDS,
+    }
 )
 KEY_NAME = "lookup"
 

@@ -143,6 +143,15 @@ class RefundView:
 
 
 @dataclass(frozen=True)
+class PaymentCodeState:
+    """What became of a volunteer's payment code: ``live``, ``used`` (and the redemption),
+    ``expired`` or ``unknown``."""
+
+    state: str
+    redemption: RedemptionView | None = None
+
+
+@dataclass(frozen=True)
 class GiftView:
     id: str
     from_id: str

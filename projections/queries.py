@@ -628,6 +628,21 @@ def subject_kinds(conn: Connection, ids: list[str]) -> dict[str, str]:
     return {r.id: r.kind for r in conn.execute(query)}
 
 
+def incident_roles(
+    conn: Connection, account_id: str, ids: list[str]
+) -> dict[str, tuple[bool, bool]]:
+    """``{incident id: (reported it, handled it)}`` of one account, for the incidents
+    among ``ids`` (award refs; others are left out)."""
+    if not ids:
+        return {}
+    i = t.incidents.c
+    query = select(i.id, i.reporter_id, i.handler_ids).where(i.id.in_(sorted(set(ids))))
+    return {
+        r.id: (r.reporter_id == account_id, account_id in (r.handler_ids or []))
+        for r in conn.execute(query)
+    }
+
+
 def incidents_reported_by(conn: Connection, reporter_id: str, limit: int = 50) -> list[dict]:
     """The incidents one volunteer reported, newest first (at most ``limit``)."""
     i = t.incidents.c

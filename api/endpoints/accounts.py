@@ -27,7 +27,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from api import roster
 from api.auth import USERNAME
-from api.context import auth_of, ledger_of, reading
+from api.context import auth_of, ledger_of, reading, store_of
 from api.errors import ApiProblem
 from api.files import download
 from api.idempotent import idempotent, ledger_key
@@ -35,6 +35,7 @@ from api.members import add_owner, card_back, printed_card
 from api.passwords import MAX_PASSWORD, MIN_PASSWORD, password_problem
 from api.schemas import FILE, Name, NoBody, encodable, page_cursor, plain_text
 from api.security import STAFF, actor, caller, canonical_id, forbid_unless, requires
+from api.short_codes import issue_short_code
 from merchant_pos.printing import cards_pdf
 from merchant_pos.qr import qr_svg
 from projections import queries
@@ -155,6 +156,13 @@ class PaymentCodeOut(Schema):
     qr_svg = fields.String(
         required=True,
         metadata={"description": "the code as an inline SVG image (its <title> is the code)"},
+    )
+    short_code = fields.String(
+        required=True,
+        metadata={
+            "description": "8 digits a cashier can type instead (valid as long as the code, "
+            "once; the account's earlier short code stops working)"
+        },
     )
 
 
@@ -298,8 +306,18 @@ class PaymentCodes(MethodView):
     def post(self, _body, account_id):
         """A fresh payment code for the volunteer to show at a till (valid 60 s, once)."""
         forbid_unless(owns(account_id), "only the account's owner shows its payment code")
-        issued = ledger_of().issue_payment_code(account_id)
-        return {"code": issued.code, "expires_at": issued.expires_at, "qr_svg": qr_svg(issued.code)}
+        ledger = ledger_of()
+        issued = ledger.issue_payment_code(account_id)
+        owner = str(caller().account_id)
+        short = issue_short_code(
+            store_of(), ledger.digest, owner, issued.code, issued.expires_at, ledger.now()
+        )
+        return {
+            "code": issued.code,
+            "expires_at": issued.expires_at,
+            "qr_svg": qr_svg(issued.code),
+            "short_code": short,
+        }
 
 
 @blp.route("/accounts/<account_id>/card")

@@ -13,11 +13,12 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api.auth import Principal
-from api.context import ledger_of
+from api.context import ledger_of, store_of
 from api.errors import ApiProblem
 from api.idempotent import idempotent, ledger_key
 from api.security import STAFF, caller, forbid_unless, limited_code_attempts, requires
-from ledger.errors import InsufficientBalance
+from api.short_codes import is_short_code, payment_code_for
+from ledger.errors import InsufficientBalance, InvalidCode
 from ledger.views import RedemptionView
 
 blp = Blueprint(
@@ -35,7 +36,10 @@ class RedeemRequest(Schema):
     code = fields.String(
         required=True,
         validate=validate.Length(min=1, max=64),
-        metadata={"description": "a volunteer's payment code or a beneficiary's card code"},
+        metadata={
+            "description": "a volunteer's payment code (or the 8-digit short code shown "
+            "beside it) or a beneficiary's card code"
+        },
     )
     amount = fields.Integer(required=True, strict=True, validate=BEANS)
     pin = fields.String(
@@ -96,9 +100,10 @@ class Redemptions(MethodView):
     def post(self, body):
         """Redeem a payment code or card at the caller's merchant (the POS).
 
-        The customer shows a volunteer payment code (valid 60 s, once) or a beneficiary
-        card (with its PIN if it has one); ``amount`` beans move from them to the merchant.
-        A card sale's receipt also has ``card_balance``, the beans left on the card.
+        The customer shows a volunteer payment code (valid 60 s, once), or reads out the
+        8-digit short code shown beside it, or shows a beneficiary card (with its PIN if it
+        has one); ``amount`` beans move from them to the merchant. A card sale's receipt
+        also has ``card_balance``, the beans left on the card.
         Refusals: invalid_code, code_expired, code_used, card_revoked, wrong_pin,
         card_locked, merchant_not_allowed, merchant_suspended, limit_exceeded (with
         ``limit``, ``limit_beans`` and, for a card's daily limit, ``left_today``),
@@ -106,9 +111,14 @@ class Redemptions(MethodView):
         """
         ledger = ledger_of()
         with limited_code_attempts(caller()), no_balance_to_the_till():
+            code = body["code"]
+            if is_short_code(code):  # typed by the cashier: the payment code it stands for
+                code = payment_code_for(store_of(), ledger.digest, code, ledger.now())
+                if code is None:
+                    raise InvalidCode("no live payment code has this short code")
             made = ledger.redeem(
                 caller().merchant_id,
-                body["code"],
+                code,
                 body["amount"],
                 pin=body["pin"],
                 note=body["note"],

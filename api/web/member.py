@@ -4,8 +4,12 @@
   time (``?before=`` continues below an entry's version); for a volunteer also the public
   leaderboard choice, ``POST /me/leaderboard`` (field ``opt_in``).
 - ``GET /me/code`` (volunteer): a payment code to show at a till, as a QR code and as
-  digits. ``me-code.js`` counts down and fetches a fresh one (``POST /me/code.json``) a
-  few seconds before it expires and whenever the tab comes back; without scripts,
+  digits, and its 8-digit short code for a cashier to type (api/short_codes.py).
+  ``me-code.js`` counts down and fetches a fresh one (``POST /me/code.json``) a few
+  seconds before it expires (for five minutes after the person last did something, then
+  the code is left to expire, saying so) and whenever the tab comes back; it follows the
+  code (``POST /me/code/status.json``, field ``code``, every two seconds) and turns into a
+  receipt ("Paid 15 beans at …") once a till redeemed it. Without scripts,
   ``POST /me/code`` ("New code") shows a fresh one.
 
 Scanning, paying a shop and checking in are in :mod:`api.web.member_spend`; reporting an
@@ -25,10 +29,12 @@ from typing import Any
 from flask import Blueprint, abort, flash, jsonify, render_template, request
 from flask_babel import format_datetime
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import generate_csrf
 
-from api.context import ledger_of, reading
-from api.web.support import back, page, who
+from api.context import ledger_of, reading, store_of
+from api.short_codes import format_short_code, issue_short_code
+from api.web.support import back, beans, page, who
 from ledger.accounts import Flow
 from ledger.codes import format_for_display
 from ledger.ids import POOL_ID
@@ -69,12 +75,17 @@ def me() -> Any:
         others = queries.account_kinds_and_names(conn, [e["counterparty"] for e in items])
         awards = [e["ref"] for e in items if e["flow"] == Flow.AWARD]
         subjects = queries.subject_kinds(conn, awards)
+        roles = queries.incident_roles(conn, account.id, awards)
     balance = row["balance"] if row else account.balance
     opt_in = row["leaderboard_opt_in"] if row else account.leaderboard_opt_in
-    history = [describe(entry, others, subjects) for entry in items]
+    gifts = [e["ref"] for e in items if e["flow"] == Flow.GIFT and e["amount"] > 0]
+    messages = ledger_of().gift_messages(gifts) if gifts else {}
+    kinds = award_kinds(items, subjects, roles)
+    history = [describe(entry, others, kinds, messages) for entry in items]
     return render_template(
         "web_me.html",
         who=person,
+        name=account.display_name,
         balance=balance,
         history=history,
         older=more,
@@ -83,22 +94,59 @@ def me() -> Any:
     )
 
 
+def award_kinds(
+    items: list[dict[str, Any]], subjects: dict[str, str], roles: dict[str, tuple[bool, bool]]
+) -> dict[int, str]:
+    """What each award entry (by its version) was for: ``report``, ``handling`` (of an
+    incident), ``incident`` (either, when the page cannot tell), ``activity`` or ``other``.
+
+    An incident awards its reporter when verified and its handlers when resolved; a
+    person who both reported and handled it has two entries, the earlier the report's."""
+    kinds: dict[int, str] = {}
+    awards = sorted((e for e in items if e["flow"] == Flow.AWARD), key=lambda e: e["version"])
+    seen: dict[str, int] = {}
+    for entry in awards:
+        ref = entry["ref"]
+        if subjects.get(ref) == "activity":
+            kinds[entry["version"]] = "activity"
+            continue
+        if subjects.get(ref) != "incident":
+            kinds[entry["version"]] = "other"
+            continue
+        reported, handled = roles.get(ref, (False, False))
+        both = sum(1 for e in awards if e["ref"] == ref) == 2
+        if reported and handled:
+            kind = ("report" if ref not in seen else "handling") if both else "incident"
+        else:
+            kind = "report" if reported else "handling" if handled else "incident"
+        seen[ref] = entry["version"]
+        kinds[entry["version"]] = kind
+    return kinds
+
+
+AWARD_NAMES = {
+    "report": _l("Award for a verified report"),
+    "handling": _l("Award for helping to handle an incident"),
+    "incident": _l("Award for an incident"),
+    "activity": _l("Award for an activity"),
+    "other": _l("Award"),
+}
+
+
 def describe(
-    entry: dict[str, Any], others: dict[str, dict[str, Any]], subjects: dict[str, str]
+    entry: dict[str, Any],
+    others: dict[str, dict[str, Any]],
+    kinds: dict[int, str],
+    messages: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """One history line: when, what happened (in words), and the signed beans."""
+    """One history line: when, what happened (in words), the signed beans, and a gift's
+    message to its receiver."""
     flow, amount, other = entry["flow"], entry["amount"], others.get(entry["counterparty"], {})
     shop = other.get("display_name") if other.get("kind") == "merchant" else None
     shop = shop or _("a shop")
+    message = None
     if flow == Flow.AWARD:
-        kind = subjects.get(entry["ref"])
-        what = (
-            _("Award for an incident")
-            if kind == "incident"
-            else _("Award for an activity")
-            if kind == "activity"
-            else _("Award")
-        )
+        what = str(AWARD_NAMES[kinds.get(entry["version"], "other")])
     elif flow == Flow.ALLOTMENT:
         what = _("Monthly allotment")
     elif flow == Flow.GIFT and amount < 0:
@@ -106,6 +154,7 @@ def describe(
         what = _("Gift to the gift pool") if to_pool else _("Gift to a beneficiary")
     elif flow == Flow.GIFT:
         what = _("Gift from a volunteer")
+        message = (messages or {}).get(entry["ref"])
     elif flow == Flow.POOL_ALLOCATION:
         what = _("From the gift pool")
     elif flow == Flow.REDEMPTION:
@@ -122,6 +171,7 @@ def describe(
         "short": format_datetime(entry["at"], "short"),
         "what": what,
         "amount": amount,
+        "message": message,
     }
 
 
@@ -142,13 +192,20 @@ def leaderboard_choice() -> Any:
 
 
 def fresh_code() -> dict[str, Any]:
-    """A new payment code of the signed-in volunteer, as the page and its script use it."""
+    """A new payment code of the signed-in volunteer and its short code, as the page and
+    its script use them."""
     ledger = ledger_of()
-    issued = ledger.issue_payment_code(my_account_id())
-    expires_in = max(0, int((issued.expires_at - ledger.now()).total_seconds()))
+    account_id = my_account_id()
+    issued = ledger.issue_payment_code(account_id)
+    now = ledger.now()
+    short = issue_short_code(
+        store_of(), ledger.digest, account_id, issued.code, issued.expires_at, now
+    )
+    expires_in = max(0, int((issued.expires_at - now).total_seconds()))
     return {
         "code": issued.code,
         "display": format_for_display(issued.code),
+        "short": format_short_code(short),
         "qr_svg": qr_svg(issued.code),
         "expires_at": issued.expires_at,
         "expires_in": expires_in,
@@ -182,6 +239,30 @@ def payment_code_json() -> Any:
             "csrf_token": generate_csrf(),
         }
     )
+
+
+@bp.post("/me/code/status.json")
+@page("volunteer")
+def payment_code_status() -> Any:
+    """What became of the page's code (field ``code``, sent with the X-CSRFToken header):
+    ``{"state": "live" | "used" | "expired" | "unknown"}``, and once used the receipt in
+    words and its page. Only the volunteer's own codes are answered for."""
+    code = str(request.form.get("code", ""))[:64]
+    ledger = ledger_of()
+    found = ledger.payment_code_state(my_account_id(), code)
+    answer: dict[str, Any] = {"state": found.state}
+    if found.redemption is not None:
+        shop = ledger.get_merchant(found.redemption.merchant_id)
+        answer["receipt"] = {
+            "text": _(
+                "Paid %(beans)s beans at %(shop)s",
+                beans=beans(found.redemption.amount),
+                shop=shop.name,
+            ),
+            "time": format_datetime(found.redemption.at, "short"),
+            "url": f"/me/paid/{found.redemption.id}",
+        }
+    return jsonify(answer)
 
 
 # The other member pages register their routes on ``web`` too.

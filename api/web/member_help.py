@@ -9,7 +9,10 @@
   gift pool or to a beneficiary. A volunteer may not list beneficiaries (the API shows
   them none), so a beneficiary is named by the number printed on their card (the 17-digit
   card number; an 8-digit account number also works). The page never shows whose card it
-  is.
+  is: the confirmation names the receiver by the last four digits the giver typed.
+  The receiver is chosen explicitly (nothing is preselected), and nothing typed is
+  ignored: a number typed while the gift pool is chosen is an error beside the number.
+  Errors are shown beside their fields and every typed value is kept.
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ from api.web.member import my_account_id
 from api.web.support import (
     back,
     beans,
-    form_int,
     ledger_key,
     ledger_message,
     page,
@@ -142,29 +144,69 @@ def submit_report(form: dict[str, Any]) -> bool:
 # --- giving beans ---------------------------------------------------------------------------------
 
 
-def render_give(status: int = 200, **values: Any) -> Any:
-    """The gift form (``values`` fill it in again, or from a scanned card)."""
+def render_give(status: int = 200, errors: dict[str, str] | None = None, **values: Any) -> Any:
+    """The gift form (``values`` fill it in again, or from a scanned card); ``errors``
+    are shown beside their fields (``to``, ``beneficiary``, ``amount``, ``message``)."""
     balance = ledger_of().get_balance(my_account_id())
-    form = {"to": "pool", "beneficiary": "", "amount": "", "message": ""} | values
-    return render_template("web_me_give.html", balance=balance, form=form), status
+    form = {"to": "", "beneficiary": "", "amount": "", "message": ""} | values
+    page_html = render_template("web_me_give.html", balance=balance, form=form, errors=errors or {})
+    return page_html, status
 
 
-def beneficiary_id(number: str) -> str | None:
-    """The beneficiary whose card (or account) number this is, else None and a message."""
+def beneficiary_id(number: str) -> tuple[str | None, str]:
+    """The beneficiary whose card (or account) number this is, or None and why not."""
     digits = number.replace(" ", "").replace("-", "")
     ledger = ledger_of()
     try:
         if len(digits) == codes.CARD_LENGTH:
-            return str(ledger.beneficiary_for_card(digits).id)
+            return str(ledger.beneficiary_for_card(digits).id), ""
         if len(digits) == ACCOUNT_NUMBER_LENGTH and digits.isascii() and digits.isdigit():
-            return ledger.account_id_for_number(digits)
+            return ledger.account_id_for_number(digits), ""
     except CardRevoked as error:
-        flash(ledger_message(error), "error")
-        return None
+        return None, ledger_message(error)
     except (InvalidCode, NotFound) as error:
         log.info("no beneficiary for a number given: %s", error)
-    flash(str(NO_BENEFICIARY), "error")
-    return None
+    return None, str(NO_BENEFICIARY)
+
+
+def whom(number: str) -> str:
+    """The receiver as the giver may see it: only the last four digits they typed."""
+    digits = number.replace(" ", "").replace("-", "")
+    if len(digits) == codes.CARD_LENGTH:
+        return _("the elder whose card number ends in %(last)s", last=digits[-4:])
+    return _("the elder whose account number ends in %(last)s", last=digits[-4:])
+
+
+def gift_errors(form: dict[str, str]) -> tuple[str | None, dict[str, str]]:
+    """Where the beans go, and what is wrong with the form, field by field. A number typed
+    while the pool is chosen is an error: the form never ignores what was typed."""
+    errors: dict[str, str] = {}
+    target: str | None = None
+    if form["to"] == "pool":
+        if form["beneficiary"]:
+            errors["beneficiary"] = _(
+                "You chose the gift pool but also typed a number. To give to that elder, "
+                "choose “An elder”; to give to the gift pool, clear the number."
+            )
+        else:
+            target = "pool"
+    elif form["to"] == "beneficiary":
+        if not form["beneficiary"]:
+            errors["beneficiary"] = _("Enter the number on the beneficiary's card.")
+        else:
+            target, why = beneficiary_id(form["beneficiary"])
+            if target is None:
+                errors["beneficiary"] = why
+    else:
+        errors["to"] = _("Choose who receives the beans: an elder or the gift pool.")
+    amount = form["amount"]
+    if not (amount.isascii() and amount.isdigit() and 1 <= int(amount) <= MAX_BEANS):
+        errors["amount"] = str(
+            _l("Enter a whole number from %(low)s to %(high)s.", low=1, high=MAX_BEANS)
+        )
+    if len(form["message"]) > MAX_MESSAGE:
+        errors["message"] = _("The message is too long.")
+    return target, errors
 
 
 @bp.get("/me/give")
@@ -182,37 +224,29 @@ def give() -> Any:
         "to": request.form.get("to", ""),
         "beneficiary": request.form.get("beneficiary", "").strip()[:40],
         "amount": request.form.get("amount", "").strip()[:20],
-        "message": request.form.get("message", "").strip(),
+        "message": request.form.get("message", "").strip()[: MAX_MESSAGE + 1],
     }
-    if form["to"] == "pool":
-        target: str | None = "pool"
-    elif form["to"] == "beneficiary":
-        if not form["beneficiary"]:
-            flash(_("Enter the number on the beneficiary's card."), "error")
-            return render_give(422, **form)
-        target = beneficiary_id(form["beneficiary"])
-    else:
-        flash(_("Choose who receives the beans."), "error")
-        target = None
-    if target is None:
-        return render_give(422, **form)
-    amount = form_int("amount", minimum=1, maximum=MAX_BEANS)
-    if amount is None:
-        return render_give(422, **form)
-    if len(form["message"]) > MAX_MESSAGE:
-        flash(_("The message is too long."), "error")
-        return render_give(422, **form)
+    target, errors = gift_errors(form)
+    if errors or target is None:
+        flash(_("The gift was not sent: please check the marked fields."), "error")
+        return render_give(422, errors, **form)
+    amount = int(form["amount"])
     ledger = ledger_of()
     account_id = my_account_id()
     try:
         ledger.give(account_id, target, amount, message=form["message"] or None, key=ledger_key())
     except NotFound:  # the number is someone's, but not a beneficiary's
         flash(str(NO_BENEFICIARY), "error")
-        return render_give(422, **form)
+        return render_give(422, {"beneficiary": str(NO_BENEFICIARY)}, **form)
     except LedgerError as error:
-        status, _code = ledger_problem(error)
+        status, code = ledger_problem(error)
+        field = (
+            "amount"
+            if code in ("insufficient_balance", "limit_exceeded")
+            else ("to" if target == "pool" else "beneficiary")
+        )
         flash(ledger_message(error), "error")
-        return render_give(status, **form)
+        return render_give(status, {field: ledger_message(error)}, **form)
     balance = ledger.get_balance(account_id)
     if target == "pool":
         message = _(
@@ -222,8 +256,9 @@ def give() -> Any:
         )
     else:
         message = _(
-            "You gave %(amount)s beans to the beneficiary. Your balance is now %(balance)s beans.",
+            "You gave %(amount)s beans to %(whom)s. Your balance is now %(balance)s beans.",
             amount=beans(amount),
+            whom=whom(form["beneficiary"]),
             balance=beans(balance),
         )
     flash(message, "ok")

@@ -9,9 +9,10 @@ activity's check-in code to check in.
   a check-in code to a confirmation (``POST /me/checkin``); a beneficiary's card to the
   gift form. Check-in and card codes are secrets, so they travel in form posts, never in
   a URL.
-- ``GET /me/pay?merchant=<code>``, ``POST /me/pay`` (``merchant``, ``amount``): pay the
-  shop; the receipt is ``GET /me/paid/<id>``. The form's ``form_key`` makes a repeated
-  post pay once.
+- ``GET /me/pay?merchant=<code>``, ``POST /me/pay`` (``merchant``, ``amount``): the amount
+  to pay; the post shows the shop and the amount to confirm (nothing is paid yet), and
+  only its "Confirm" (``confirm=1``, the same ``form_key``) pays the shop; the receipt is
+  ``GET /me/paid/<id>``. The form's ``form_key`` makes a repeated post pay once.
 
 Counter codes and check-in codes are digits (ledger/codes.py): a counter code is 10 digits
 starting with 7, a check-in code 13 digits starting with 5; their QR images encode just
@@ -46,7 +47,15 @@ from api.web.support import (
     when,
 )
 from ledger import codes
-from ledger.errors import ActivityNotRunning, InvalidCode, LedgerError, NotFound
+from ledger.errors import (
+    ActivityNotRunning,
+    InsufficientBalance,
+    InvalidCode,
+    LedgerError,
+    LimitExceeded,
+    MerchantSuspended,
+    NotFound,
+)
 from merchant_pos.qr import decode_image
 
 bp = Blueprint("member_spend", __name__)
@@ -226,6 +235,34 @@ def pay_page(shop: Any, status: int = 200, amount: str = "") -> Any:
     return page_html, status
 
 
+def foreseen_refusal(shop: Any, amount: int) -> LedgerError | None:
+    """What the ledger would surely refuse, said before asking to confirm (the ledger
+    checks again when the payment is made)."""
+    ledger = ledger_of()
+    if shop.status != "active":
+        return MerchantSuspended("this merchant is suspended")
+    if amount > ledger.rules.max_redemption:
+        return LimitExceeded(f"at most {ledger.rules.max_redemption} beans per transaction")
+    if amount > ledger.get_balance(my_account_id()):
+        return InsufficientBalance("not enough beans")
+    return None
+
+
+def confirm_page(shop: Any, amount: int) -> Any:
+    """The shop and the amount, to confirm before anything is paid."""
+    balance = ledger_of().get_balance(my_account_id())
+    category = CATEGORY_NAMES.get(shop.category, shop.category)
+    key = request.form.get("form_key", "")
+    return render_template(
+        "web_me_pay_confirm.html",
+        shop=shop,
+        category=category,
+        amount=amount,
+        balance=balance,
+        key=key if ledger_key() is not None else None,
+    )
+
+
 @bp.get("/me/pay")
 @page("volunteer")
 def pay_form() -> Any:
@@ -250,6 +287,13 @@ def pay() -> Any:
     amount = form_int("amount", minimum=1, maximum=MAX_BEANS)
     if amount is None:
         return pay_page(shop, 422, typed)
+    if request.form.get("confirm") != "1":  # one tap never sends beans: ask once more
+        refusal = foreseen_refusal(shop, amount)
+        if refusal is not None:
+            status, _code = ledger_problem(refusal)
+            flash(ledger_message(refusal), "error")
+            return pay_page(shop, status, typed)
+        return confirm_page(shop, amount)
     try:
         paid = ledger_of().pay_merchant(
             my_account_id(), shop.merchant_code, amount, key=ledger_key()

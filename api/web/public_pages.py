@@ -1,20 +1,24 @@
 """Pages for anyone, without signing in (SPEC §1 "public", §10): the partner merchants,
-the list of monthly fund reports with the fund's recent history, and how the programme
-works. They name no volunteer and no beneficiary: merchants are businesses, and the fund
-figures are the public reports' (which name nobody either).
+the list of monthly fund reports with the fund's recent history, how the programme
+works, and the volunteers' leaderboard (``/leaderboard?period=YYYY-MM``). They name no
+beneficiary, and no volunteer but those who chose to appear on the leaderboard (the data
+of ``GET /api/v1/public/leaderboard``): merchants are businesses, and the fund figures
+are the public reports' (which name nobody either).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 
 from api.context import ledger_of, reading
 from api.reports import current_period
 from api.web.admin import rebate_text
 from api.web.common import CATEGORY_NAMES
 from api.web.fund_pages import fund_chart
+from ledger.calendar import previous_period
 from ledger.errors import NotFound
 from ledger.rules import MERCHANT_CATEGORIES
 from projections import queries
@@ -77,3 +81,30 @@ def public_how() -> str:
     return render_template(
         "web_public_how.html", rules=rules, rebate=rebate_text(rules.default_rebate_bps)
     )
+
+
+PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+
+
+@bp.get("/leaderboard")
+def public_leaderboard() -> str:
+    """The volunteers who chose to appear, by beans earned in a month (this one unless
+    ``?period=YYYY-MM``); nobody else is named or counted."""
+    current = current_period()
+    asked = request.args.get("period", "")
+    period = asked if PERIOD.match(asked) and asked <= current else current
+    with reading() as conn:
+        items = queries.leaderboard(conn, period)
+    return render_template(
+        "web_public_leaderboard.html",
+        items=items,
+        period=period,
+        current=current,
+        previous=previous_period(period),
+        following=None if period >= current else next_period(period),
+    )
+
+
+def next_period(period: str) -> str:
+    year, month = int(period[:4]), int(period[5:])
+    return f"{year + month // 12}-{month % 12 + 1:02d}"

@@ -28,6 +28,7 @@
 
   // Codes by first digit and length (ledger/codes.py).
   const CODE_KINDS = { "8:37": "payment", "6:17": "card", "7:10": "merchant", "5:13": "checkin" };
+  const SHORT_CODE_LENGTH = 8; // a volunteer's short payment code, typed (api/short_codes.py)
 
   // --- words -----------------------------------------------------------------------------
 
@@ -366,6 +367,7 @@
 
   function kindOf(code) {
     if (!/^\d+$/.test(code)) return null;
+    if (code.length === SHORT_CODE_LENGTH) return "payment"; // the short code beside a payment code
     return CODE_KINDS[`${code[0]}:${code.length}`] || null;
   }
 

@@ -347,7 +347,7 @@ def test_a_volunteer_gets_a_payment_code_that_a_shop_can_redeem_once(sign_in, co
     answer = sign_in("volunteer", account_id=li).post(f"{ACCOUNTS}/{li}/payment-code")
     assert answer.status_code == 201
     body = answer.get_json()
-    assert set(body) == {"code", "expires_at", "qr_svg"}
+    assert set(body) == {"code", "expires_at", "qr_svg", "short_code"}
     assert body["expires_at"] == (START + timedelta(seconds=60)).isoformat()
     community.ledger.redeem(shop, body["code"], 4)
     assert community.balance(li) == 6

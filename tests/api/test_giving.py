@@ -45,6 +45,20 @@ def test_a_volunteer_gives_to_a_beneficiary_and_to_the_pool(community, giver, li
     assert (community.balance(li), community.balance(wang), community.balance("pool")) == (17, 8, 5)
 
 
+def test_a_gift_s_message_stays_out_of_the_log_and_reaches_the_receiver(
+    community, giver, sign_in, wang
+):
+    """Free text may name people: the log (which is published) keeps no message; the
+    personal-data store keeps it under the gift's id, for the receiver's history."""
+    answer = giver.post("/api/v1/gifts", json={"to": wang, "amount": 2, "message": "祝您健康"})
+    gift_id = answer.get_json()["id"]
+    logged = community.ledger.read_log(0, 10_000)
+    assert not any("祝您健康" in str(event) for event in logged)
+    assert community.ledger.gift_messages([gift_id]) == {gift_id: "祝您健康"}
+    silent = giver.post("/api/v1/gifts", json={"to": wang, "amount": 1}).get_json()["id"]
+    assert community.ledger.gift_messages([silent]) == {}
+
+
 def test_only_a_volunteer_gives(community, sign_in, anonymous, wang):
     body = {"to": wang, "amount": 1}
     assert status_and_code(anonymous.post("/api/v1/gifts", json=body)) == (401, "unauthenticated")

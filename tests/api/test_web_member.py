@@ -97,7 +97,7 @@ def test_my_beans_shows_the_balance_and_the_history_in_chinese(client, community
     assert '<html lang="zh-CN">' in html and "liwei" in html
     assert 'id="me-balance">7<' in html
     assert "余额" in html and "历史记录" in html
-    assert "事件奖励" in html and "在Corner Grocery消费" in html
+    assert "上报奖励" in html and "在Corner Grocery消费" in html
     assert "+12" in html and "−5" in html
 
 
@@ -110,7 +110,7 @@ def test_my_beans_in_english_says_what_each_entry_was(client, community, volunte
     assert '<html lang="en">' in html and "<h1>My beans</h1>" in html
     assert 'id="me-balance">6<' in html
     for words in (
-        "Award for an incident",
+        "Award for a verified report",
         "Paid at Corner Grocery",
         "Refund from Corner Grocery",
         "Gift to the gift pool",
@@ -312,8 +312,13 @@ def test_paying_a_shop_moves_the_beans_once_however_often_the_form_is_sent(
     assert "向商户付款" in html and "Corner Grocery" in html and "您的余额：20 金豆" in html
     in_english(client)
     fields = form_fields(html, "pay-form") | {"amount": "7"}
-    first = client.post("/me/pay", data=fields)
-    again = client.post("/me/pay", data=fields)
+    asked = client.post("/me/pay", data=fields)  # the shop and the amount, to confirm
+    assert asked.status_code == 200 and "Confirm and pay 7 beans" in html_of(asked)
+    assert community.balance(volunteer) == 20 and community.balance(shop) == 0
+    confirmed = form_fields(html_of(asked), "confirm-form")
+    assert confirmed["form_key"] == fields["form_key"] and confirmed["confirm"] == "1"
+    first = client.post("/me/pay", data=confirmed)
+    again = client.post("/me/pay", data=confirmed)
     assert first.status_code == again.status_code == 303
     assert first.headers["Location"] == again.headers["Location"]
     assert first.headers["Location"].startswith("/me/paid/")
@@ -446,7 +451,8 @@ def test_giving_to_a_beneficiary_by_the_number_on_their_card(client, community, 
     assert answer.status_code == 303
     assert community.balance(grandma) == 3 and community.balance(volunteer) == 7
     html = html_of(client.get("/me/give"))
-    assert "You gave 3 beans to the beneficiary." in html and "王奶奶" not in html
+    assert f"You gave 3 beans to the elder whose card number ends in {card[-4:]}." in html
+    assert "王奶奶" not in html
 
 
 def test_a_gift_to_an_unknown_card_or_beyond_the_balance_records_nothing(
@@ -481,7 +487,7 @@ def test_scanning_a_beneficiary_s_card_opens_the_gift_form(client, community, vo
     assert answer.status_code == 200
     html = html_of(answer)
     assert 'id="give-form"' in html and f'value="{card}"' in html
-    assert '<option value="beneficiary" selected>' in html
+    assert 'name="to" value="beneficiary" checked>' in html
 
 
 # --- who may open the pages --------------------------------------------------------------------

@@ -140,7 +140,7 @@ def test_every_role_does_its_part_from_a_fire_report_to_the_public_report(site, 
     expect(phone.locator("#me-balance")).to_have_text(str(FIRE_AWARD))
     history = phone.locator("#me-history tbody tr")
     expect(history).to_have_count(1)
-    expect(history.first).to_contain_text("事件奖励")
+    expect(history.first).to_contain_text("上报奖励")
     expect(history.first.locator("td.num")).to_have_text(f"+{FIRE_AWARD}")
     nav_to(phone, "扫码", "扫码", axe)
     nav_to(phone, "赠送", "赠送金豆", axe)
@@ -302,6 +302,7 @@ def test_the_pages_speak_english_when_asked(site, open_as, axe):
 
     mine.get_by_role("link", name="Give", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Give beans")
+    page.get_by_role("radio", name="The gift pool").check()  # chosen, never a default
     page.get_by_label("Amount (beans)").fill("5")
     page.get_by_role("button", name="Give beans").click()
     expect(page.locator(".flash.error")).to_have_text("Not enough beans.")  # a balance of 0
