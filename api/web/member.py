@@ -23,12 +23,11 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, render_template, request
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
 from api.context import ledger_of, reading
-from api.web.support import back, page, who
+from api.web.support import back, page, when, who
 from ledger.accounts import Flow
 from ledger.codes import format_for_display
 from ledger.ids import POOL_ID
@@ -119,7 +118,7 @@ def describe(
         what = flow
     return {
         "at": entry["at"],
-        "short": format_datetime(entry["at"], "short"),
+        "short": when(entry["at"]),
         "what": what,
         "amount": amount,
     }

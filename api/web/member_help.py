@@ -18,7 +18,6 @@ import logging
 from typing import Any
 
 from flask import Blueprint, flash, render_template, request
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -32,6 +31,7 @@ from api.web.support import (
     ledger_key,
     ledger_message,
     page,
+    when,
 )
 from ledger import codes
 from ledger.errors import CardRevoked, InvalidCode, LedgerError, NotFound
@@ -77,7 +77,7 @@ def render_report(status: int = 200, form: dict[str, Any] | None = None) -> Any:
     for report in mine:
         report["category_name"] = INCIDENT_NAMES.get(report["category"], report["category"])
         report["status_name"] = STATUS_NAMES.get(report["status"], report["status"])
-        report["short"] = format_datetime(report["at"], "short")
+        report["short"] = when(report["at"])
     values = {"category": "", "description": "", "location": "", "urgent": False} | (form or {})
     page_html = render_template(
         "web_me_report.html", categories=INCIDENT_NAMES, reports=mine, form=values
