@@ -62,7 +62,9 @@ def day_text(value: date | datetime | str | None, lang: str | None = "zh") -> st
     return f"{d.year}年{d.month}月{d.day}日"
 
 
-def time_text(value: datetime | str | None, lang: str | None = "zh", zone: tzinfo | None = None) -> str:
+def time_text(
+    value: datetime | str | None, lang: str | None = "zh", zone: tzinfo | None = None
+) -> str:
     """The time of day of a moment, 24-hour clock: ``14:05`` (both languages)."""
     if value is None or value == "":
         return ""

@@ -24,10 +24,11 @@ import json
 import os
 import re
 import sys
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from merchant_pos.client import PosClient, PosError, PosUnavailable
+from merchant_pos.dates import moment_text
 from merchant_pos.journal import Entry, Journal
 
 OK, REFUSED, USAGE, UNREACHABLE = 0, 1, 2, 3
@@ -227,10 +228,8 @@ def safe_body(entry: Entry) -> dict[str, Any]:
 
 
 def local_time(at: str) -> str:
-    try:
-        return datetime.fromisoformat(at).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    except (TypeError, ValueError):
-        return str(at)
+    """A receipt's moment in this machine's zone: 2026年12月8日 14:05 (docs/GLOSSARY.md)."""
+    return moment_text(at)
 
 
 # --- arguments --------------------------------------------------------------------------

@@ -345,26 +345,30 @@
     return String(id || "").replace(/-/g, "").slice(0, 8).toUpperCase();
   }
 
+  // Dates as docs/GLOSSARY.md writes them, like api/dates.py and merchant_pos/dates.py:
+  // 2026年12月8日 14:05 and 8 Dec 2026, 14:05; times on a 24-hour clock.
+  const SHORT_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  const two = (n) => String(n).padStart(2, "0");
+
   function timeOf(iso, withSeconds) {
     const at = new Date(iso);
     if (Number.isNaN(at.getTime())) return String(iso || "");
-    const options = { hour: "2-digit", minute: "2-digit", hour12: false };
-    if (withSeconds) options.second = "2-digit";
-    return at.toLocaleTimeString(words().locale, options);
+    const clock = `${two(at.getHours())}:${two(at.getMinutes())}`;
+    return withSeconds ? `${clock}:${two(at.getSeconds())}` : clock;
+  }
+
+  function dayOf(at) {
+    if (words().locale.startsWith("en")) {
+      return `${at.getDate()} ${SHORT_MONTHS[at.getMonth()]} ${at.getFullYear()}`;
+    }
+    return `${at.getFullYear()}年${at.getMonth() + 1}月${at.getDate()}日`;
   }
 
   function dateTimeOf(iso) {
     const at = new Date(iso);
     if (Number.isNaN(at.getTime())) return String(iso || "");
-    return at.toLocaleString(words().locale, {
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-      second: "2-digit",
-      hour12: false,
-    });
+    const separator = words().locale.startsWith("en") ? ", " : " ";
+    return `${dayOf(at)}${separator}${timeOf(iso, false)}`;
   }
 
   function sleep(ms) {
