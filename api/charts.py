@@ -28,7 +28,7 @@ BAR_COLOUR = "#c9a227"
 FLOW_LABELS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("发放", "Issued", ("issued", "total")),
     ("兑换", "Redeemed", ("redeemed",)),
-    ("退还", "Refunded", ("refunded",)),
+    ("退款", "Refunded", ("refunded",)),
     ("赠送", "Gifted", ("gifted",)),
     ("回收", "Retired", ("retired",)),
     ("更正", "Corrected", ("corrected",)),

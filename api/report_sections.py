@@ -75,10 +75,10 @@ Money = Callable[[int], str]
 _BEAN_ROWS = (
     ("事件奖励", "Incident awards", ("issued", "incident_awards")),
     ("活动奖励", "Activity awards", ("issued", "activity_awards")),
-    ("配额", "Allotments", ("issued", "allotments")),
+    ("每月补贴", "Allotments", ("issued", "allotments")),
     ("发放合计", "Issued in total", ("issued", "total")),
     ("兑换", "Redeemed", ("redeemed",)),
-    ("退还", "Refunded", ("refunded",)),
+    ("退款", "Refunded", ("refunded",)),
     ("赠送", "Gifted", ("gifted",)),
     ("回收", "Retired", ("retired",)),
     ("更正", "Corrected", ("corrected",)),
@@ -89,7 +89,7 @@ _BEAN_ROWS = (
 #: Item table columns: (zh, en, numeric -- right-aligned).
 DONATION_COLUMNS = [
     ("日期", "Received on", False),
-    ("捐赠人", "Donor", False),
+    ("捐款人", "Donor", False),
     ("金额", "Amount", True),
     ("收据号", "Receipt no.", False),
 ]
@@ -207,7 +207,7 @@ def statement_rows(statement: dict[str, Any], money: Money = yuan) -> list[tuple
 STATEMENT_FIELDS: tuple[tuple[str, str, str, str], ...] = (
     ("period", "月份", "Period", "month"),
     ("redeemed", "兑换金豆", "Beans redeemed", "count"),
-    ("refunded", "退还金豆", "Beans refunded", "count"),
+    ("refunded", "退款金豆", "Beans refunded", "count"),
     ("net", "净额金豆", "Net beans", "count"),
     ("cash_fen", "应结现金", "Cash due", "money"),
     ("rebate_fen", "返利", "Rebate", "money"),

@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.token:
         parser.print_usage(sys.stderr)
         print(
-            "goldbean-pos: a terminal token is needed: --token or GOLDBEAN_POS_TOKEN",
+            "goldbean-pos: a till token is needed: --token or GOLDBEAN_POS_TOKEN",
             file=sys.stderr,
         )
         return USAGE
@@ -258,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser = argparse.ArgumentParser(
         prog="goldbean-pos",
-        description="Goldbean (金豆) point of sale: redeem, refund, today's totals, resume.",
+        description="Goldbean (金豆) till: redeem, refund, today's totals, resume.",
         epilog="exit codes: 0 done, 1 refused, 2 usage, 3 server unreachable (run resume)",
     )
     parser.add_argument(
@@ -269,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--token",
         default=env.get("GOLDBEAN_POS_TOKEN"),
-        help="the terminal's token (GOLDBEAN_POS_TOKEN; required)",
+        help="the till's token (GOLDBEAN_POS_TOKEN; required)",
     )
     parser.add_argument(
         "--journal",

@@ -36,9 +36,9 @@ ROLE_NAMES = {
 INCIDENT_CATEGORY_NAMES = {
     "fire": lazy_gettext("Fire"),
     "public_security": lazy_gettext("Public security"),
-    "dispute": lazy_gettext("Dispute"),
+    "dispute": lazy_gettext("Dispute between neighbours"),
     "sanitation": lazy_gettext("Sanitation"),
-    "resident_need": lazy_gettext("Resident in need"),
+    "resident_need": lazy_gettext("A resident needs help"),
     "other": lazy_gettext("Other"),
 }
 
@@ -66,7 +66,7 @@ NAV = {
     "beneficiary": (("/me", lazy_gettext("My beans")),),
     "merchant": (
         ("/shop", lazy_gettext("My shop")),
-        ("/pos", lazy_gettext("Point of sale")),
+        ("/pos", lazy_gettext("Till")),
     ),
     "coordinator": (
         ("/staff/incidents", lazy_gettext("Incidents")),

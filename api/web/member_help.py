@@ -188,7 +188,7 @@ def give() -> Any:
         target: str | None = "pool"
     elif form["to"] == "beneficiary":
         if not form["beneficiary"]:
-            flash(_("Enter the number on the beneficiary's card."), "error")
+            flash(_("Enter the number on the bean card."), "error")
             return render_give(422, **form)
         target = beneficiary_id(form["beneficiary"])
     else:

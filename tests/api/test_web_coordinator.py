@@ -168,7 +168,7 @@ def test_verifying_awards_the_reporter_once_however_often_the_form_is_sent(
     assert answer.status_code == 303 and answer.headers["Location"] == here
     assert ledger.get_balance(li) == 10
     page = page_text(coordinator.get(here))
-    assert "已核实" in page and "举报人获得 10 金豆" in page
+    assert "已核实" in page and "上报人获得 10 金豆" in page
 
     again = coordinator.post(f"{here}/verify", data={**hidden, "award": "10"})
     assert again.status_code == 303
