@@ -13,7 +13,7 @@ from markupsafe import Markup
 from api.charts import ChartWords, fund_history_svg
 from api.report_sections import coverage_percent
 from api.reports import current_period, fund_history
-from api.web.support import money
+from api.web.support import money, month
 
 MEMBER_ROLES = frozenset({"volunteer", "beneficiary"})
 
@@ -126,4 +126,4 @@ def fund_chart(months: int = CHART_MONTHS, upto: str | None = None) -> Markup:
         liability=_("Beans' worth"),
         no_history=_("No history yet"),
     )
-    return Markup(fund_history_svg(history, money, words))  # noqa: S704 - built with html.escape
+    return Markup(fund_history_svg(history, money, words, month))  # noqa: S704 - built with html.escape

@@ -22,7 +22,17 @@ from flask_babel import lazy_gettext
 from api.context import ledger_of, reading, store_of
 from api.payees import payees_of
 from api.web.common import coverage_text, fund_chart
-from api.web.support import actor, attempt, back, ledger_key, ledger_message, money, page, who
+from api.web.support import (
+    actor,
+    attempt,
+    back,
+    ledger_key,
+    ledger_message,
+    money,
+    month,
+    page,
+    who,
+)
 from ledger.errors import InvalidState, LedgerError, NotFound
 from ledger.fund import MAX_DONATION_FEN, MAX_DONOR_NAME, MAX_REASON, MAX_RECEIPT_NO
 from projections import queries
@@ -293,7 +303,7 @@ def fund_prepare_settlement() -> Any:
     flash(
         _(
             "Settlement for %(period)s prepared. Another fund officer must approve it.",
-            period=prepared.period,
+            period=month(prepared.period),
         ),
         "ok",
     )
