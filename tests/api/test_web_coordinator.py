@@ -122,7 +122,7 @@ def test_the_queue_lists_urgent_incidents_first_in_chinese(coordinator, communit
     page = page_text(coordinator.get("/staff/incidents"))
     assert "<h1>事件队列</h1>" in page
     assert page.index("厨房冒烟") < page.index("楼道堆满垃圾")
-    assert "火情" in page and "环境卫生" in page and "待核实" in page
+    assert "火灾隐患" in page and "环境卫生" in page and "待核实" in page
     assert '<strong class="urgent">紧急</strong>' in page  # said in words, not by colour
     assert "李伟" in page and "5栋" in page
 

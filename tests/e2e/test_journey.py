@@ -71,7 +71,7 @@ def test_every_role_does_its_part_from_a_fire_report_to_the_public_report(site, 
     axe.check(admin)
     shop_id = admin.url.rsplit("/", 1)[1]
     admin.get_by_label("名称").fill("收银台一号")
-    admin.get_by_role("button", name="创建终端").click()
+    admin.get_by_role("button", name="创建收银台").click()
     expect(admin.locator("#token-warning")).to_contain_text("它只显示这一次")
     token = admin.get_by_label("收银台令牌").input_value()
     assert len(token) >= 32
@@ -99,7 +99,7 @@ def test_every_role_does_its_part_from_a_fire_report_to_the_public_report(site, 
     phone.get_by_role("button", name="提交上报").click()
     expect(flash_ok(phone)).to_have_text("谢谢！您的上报已提交，协调员会尽快核实。")
     mine = phone.locator("#my-reports li").first
-    expect(mine).to_contain_text("火情")
+    expect(mine).to_contain_text("火灾隐患")
     expect(mine).to_contain_text("紧急")
     expect(mine.locator(".status")).to_have_text("等待协调员核实")
     expect(mine).to_contain_text(FIRE)
@@ -111,11 +111,11 @@ def test_every_role_does_its_part_from_a_fire_report_to_the_public_report(site, 
     row = coordinator.locator("#incident-queue tr.incident").first
     expect(row).to_have_class(re.compile(r"\bis-urgent\b"))
     expect(row).to_have_attribute("data-status", "submitted")
-    expect(row).to_contain_text("火情")
+    expect(row).to_contain_text("火灾隐患")
     expect(row).to_contain_text(VOLUNTEER)
     expect(row).to_contain_text("待核实")
     row.get_by_role("link", name=FIRE).click()
-    expect(coordinator.get_by_role("heading", level=1)).to_contain_text("事件：火情")
+    expect(coordinator.get_by_role("heading", level=1)).to_contain_text("事件：火灾隐患")
     expect(coordinator.locator("#incident-status")).to_have_text("待核实")
     axe.check(coordinator)
     award = coordinator.get_by_label("给上报人的奖励（金豆）")
@@ -186,8 +186,8 @@ def test_every_role_does_its_part_from_a_fire_report_to_the_public_report(site, 
     officer1.get_by_label("捐款人").fill(DONOR)
     expect(officer1.get_by_label("收款日期")).to_have_value(site.today().isoformat())
     officer1.get_by_label("收据编号").fill("KM-2026-0001")
-    officer1.get_by_role("button", name="登记捐赠").click()
-    expect(flash_ok(officer1)).to_have_text("已登记捐赠 ¥500.00（收据 KM-2026-0001）。")
+    officer1.get_by_role("button", name="登记捐款").click()
+    expect(flash_ok(officer1)).to_have_text("已登记捐款 ¥500.00（收据 KM-2026-0001）。")
     donation = officer1.locator("#donations tbody tr").first
     expect(donation).to_contain_text(DONOR)
     expect(donation).to_contain_text("¥500.00")
