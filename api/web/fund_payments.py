@@ -25,7 +25,7 @@ from flask_babel import gettext as _
 from api.context import ledger_of, store_of
 from api.files import download
 from api.payees import Payee, payees_of
-from api.spreadsheets import Sheet, sheets_csv, sheets_xlsx, yuan_amount
+from api.spreadsheets import Cell, Sheet, sheets_csv, sheets_xlsx, yuan_amount
 from api.web.payee_form import grouped
 from api.web.support import back, day, page, when
 
@@ -91,7 +91,7 @@ def payment_sheets(
     settlement: Any, lines: list[PaymentLine], account: Callable[[str], str]
 ) -> list[Sheet]:
     """The list and its summary as tables; ``account`` writes an account number."""
-    rows = [
+    rows: list[list[Cell]] = [
         [
             line.merchant,
             line.payee.payee_name if line.payee else "",
