@@ -38,6 +38,7 @@ from datetime import timedelta
 
 from playwright.sync_api import expect
 
+from api.dates import month_text
 from tests.e2e.browser import (
     DESKTOP,
     DONOR,
@@ -196,7 +197,8 @@ def test_every_role_does_its_part_from_a_fire_report_to_the_public_report(site, 
     officer1.get_by_label("截止日（可选）").fill((site.today() + timedelta(days=1)).isoformat())
     officer1.get_by_role("button", name="编制结算单").click()
     period = site.period()
-    expect(flash_ok(officer1)).to_have_text(f"{period} 的结算单已编制，须由另一位基金专员审批。")
+    month = month_text(period)  # 2026年12月, as docs/GLOSSARY.md writes a month
+    expect(flash_ok(officer1)).to_have_text(f"{month} 的结算单已编制，须由另一位基金专员审批。")
     expect(officer1.locator("#settlement-status")).to_have_text("已编制，等待审批")
     line = officer1.locator(f"#line-{shop_id}")
     expect(line).to_have_attribute("data-paid", "no")
@@ -219,7 +221,7 @@ def test_every_role_does_its_part_from_a_fire_report_to_the_public_report(site, 
     nav_to(officer2, "结算", "结算")
     listed = officer2.locator("#settlements tbody tr").first
     expect(listed).to_contain_text("已编制，等待审批")
-    listed.get_by_role("link", name=period).click()
+    listed.get_by_role("link", name=month).click()
     expect(officer2).to_have_url(settlement_url)
     expect(officer2.locator("#approve-hint")).to_have_count(0)
     officer2.get_by_role("button", name="审批结算单").click()
@@ -238,7 +240,7 @@ def test_every_role_does_its_part_from_a_fire_report_to_the_public_report(site, 
     # The public: the home page links this month's report, which shows both.
     public = open_as(PHONE)
     go(public, site, "/", "金豆社区志愿积分")
-    public.get_by_role("link", name=f"最新基金报告（{period}）").click()
+    public.get_by_role("link", name=f"最新基金报告（{month}）").click()
     expect(public).to_have_url(f"{site.url}/reports/{period}")
     axe.check(public)
     donations = public.locator("section[aria-labelledby='h-donations']")
@@ -254,7 +256,7 @@ def test_every_role_does_its_part_from_a_fire_report_to_the_public_report(site, 
     expect(fund.locator("dl div", has_text="月底余额")).to_contain_text("¥493.40")  # 500 - 6.60
     go(public, site, "/reports", "基金报告", axe)
     expect(public.locator("#report-periods")).to_contain_text(
-        re.compile(rf"{period}\s*（本月尚未结束）")
+        re.compile(rf"{month}\s*（本月尚未结束）")
     )
     go(public, site, "/merchants", "合作商户", axe)
     expect(public.locator("main")).to_contain_text(SHOP)
