@@ -91,7 +91,9 @@ ROWS = glossary_rows()
 
 def _pattern(word: str, lang: str) -> re.Pattern[str]:
     if lang == "en":
-        return re.compile(r"(?<![\w-])" + re.escape(word) + r"(?![\w-])", re.IGNORECASE)
+        # a whole word or phrase, or its plural; not part of a name in code or a path
+        plural = r"(?:s|es)?"
+        return re.compile(r"(?<![\w/-])" + re.escape(word) + plural + r"(?![\w-])", re.IGNORECASE)
     return re.compile(re.escape(word))
 
 
