@@ -28,7 +28,7 @@ BAR_COLOUR = "#c9a227"
 FLOW_LABELS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("发放", "Issued", ("issued", "total")),
     ("兑换", "Redeemed", ("redeemed",)),
-    ("退还", "Refunded", ("refunded",)),
+    ("退款", "Refunded", ("refunded",)),
     ("赠送", "Gifted", ("gifted",)),
     ("回收", "Retired", ("retired",)),
     ("更正", "Corrected", ("corrected",)),
@@ -199,13 +199,17 @@ def _period_label_anchor(i: int, count: int) -> str:
 
 
 def fund_history_svg(
-    history: Sequence[dict[str, Any]], money: Callable[[int], str], words: ChartWords
+    history: Sequence[dict[str, Any]],
+    money: Callable[[int], str],
+    words: ChartWords,
+    month: Callable[[str], str] = str,
 ) -> str:
     """A line chart of the fund's month-end balance and liability as an inline ``<svg>``.
 
     ``history`` is ``[{"period", "balance_end_fen", "liability_end_fen"}, ...]`` in period
     order; ``money`` formats a fen amount for the axis and the point labels; ``words`` are
-    the title and legend in the reader's language. At most four month labels are written
+    the title and legend in the reader's language; ``month`` writes a ``2026-05``
+    period for the reader (api/dates.py). At most four month labels are written
     (they fit a phone), the last month's always. No history gives a frame with a note.
     """
     if not history:
@@ -216,7 +220,7 @@ def fund_history_svg(
         )
     balances = [int(h["balance_end_fen"]) for h in history]
     liabilities = [int(h["liability_end_fen"]) for h in history]
-    periods = [str(h["period"]) for h in history]
+    periods = [month(str(h["period"])) for h in history]
     left, top, width, height = 64.0, 36.0, _WIDTH - 76.0, 170.0
     total_height = top + height + 30
     scale = axis_scale(balances + liabilities, unit=100)

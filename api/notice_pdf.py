@@ -19,6 +19,8 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from api import dates
+from api.dates import month_text
 from api.report_sections import coverage_percent, yuan
 from api.report_view import payout_groups, spending_periods, yuan_per_bean
 from merchant_pos.pdf_font import font_for, source_text
@@ -28,8 +30,8 @@ WIDTH = A4[0] - 36 * mm
 
 
 def month_zh(period: str) -> str:
-    """``2026-05`` -> ``2026年5月``."""
-    return f"{int(period[:4])}年{int(period[5:7])}月"
+    """``2026-05`` -> ``2026年5月`` (:func:`api.dates.month_text`)."""
+    return month_text(period, "zh")
 
 
 def money(fen: int) -> str:
@@ -93,7 +95,9 @@ def notice_pdf(report: dict[str, Any], settlements: list[dict[str, Any]], url: s
     title = f"金豆基金 {month_zh(period)} 收支公示"
     said = sentences(report, settlements)
     rows = figures(report)
-    font = font_for(source_text(__file__), title, url, json.dumps(report, ensure_ascii=False))
+    font = font_for(
+        source_text(__file__, dates.__file__), title, url, json.dumps(report, ensure_ascii=False)
+    )
 
     def style(size: float, centred: bool = False) -> ParagraphStyle:
         return ParagraphStyle(

@@ -30,8 +30,10 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from api import charts
+from api import dates as dates_module
 from api import report_sections as sections_module
 from api.charts import BALANCE_COLOUR, BAR_COLOUR, LIABILITY_COLOUR, axis_scale, bean_flows
+from api.dates import month_both, month_text
 from api.report_sections import MONTH_OPEN_NOTE, Section, report_sections, statement_rows, yuan
 from merchant_pos.pdf_font import font_for, source_text
 
@@ -47,7 +49,7 @@ def use_font(*data: Any) -> str:
     statement's values, and the labels of the modules that write them) and make it the
     font of the document being built."""
     texts = [json.dumps(value, ensure_ascii=False, default=str) for value in data]
-    labels = source_text(__file__, sections_module.__file__, charts.__file__)
+    labels = source_text(__file__, sections_module.__file__, charts.__file__, dates_module.__file__)
     name = font_for(labels, *texts)
     _FONT.set(name)
     return name
@@ -168,14 +170,16 @@ def bean_flow_chart(report: dict[str, Any]) -> Drawing:
     chart.barLabels.fontSize = 7
     chart.barLabels.nudge = 6
     drawing.add(chart)
-    _chart_title(drawing, f"本月金豆流向 Bean flows ({report['period']})")
+    _chart_title(drawing, f"本月金豆流向 Bean flows ({month_both(report['period'])})")
     return drawing
 
 
 def _period_labels(periods: Sequence[str]) -> list[str]:
     """At most twelve period labels, counted back from the last; the others blank."""
     step = -(-len(periods) // 12)
-    return [p if (len(periods) - 1 - i) % step == 0 else "" for i, p in enumerate(periods)]
+    return [
+        month_text(p) if (len(periods) - 1 - i) % step == 0 else "" for i, p in enumerate(periods)
+    ]
 
 
 def fund_history_chart(history: Sequence[dict[str, Any]]) -> Flowable:
@@ -261,8 +265,8 @@ def _build(flowables: list[Flowable], title: str, subject: str) -> bytes:
 def fund_report_pdf(report: dict[str, Any], history: list[dict[str, Any]]) -> bytes:
     """The monthly fund report as an A4 PDF: every figure in tables, and two charts."""
     use_font(report, history)
-    period = report["period"]
-    title = f"金豆基金月报 Goldbean fund report {period}"
+    period = month_both(report["period"])
+    title = f"金豆基金报告 Goldbean fund report {period}"
     flowables: list[Flowable] = [_para(title, 16)]
     status = "本月已结束 / month closed" if report["final"] else MONTH_OPEN_NOTE
     flowables.append(_para(f"报告月份 Period: {period}, 状态 Status: {status}", 9))
@@ -272,13 +276,13 @@ def fund_report_pdf(report: dict[str, Any], history: list[dict[str, Any]]) -> by
     flowables.append(fund_history_chart(history))
     chain = report["chain_head"] or "无 none"
     flowables += [Spacer(1, 4 * mm), _para("审计链头 Audit chain head", 12), _para(chain, 8)]
-    return _build(flowables, title, f"Fund report {period} / 基金月报 {period}")
+    return _build(flowables, title, f"基金报告 Fund report {period}")
 
 
 def statement_pdf(statement: dict[str, Any], merchant_name: str) -> bytes:
     """A merchant's monthly statement as a one-page A4 PDF."""
     use_font(statement, merchant_name)
-    period = statement["period"]
+    period = month_both(statement["period"])
     title = f"商户对账单 Merchant statement {period}"
     flowables: list[Flowable] = [
         _para(title, 16),

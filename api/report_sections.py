@@ -11,6 +11,8 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
 
+from api.dates import day_text, month_both
+
 YUAN_SIGN = "¥"
 
 
@@ -73,10 +75,10 @@ Money = Callable[[int], str]
 _BEAN_ROWS = (
     ("事件奖励", "Incident awards", ("issued", "incident_awards")),
     ("活动奖励", "Activity awards", ("issued", "activity_awards")),
-    ("配额", "Allotments", ("issued", "allotments")),
+    ("每月补贴", "Allotments", ("issued", "allotments")),
     ("发放合计", "Issued in total", ("issued", "total")),
     ("兑换", "Redeemed", ("redeemed",)),
-    ("退还", "Refunded", ("refunded",)),
+    ("退款", "Refunded", ("refunded",)),
     ("赠送", "Gifted", ("gifted",)),
     ("回收", "Retired", ("retired",)),
     ("更正", "Corrected", ("corrected",)),
@@ -87,7 +89,7 @@ _BEAN_ROWS = (
 #: Item table columns: (zh, en, numeric -- right-aligned).
 DONATION_COLUMNS = [
     ("日期", "Received on", False),
-    ("捐赠人", "Donor", False),
+    ("捐款人", "Donor", False),
     ("金额", "Amount", True),
     ("收据号", "Receipt no.", False),
 ]
@@ -108,7 +110,8 @@ def _donations(report: dict[str, Any], money: Money) -> Section:
     d = report["donations"]
     rows = [("笔数", "Count", count(d["count"])), ("合计", "Total", money(d["total_fen"]))]
     items = [
-        [i["received_on"], i["donor"], money(i["amount_fen"]), i["receipt_no"]] for i in d["items"]
+        [day_text(i["received_on"]), i["donor"], money(i["amount_fen"]), i["receipt_no"]]
+        for i in d["items"]
     ]
     return Section("donations", "捐款", "Donations", rows, DONATION_COLUMNS, items)
 
@@ -126,7 +129,7 @@ def _payouts(report: dict[str, Any], money: Money) -> Section:
             count(i["beans"]),
             money(i["cash_fen"]),
             money(i["rebate_fen"]),
-            i["paid_on"],
+            day_text(i["paid_on"]),
             i["payment_ref"],
         ]
         for i in p["items"]
@@ -192,6 +195,8 @@ def statement_rows(statement: dict[str, Any], money: Money = yuan) -> list[tuple
             text = money(value)
         elif kind == "bool":
             text = yes_no(bool(value))
+        elif kind == "month":
+            text = month_both(value)
         else:
             text = str(value)
         rows.append((zh, en, text))
@@ -200,9 +205,9 @@ def statement_rows(statement: dict[str, Any], money: Money = yuan) -> list[tuple
 
 
 STATEMENT_FIELDS: tuple[tuple[str, str, str, str], ...] = (
-    ("period", "月份", "Period", "text"),
+    ("period", "月份", "Period", "month"),
     ("redeemed", "兑换金豆", "Beans redeemed", "count"),
-    ("refunded", "退还金豆", "Beans refunded", "count"),
+    ("refunded", "退款金豆", "Beans refunded", "count"),
     ("net", "净额金豆", "Net beans", "count"),
     ("cash_fen", "应结现金", "Cash due", "money"),
     ("rebate_fen", "返利", "Rebate", "money"),

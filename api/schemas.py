@@ -48,7 +48,7 @@ class NoBody(Schema):
 
 
 class Name(fields.String):
-    """A display name (a person's, a merchant's, a terminal's label): taken in NFC with
+    """A display name (a person's, a merchant's, a till's label): taken in NFC with
     its spaces made plain and trimmed; a control or invisible formatting character
     (zero-width, text-direction marks) is ``422 validation_error`` (api/names.py).
     Length validators see the cleaned name."""

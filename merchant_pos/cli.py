@@ -24,10 +24,11 @@ import json
 import os
 import re
 import sys
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from merchant_pos.client import PosClient, PosError, PosUnavailable
+from merchant_pos.dates import moment_text
 from merchant_pos.journal import Entry, Journal
 
 OK, REFUSED, USAGE, UNREACHABLE = 0, 1, 2, 3
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.token:
         parser.print_usage(sys.stderr)
         print(
-            "goldbean-pos: a terminal token is needed: --token or GOLDBEAN_POS_TOKEN",
+            "goldbean-pos: a till token is needed: --token or GOLDBEAN_POS_TOKEN",
             file=sys.stderr,
         )
         return USAGE
@@ -227,10 +228,8 @@ def safe_body(entry: Entry) -> dict[str, Any]:
 
 
 def local_time(at: str) -> str:
-    try:
-        return datetime.fromisoformat(at).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    except (TypeError, ValueError):
-        return str(at)
+    """A receipt's moment in this machine's zone: 2026年12月8日 14:05 (docs/GLOSSARY.md)."""
+    return moment_text(at)
 
 
 # --- arguments --------------------------------------------------------------------------
@@ -259,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser = argparse.ArgumentParser(
         prog="goldbean-pos",
-        description="Goldbean (金豆) point of sale: redeem, refund, today's totals, resume.",
+        description="Goldbean (金豆) till: redeem, refund, today's totals, resume.",
         epilog="exit codes: 0 done, 1 refused, 2 usage, 3 server unreachable (run resume)",
     )
     parser.add_argument(
@@ -270,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--token",
         default=env.get("GOLDBEAN_POS_TOKEN"),
-        help="the terminal's token (GOLDBEAN_POS_TOKEN; required)",
+        help="the till's token (GOLDBEAN_POS_TOKEN; required)",
     )
     parser.add_argument(
         "--journal",

@@ -130,7 +130,7 @@ class PosClient:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"the server must be an http:// or https:// URL, not {base_url!r}")
         if not token:
-            raise ValueError("a terminal token is required")
+            raise ValueError("a till token is required")
         self.base_url = base_url.rstrip("/")
         self._https = parts.scheme == "https"
         self._host, self._port = parts.hostname, parts.port  # (a bad port raises ValueError)

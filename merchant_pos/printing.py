@@ -213,7 +213,7 @@ def counter_sign_pdf(merchant_name: str, code: str) -> bytes:
     qr_bottom = top - 4 * mm - qr_size
     draw_qr(canvas, code, (PAGE_WIDTH - qr_size) / 2, qr_bottom, qr_size)
     top = _draw_paragraph(
-        canvas, f"商户码 Merchant code  {grouped(code)}", 18, margin, qr_bottom, width, True
+        canvas, f"收款码 Counter code  {grouped(code)}", 18, margin, qr_bottom, width, True
     )
     top -= 8 * mm
     for zh, en in (SIGN_HOW_TO_PAY, SIGN_CONFIRMATION):
@@ -270,7 +270,7 @@ def cards_pdf(cards: Sequence[PrintedCard], back: CardBack) -> bytes:
     texts = [card.code for card in cards]
     back_texts = [text for text, _ in back.lines()]
     canvas = _new_canvas(
-        buffer, "金豆卡 Goldbean cards", f"{len(cards)} beneficiary card(s)", *texts, *back_texts
+        buffer, "金豆卡 Goldbean cards", f"{len(cards)} bean card(s)", *texts, *back_texts
     )
     left = (PAGE_WIDTH - CARD_COLUMNS * CARD_WIDTH) / 2
     bottom = (PAGE_HEIGHT - CARD_ROWS * CARD_HEIGHT) / 2

@@ -327,7 +327,7 @@ class Cards(MethodView):
     @blp.arguments(NewCard)
     @blp.response(201, CardOut)
     def post(self, body, account_id):
-        """Print a beneficiary's card (with an optional 4-digit PIN); a reissued card
+        """Print a beneficiary's bean card (with an optional 4-digit PIN); a reissued card
         revokes the old one."""
         card = ledger_of().issue_card(account_id, actor(), pin=body["pin"], key=ledger_key())
         return {"card_code": card.card_code}

@@ -1,9 +1,9 @@
 """Partner merchants: registering, reading, suspending and reactivating them, their POS
 terminals, their day's redemptions and their monthly statements (SPEC §6: /merchants...).
 
-A merchant sees only itself: a caller with the role ``merchant`` (a terminal, or a
+A merchant sees only itself: a caller with the role ``merchant`` (a till, or a
 merchant user) whose ``merchant_id`` is another merchant's gets ``403`` before anything
-is looked up. The counter QR code comes as an image (``code.svg``, ``code.png``) and as a
+is looked up. The counter code comes as an image (``code.svg``, ``code.png``) and as a
 printable A4 counter sign (``sign.pdf``); the statements also as ``.csv`` and ``.pdf``.
 
 The day's redemptions and the statements are read from the ``books`` projection.
@@ -199,10 +199,10 @@ class Terminals(MethodView):
     @blp.arguments(NewTerminal)
     @blp.response(201, NewTerminalOut)
     def post(self, body, merchant_id):
-        """Register a POS terminal; its token (shown this once) authenticates as the
-        merchant. The answer also has a ``pairing_code``: typed or scanned on the till
-        within 10 minutes, it gives the till a token of its own (``POST /terminals/pair``),
-        so nobody copies the token by hand."""
+        """Register a till (a "terminal" in the paths); its token (shown this once)
+        authenticates as the merchant. The answer also has a ``pairing_code``: typed or
+        scanned on the till within 10 minutes, it gives the till a token of its own
+        (``POST /terminals/pair``), so nobody copies the token by hand."""
         merchant = ledger_of().get_merchant(merchant_id)
         auth = auth_of()
         try:
@@ -225,9 +225,9 @@ class TerminalToken(MethodView):
     @blp.arguments(NoBody)
     @blp.response(201, NewTerminalOut)
     def post(self, _body, merchant_id, terminal_id):
-        """Rotate a terminal's token: a new one (shown this once) with a new expiry; the
+        """Rotate a till's token: a new one (shown this once) with a new expiry; the
         old one stops working at once. Also a new ``pairing_code`` (10 minutes, once), to
-        pair the till instead of typing the token. 404 for a revoked terminal or one of
+        pair the till instead of typing the token. 404 for a revoked till or one of
         another merchant."""
         merchant = ledger_of().get_merchant(merchant_id)
         auth = auth_of()
@@ -369,10 +369,10 @@ class StatementPdf(MethodView):
 class CounterCodeSvg(MethodView):
     @requires("merchant", *STAFF)
     @blp.response(
-        200, FILE, content_type="image/svg+xml", description="the counter QR code as an SVG image"
+        200, FILE, content_type="image/svg+xml", description="the counter code as an SVG image"
     )
     def get(self, merchant_id):
-        """The merchant's counter QR code (SPEC §5: volunteers scan it and enter the amount),
+        """The merchant's counter code (SPEC §5: volunteers scan it and enter the amount),
         as SVG that scales to any size; its ``<title>`` is the code's digits."""
         check_is_itself(merchant_id)
         return code_image(ledger_of().get_merchant(merchant_id).merchant_code, "svg")
@@ -382,10 +382,10 @@ class CounterCodeSvg(MethodView):
 class CounterCodePng(MethodView):
     @requires("merchant", *STAFF)
     @blp.response(
-        200, FILE, content_type="image/png", description="the counter QR code as a PNG image"
+        200, FILE, content_type="image/png", description="the counter code as a PNG image"
     )
     def get(self, merchant_id):
-        """The merchant's counter QR code as a PNG image (10 pixels a module)."""
+        """The merchant's counter code as a PNG image (10 pixels a module)."""
         check_is_itself(merchant_id)
         return code_image(ledger_of().get_merchant(merchant_id).merchant_code, "png")
 

@@ -1,5 +1,5 @@
 """Spending beans at merchants (SPEC §5, §6): redemptions of payment codes and cards at a
-merchant's point of sale, refunds of them, and payments by a merchant's counter code."""
+merchant's till, refunds of them, and payments by a merchant's counter code."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ blp = Blueprint(
     "payments",
     __name__,
     url_prefix="/api/v1",
-    description="Redemptions at the point of sale, refunds, and payments by merchant code",
+    description="Redemptions at the till, refunds, and payments by counter code",
 )
 
 MAX_BEANS = 1_000_000  # far above any rule's limit, so the ledger's own limits answer first
@@ -38,7 +38,7 @@ class RedeemRequest(Schema):
         validate=validate.Length(min=1, max=64),
         metadata={
             "description": "a volunteer's payment code (or the 8-digit short code shown "
-            "beside it) or a beneficiary's card code"
+            "beside it) or the code of a bean card"
         },
     )
     amount = fields.Integer(required=True, strict=True, validate=BEANS)

@@ -1,4 +1,4 @@
-"""Reading QR codes from camera frames for the point-of-sale page (SPEC §5, §10 ``/pos``).
+"""Reading QR codes from camera frames for the till page (SPEC §5, §10 ``/pos``).
 
 A browser with ``BarcodeDetector`` reads codes itself; one without it (Firefox, Safari on
 older phones, most desktop browsers) sends a frame of its camera, or a photo, here:
@@ -34,7 +34,7 @@ blp = Blueprint(
     "point_of_sale",
     __name__,
     url_prefix="/api/v1",
-    description="Helpers of the point-of-sale page",
+    description="Helpers of the till page",
 )
 
 

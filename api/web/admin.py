@@ -373,20 +373,20 @@ def admin_create_terminal(merchant_id: str) -> Any:
         flash(invisible, "error")
         return back(f"/staff/merchants/{found.id}")
     if not label or len(label) > MAX_LABEL or any(ord(c) < 32 or ord(c) == 127 for c in label):
-        flash(_("Enter a label for the terminal (at most 200 characters)."), "error")
+        flash(_("Enter a label for the till (at most 200 characters)."), "error")
         return back(f"/staff/merchants/{found.id}")
     try:
         claim = claim_form("create terminal")
     except Refused as refused:
         if refused.replayed:
-            message = _("That terminal was already created. Its token cannot be shown again.")
+            message = _("That till was already created. Its token cannot be shown again.")
             flash(message, "error")
         return back(f"/staff/merchants/{found.id}")
     try:
         terminal_id, token = auth_of().create_terminal(found.id, label)
     except InvalidUser:
         release(claim)
-        flash(_("Enter a label for the terminal (at most 200 characters)."), "error")
+        flash(_("Enter a label for the till (at most 200 characters)."), "error")
         return back(f"/staff/merchants/{found.id}")
     except Exception:
         release(claim)
@@ -431,7 +431,7 @@ def admin_rotate_terminal(merchant_id: str, terminal_id: str) -> Any:
         abort(404)
     rotated = auth_of().rotate_terminal(terminal_id)
     if rotated is None:
-        flash(_("That terminal was revoked: create a new one instead."), "error")
+        flash(_("That till was revoked: create a new one instead."), "error")
         return back(f"/staff/merchants/{found.id}")
     token, expires_at = rotated
     return render_template(
@@ -455,22 +455,22 @@ def admin_revoke_terminal(merchant_id: str, terminal_id: str) -> Any:
     if terminal_id not in mine:
         abort(404)
     asking = confirmation(
-        _("Revoke terminal %(label)s?", label=mine[terminal_id].label),
+        _("Revoke till %(label)s?", label=mine[terminal_id].label),
         _(
             "The till %(label)s of %(name)s stops taking payments at once, and this cannot "
-            "be undone: to use the till again, create a new terminal.",
+            "be undone: to take payments there again, add a new till.",
             label=mine[terminal_id].label,
             name=found.name,
         ),
-        _("Yes, revoke the terminal"),
+        _("Yes, revoke the till"),
         f"/staff/merchants/{found.id}",
     )
     if asking is not None:
         return asking
     if auth_of().revoke_terminal(terminal_id):
-        flash(_("Terminal “%(label)s” revoked.", label=mine[terminal_id].label), "ok")
+        flash(_("Till “%(label)s” revoked.", label=mine[terminal_id].label), "ok")
     else:
-        flash(_("That terminal was already revoked."), "ok")
+        flash(_("That till was already revoked."), "ok")
     return back(f"/staff/merchants/{found.id}")
 
 

@@ -197,7 +197,7 @@ FIELDS: dict[str, Field] = {
     "cutoff_day": Field(_l("Cutoff"), DAY),
     "lines": Field(_l("Lines"), MERCHANT_LINES),
     "payment_ref": Field(_l("Bank transfer reference"), TEXT),
-    "reporter_id": Field(_l("Reported by"), ACCOUNT),
+    "reporter_id": Field(_l("Reporter"), ACCOUNT),
     "category": Field(_l("Category"), CATEGORY),
     "description": Field(_l("Description"), TEXT),
     "location": Field(_l("Place"), TEXT),

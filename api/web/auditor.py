@@ -72,7 +72,7 @@ STAGE_NAMES = {
     "starting": lazy_gettext("Starting"),
     "export": lazy_gettext("Exporting the log"),
     "chain": lazy_gettext("Recomputing the chain"),
-    "reports": lazy_gettext("Recomputing the monthly reports"),
+    "reports": lazy_gettext("Recomputing the fund reports"),
     "tables": lazy_gettext("Comparing the read tables with a replay"),
     "finished": lazy_gettext("Finished"),
 }

@@ -13,7 +13,7 @@ from markupsafe import Markup
 from api.charts import ChartWords, fund_history_svg
 from api.report_sections import coverage_percent
 from api.reports import current_period, fund_history
-from api.web.support import money
+from api.web.support import money, month
 
 MEMBER_ROLES = frozenset({"volunteer", "beneficiary"})
 
@@ -36,9 +36,9 @@ ROLE_NAMES = {
 INCIDENT_CATEGORY_NAMES = {
     "fire": lazy_gettext("Fire"),
     "public_security": lazy_gettext("Public security"),
-    "dispute": lazy_gettext("Dispute"),
+    "dispute": lazy_gettext("Dispute between neighbours"),
     "sanitation": lazy_gettext("Sanitation"),
-    "resident_need": lazy_gettext("Resident in need"),
+    "resident_need": lazy_gettext("A resident needs help"),
     "other": lazy_gettext("Other"),
 }
 
@@ -66,7 +66,7 @@ NAV = {
     "beneficiary": (("/me", lazy_gettext("My beans")),),
     "merchant": (
         ("/shop", lazy_gettext("My shop")),
-        ("/pos", lazy_gettext("Point of sale")),
+        ("/pos", lazy_gettext("Till")),
     ),
     "coordinator": (
         ("/staff/incidents", lazy_gettext("Incidents")),
@@ -126,4 +126,4 @@ def fund_chart(months: int = CHART_MONTHS, upto: str | None = None) -> Markup:
         liability=_("Beans' worth"),
         no_history=_("No history yet"),
     )
-    return Markup(fund_history_svg(history, money, words))  # noqa: S704 - built with html.escape
+    return Markup(fund_history_svg(history, money, words, month))  # noqa: S704 - built with html.escape

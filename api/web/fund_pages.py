@@ -29,6 +29,7 @@ from api.web.support import (
     ledger_key,
     ledger_message,
     money,
+    month,
     page,
     who,
 )
@@ -302,7 +303,7 @@ def fund_prepare_settlement() -> Any:
     flash(
         _(
             "Settlement for %(period)s prepared. Another fund officer must approve it.",
-            period=prepared.period,
+            period=month(prepared.period),
         ),
         "ok",
     )

@@ -20,15 +20,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, flash
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from api.context import ledger_of, store_of
 from api.files import download
 from api.payees import Payee, payees_of
-from api.spreadsheets import Sheet, sheets_csv, sheets_xlsx, yuan_amount
+from api.spreadsheets import Cell, Sheet, sheets_csv, sheets_xlsx, yuan_amount
 from api.web.payee_form import grouped
-from api.web.support import back, page
+from api.web.support import back, day, page, when
 
 bp = Blueprint("fund_payments", __name__)
 
@@ -80,7 +79,7 @@ def _note(line: PaymentLine) -> str:
     if line.paid_at is not None:
         return _(
             "Already paid on %(day)s (reference %(ref)s): do not pay again.",
-            day=format_datetime(line.paid_at, "yyyy-MM-dd"),
+            day=day(line.paid_at),
             ref=line.payment_ref,
         )
     if line.payee is None:
@@ -92,7 +91,7 @@ def payment_sheets(
     settlement: Any, lines: list[PaymentLine], account: Callable[[str], str]
 ) -> list[Sheet]:
     """The list and its summary as tables; ``account`` writes an account number."""
-    rows = [
+    rows: list[list[Cell]] = [
         [
             line.merchant,
             line.payee.payee_name if line.payee else "",
@@ -102,7 +101,7 @@ def payment_sheets(
             yuan_amount(line.due_fen),
             line.reference,
             _note(line),
-            format_datetime(line.payee.updated_at, "yyyy-MM-dd HH:mm") if line.payee else "",
+            when(line.payee.updated_at) if line.payee else "",
         ]
         for line in lines
     ]

@@ -27,14 +27,13 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, render_template, request
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import generate_csrf
 
 from api.context import ledger_of, reading, store_of
 from api.short_codes import format_short_code, issue_short_code
-from api.web.support import back, beans, page, who
+from api.web.support import back, beans, page, when, who
 from ledger.accounts import Flow
 from ledger.codes import format_for_display
 from ledger.ids import POOL_ID
@@ -168,7 +167,7 @@ def describe(
         what = flow
     return {
         "at": entry["at"],
-        "short": format_datetime(entry["at"], "short"),
+        "short": when(entry["at"]),
         "what": what,
         "amount": amount,
         "message": message,
@@ -259,7 +258,7 @@ def payment_code_status() -> Any:
                 beans=beans(found.redemption.amount),
                 shop=shop.name,
             ),
-            "time": format_datetime(found.redemption.at, "short"),
+            "time": when(found.redemption.at),
             "url": f"/me/paid/{found.redemption.id}",
         }
     return jsonify(answer)

@@ -21,7 +21,6 @@ import logging
 from typing import Any
 
 from flask import Blueprint, flash, render_template, request
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -34,6 +33,7 @@ from api.web.support import (
     ledger_key,
     ledger_message,
     page,
+    when,
 )
 from ledger import codes
 from ledger.errors import CardRevoked, InvalidCode, LedgerError, NotFound
@@ -79,7 +79,7 @@ def render_report(status: int = 200, form: dict[str, Any] | None = None) -> Any:
     for report in mine:
         report["category_name"] = INCIDENT_NAMES.get(report["category"], report["category"])
         report["status_name"] = STATUS_NAMES.get(report["status"], report["status"])
-        report["short"] = format_datetime(report["at"], "short")
+        report["short"] = when(report["at"])
     values = {"category": "", "description": "", "location": "", "urgent": False} | (form or {})
     page_html = render_template(
         "web_me_report.html", categories=INCIDENT_NAMES, reports=mine, form=values
@@ -173,8 +173,8 @@ def whom(number: str) -> str:
     """The receiver as the giver may see it: only the last four digits they typed."""
     digits = number.replace(" ", "").replace("-", "")
     if len(digits) == codes.CARD_LENGTH:
-        return _("the elder whose card number ends in %(last)s", last=digits[-4:])
-    return _("the elder whose account number ends in %(last)s", last=digits[-4:])
+        return _("the beneficiary whose card number ends in %(last)s", last=digits[-4:])
+    return _("the beneficiary whose account number ends in %(last)s", last=digits[-4:])
 
 
 def gift_errors(form: dict[str, str]) -> tuple[str | None, dict[str, str]]:
@@ -185,20 +185,20 @@ def gift_errors(form: dict[str, str]) -> tuple[str | None, dict[str, str]]:
     if form["to"] == "pool":
         if form["beneficiary"]:
             errors["beneficiary"] = _(
-                "You chose the gift pool but also typed a number. To give to that elder, "
-                "choose “An elder”; to give to the gift pool, clear the number."
+                "You chose the gift pool but also typed a number. To give to that "
+                "beneficiary, choose “A beneficiary”; to give to the gift pool, clear the number."
             )
         else:
             target = "pool"
     elif form["to"] == "beneficiary":
         if not form["beneficiary"]:
-            errors["beneficiary"] = _("Enter the number on the beneficiary's card.")
+            errors["beneficiary"] = _("Enter the number on the bean card.")
         else:
             target, why = beneficiary_id(form["beneficiary"])
             if target is None:
                 errors["beneficiary"] = why
     else:
-        errors["to"] = _("Choose who receives the beans: an elder or the gift pool.")
+        errors["to"] = _("Choose who receives the beans: a beneficiary or the gift pool.")
     amount = form["amount"]
     if not (amount.isascii() and amount.isdigit() and 1 <= int(amount) <= MAX_BEANS):
         errors["amount"] = str(

@@ -5,11 +5,8 @@ amounts in yuan). Shared by the report page and the shop's pages; it imports no 
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
-from babel.dates import format_skeleton
-from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -17,14 +14,12 @@ from api.charts import bean_flow_svg
 from api.report_sections import ANONYMOUS, coverage_percent
 from api.report_view import payout_groups
 from api.spreadsheets import Sheet, yuan_amount
+from api.web.support import day, month, when
 
 
 def month_name(period: str | None) -> str:
     """``2026-05`` as the reader says it: 2026年5月, May 2026."""
-    if not period:
-        return ""
-    year, month = int(period[:4]), int(period[5:7])
-    return format_skeleton("yMMMM", date(year, month, 1), locale=get_locale() or "zh_CN")
+    return month(period)
 
 
 def flow_names() -> list[str]:
@@ -77,7 +72,7 @@ def report_sheets(report: dict[str, Any], settlements: list[dict[str, Any]]) -> 
         ],
         [
             [
-                report["period"],
+                month(report["period"]),
                 _("yes") if report["final"] else _("no"),
                 donations["count"],
                 yuan_amount(donations["total_fen"]),
@@ -97,7 +92,7 @@ def report_sheets(report: dict[str, Any], settlements: list[dict[str, Any]]) -> 
         [_("Received on"), _("Donor"), _("Amount (yuan)"), _("Receipt no.")],
         [
             [
-                i["received_on"],
+                day(i["received_on"]),
                 _("anonymous") if i["donor"] == ANONYMOUS else i["donor"],
                 yuan_amount(i["amount_fen"]),
                 i["receipt_no"],
@@ -110,12 +105,12 @@ def report_sheets(report: dict[str, Any], settlements: list[dict[str, Any]]) -> 
         for i in group["items"]:
             payout_rows.append(
                 [
-                    group["spending_period"] or "",
+                    month(group["spending_period"]),
                     i["merchant"],
                     i["beans"],
                     yuan_amount(i["cash_fen"]),
                     yuan_amount(i["rebate_fen"]),
-                    i["paid_on"],
+                    day(i["paid_on"]),
                     i["payment_ref"],
                 ]
             )
@@ -189,7 +184,7 @@ def statement_sheets(
         [
             [
                 shop,
-                statement["period"],
+                month(statement["period"]),
                 statement["redeemed"],
                 statement["refunded"],
                 statement["net"],
@@ -205,7 +200,7 @@ def statement_sheets(
         [_("Time"), _("Beans"), _("Refunded"), _("Net beans"), _("Sale no.")],
         [
             [
-                format_datetime(sale["at"], "yyyy-MM-dd HH:mm:ss"),
+                when(sale["at"]),
                 sale["amount"],
                 sale["refunded"],
                 sale["amount"] - sale["refunded"],
@@ -228,7 +223,7 @@ def statement_sheets(
                 line["beans"],
                 yuan_amount(line["cash_fen"]),
                 yuan_amount(line["rebate_fen"]),
-                line["paid_on"] or _("not paid yet"),
+                day(line["paid_on"]) or _("not paid yet"),
                 line["payment_ref"] or "",
             ]
             for line in lines

@@ -21,12 +21,13 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from flask import abort, flash, g, redirect, render_template, request
-from flask_babel import format_currency, format_date, format_datetime, format_decimal, ngettext
+from flask_babel import format_currency, format_decimal, get_locale, get_timezone, ngettext
 from flask_babel import lazy_gettext as _l
 
 from api.amounts import parse_whole
 from api.auth import Principal
 from api.context import auth_of, idempotency_of
+from api.dates import day_text, moment_text, month_text, time_text
 from api.errors import ledger_problem
 from api.idempotency import Mismatch, Proceed, Replay
 from api.web.session import signed_in
@@ -308,21 +309,38 @@ def money(fen: int | None) -> str:
     return format_currency(Decimal(fen) / 100, "CNY")
 
 
+def reader_lang() -> str:
+    """The reader's language for :mod:`api.dates`: ``zh`` or ``en``."""
+    locale = get_locale()
+    return "en" if locale is not None and locale.language == "en" else "zh"
+
+
 def when(value: datetime | str | None) -> str:
-    """A moment in the programme's time zone, in the locale's medium format."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return format_datetime(value, "medium")
+    """A moment in the programme's time zone, the glossary's way: 2026年12月8日 14:05,
+    8 Dec 2026, 14:05."""
+    return moment_text(value, reader_lang(), get_timezone())
 
 
 def day(value: date | str | None) -> str:
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        value = date.fromisoformat(value[:10])
-    return format_date(value, "medium")
+    """A calendar day: 2026年12月8日, 8 Dec 2026."""
+    return day_text(value, reader_lang())
 
 
-FILTERS = {"beans": beans, "money": money, "when": when, "day": day}
+def clock(value: datetime | str | None) -> str:
+    """The time of day of a moment in the programme's time zone: 14:05."""
+    return time_text(value, reader_lang(), get_timezone())
+
+
+def month(period: str | date | None) -> str:
+    """A month: 2026年12月, December 2026."""
+    return month_text(period, reader_lang())
+
+
+FILTERS = {
+    "beans": beans,
+    "money": money,
+    "when": when,
+    "day": day,
+    "clock": clock,
+    "month": month,
+}

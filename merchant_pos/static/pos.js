@@ -40,17 +40,17 @@
       otherLanguage: "English",
       signOut: "退出登录",
       close: "关闭",
-      signInTitle: "终端登录",
-      tokenLabel: "终端令牌",
-      tokenHint: "管理员创建终端时显示一次的令牌。粘贴一次即可，本设备会记住它，直到“退出登录”。",
+      signInTitle: "收银台登录",
+      tokenLabel: "收银台令牌",
+      tokenHint: "管理员创建收银台时显示一次的令牌。粘贴一次即可，本设备会记住它，直到“退出登录”。",
       signIn: "登录",
       pairLabel: "配对码（8位数字）",
-      pairHint: "管理员创建终端后，页面上显示的配对码，10分钟内有效。也可以用本设备的相机扫描那里的二维码。",
+      pairHint: "管理员添加收银台后，页面上显示的配对码，10分钟内有效。也可以用本设备的相机扫描那里的二维码。",
       pair: "配对",
       pairing: "正在配对…",
-      orToken: "或者粘贴终端令牌：",
+      orToken: "或者粘贴收银台令牌：",
       saleTitle: "收款",
-      codeLabel: "付款码或长者卡号",
+      codeLabel: "付款码或金豆卡号",
       scan: "扫码",
       choosePhoto: "选择图片",
       cameraHint: "把二维码放在取景框中间",
@@ -88,10 +88,10 @@
       rowLabel: "{time} 收款 {amount} 金豆，收据 {id}",
       refundRowLabel: "退款：收据 {id}",
       kindPayment: "金豆付款码",
-      kindCard: "长者卡",
+      kindCard: "金豆卡",
       kindCounter: "扫码付款（商户收款码）",
       codeIsPayment: "志愿者付款码 ✓",
-      codeIsCard: "长者卡 ✓ 如卡有密码，请持卡人输入",
+      codeIsCard: "金豆卡 ✓ 如卡有密码，请持卡人输入",
       codeIncomplete: "已输入 {n} 位",
       newPayment: "收到一笔付款：{amount} 金豆",
       signedIn: "已登录：{name}",
@@ -101,9 +101,9 @@
       errors: {
         network: "网络中断，这一笔还没有确认。请检查网络后再点一次按钮：会用同一个请求重试，不会重复扣款或退款。",
         network_read: "连不上服务器，请检查网络。稍后会自动重试。",
-        not_merchant: "这个令牌不是商户终端的令牌。",
+        not_merchant: "这个令牌不是商户收银台的令牌。",
         no_code: "请先输入或扫描付款码。",
-        bad_code: "这不是付款码或长者卡号，请核对数字或重新扫码。",
+        bad_code: "这不是付款码或金豆卡号，请核对数字或重新扫码。",
         merchant_code: "这是商户收款码，不是顾客的付款码。请让顾客出示金豆付款码。",
         checkin_code: "这是活动签到码，不是付款码。",
         no_amount: "请用数字键输入金额。",
@@ -112,8 +112,8 @@
         no_camera: "无法使用摄像头（需要 HTTPS 连接并允许使用摄像头）。可以选择图片或手动输入。",
         no_qr: "图片中没有找到二维码，请换一张更清晰的图片。",
         bad_image: "无法读取这张图片。",
-        unauthenticated: "终端令牌无效或已被撤销，请重新登录。",
-        forbidden: "这个终端无权进行此操作。",
+        unauthenticated: "收银台令牌无效或已被撤销，请重新登录。",
+        forbidden: "这个收银台无权进行此操作。",
         not_found: "找不到这条记录（收款或商户不存在，或不属于本店）。",
         validation_error: "输入的内容不正确，请检查付款码、金额和密码。",
         insufficient_balance: "余额不足：顾客的金豆不够（退款时：本店未结算的金豆不够）。",
@@ -124,11 +124,11 @@
         wrong_pin: "卡密码不正确，请持卡人重新输入。",
         pin_required: "这张卡设有密码，请持卡人输入密码。",
         card_locked: "密码错误次数过多，这张卡已被锁定，请联系社区工作人员解锁。",
-        merchant_not_allowed: "长者卡不能在本店使用（只能在超市、菜市场和食堂使用）。",
+        merchant_not_allowed: "金豆卡不能在本店使用（只能在超市、菜市场和食堂使用）。",
         merchant_suspended: "本店已被暂停收款，请联系社区管理员。",
-        limit_exceeded: "超出限额：单笔金额或长者卡当日消费超过了上限。",
+        limit_exceeded: "超出限额：单笔金额或金豆卡当日消费超过了上限。",
         limit_per_transaction: "超出单笔上限：每笔最多 {limit_beans} 金豆。请分成几笔收款。",
-        limit_card_daily: "超出长者卡每天的消费上限（每天 {limit_beans} 金豆）：这张卡今天还可以用 {left_today} 金豆。",
+        limit_card_daily: "超出金豆卡每天的消费上限（每天 {limit_beans} 金豆）：这张卡今天还可以用 {left_today} 金豆。",
         pair_code: "配对码是8位数字，请核对。",
         pair_invalid: "配对码不对，或已经用过、已过期（10分钟内有效）。请核对数字，或请管理员重新生成配对码。",
         award_cap_exceeded: "超过了每日奖励上限。",
@@ -157,17 +157,17 @@
       otherLanguage: "中文",
       signOut: "Sign out",
       close: "Close",
-      signInTitle: "Sign in this terminal",
-      tokenLabel: "Terminal token",
+      signInTitle: "Sign in this till",
+      tokenLabel: "Till token",
       tokenHint:
-        "The token shown once when the administrator created this terminal. Paste it once; this device keeps it until you sign out.",
+        "The token shown once when the administrator created this till. Paste it once; this device keeps it until you sign out.",
       signIn: "Sign in",
       pairLabel: "Pairing code (8 digits)",
       pairHint:
-        "The code shown to the administrator after creating the terminal, valid for 10 minutes. Or scan the QR code shown there with this device's camera.",
+        "The code shown to the administrator after adding the till, valid for 10 minutes. Or scan the QR code shown there with this device's camera.",
       pair: "Pair",
       pairing: "Pairing…",
-      orToken: "Or paste the terminal token:",
+      orToken: "Or paste the till token:",
       saleTitle: "Take a payment",
       codeLabel: "Payment code or card number",
       scan: "Scan",
@@ -207,10 +207,10 @@
       rowLabel: "{time}: received {amount} beans, receipt {id}",
       refundRowLabel: "Refund receipt {id}",
       kindPayment: "Goldbean payment code",
-      kindCard: "Beneficiary card",
+      kindCard: "Bean card",
       kindCounter: "Counter code",
       codeIsPayment: "Volunteer payment code ✓",
-      codeIsCard: "Beneficiary card ✓ If the card has a PIN, the holder enters it",
+      codeIsCard: "Bean card ✓ If the card has a PIN, the holder enters it",
       codeIncomplete: "{n} digits so far",
       newPayment: "Payment received: {amount} beans",
       signedIn: "Signed in: {name}",
@@ -222,7 +222,7 @@
         network:
           "The network is down and this is not confirmed yet. Check the connection and press the button again: it resends the same request, so nothing happens twice.",
         network_read: "Cannot reach the server; check the network. It will try again by itself.",
-        not_merchant: "This token is not a merchant terminal's token.",
+        not_merchant: "This token is not a shop till's token.",
         no_code: "Type or scan the payment code first.",
         bad_code: "That is not a payment code or card number: check the digits or scan again.",
         merchant_code: "That is a shop's counter code, not a customer's payment code. Ask for their Goldbean payment code.",
@@ -234,8 +234,8 @@
           "The camera cannot be used (it needs an HTTPS connection and your permission). Choose a photo or type the code.",
         no_qr: "No QR code found in that picture; try a sharper one.",
         bad_image: "That picture cannot be read.",
-        unauthenticated: "The terminal token is not valid or was revoked: sign in again.",
-        forbidden: "This terminal is not allowed to do that.",
+        unauthenticated: "The till token is not valid or was revoked: sign in again.",
+        forbidden: "This till is not allowed to do that.",
         not_found: "Not found: no such sale or shop, or it is not this shop's.",
         validation_error: "Something entered is not valid: check the code, amount and PIN.",
         insufficient_balance:
@@ -248,7 +248,7 @@
         pin_required: "This card has a PIN: the holder should enter it.",
         card_locked: "Too many wrong PINs: the card is locked. A community coordinator can unlock it.",
         merchant_not_allowed:
-          "Beneficiary cards cannot be used at this shop (only groceries, produce shops and canteens).",
+          "Bean cards cannot be used at this shop (only groceries, produce shops and canteens).",
         merchant_suspended: "This shop is suspended and cannot take payments: contact the administrator.",
         limit_exceeded: "Over the limit: the sale is too large, or the card's daily spending limit is reached.",
         limit_per_transaction: "Over the limit of one sale: at most {limit_beans} beans a sale. Split it into several sales.",
@@ -375,26 +375,30 @@
     return String(id || "").replace(/-/g, "").slice(0, 8).toUpperCase();
   }
 
+  // Dates as docs/GLOSSARY.md writes them, like api/dates.py and merchant_pos/dates.py:
+  // 2026年12月8日 14:05 and 8 Dec 2026, 14:05; times on a 24-hour clock.
+  const SHORT_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  const two = (n) => String(n).padStart(2, "0");
+
   function timeOf(iso, withSeconds) {
     const at = new Date(iso);
     if (Number.isNaN(at.getTime())) return String(iso || "");
-    const options = { hour: "2-digit", minute: "2-digit", hour12: false };
-    if (withSeconds) options.second = "2-digit";
-    return at.toLocaleTimeString(words().locale, options);
+    const clock = `${two(at.getHours())}:${two(at.getMinutes())}`;
+    return withSeconds ? `${clock}:${two(at.getSeconds())}` : clock;
+  }
+
+  function dayOf(at) {
+    if (words().locale.startsWith("en")) {
+      return `${at.getDate()} ${SHORT_MONTHS[at.getMonth()]} ${at.getFullYear()}`;
+    }
+    return `${at.getFullYear()}年${at.getMonth() + 1}月${at.getDate()}日`;
   }
 
   function dateTimeOf(iso) {
     const at = new Date(iso);
     if (Number.isNaN(at.getTime())) return String(iso || "");
-    return at.toLocaleString(words().locale, {
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-      second: "2-digit",
-      hour12: false,
-    });
+    const separator = words().locale.startsWith("en") ? ", " : " ";
+    return `${dayOf(at)}${separator}${timeOf(iso, false)}`;
   }
 
   function sleep(ms) {

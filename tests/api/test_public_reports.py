@@ -600,7 +600,7 @@ def test_a_statement_as_csv_and_pdf_carries_the_same_figures(sign_in, community)
     body = as_pdf.get_data()
     assert body.startswith(b"%PDF")
     text = PdfReader(io.BytesIO(body)).pages[0].extract_text()
-    for shown in ("Corner Grocery", "2026-03", "14.00", "1.76"):
+    for shown in ("Corner Grocery", "2026年3月 / March 2026", "14.00", "1.76"):
         assert shown in text, shown
 
 
@@ -660,7 +660,7 @@ def test_the_report_page_shows_the_figures_formatted(anonymous, community):
     assert march_page.status_code == 200 and march_page.mimetype == "text/html"
     html = march_page.get_data(as_text=True)
     for shown in (
-        "基金月报：2026年3月",
+        "基金报告：2026年3月",
         "¥1,000.00",  # the donation total, 100000 fen
         "Jinsha Residents Committee",
         "R-0301",
@@ -706,7 +706,7 @@ def test_the_report_as_csv_xlsx_and_pdf_has_the_same_figures(anonymous, communit
         assert body.startswith("\ufeff".encode())  # Excel reads it as UTF-8
         header, values = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))[:2]
         summary = dict(zip(header, values, strict=True))
-        assert summary["月份"] == period
+        assert summary["月份"] == f"{int(period[:4])}年{int(period[5:])}月"  # as people write it
         assert summary["捐款（元）"] == yuan_text(figures["donations"]["total_fen"])
         assert summary["支付商户（元）"] == yuan_text(figures["payouts"]["cash_fen"])
         assert summary["月底余额（元）"] == yuan_text(figures["fund"]["balance_end_fen"])
@@ -732,7 +732,13 @@ def test_the_report_as_csv_xlsx_and_pdf_has_the_same_figures(anonymous, communit
 
     pdf = anonymous.get("/reports/2026-03.pdf").get_data()
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
-    for shown in ("2026-03", "1,000.00", "Jinsha Residents Committee", "570.8%", "175.20"):
+    for shown in (
+        "2026年3月 / March 2026",
+        "1,000.00",
+        "Jinsha Residents Committee",
+        "570.8%",
+        "175.20",
+    ):
         assert shown in text, shown
     english = anonymous.get("/reports/2026-04.csv?lang=en").get_data().decode("utf-8-sig")
     assert english.startswith("Month,") and "anonymous" in english and "匿名" not in english

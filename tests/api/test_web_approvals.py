@@ -157,12 +157,14 @@ def test_a_large_allotment_batch_waits_for_another_coordinator(first, second, co
     assert not APPROVE.search(first.get("/staff/allotments").get_data(as_text=True))
 
     theirs = second.get("/staff/allotments").get_data(as_text=True)
-    assert "2026-03 的补贴，发给 3 位受助居民" in page_text(second.get("/staff/allotments"))
+    assert "2026年3月 的补贴，发给 3 位受助居民" in page_text(second.get("/staff/allotments"))
     (approve,) = APPROVE.findall(theirs)
     approved = post_button(second, "/staff/allotments", approve)
     assert approved.status_code == 303
     assert [ledger.get_balance(g) for g in grans] == [100, 100, 100]
-    assert "已批准：3 位受助居民领到了 2026-03 的补贴" in page_text(second.get("/staff/allotments"))
+    assert "已批准：3 位受助居民领到了 2026年3月 的补贴" in page_text(
+        second.get("/staff/allotments")
+    )
 
     again = post_button(second, "/staff/allotments", approve)  # the same button again
     assert again.status_code == 303

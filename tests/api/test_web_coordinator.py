@@ -122,7 +122,7 @@ def test_the_queue_lists_urgent_incidents_first_in_chinese(coordinator, communit
     page = page_text(coordinator.get("/staff/incidents"))
     assert "<h1>事件队列</h1>" in page
     assert page.index("厨房冒烟") < page.index("楼道堆满垃圾")
-    assert "火情" in page and "环境卫生" in page and "待核实" in page
+    assert "火灾隐患" in page and "环境卫生" in page and "待核实" in page
     assert '<strong class="urgent">紧急</strong>' in page  # said in words, not by colour
     assert "李伟" in page and "5栋" in page
 
@@ -170,7 +170,7 @@ def test_verifying_awards_the_reporter_once_however_often_the_form_is_sent(
     assert answer.status_code == 303 and answer.headers["Location"] == here
     assert ledger.get_balance(li) == 10
     page = page_text(coordinator.get(here))
-    assert "已核实" in page and "举报人获得 10 金豆" in page
+    assert "已核实" in page and "上报人获得 10 金豆" in page
 
     again = coordinator.post(f"{here}/verify", data={**hidden, "award": "10"})
     assert again.status_code == 303

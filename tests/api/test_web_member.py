@@ -379,7 +379,7 @@ def test_every_incident_category_has_a_name():
 
 def test_reporting_an_incident_records_it_once_and_lists_it(app, client, community, volunteer):
     page = html_of(client.get("/me/report"))
-    assert "我的上报" in page and '<option value="fire">火情</option>' in page
+    assert "我的上报" in page and '<option value="fire">火灾隐患</option>' in page
     fields = form_fields(page, "report-form") | {
         "category": "fire",
         "description": "Smoke from the bins behind building 3",

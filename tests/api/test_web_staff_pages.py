@@ -482,7 +482,7 @@ def test_the_admin_gives_a_terminal_a_new_token_on_its_merchant_s_page(
     assert token != old and auth.resolve(token).terminal_id == terminal_id
     with pytest.raises(BadToken):
         auth.resolve(old)
-    assert zh(app, "The terminal's previous token no longer works.") in text(rotated)
+    assert zh(app, "The till's previous token no longer works.") in text(rotated)
     with admin.session_transaction() as session:
         assert token not in json.dumps(dict(session), default=str)
     post_form(admin, path, f"{path}/terminals/{terminal_id}/revoke", confirmed="yes")

@@ -38,6 +38,7 @@ from datetime import timedelta
 
 from playwright.sync_api import expect
 
+from api.dates import month_text
 from tests.e2e.browser import (
     DESKTOP,
     DONOR,
@@ -71,9 +72,9 @@ def test_every_role_does_its_part_from_a_fire_report_to_the_public_report(site, 
     axe.check(admin)
     shop_id = admin.url.rsplit("/", 1)[1]
     admin.get_by_label("名称").fill("收银台一号")
-    admin.get_by_role("button", name="创建终端").click()
+    admin.get_by_role("button", name="创建收银台").click()
     expect(admin.locator("#token-warning")).to_contain_text("它只显示这一次")
-    token = admin.get_by_label("终端令牌").input_value()
+    token = admin.get_by_label("收银台令牌").input_value()
     assert len(token) >= 32
     axe.check(admin)
     go(admin, site, "/staff/rules", "项目规则", axe)
@@ -99,7 +100,7 @@ def test_every_role_does_its_part_from_a_fire_report_to_the_public_report(site, 
     phone.get_by_role("button", name="提交上报").click()
     expect(flash_ok(phone)).to_have_text("谢谢！您的上报已提交，协调员会尽快核实。")
     mine = phone.locator("#my-reports li").first
-    expect(mine).to_contain_text("火情")
+    expect(mine).to_contain_text("火灾隐患")
     expect(mine).to_contain_text("紧急")
     expect(mine.locator(".status")).to_have_text("等待协调员核实")
     expect(mine).to_contain_text(FIRE)
@@ -111,17 +112,17 @@ def test_every_role_does_its_part_from_a_fire_report_to_the_public_report(site, 
     row = coordinator.locator("#incident-queue tr.incident").first
     expect(row).to_have_class(re.compile(r"\bis-urgent\b"))
     expect(row).to_have_attribute("data-status", "submitted")
-    expect(row).to_contain_text("火情")
+    expect(row).to_contain_text("火灾隐患")
     expect(row).to_contain_text(VOLUNTEER)
     expect(row).to_contain_text("待核实")
     row.get_by_role("link", name=FIRE).click()
-    expect(coordinator.get_by_role("heading", level=1)).to_contain_text("事件：火情")
+    expect(coordinator.get_by_role("heading", level=1)).to_contain_text("事件：火灾隐患")
     expect(coordinator.locator("#incident-status")).to_have_text("待核实")
     axe.check(coordinator)
-    award = coordinator.get_by_label("给报告人的奖励（金豆）")
+    award = coordinator.get_by_label("给上报人的奖励（金豆）")
     expect(award).to_have_value(str(FIRE_AWARD))  # the programme's award for a fire
     coordinator.get_by_role("button", name="核实并奖励").click()
-    expect(flash_ok(coordinator)).to_have_text(f"已核实，举报人获得 {FIRE_AWARD} 金豆。")
+    expect(flash_ok(coordinator)).to_have_text(f"已核实，上报人获得 {FIRE_AWARD} 金豆。")
     expect(coordinator.locator("#incident-status")).to_have_text("已核实")
     expect(coordinator.locator("#verify-form")).to_have_count(0)
     axe.check(coordinator)
@@ -156,10 +157,10 @@ def test_every_role_does_its_part_from_a_fire_report_to_the_public_report(site, 
     # The shop's till takes the code for 6 beans.
     till = open_as(PHONE)
     till.goto(f"{site.url}/pos")
-    till.get_by_label("终端令牌").fill(token)
+    till.get_by_label("收银台令牌").fill(token)
     till.get_by_role("button", name="登录", exact=True).click()
     expect(till.locator("#merchant-name")).to_have_text(SHOP)
-    till.get_by_label("付款码或长者卡号").fill(code)
+    till.get_by_label("付款码或金豆卡号").fill(code)
     expect(till.locator("#code-kind")).to_contain_text("付款码")
     till.get_by_role("button", name="清除", exact=True).click()
     till.locator(".keypad").get_by_role("button", name=str(SPENT), exact=True).click()
@@ -183,11 +184,11 @@ def test_every_role_does_its_part_from_a_fire_report_to_the_public_report(site, 
     nav_to(officer1, "基金", "基金", axe)
     nav_to(officer1, "捐款", "捐款", axe)
     officer1.get_by_label("金额（元）").fill("500")
-    officer1.get_by_label("捐赠人").fill(DONOR)
+    officer1.get_by_label("捐款人").fill(DONOR)
     expect(officer1.get_by_label("收款日期")).to_have_value(site.today().isoformat())
     officer1.get_by_label("收据编号").fill("KM-2026-0001")
-    officer1.get_by_role("button", name="登记捐赠").click()
-    expect(flash_ok(officer1)).to_have_text("已登记捐赠 ¥500.00（收据 KM-2026-0001）。")
+    officer1.get_by_role("button", name="登记捐款").click()
+    expect(flash_ok(officer1)).to_have_text("已登记捐款 ¥500.00（收据 KM-2026-0001）。")
     donation = officer1.locator("#donations tbody tr").first
     expect(donation).to_contain_text(DONOR)
     expect(donation).to_contain_text("¥500.00")
@@ -196,7 +197,8 @@ def test_every_role_does_its_part_from_a_fire_report_to_the_public_report(site, 
     officer1.get_by_label("截止日（可选）").fill((site.today() + timedelta(days=1)).isoformat())
     officer1.get_by_role("button", name="编制结算单").click()
     period = site.period()
-    expect(flash_ok(officer1)).to_have_text(f"{period} 的结算单已编制，须由另一位基金专员审批。")
+    month = month_text(period)  # 2026年12月, as docs/GLOSSARY.md writes a month
+    expect(flash_ok(officer1)).to_have_text(f"{month} 的结算单已编制，须由另一位基金专员审批。")
     expect(officer1.locator("#settlement-status")).to_have_text("已编制，等待审批")
     line = officer1.locator(f"#line-{shop_id}")
     expect(line).to_have_attribute("data-paid", "no")
@@ -216,7 +218,7 @@ def test_every_role_does_its_part_from_a_fire_report_to_the_public_report(site, 
     nav_to(officer2, "结算", "结算")
     listed = officer2.locator("#settlements tbody tr").first
     expect(listed).to_contain_text("已编制，等待审批")
-    listed.get_by_role("link", name=period).click()
+    listed.get_by_role("link", name=month).click()
     expect(officer2).to_have_url(settlement_url)
     expect(officer2.locator("#approve-hint")).to_have_count(0)
     officer2.get_by_role("button", name="审批结算单").click()
@@ -236,7 +238,7 @@ def test_every_role_does_its_part_from_a_fire_report_to_the_public_report(site, 
     # The public: the home page links this month's report, which shows both.
     public = open_as(PHONE)
     go(public, site, "/", "金豆社区志愿积分")
-    public.get_by_role("link", name=f"最新基金报告（{period}）").click()
+    public.get_by_role("link", name=f"最新基金报告（{month}）").click()
     expect(public).to_have_url(f"{site.url}/reports/{period}")
     axe.check(public)
     donations = public.locator("section[aria-labelledby='h-donations']")
@@ -252,7 +254,7 @@ def test_every_role_does_its_part_from_a_fire_report_to_the_public_report(site, 
     expect(fund.locator("dl div", has_text="月底余额")).to_contain_text("¥493.40")  # 500 - 6.60
     go(public, site, "/reports", "基金报告", axe)
     expect(public.locator("#report-periods")).to_contain_text(
-        re.compile(rf"{period}\s*（本月尚未结束）")
+        re.compile(rf"{month}\s*（本月尚未结束）")
     )
     go(public, site, "/merchants", "合作商户", axe)
     expect(public.locator("main")).to_contain_text(SHOP)

@@ -162,7 +162,7 @@ def camera_page(launch, tmp_path) -> Iterator[Callable[[str], Page]]:
 
 def sign_in(page: Page, server: LiveServer, token: str) -> None:
     page.goto(f"{server.url}/pos")
-    page.get_by_label("终端令牌").fill(token)
+    page.get_by_label("收银台令牌").fill(token)
     page.get_by_role("button", name="登录", exact=True).click()
 
 
@@ -221,7 +221,7 @@ def test_a_till_signs_in_once_and_redeems_a_typed_code_with_the_keypad(
     assert page.evaluate("localStorage.getItem('goldbean.pos.token')") == token
 
     code = fresh_code(community, li)
-    page.get_by_label("付款码或长者卡号").fill(code)
+    page.get_by_label("付款码或金豆卡号").fill(code)
     expect(page.locator("#code-kind")).to_contain_text("付款码")
     expect(page.locator("#pin-box")).to_be_hidden()
     for key in ("1", "2"):
@@ -247,7 +247,7 @@ def test_a_till_signs_in_once_and_redeems_a_typed_code_with_the_keypad(
     page.reload()  # the token was kept: still signed in
     expect(page.locator("#merchant-name")).to_have_text(community.ledger.get_merchant(shop).name)
     page.get_by_role("button", name="退出登录").click()
-    expect(page.get_by_label("终端令牌")).to_be_visible()
+    expect(page.get_by_label("收银台令牌")).to_be_visible()
     assert page.evaluate("localStorage.getItem('goldbean.pos.token')") is None
 
 
@@ -260,7 +260,7 @@ def test_a_photo_of_a_payment_code_is_read_by_the_server_and_redeemed(till, comm
         till.locator("#photo").set_input_files(files=[photo])
     assert decoded.value.status == 200
     assert decoded.value.request.headers["content-type"] == "image/jpeg"  # downscaled, grey
-    expect(till.get_by_label("付款码或长者卡号")).to_have_value(code)
+    expect(till.get_by_label("付款码或金豆卡号")).to_have_value(code)
     key_in(till, 5)
     press_redeem(till)
 
@@ -273,8 +273,8 @@ def test_a_card_with_a_pin_asks_for_the_pin(till, community, shop):
     card = community.card(wang, pin="2468")
     community.give(volunteer_with(community, 40), wang, 40)
 
-    till.get_by_label("付款码或长者卡号").fill(card)
-    expect(till.locator("#code-kind")).to_contain_text("长者卡")
+    till.get_by_label("付款码或金豆卡号").fill(card)
+    expect(till.locator("#code-kind")).to_contain_text("金豆卡")
     pin = till.get_by_label("卡密码（4位）")
     expect(pin).to_be_visible()
     key_in(till, 9)
@@ -292,20 +292,20 @@ def test_a_card_with_a_pin_asks_for_the_pin(till, community, shop):
     pin.fill("2468")
     press_redeem(till)
     expect_receipt(till, 9)
-    expect(till.locator("#receipt-kind")).to_have_text("长者卡")
+    expect(till.locator("#receipt-kind")).to_have_text("金豆卡")
     assert community.balance(wang) == 31
 
 
 def test_a_refusal_is_explained_in_chinese_and_after_a_tap_in_english(till, community, shop):
     li = volunteer_with(community, 20)
     code = fresh_code(community, li)
-    till.get_by_label("付款码或长者卡号").fill(code)
+    till.get_by_label("付款码或金豆卡号").fill(code)
     key_in(till, 3)
     press_redeem(till)
     expect_receipt(till, 3)
 
     till.get_by_role("button", name="下一笔").click()
-    till.get_by_label("付款码或长者卡号").fill(code)  # the same code again
+    till.get_by_label("付款码或金豆卡号").fill(code)  # the same code again
     key_in(till, 3)
     press_redeem(till)
     message = till.locator("#message")
@@ -388,7 +388,7 @@ def test_a_lost_answer_is_sent_again_with_the_same_key_and_charges_once(till, co
             route.continue_()
 
     till.route(re.compile(r"/api/v1/redemptions$"), lose_the_first_answer)
-    till.get_by_label("付款码或长者卡号").fill(fresh_code(community, li))
+    till.get_by_label("付款码或金豆卡号").fill(fresh_code(community, li))
     key_in(till, 8)
     press_redeem(till)
 
@@ -399,7 +399,7 @@ def test_a_lost_answer_is_sent_again_with_the_same_key_and_charges_once(till, co
     expect_totals(till, 1, 8, 0)
 
     till.get_by_role("button", name="下一笔").click()
-    till.get_by_label("付款码或长者卡号").fill(fresh_code(community, li))
+    till.get_by_label("付款码或金豆卡号").fill(fresh_code(community, li))
     key_in(till, 2)
     press_redeem(till)
     expect_receipt(till, 2)
@@ -420,7 +420,7 @@ def test_the_camera_reads_a_code_through_the_server_without_barcode_detector(
         page.get_by_role("button", name="扫码", exact=True).click()
         expect(page.locator("video")).to_be_visible()
     assert frame.value.headers["content-type"] == "image/jpeg"
-    expect(page.get_by_label("付款码或长者卡号")).to_have_value(code)
+    expect(page.get_by_label("付款码或金豆卡号")).to_have_value(code)
     expect(page.locator("#camera")).to_be_hidden()  # the camera stops once it has a code
     key_in(page, 4)
     press_redeem(page)

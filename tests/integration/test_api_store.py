@@ -56,6 +56,7 @@ def test_creating_the_tables_twice_is_harmless_and_the_store_answers_a_ping(stor
         "gb_tokens",
         "gb_terminals",
         "gb_terminal_pairings",
+        "gb_short_codes",
         "gb_idempotency",
         "gb_login_failures",
         "gb_login_attempts",

@@ -326,7 +326,7 @@ def test_pdf_renders_the_chinese_text(report):
     data = fund_report_pdf(report, make_history(12))
     assert data.startswith(b"%PDF")
     text = pdf_text(data)
-    for snippet in ["社区便利店", "老李理发店", "2026-10", "捐款", "王芳", "匿名 / anonymous"]:
+    for snippet in ["社区便利店", "老李理发店", "2026年10月", "捐款", "王芳", "匿名 / anonymous"]:
         assert snippet in text, snippet
     for snippet in ["￥1,500.00", "￥5,302.50", "125.0%", "4,321", CHAIN, "基金余额与负债"]:
         assert snippet in text, snippet
@@ -355,7 +355,7 @@ def test_pdf_embeds_a_subset_of_its_chinese_font_and_sets_metadata(report):
     assert noto and all(fonts[name] for name in noto)  # embedded, as a subset ("ABCDEF+")
     assert "/STSong-Light" not in fonts  # a reader without Chinese fonts shows no boxes
     assert len(data) < 150_000  # a subset, not the 8 MB font
-    assert reader.metadata.title == "金豆基金月报 Goldbean fund report 2026-10"
+    assert reader.metadata.title == "金豆基金报告 Goldbean fund report 2026年10月 / October 2026"
     assert reader.metadata.author == "金豆 Goldbean"
 
 
@@ -370,7 +370,7 @@ def test_pdf_with_any_history_length(report, months):
     if months == 0:
         assert "暂无历史数据" in text
     else:
-        assert "2026-01" in text and f"2026-{months:02d}" in text
+        assert "2026年1月" in text and f"2026年{months}月" in text  # the chart's months
 
 
 def test_pdf_of_an_open_empty_month(open_report):
@@ -423,7 +423,15 @@ def test_statement_pdf():
     reader = PdfReader(io.BytesIO(data))
     assert len(reader.pages) == 1
     text = reader.pages[0].extract_text()
-    for snippet in ["社区便利店", "2026-10", "商户对账单", "￥855.00", "￥42.75", "是 Yes", "870"]:
+    for snippet in [
+        "社区便利店",
+        "2026年10月 / October 2026",
+        "商户对账单",
+        "￥855.00",
+        "￥42.75",
+        "是 Yes",
+        "870",
+    ]:
         assert snippet in text, snippet
     assert "社区便利店" in reader.metadata.title
 

@@ -36,6 +36,7 @@ from api.web.support import (
     back,
     ledger_key,
     ledger_message,
+    month,
     page,
     who,
 )
@@ -143,7 +144,7 @@ def approve_allotments(request_id: str) -> Any:
             "Approved: %(num)d beneficiary granted the allotment of %(period)s.",
             "Approved: %(num)d beneficiaries granted the allotment of %(period)s.",
             run.granted,
-            period=run.period,
+            period=month(run.period),
         )
 
     return form_action(
