@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from api.web.common import CATEGORY_NAMES, INCIDENT_CATEGORY_NAMES, rebate_text
-from api.web.support import beans, day, money, when
+from api.web.support import beans, day, money, month, when
 
 #: "Kind.Event" (the topic's qualified name) -> what happened, in words. Events that
 #: every kind of account records alike are named once, by their own name (GENERIC).
@@ -142,7 +142,7 @@ BEANS, FEN, ACCOUNT, ACCOUNTS, MERCHANT_LINES, USER, TIME, DAY, TEXT, YES_NO = (
     "yes_no",
 )
 REQUEST_KIND, DETAILS = "request_kind", "details"
-RECORD, FLOW, CATEGORY, METHOD, REBATE, HIDDEN, NUMBER = (
+RECORD, FLOW, CATEGORY, METHOD, REBATE, HIDDEN, NUMBER, MONTH = (
     "record",
     "flow",
     "category",
@@ -150,6 +150,7 @@ RECORD, FLOW, CATEGORY, METHOD, REBATE, HIDDEN, NUMBER = (
     "rebate",
     "hidden",
     "number",
+    "month",
 )
 
 
@@ -192,7 +193,7 @@ FIELDS: dict[str, Field] = {
     "received_on": Field(_l("Day received"), DAY),
     "receipt_no": Field(_l("Receipt number"), TEXT),
     "reason": Field(_l("Reason"), TEXT),
-    "period": Field(_l("Month"), TEXT),
+    "period": Field(_l("Month"), MONTH),
     "cutoff": Field(_l("Cutoff"), TIME),
     "cutoff_day": Field(_l("Cutoff"), DAY),
     "lines": Field(_l("Lines"), MERCHANT_LINES),
@@ -338,6 +339,7 @@ def _written(how: str, value: Any, kind: str, account: Callable[[str], str]) -> 
         USER: str,
         TIME: when,
         DAY: day,
+        MONTH: month,
         TEXT: str,
         YES_NO: _yes_no,
         RECORD: _record,

@@ -451,7 +451,7 @@ def test_giving_to_a_beneficiary_by_the_number_on_their_card(client, community, 
     assert answer.status_code == 303
     assert community.balance(grandma) == 3 and community.balance(volunteer) == 7
     html = html_of(client.get("/me/give"))
-    assert f"You gave 3 beans to the elder whose card number ends in {card[-4:]}." in html
+    assert f"You gave 3 beans to the beneficiary whose card number ends in {card[-4:]}." in html
     assert "王奶奶" not in html
 
 

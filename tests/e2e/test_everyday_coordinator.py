@@ -39,7 +39,7 @@ from tests.e2e.browser import (
 
 SETUP = Actor("setup-coordinator")
 KINDS = ("fire", "public_security", "dispute", "sanitation", "resident_need", "other")
-KIND_WORDS = {"fire": "火情", "resident_need": "居民求助", "other": "其他"}
+KIND_WORDS = {"fire": "火灾隐患", "resident_need": "居民求助", "other": "其他"}
 OLD = 300  # incidents over the last two months
 TODAY_URGENT = "7号楼电梯里有老人被困，按铃没有人应"
 TODAY_CALM = "菜市场门口的路灯又坏了，晚上很黑"
@@ -184,7 +184,7 @@ def test_the_queue_opens_on_today_s_urgent_report_and_filters_survive_paging(
     page.get_by_role("button", name="筛选").click()
     expect(page).to_have_url(re.compile(r"kind=fire&urgent=1"))
     found = rows(page)
-    assert found and all(r["urgent"] and "火情" in r["text"] for r in found)
+    assert found and all(r["urgent"] and "火灾隐患" in r["text"] for r in found)
 
     # a day, with every status
     some_day = office.day[next(iter(office.ids(statuses=("rejected",))))]
@@ -338,13 +338,13 @@ def test_a_correction_picks_the_entry_from_the_member_s_history(site, open_as, a
     what = form.get_by_label("哪一笔有误")
     options = what.locator("option").all_text_contents()
     credit = next(o for o in options if "10 金豆" in o)
-    assert "火情" in credit  # the entry in words, not a record id
+    assert "火灾隐患" in credit  # the entry in words, not a record id
     what.select_option(label=credit)
     form.get_by_label("收回金豆数").fill("11")
-    form.get_by_label("理由").fill("重复奖励，已与报告人核对")
+    form.get_by_label("理由").fill("重复奖励，已与上报人核对")
     form.get_by_role("button", name="记录更正").click()
     expect(page.locator(".flash.error")).to_be_visible()
-    expect(form.get_by_label("理由")).to_have_value("重复奖励，已与报告人核对")
+    expect(form.get_by_label("理由")).to_have_value("重复奖励，已与上报人核对")
     expect(form.get_by_label("收回金豆数")).to_have_value("11")
     expect(what.locator("option:checked")).to_have_text(credit)
     assert ledger.get_balance(site.volunteer_id) == 10

@@ -49,10 +49,10 @@ def test_officers_type_amounts_as_written_approve_in_turn_and_confirm_a_payment(
     nav_to(officer1, "基金", "基金")
     nav_to(officer1, "捐款", "捐款", axe)
     officer1.get_by_label("金额（元）").fill("5,000")
-    officer1.get_by_label("捐赠人").fill("昆明爱心基金会")
+    officer1.get_by_label("捐款人").fill("昆明爱心基金会")
     officer1.get_by_label("收据编号").fill("KM-2026-0100")
-    officer1.get_by_role("button", name="登记捐赠").click()
-    expect(flash_ok(officer1)).to_have_text("已登记捐赠 ¥5,000.00（收据 KM-2026-0100）。")
+    officer1.get_by_role("button", name="登记捐款").click()
+    expect(flash_ok(officer1)).to_have_text("已登记捐款 ¥5,000.00（收据 KM-2026-0100）。")
     expect(officer1.locator("#donations tbody tr").first).to_contain_text("¥5,000.00")
     axe.check(officer1)
 
@@ -110,7 +110,7 @@ def test_the_auditor_filters_the_log_and_reads_the_newest_first_in_words(site, o
     assert positions == sorted(positions, reverse=True)  # the newest first
     expect(events.first).to_contain_text("消费")  # the last payment
 
-    auditor.get_by_label("记录类别").select_option(label="兑换与退还")
+    auditor.get_by_label("记录类别").select_option(label="兑换与退款")
     auditor.get_by_label("账户号码或编号").fill(number)
     auditor.get_by_role("button", name="显示", exact=True).click()
     expect(auditor).to_have_url(re.compile(rf"kind=Redemption&account={number}"))

@@ -40,13 +40,13 @@ def create_terminal(admin: Page, site, axe) -> tuple[str, str]:
     expect(flash_ok(admin)).to_have_text(f"已登记商户 {SHOP}。")
     shop_id = admin.url.rsplit("/", 1)[1]
     admin.get_by_label("名称").fill("收银台一号")
-    admin.get_by_role("button", name="创建终端").click()
+    admin.get_by_role("button", name="创建收银台").click()
     expect(admin.get_by_role("heading", name="配对收银设备")).to_be_visible()
     shown = admin.locator("#pairing-code")
     expect(shown).to_have_text(re.compile(r"^\d{4} \d{4}$"))
     expect(admin.locator("#pairing-expires")).to_contain_text("10 分钟")
     expect(admin.locator("#pairing-qr svg")).to_be_visible()
-    expect(admin.get_by_label("终端令牌")).to_be_hidden()  # the token is folded away
+    expect(admin.get_by_label("收银台令牌")).to_be_hidden()  # the token is folded away
     axe.check(admin)
     return shop_id, shown.inner_text().replace(" ", "")
 
@@ -65,7 +65,7 @@ def key_in(till: Page, beans: int) -> None:
 
 
 def sell(till: Page, code: str, beans: int) -> None:
-    till.get_by_label("付款码或长者卡号").fill(code)
+    till.get_by_label("付款码或金豆卡号").fill(code)
     key_in(till, beans)
     till.get_by_role("button", name="收款", exact=True).click()
 
@@ -82,7 +82,7 @@ def test_a_till_paired_with_the_admins_code_takes_a_card_and_says_what_is_left(s
     token = till.evaluate("localStorage.getItem('goldbean.pos.token')")
     auth = site.app.extensions["goldbean.auth"]
     assert auth.resolve(token).merchant_id == shop_id
-    old = admin.get_by_label("终端令牌").input_value()  # the token the admin was shown
+    old = admin.get_by_label("收银台令牌").input_value()  # the token the admin was shown
     try:
         auth.resolve(old)
         raise AssertionError("the admin's copy of the token still works after pairing")
@@ -96,7 +96,7 @@ def test_a_till_paired_with_the_admins_code_takes_a_card_and_says_what_is_left(s
     card = site.ledger.issue_card(elder, Actor("coordinator")).card_code
     sell(till, card, 20)
     expect(till.locator("#receipt")).to_be_visible()
-    expect(till.locator("#receipt-kind")).to_have_text("长者卡")
+    expect(till.locator("#receipt-kind")).to_have_text("金豆卡")
     expect(till.locator("#receipt-card-balance-label")).to_have_text("卡内余额")
     expect(till.locator("#receipt-card-balance")).to_have_text(f"{held - 20} 金豆")
     axe.check(till)

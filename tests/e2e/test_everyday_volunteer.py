@@ -68,21 +68,21 @@ def test_a_gift_goes_where_the_volunteer_chose_and_its_message_reaches_the_elder
     phone = open_as(PHONE)
     sign_in(phone, site, "liwei")
     go(phone, site, "/me/give", "赠送金豆", axe)
-    to_elder = phone.get_by_role("radio", name="一位长者（按长者卡上的号码或账户号）")
+    to_elder = phone.get_by_role("radio", name="一位受助居民（按金豆卡上的号码或账户号）")
     to_pool = phone.get_by_role("radio", name="爱心池")
     expect(to_elder).not_to_be_checked()  # nothing is chosen for the volunteer
     expect(to_pool).not_to_be_checked()
 
     # The card number typed while the pool is chosen: refused beside the number.
     to_pool.check()
-    phone.get_by_label("长者卡号码").fill(card)
+    phone.get_by_label("金豆卡号码").fill(card)
     phone.get_by_label("金额（金豆）").fill("3")
     phone.get_by_label("留言（选填）").fill("祝您健康")
     phone.get_by_role("button", name="赠送金豆").click()
     error = phone.locator("#beneficiary-error")
     expect(error).to_contain_text("您选择了爱心池，但也填写了号码")
-    expect(phone.get_by_label("长者卡号码")).to_have_attribute("aria-invalid", "true")
-    expect(phone.get_by_label("长者卡号码")).to_have_value(card)
+    expect(phone.get_by_label("金豆卡号码")).to_have_attribute("aria-invalid", "true")
+    expect(phone.get_by_label("金豆卡号码")).to_have_value(card)
     expect(phone.get_by_label("金额（金豆）")).to_have_value("3")
     expect(phone.get_by_label("留言（选填）")).to_have_value("祝您健康")
     expect(to_pool).to_be_checked()
@@ -93,7 +93,7 @@ def test_a_gift_goes_where_the_volunteer_chose_and_its_message_reaches_the_elder
     to_elder.check()
     phone.get_by_role("button", name="赠送金豆").click()
     expect(flash_ok(phone)).to_have_text(
-        f"您已赠送 3 金豆给卡号尾号为 {card[-4:]} 的长者。您现在的余额是 7 金豆。"
+        f"您已赠送 3 金豆给卡号尾号为 {card[-4:]} 的受助居民。您现在的余额是 7 金豆。"
     )
     expect(phone.locator("body")).not_to_contain_text(ELDER)  # whose card it is stays private
     assert balance(site, elder.id) == 3 and balance(site, "pool") == 0
