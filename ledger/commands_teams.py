@@ -74,6 +74,24 @@ class TeamCommands(AwardCommands, MemberCommands):
     def remove_leader(self, team_id: object, account_id: object, by: Actor) -> TeamView:
         return self._change_team(team_id, by, lambda t, v: t.remove(v, by.name), account_id)
 
+    def set_leaders(self, team_id: object, account_ids: list[object], by: Actor) -> TeamView:
+        """Make exactly these volunteers the team's leaders (one event each appointed or
+        removed, all in one save)."""
+
+        def attempt() -> TeamView:
+            team = self.load(team_id, Team, "team")
+            wanted = [
+                str(self.load(a, Volunteer, "volunteer account").id)
+                for a in dict.fromkeys(account_ids)
+            ]
+            changed = [team.remove(a, by.name) for a in list(team.leader_ids) if a not in wanted]
+            changed += [team.appoint(a, by.name) for a in wanted]
+            if any(changed):
+                self.save(team)
+            return self.team_view(team)
+
+        return self.run(attempt, "naming a team's leaders")
+
     def set_team_public(self, team_id: object, public: bool, by: Actor) -> TeamView:
         """Whether the team's figures (counts and beans, never names) are public."""
         return self._change_team(team_id, by, lambda t, _v: t.choose_public(bool(public), by.name))
@@ -136,6 +154,23 @@ class TeamCommands(AwardCommands, MemberCommands):
         """Make a volunteer's account (a volunteer's, or the one a coordinator's user is
         linked to) a head of the grid."""
         return self._change_grid(grid_id, lambda g, v: g.appoint(v, by.name), account_id)
+
+    def set_heads(self, grid_id: object, account_ids: list[object], by: Actor) -> GridView:
+        """Make exactly these accounts the grid's heads."""
+
+        def attempt() -> GridView:
+            grid = self.load(grid_id, Grid, "grid")
+            wanted = [
+                str(self.load(a, Volunteer, "volunteer account").id)
+                for a in dict.fromkeys(account_ids)
+            ]
+            changed = [grid.remove(a, by.name) for a in list(grid.head_ids) if a not in wanted]
+            changed += [grid.appoint(a, by.name) for a in wanted]
+            if any(changed):
+                self.save(grid)
+            return self.grid_view(grid)
+
+        return self.run(attempt, "naming a grid's heads")
 
     def remove_head(self, grid_id: object, account_id: object, by: Actor) -> GridView:
         return self._change_grid(grid_id, lambda g, v: g.remove(v, by.name), account_id)
@@ -214,8 +249,9 @@ class TeamCommands(AwardCommands, MemberCommands):
 
         Raises NotTeamLeader when ``as_leader`` and ``by`` leads no team of the
         activity; SelfVerification for one's own account (someone else checks you in);
-        NotFound for an unknown number; ValidationError for a beneficiary's card
-        (activities award volunteers); ActivityNotRunning outside its times."""
+        InvalidCode for an unknown number (the API counts it as a guess);
+        ValidationError for a beneficiary's card (activities award volunteers);
+        ActivityNotRunning outside its times."""
         account_id = self._volunteer_for_number(number)
 
         def attempt() -> CheckinView:
@@ -238,15 +274,15 @@ class TeamCommands(AwardCommands, MemberCommands):
 
     def _volunteer_for_number(self, number: str) -> str:
         digits = re.sub(r"[\s\-]", "", unicodedata.normalize("NFKC", str(number)))
-        if _ACCOUNT_NUMBER.fullmatch(digits):
-            account_id = self.account_id_for_number(digits)
-        elif len(digits) == 17 and digits.isdigit():
-            try:
+        try:
+            if _ACCOUNT_NUMBER.fullmatch(digits):
+                account_id = self.account_id_for_number(digits)
+            elif len(digits) == 17 and digits.isdigit():
                 account_id = str(self.beneficiary_for_card(digits).id)
-            except InvalidCode:
-                raise NotFound("no member has this card") from None
-        else:
-            raise ValidationError("give the member's 8-digit number or their card's number")
+            else:
+                raise ValidationError("give the member's 8-digit number or their card's number")
+        except (NotFound, InvalidCode):
+            raise InvalidCode("no member has this number") from None
         account = self.load_account(UUID(account_id))
         if isinstance(account, Beneficiary):
             raise ValidationError("this is a resident's card: activities award volunteers")

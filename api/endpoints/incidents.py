@@ -33,6 +33,12 @@ class NewIncident(Schema):
     description = fields.String(required=True, validate=validate.Length(min=1, max=2000))
     location = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     urgent = fields.Boolean(load_default=False, truthy={True}, falsy={False})
+    grid_id = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=64),
+        metadata={"description": "the grid (网格) it is in; the reporter's own when absent"},
+    )
 
 
 class IncidentCreated(Schema):
@@ -40,6 +46,7 @@ class IncidentCreated(Schema):
     status = fields.String(required=True)
     category = fields.String(required=True)
     reporter_id = fields.String(required=True)
+    grid_id = fields.String(allow_none=True)
 
 
 class IncidentQuery(Schema):

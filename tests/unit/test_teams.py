@@ -12,6 +12,7 @@ import pytest
 
 from ledger.errors import (
     ActivityNotRunning,
+    InvalidCode,
     InvalidState,
     NotFound,
     NotTeamLeader,
@@ -250,7 +251,7 @@ def test_a_coordinator_checks_in_by_number_as_the_staff_user(community, red_hats
 def test_unknown_numbers_cards_of_residents_and_closed_activities_are_refused(community, red_hats):
     team, people = red_hats
     activity = running_activity(community, team.id)
-    with pytest.raises(NotFound):
+    with pytest.raises(InvalidCode):
         community.ledger.check_in_by_number(activity.id, "12345678", community.coordinator)
     with pytest.raises(ValidationError):
         community.ledger.check_in_by_number(activity.id, "abc", community.coordinator)
