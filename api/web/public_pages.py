@@ -12,6 +12,7 @@ from flask import Blueprint, render_template
 
 from api.context import ledger_of, reading
 from api.reports import current_period
+from api.teams import team_figures
 from api.web.admin import rebate_text
 from api.web.common import CATEGORY_NAMES
 from api.web.fund_pages import fund_chart
@@ -77,3 +78,11 @@ def public_how() -> str:
     return render_template(
         "web_public_how.html", rules=rules, rebate=rebate_text(rules.default_rebate_bps)
     )
+
+
+@bp.get("/teams")
+def public_teams() -> str:
+    """The figures of the teams that chose to show them (counts and beans, no names)."""
+    ledger = ledger_of()
+    teams = [t for t in ledger.list_teams() if t.public]
+    return render_template("web_public_teams.html", teams=team_figures(ledger, reading, teams))
