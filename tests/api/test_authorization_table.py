@@ -313,6 +313,12 @@ RULES: tuple[Rule, ...] = (
         body=lambda w: {"account_ids": [w["volunteer"]]},
     ),
     Rule("POST", f"{A}/incidents/{{incident_id}}/resolve", allow("coordinator"), body={}),
+    Rule(
+        "POST",
+        f"{A}/incidents/{{incident_id}}/grid",
+        allow("coordinator"),
+        body=lambda w: {"grid_id": w["grid"]},
+    ),
     # --- merchants
     Rule(
         "POST", f"{A}/merchants", allow("admin"), body={"name": "Tea House", "category": "grocery"}

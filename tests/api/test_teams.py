@@ -155,3 +155,16 @@ def test_figures_and_the_public_list(ledger, coordinator, team, people, leader, 
 def test_a_team_name_is_taken_once(coordinator, team):
     again = coordinator.post(f"{A}/teams", json={"name": "安全小红帽"})
     assert (again.status_code, problem_code(again)) == (409, "invalid_state")
+
+
+def test_a_coordinator_moves_an_incident_and_the_heads_follow(ledger, coordinator, sign_in, people):
+    first = coordinator.post(f"{A}/grids", json={"name": "一网格"}).get_json()["id"]
+    second = coordinator.post(f"{A}/grids", json={"name": "二网格"}).get_json()["id"]
+    coordinator.put(f"{A}/grids/{second}/heads", json={"account_ids": [people["张伟"]]})
+    report = ledger.submit_incident(people["李明"], "fire", "烟")
+    assert report.grid_id == first
+    moved = coordinator.post(f"{A}/incidents/{report.id}/grid", json={"grid_id": second})
+    assert moved.get_json() == {"id": report.id, "grid_id": second}
+    head = sign_in("volunteer", account_id=people["张伟"])
+    items = head.get(f"{A}/grids/{second}/incidents").get_json()["items"]
+    assert [i["id"] for i in items] == [report.id]
