@@ -42,7 +42,6 @@ class NewActivity(Schema):
 class ActivityCreated(Schema):
     id = fields.String(required=True)
     checkin_code = fields.String(required=True)
-    team_id = fields.String(allow_none=True)
 
 
 class ActivityOut(Schema):

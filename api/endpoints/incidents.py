@@ -46,7 +46,6 @@ class IncidentCreated(Schema):
     status = fields.String(required=True)
     category = fields.String(required=True)
     reporter_id = fields.String(required=True)
-    grid_id = fields.String(allow_none=True)
 
 
 class IncidentQuery(Schema):
