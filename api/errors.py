@@ -62,6 +62,7 @@ LEDGER_PROBLEMS: dict[type[le.LedgerError], tuple[int, str]] = {
     le.AwardCapExceeded: (422, "award_cap_exceeded"),
     le.SelfVerification: (403, "self_verification"),
     le.NoHandlers: (422, "no_handlers"),
+    le.NotTeamLeader: (403, "forbidden"),
     le.FourEyesRequired: (403, "four_eyes_required"),
     le.UnknownCredit: (422, "unknown_credit"),
     le.CorrectionExceedsCredit: (422, "correction_exceeds_credit"),

@@ -1506,9 +1506,9 @@ class Books:
                 "beans": data["beans"],
                 "confirmed": Counter(),
             }
-        elif name == "CheckedIn":
+        elif name in ("CheckedIn", "CheckedInManually"):
             self.checkins[(oid, data["account_id"])] += 1
-        elif name == "AttendanceConfirmed":
+        elif name in ("AttendanceConfirmed", "AttendanceConfirmedByLeader"):
             found = self.activities.setdefault(oid, {"id": oid, "confirmed": Counter()})
             found["confirmed"].update(data["account_ids"])
 

@@ -25,6 +25,7 @@ class Activity(CreditRecord):
         checkin_digest: str
         checked_in: list[str]
         confirmed: list[str]
+        team_id: str | None
 
     class Created(Aggregate.Created):
         title: str
@@ -42,6 +43,7 @@ class Activity(CreditRecord):
             activity.checkin_digest = self.checkin_digest
             activity.checked_in = []
             activity.confirmed = []
+            activity.team_id = None
             activity.init_credits()
 
     class CheckedIn(Aggregate.Event):
@@ -60,16 +62,69 @@ class Activity(CreditRecord):
             for account_id in self.account_ids:
                 activity.note_credit(account_id, self.beans, self.timestamp)
 
-    def check_in(self, account_id: str, code_digest: str, at: datetime) -> bool:
-        """Record a check-in with the digest of the code shown; False if the volunteer had
-        already checked in."""
-        if not hmac.compare_digest(code_digest.encode(), self.checkin_digest.encode()):
-            raise InvalidCode("this is not the check-in code of this activity")
+    class AssignedToTeam(Aggregate.Event):
+        """The activity is the team's (issue 18): its leaders may confirm attendance."""
+
+        team_id: str | None
+        by: str
+
+        def apply(self, activity: Activity) -> None:
+            activity.team_id = self.team_id
+
+    class CheckedInManually(Aggregate.Event):
+        """A member without a phone was checked in by number: by a staff user
+        (``by``), or by a leader of the activity's team (``leader_id``, their account)."""
+
+        account_id: str
+        by: str | None
+        leader_id: str | None
+
+        def apply(self, activity: Activity) -> None:
+            activity.checked_in.append(self.account_id)
+
+    class AttendanceConfirmedByLeader(Aggregate.Event):
+        """A leader of the activity's team (``leader_id``, their account) confirmed
+        attendance; awarded as AttendanceConfirmed."""
+
+        leader_id: str
+        account_ids: list[str]
+        beans: int
+
+        def apply(self, activity: Activity) -> None:
+            activity.confirmed.extend(self.account_ids)
+            for account_id in self.account_ids:
+                activity.note_credit(account_id, self.beans, self.timestamp)
+
+    def assign_team(self, team_id: str | None, by: str) -> None:
+        if team_id != self.team_id:
+            self.trigger_event(self.AssignedToTeam, team_id=team_id, by=by)
+
+    def check_in_manually(
+        self, account_id: str, at: datetime, by: str | None, leader_id: str | None
+    ) -> bool:
+        """Check a member in by number while the activity runs; False if they were
+        already checked in (once per activity, as with the code)."""
+        self.check_running(at)
+        if account_id in self.checked_in:
+            return False
+        self.trigger_event(
+            self.CheckedInManually, timestamp=at, account_id=account_id, by=by, leader_id=leader_id
+        )
+        return True
+
+    def check_running(self, at: datetime) -> None:
         if not self.starts_at <= at <= self.ends_at:
             raise ActivityNotRunning(
                 f"check-in is open only while the activity runs "
                 f"({self.starts_at.isoformat()} to {self.ends_at.isoformat()})"
             )
+
+    def check_in(self, account_id: str, code_digest: str, at: datetime) -> bool:
+        """Record a check-in with the digest of the code shown; False if the volunteer had
+        already checked in."""
+        if not hmac.compare_digest(code_digest.encode(), self.checkin_digest.encode()):
+            raise InvalidCode("this is not the check-in code of this activity")
+        self.check_running(at)
         if account_id in self.checked_in:
             return False
         self.trigger_event(self.CheckedIn, timestamp=at, account_id=account_id)
@@ -87,9 +142,20 @@ class Activity(CreditRecord):
                 raise ValidationError(f"not checked in to this activity: {', '.join(strangers)}")
         return [a for a in chosen if a not in self.confirmed]
 
-    def confirm(self, by: str, account_ids: list[str], at: datetime) -> None:
+    def confirm(
+        self, by: str, account_ids: list[str], at: datetime, leader_id: str | None = None
+    ) -> None:
         if at < self.starts_at:
             raise InvalidState("attendance can be confirmed once the activity has started")
+        if leader_id is not None:
+            self.trigger_event(
+                self.AttendanceConfirmedByLeader,
+                timestamp=at,
+                leader_id=leader_id,
+                account_ids=account_ids,
+                beans=self.beans,
+            )
+            return
         self.trigger_event(
             self.AttendanceConfirmed, timestamp=at, by=by, account_ids=account_ids, beans=self.beans
         )

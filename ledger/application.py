@@ -10,17 +10,17 @@ id from it, so a repeat returns the first result and records nothing new.
 from __future__ import annotations
 
 from ledger.commands_approvals import ApprovalCommands
-from ledger.commands_awards import AwardCommands
 from ledger.commands_fund import FundCommands
 from ledger.commands_giving import GivingCommands
 from ledger.commands_payments import PaymentCommands
 from ledger.commands_people import PeopleCommands
+from ledger.commands_teams import TeamCommands
 from ledger.credit_history import CreditQueries
 
 
 class Ledger(
     PaymentCommands,
-    AwardCommands,
+    TeamCommands,
     ApprovalCommands,
     GivingCommands,
     FundCommands,

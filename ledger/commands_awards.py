@@ -14,12 +14,14 @@ from ledger.errors import (
     AwardCapExceeded,
     InvalidCode,
     NoHandlers,
+    NotTeamLeader,
     SelfVerification,
     ValidationError,
 )
 from ledger.ids import derived_id
 from ledger.incidents import Incident
 from ledger.records import CheckinCodeClaimed
+from ledger.teams import Grid, Team, grid_id_for
 from ledger.views import (
     ActivityView,
     Actor,
@@ -68,8 +70,11 @@ class AwardCommands(LedgerCore):
         urgent: bool = False,
         *,
         key: str | None = None,
+        grid_id: object | None = None,
     ) -> IncidentView:
         """A volunteer reports an incident; it waits for a coordinator to verify it.
+        It is placed in ``grid_id`` if given (NotFound for no grid), else in the grid
+        the reporter's record names, if there is a grid of that name.
 
         With ``key``, a repeat returns the first report and records nothing."""
         self.rules.check_incident_category(category)
@@ -98,10 +103,24 @@ class AwardCommands(LedgerCore):
                 location=location,
                 urgent=bool(urgent),
             )
+            grid = self.grid_for_report(str(reporter.id), grid_id)
+            if grid is not None:
+                incident.place_in_grid(grid, None)
             self.save(incident)
             return incident_view(incident)
 
         return self.run(attempt, "submitting an incident", replay)
+
+    def grid_for_report(self, reporter_id: str, grid_id: object | None) -> str | None:
+        """The grid a report goes to: the one chosen, or the one the reporter's record
+        names (a label with no grid of that name places it nowhere)."""
+        if grid_id is not None and str(grid_id).strip():
+            return str(self.load(grid_id, Grid, "grid").id)
+        label = self.personal.get(reporter_id).get("grid")
+        if not label:
+            return None
+        grid = self.find(grid_id_for(label), Grid)
+        return str(grid.id) if grid is not None else None
 
     def verify_incident(
         self, incident_id: object, by: Actor, award: int | None = None
@@ -225,8 +244,10 @@ class AwardCommands(LedgerCore):
         by: Actor,
         *,
         key: str | None = None,
+        team_id: object | None = None,
     ) -> ActivityView:
-        """Create an activity whose check-in code works from ``starts_at`` to ``ends_at``.
+        """Create an activity whose check-in code works from ``starts_at`` to ``ends_at``,
+        the team's if ``team_id`` is given (its leaders then confirm its attendance).
 
         With ``key``, a repeat returns the first activity and records nothing."""
         title = check_text(title, "title", max_length=200)
@@ -266,6 +287,8 @@ class AwardCommands(LedgerCore):
                 checkin_digest=self.digest("checkin-code", code),
                 by=by.name,
             )
+            if team_id is not None:
+                activity.assign_team(str(self.load(team_id, Team, "team").id), by.name)
             claim = CheckinCodeClaimed._create(
                 CheckinCodeClaimed.Claimed,
                 id=derived_id("checkin-code", self.digest("checkin-code", code)),
@@ -298,16 +321,26 @@ class AwardCommands(LedgerCore):
         return self.run(attempt, "checking in")
 
     def confirm_attendance(
-        self, activity_id: object, by: Actor, account_ids: Sequence[object] | None = None
+        self,
+        activity_id: object,
+        by: Actor,
+        account_ids: Sequence[object] | None = None,
+        *,
+        as_leader: bool = False,
     ) -> ConfirmationView:
         """Confirm who attended (everyone checked in, or the given ones) and award each
         attendee once. Raises AwardCapExceeded naming anyone the award would take past
         the daily cap, and awards nobody in that case; SelfVerification when the
-        coordinator's own account is among them (someone else confirms it)."""
+        confirmer's own account is among them (someone else confirms it).
+
+        ``as_leader``: ``by`` is a volunteer confirming as a leader of the activity's
+        team (NotTeamLeader unless their account leads it); recorded by their account."""
         chosen = None if account_ids is None else [canonical_id(a) for a in account_ids]
 
         def attempt() -> ConfirmationView:
             activity = self.load(activity_id, Activity, "activity")
+            if as_leader:
+                self.check_leads_activity(activity, by)
             attendees = activity.attendees_to_confirm(chosen)
             if not attendees:
                 return ConfirmationView(str(activity.id), 0, [])
@@ -317,11 +350,18 @@ class AwardCommands(LedgerCore):
                 )
             at = self.now()
             volunteers = self.award_all(attendees, activity.beans, activity.id, at)
-            activity.confirm(by.name, attendees, at)
+            activity.confirm(by.name, attendees, at, by.account_id if as_leader else None)
             self.save(activity, *volunteers)
             return ConfirmationView(str(activity.id), len(attendees), attendees)
 
         return self.run(attempt, "confirming attendance")
+
+    def check_leads_activity(self, activity: Activity, by: Actor) -> None:
+        """NotTeamLeader unless ``by``'s account leads the activity's team."""
+        team = None if activity.team_id is None else self.find(as_uuid(activity.team_id), Team)
+        if team is None:
+            raise NotTeamLeader("this activity is no team's: a coordinator confirms it")
+        team.check_led_by(by.account_id)
 
     def activity_for_checkin_code(self, checkin_code: str) -> ActivityView:
         """The activity whose check-in code this is (InvalidCode if none is)."""
@@ -346,6 +386,7 @@ class AwardCommands(LedgerCore):
             checkin_code=self.personal.get(str(activity.id)).get("checkin_code", ""),
             checked_in=list(activity.checked_in),
             confirmed=list(activity.confirmed),
+            team_id=activity.team_id,
         )
 
 
@@ -364,4 +405,5 @@ def incident_view(incident: Incident) -> IncidentView:
         reason=incident.reason,
         duplicate_of=incident.duplicate_of,
         at=incident.created_on,
+        grid_id=incident.grid_id,
     )

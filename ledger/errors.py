@@ -123,6 +123,12 @@ class SelfVerification(LedgerError):
     an allotment or allocating the pool to their own account."""
 
 
+class NotTeamLeader(LedgerError):
+    """Raised when a volunteer who does not lead an activity's team confirms its
+    attendance or checks someone in by number (a leader acts only for their own teams'
+    activities), or asks for a grid's queue they do not head."""
+
+
 class NoHandlers(LedgerError):
     """Raised when an incident with no handlers is resolved without saying that nobody
     is to be awarded (``no_award``)."""

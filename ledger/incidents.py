@@ -36,6 +36,7 @@ class Incident(CreditRecord):
         award_per_handler: int | None
         reason: str | None
         duplicate_of: str | None
+        grid_id: str | None
 
     class Submitted(Aggregate.Created):
         reporter_id: str
@@ -56,7 +57,22 @@ class Incident(CreditRecord):
             incident.award_per_handler = None
             incident.reason = None
             incident.duplicate_of = None
+            incident.grid_id = None
             incident.init_credits()
+
+    class PlacedInGrid(Aggregate.Event):
+        """The incident is in this grid (网格; issue 18): chosen by the reporter, taken
+        from the reporter's record, or set by a coordinator (``by``)."""
+
+        grid_id: str | None
+        by: str | None
+
+        def apply(self, incident: Incident) -> None:
+            incident.grid_id = self.grid_id
+
+    def place_in_grid(self, grid_id: str | None, by: str | None) -> None:
+        if grid_id != self.grid_id:
+            self.trigger_event(self.PlacedInGrid, grid_id=grid_id, by=by)
 
     class Verified(Aggregate.Event):
         by: str

@@ -96,6 +96,7 @@ class IncidentView:
     reason: str | None
     duplicate_of: str | None
     at: datetime
+    grid_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ class ActivityView:
     checkin_code: str
     checked_in: list[str]
     confirmed: list[str]
+    team_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -294,3 +296,25 @@ class LoggedEvent:
     version: int
     topic: str
     state: str
+
+
+@dataclass(frozen=True)
+class TeamView:
+    """A team (issue 18): its name, its leaders' accounts, and whether its figures are
+    on the public site."""
+
+    id: str
+    name: str
+    leader_ids: list[str]
+    public: bool
+    activity_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class GridView:
+    """A grid (网格): its name, its heads' accounts, and the incidents placed in it."""
+
+    id: str
+    name: str
+    head_ids: list[str]
+    incident_ids: list[str] = field(default_factory=list)

@@ -36,6 +36,7 @@ from ledger.records import (
     PoolAllocation,
     Redemption,
 )
+from ledger.teams import Grid, Team
 from projections import tables as t
 from projections.dispatch import Dispatch, topics
 from projections.events import LocalMonths, StoredEvent
@@ -548,6 +549,17 @@ IGNORED: frozenset[type] = frozenset(
         Merchant.SettlementReleased,
         Activity.CheckedIn,  # an attendance's beans come as the volunteer's credit
         Activity.AttendanceConfirmed,
+        Activity.CheckedInManually,
+        Activity.AttendanceConfirmedByLeader,
+        Activity.AssignedToTeam,  # teams and grids are not in the books (issue 18)
+        Incident.PlacedInGrid,
+        Team.Created,
+        Team.LeaderAppointed,
+        Team.LeaderRemoved,
+        Team.PublicChoiceMade,
+        Grid.Created,
+        Grid.HeadAppointed,
+        Grid.HeadRemoved,
         Fund.Opened,  # the fund's figures come from its donations and payouts
         Settlement.Approved,  # a line counts when it is paid
         Gift.Given,  # records of a movement: its credit and debit events count

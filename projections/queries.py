@@ -688,3 +688,48 @@ def settlements(conn: Connection, limit: int = 50) -> list[dict[str, Any]]:
         {**dict(r._mapping), **{k: int(r._mapping[k]) for k in ("beans", "cash_fen", "rebate_fen")}}
         for r in conn.execute(query)
     ]
+
+
+# --- teams and grids (issue 18) ---------------------------------------------------------------
+
+
+def awards_by_ref(conn: Connection, refs: list[str]) -> int:
+    """Beans awarded (credited with the flow ``award``) by these incidents or activities."""
+    wanted = sorted(set(refs))
+    total = 0
+    e = t.entries.c
+    for start in range(0, len(wanted), 500):
+        query = select(func.coalesce(func.sum(e.amount), 0)).where(
+            e.flow == "award", e.amount > 0, e.ref.in_(wanted[start : start + 500])
+        )
+        total += int(conn.execute(query).scalar_one())
+    return total
+
+
+def incidents_among(conn: Connection, ids: list[str]) -> list[dict[str, Any]]:
+    """These incidents, urgent ones first, then newest first."""
+    wanted = sorted(set(ids))
+    found: list[dict[str, Any]] = []
+    i = t.incidents.c
+    for start in range(0, len(wanted), 500):
+        query = select(t.incidents).where(i.id.in_(wanted[start : start + 500]))
+        found += [dict(r._mapping) for r in conn.execute(query)]
+    return sorted(found, key=lambda r: (not r["urgent"], -r["position"]))
+
+
+def verified_incidents_reported_by(conn: Connection, reporter_ids: list[str]) -> int:
+    """How many incidents these volunteers reported were verified (or since resolved)."""
+    wanted = sorted(set(reporter_ids))
+    count = 0
+    i = t.incidents.c
+    for start in range(0, len(wanted), 500):
+        query = (
+            select(func.count())
+            .select_from(t.incidents)
+            .where(
+                i.reporter_id.in_(wanted[start : start + 500]),
+                i.status.in_(("verified", "resolved")),
+            )
+        )
+        count += int(conn.execute(query).scalar_one())
+    return count

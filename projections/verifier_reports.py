@@ -320,6 +320,17 @@ IGNORED = frozenset(
         "Settlement.Cancelled",
         "Activity.CheckedIn",  # an activity's awards count by their credits
         "Activity.AttendanceConfirmed",
+        "Activity.CheckedInManually",
+        "Activity.AttendanceConfirmedByLeader",
+        "Activity.AssignedToTeam",  # teams and grids add to no figure (issue 18)
+        "Incident.PlacedInGrid",
+        "Team.Created",
+        "Team.LeaderAppointed",
+        "Team.LeaderRemoved",
+        "Team.PublicChoiceMade",
+        "Grid.Created",
+        "Grid.HeadAppointed",
+        "Grid.HeadRemoved",
         "Incident.Rejected",
         "Incident.MarkedDuplicate",
         "Incident.HandlersAssigned",

@@ -31,6 +31,12 @@ class NewActivity(Schema):
         validate=validate.Range(min=0),
         metadata={"description": "awarded per confirmed attendance (at most the maximum award)"},
     )
+    team_id = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=64),
+        metadata={"description": "the team whose activity it is (its leaders confirm it)"},
+    )
 
 
 class ActivityCreated(Schema):
@@ -46,6 +52,7 @@ class ActivityOut(Schema):
     beans = fields.Integer(required=True)
     checked_in = fields.List(fields.String(), required=True)
     confirmed = fields.List(fields.String(), required=True)
+    team_id = fields.String(allow_none=True)
 
 
 class CheckinRequest(Schema):
@@ -55,6 +62,29 @@ class CheckinRequest(Schema):
 class CheckinOut(Schema):
     activity_id = fields.String(required=True)
     account_id = fields.String(required=True)
+
+
+class ManualCheckinRequest(Schema):
+    number = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "the member's 8-digit account number, or a card's number"},
+    )
+
+
+class ManualCheckinOut(Schema):
+    activity_id = fields.String(required=True)
+    account_id = fields.String(required=True)
+    new = fields.Boolean(required=True, metadata={"description": "false: already checked in"})
+
+
+class TeamAssignment(Schema):
+    team_id = fields.String(required=True, allow_none=True, validate=validate.Length(min=1, max=64))
+
+
+class TeamAssigned(Schema):
+    id = fields.String(required=True)
+    team_id = fields.String(required=True, allow_none=True)
 
 
 class AttendanceConfirm(Schema):
@@ -132,11 +162,47 @@ class Checkins(MethodView):
 @blp.route("/activities/<activity_id>/confirm")
 class ConfirmAttendance(MethodView):
     @idempotent
-    @requires("coordinator")
+    @requires("coordinator", "volunteer")
     @blp.arguments(AttendanceConfirm)
     @blp.response(200, AttendanceConfirmed)
     def post(self, body, activity_id):
         """Confirm the attendance (the given account_ids, all checked in, or everyone
         checked in) and award each attendee once; awarded counts those newly awarded.
-        Refused whole with 422 award_cap_exceeded if anyone would pass the daily cap."""
-        return ledger_of().confirm_attendance(activity_id, actor(), body["account_ids"])
+        Refused whole with 422 award_cap_exceeded if anyone would pass the daily cap.
+        A volunteer confirms as a leader of the activity's team only (403 forbidden
+        otherwise) and never their own attendance (403 self_verification)."""
+        return ledger_of().confirm_attendance(
+            activity_id,
+            actor(),
+            body["account_ids"],
+            as_leader=caller().role == "volunteer",
+        )
+
+
+@blp.route("/activities/<activity_id>/manual-checkins")
+class ManualCheckins(MethodView):
+    @idempotent
+    @requires("coordinator", "volunteer")
+    @blp.arguments(ManualCheckinRequest)
+    @blp.response(201, ManualCheckinOut)
+    def post(self, body, activity_id):
+        """Check a member without a phone in by their number, while the activity runs,
+        recorded as a manual check-in by the caller: a coordinator, or a leader of the
+        activity's team (a volunteer who leads no team of it: 403 forbidden; their own
+        number: 403 self_verification). Once per activity; a resident's card is 422."""
+        with limited_code_attempts(caller()):
+            return ledger_of().check_in_by_number(
+                activity_id, body["number"], actor(), as_leader=caller().role == "volunteer"
+            )
+
+
+@blp.route("/activities/<activity_id>/team")
+class ActivityTeam(MethodView):
+    @idempotent
+    @requires("coordinator")
+    @blp.arguments(TeamAssignment)
+    @blp.response(200, TeamAssigned)
+    def post(self, body, activity_id):
+        """Make the activity a team's (``team_id`` null: no team's)."""
+        team = ledger_of().assign_activity(activity_id, body["team_id"], actor())
+        return {"id": activity_id, "team_id": team}

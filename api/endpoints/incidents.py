@@ -33,6 +33,12 @@ class NewIncident(Schema):
     description = fields.String(required=True, validate=validate.Length(min=1, max=2000))
     location = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     urgent = fields.Boolean(load_default=False, truthy={True}, falsy={False})
+    grid_id = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=64),
+        metadata={"description": "the grid (网格) it is in; the reporter's own when absent"},
+    )
 
 
 class IncidentCreated(Schema):
@@ -230,3 +236,24 @@ class ResolveIncident(MethodView):
             "award_per_handler": per_handler,
             "awarded": per_handler * len(resolved.handler_ids),
         }
+
+
+class IncidentGrid(Schema):
+    grid_id = fields.String(required=True, allow_none=True, validate=validate.Length(min=1, max=64))
+
+
+class IncidentGridOut(Schema):
+    id = fields.String(required=True)
+    grid_id = fields.String(required=True, allow_none=True)
+
+
+@blp.route("/incidents/<incident_id>/grid")
+class PlaceIncident(MethodView):
+    @idempotent
+    @requires("coordinator")
+    @blp.arguments(IncidentGrid)
+    @blp.response(200, IncidentGridOut)
+    def post(self, body, incident_id):
+        """Move the incident to another grid (``grid_id`` null: to none); its heads see it."""
+        grid = ledger_of().place_incident(incident_id, body["grid_id"], actor())
+        return {"id": incident_id, "grid_id": grid}

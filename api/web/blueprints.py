@@ -31,12 +31,13 @@ from api.web import (
     member,
     member_help,
     member_spend,
+    member_teams,
     public_pages,
     reports,
     shop,
     site,
 )
-from api.web.coordinator import activities, beans, incidents, members, roster
+from api.web.coordinator import activities, beans, incidents, members, roster, teams
 from api.web.i18n import DEFAULT_LOCALE, TRANSLATIONS, compile_catalogs, select_locale
 from api.web.session import SessionInterface
 from api.web.support import FILTERS, new_form_key
@@ -50,11 +51,13 @@ PAGES = (
     member.bp,
     member_help.bp,
     member_spend.bp,
+    member_teams.bp,
     incidents.bp,
     activities.bp,
     members.bp,
     roster.bp,
     beans.bp,
+    teams.bp,
     fund_pages.bp,
     fund_payments.bp,
     auditor.bp,

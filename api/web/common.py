@@ -71,6 +71,7 @@ NAV = {
     "coordinator": (
         ("/staff/incidents", lazy_gettext("Incidents")),
         ("/staff/activities", lazy_gettext("Activities")),
+        ("/staff/teams", lazy_gettext("Teams and grids")),
         ("/staff/members", lazy_gettext("Members")),
         ("/staff/allotments", lazy_gettext("Allotments")),
         ("/staff/pool", lazy_gettext("Gift pool")),
@@ -96,6 +97,7 @@ NAV = {
 PUBLIC_NAV = (
     ("/merchants", lazy_gettext("Partner merchants")),
     ("/reports", lazy_gettext("Fund reports")),
+    ("/teams", lazy_gettext("Teams")),
     ("/how", lazy_gettext("How it works")),
 )
 

@@ -90,6 +90,8 @@ def me() -> Any:
         older=more,
         paged=cursor is not None,
         opt_in=opt_in,
+        leads_team=bool(ledger_of().teams_led_by(account.id)),
+        heads_grid=bool(ledger_of().grids_headed_by(account.id)),
     )
 
 

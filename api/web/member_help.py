@@ -80,9 +80,14 @@ def render_report(status: int = 200, form: dict[str, Any] | None = None) -> Any:
         report["category_name"] = INCIDENT_NAMES.get(report["category"], report["category"])
         report["status_name"] = STATUS_NAMES.get(report["status"], report["status"])
         report["short"] = when(report["at"])
-    values = {"category": "", "description": "", "location": "", "urgent": False} | (form or {})
+    values = {"category": "", "description": "", "location": "", "urgent": False, "grid": ""}
+    values |= form or {}
     page_html = render_template(
-        "web_me_report.html", categories=INCIDENT_NAMES, reports=mine, form=values
+        "web_me_report.html",
+        categories=INCIDENT_NAMES,
+        reports=mine,
+        form=values,
+        grids=ledger_of().list_grids(),
     )
     return page_html, status
 
@@ -111,6 +116,7 @@ def report() -> Any:
         "description": description,
         "location": location,
         "urgent": request.form.get("urgent", "").strip().lower() in TRUE_VALUES,
+        "grid": request.form.get("grid", "").strip(),
     }
     if category not in INCIDENT_CATEGORIES:
         flash(_("Choose what kind of incident it is."), "error")
@@ -134,6 +140,7 @@ def submit_report(form: dict[str, Any]) -> bool:
             location=form["location"] or None,
             urgent=form["urgent"],
             key=ledger_key(),  # the same form sent again finds its first report
+            grid_id=form.get("grid") or None,  # none chosen: the reporter's own grid
         )
     except LedgerError as error:
         flash(ledger_message(error), "error")

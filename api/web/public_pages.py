@@ -15,6 +15,7 @@ from flask import Blueprint, render_template, request
 
 from api.context import ledger_of, reading
 from api.reports import current_period
+from api.teams import team_figures
 from api.web.admin import rebate_text
 from api.web.common import CATEGORY_NAMES
 from api.web.fund_pages import fund_chart
@@ -108,3 +109,11 @@ def public_leaderboard() -> str:
 def next_period(period: str) -> str:
     year, month = int(period[:4]), int(period[5:])
     return f"{year + month // 12}-{month % 12 + 1:02d}"
+
+
+@bp.get("/teams")
+def public_teams() -> str:
+    """The figures of the teams that chose to show them (counts and beans, no names)."""
+    ledger = ledger_of()
+    teams = [t for t in ledger.list_teams() if t.public]
+    return render_template("web_public_teams.html", teams=team_figures(ledger, reading, teams))

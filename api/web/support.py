@@ -61,6 +61,7 @@ LEDGER_MESSAGES = {
         "You cannot give beans to your own account: another coordinator must verify, "
         "resolve, confirm, allot or allocate for it."
     ),
+    "forbidden": _l("Only a leader of the activity's team, or a coordinator, can do this."),
     "four_eyes_required": _l(
         "Another fund officer must do this: you prepared the settlement or recorded the donation."
     ),

@@ -78,6 +78,7 @@ def test_a_coordinator_creates_an_activity_and_staff_read_it_back(coordinator, s
             "beans": 15,
             "checked_in": [],
             "confirmed": [],
+            "team_id": None,  # no team's (issue 18)
         }
         assert datetime.fromisoformat(body["starts_at"]) == START - timedelta(hours=1)
         assert datetime.fromisoformat(body["ends_at"]) == START + timedelta(hours=2)

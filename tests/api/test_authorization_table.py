@@ -70,6 +70,8 @@ A = "/api/v1"
 OWN_ACCOUNT = allow(*STAFF, volunteer="owner", beneficiary="owner")
 MERCHANT_ITSELF = allow(*STAFF, merchant="owner")
 BENEFICIARY = {"account_id": "beneficiary"}
+TEAM = {"team_id": "team"}
+GRID = {"grid_id": "grid"}
 
 RULES: tuple[Rule, ...] = (
     # --- sign-in and users
@@ -146,7 +148,54 @@ RULES: tuple[Rule, ...] = (
         allow("volunteer"),
         body=lambda w: {"checkin_code": w["checkin_code"]},
     ),
-    Rule("POST", f"{A}/activities/{{activity_id}}/confirm", allow("coordinator"), body={}),
+    Rule(
+        "POST",
+        f"{A}/activities/{{activity_id}}/confirm",
+        allow("coordinator", volunteer="owner"),
+        body={},
+        note="a volunteer: only a leader of the activity's team (issue 18)",
+    ),
+    Rule(
+        "POST",
+        f"{A}/activities/{{activity_id}}/manual-checkins",
+        allow("coordinator", volunteer="owner"),
+        body=lambda w: {"number": w["number2"]},
+        note="a volunteer: only a leader of the activity's team (issue 18)",
+    ),
+    Rule(
+        "POST",
+        f"{A}/activities/{{activity_id}}/team",
+        allow("coordinator"),
+        body=lambda w: {"team_id": w["team"]},
+    ),
+    # --- teams and grids (issue 18)
+    Rule("POST", f"{A}/teams", allow("coordinator"), body={"name": "巾帼志愿队"}),
+    Rule("GET", f"{A}/teams", allow("coordinator", "admin", "auditor")),
+    Rule("PATCH", f"{A}/teams/{{team_id}}", allow("coordinator"), body={"public": True}, ids=TEAM),
+    Rule(
+        "PUT",
+        f"{A}/teams/{{team_id}}/leaders",
+        allow("coordinator"),
+        body=lambda w: {"account_ids": [w["volunteer"], w["volunteer2"]]},
+        ids=TEAM,
+    ),
+    Rule("POST", f"{A}/grids", allow("coordinator"), body={"name": "二网格"}),
+    Rule("GET", f"{A}/grids", allow("coordinator", "admin", "auditor")),
+    Rule(
+        "PUT",
+        f"{A}/grids/{{grid_id}}/heads",
+        allow("coordinator"),
+        body=lambda w: {"account_ids": [w["volunteer2"]]},
+        ids=GRID,
+    ),
+    Rule(
+        "GET",
+        f"{A}/grids/{{grid_id}}/incidents",
+        allow("coordinator", "auditor", volunteer="owner"),
+        ids=GRID,
+        note="a volunteer: only a head of the grid",
+    ),
+    Rule("GET", f"{A}/public/teams", allow(*ROLES)),
     # --- audit
     Rule("GET", f"{A}/audit/events", allow("auditor")),
     # --- the fund and settlements
@@ -264,6 +313,12 @@ RULES: tuple[Rule, ...] = (
         body=lambda w: {"account_ids": [w["volunteer"]]},
     ),
     Rule("POST", f"{A}/incidents/{{incident_id}}/resolve", allow("coordinator"), body={}),
+    Rule(
+        "POST",
+        f"{A}/incidents/{{incident_id}}/grid",
+        allow("coordinator"),
+        body=lambda w: {"grid_id": w["grid"]},
+    ),
     # --- merchants
     Rule(
         "POST", f"{A}/merchants", allow("admin"), body={"name": "Tea House", "category": "grocery"}
@@ -447,10 +502,23 @@ def build_world(community: Community, app) -> World:
     c.give(world["volunteer"], world["beneficiary"], 10)
     world["redemption"] = c.spend(world["volunteer"], world["merchant"], 5).id
     world["card_redemption"] = c.spend_card(world["beneficiary"], world["merchant"], 3).id
-    world["incident"] = ledger.submit_incident(world["volunteer"], "other", "a lamp is out").id
+    # Li Wei leads the team whose activity it is, and heads the grid of the incidents
+    world["team"] = ledger.create_team("安全小红帽", c.coordinator).id
+    ledger.appoint_leader(world["team"], world["volunteer"], c.coordinator)
+    world["grid"] = ledger.create_grid("一网格", c.coordinator).id
+    ledger.appoint_head(world["grid"], world["volunteer"], c.coordinator)
+    world["number2"] = ledger.get_account(world["volunteer2"]).number or ""
+    world["incident"] = ledger.submit_incident(
+        world["volunteer"], "other", "a lamp is out", grid_id=world["grid"]
+    ).id
     world["incident2"] = ledger.submit_incident(world["volunteer"], "other", "the same lamp").id
     activity = ledger.create_activity(
-        "Park clean-up", c.now - timedelta(hours=1), c.now + timedelta(hours=2), 5, c.coordinator
+        "Park clean-up",
+        c.now - timedelta(hours=1),
+        c.now + timedelta(hours=2),
+        5,
+        c.coordinator,
+        team_id=world["team"],
     )
     world["activity"], world["checkin_code"] = activity.id, activity.checkin_code
     world["donation"] = c.donate(100_000).id

@@ -26,6 +26,7 @@ PUBLIC = {
     "web.public.public_reports",
     "web.public.public_how",
     "web.public.public_leaderboard",
+    "web.public.public_teams",
     "web.reports.report_page",
     "web.reports.report_csv",
     "web.reports.report_xlsx",

@@ -63,6 +63,7 @@ def activities() -> Any:
         now=ledger.now(),
         kept=kept_form(),
         max_title=MAX_TITLE,
+        teams=ledger.list_teams(),
     )
 
 
@@ -98,11 +99,17 @@ def create_activity() -> Any:
         elif starts_at is not None and ends_at <= starts_at:
             refuse(_("The activity must end after it starts."), "ends_at")
         beans = whole_number("beans", minimum=0, maximum=current_rules().max_award)
+        team_id = text("team_id") or None
         if g.get("field_errors") or starts_at is None or ends_at is None or beans is None:
             return None
         return attempt(
             lambda: ledger_of().create_activity(
-                title=title, starts_at=starts_at, ends_at=ends_at, beans=beans, by=actor()
+                title=title,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                beans=beans,
+                by=actor(),
+                team_id=team_id,
             )
         )
 
@@ -111,7 +118,7 @@ def create_activity() -> Any:
         command,
         lambda _created: _("Activity created."),
         lambda created: f"/staff/activities/{created.id}",
-        form=("activity-form", ("title", "starts_at", "ends_at", "beans")),
+        form=("activity-form", ("title", "starts_at", "ends_at", "beans", "team_id")),
     )
 
 
@@ -127,6 +134,7 @@ def activity(activity_id: str) -> Any:
     return render_template(
         "web_coord_activity.html",
         activity=found,
+        team=ledger.get_team(found.team_id) if found.team_id else None,
         names=names,
         can_act=is_coordinator(),
         running=found.starts_at <= now < found.ends_at,
@@ -154,6 +162,29 @@ def confirm_attendance(activity_id: str) -> Any:
     )
     flash(message, "ok")
     return back(here)
+
+
+@bp.post("/staff/activities/<activity_id>/checkin-number")
+@page(COORDINATOR)
+def checkin_by_number(activity_id: str) -> Any:
+    """Check in a member without a phone by their number (``number``): a manual
+    check-in by this coordinator."""
+    here = f"/staff/activities/{activity_id}"
+    done = attempt(
+        lambda: ledger_of().check_in_by_number(activity_id, request.form.get("number", ""), actor())
+    )
+    if done is not None:
+        flash(checkin_message(done), "ok")
+    return back(here)
+
+
+def checkin_message(done: Any) -> str:
+    """What a manual check-in says: who, and whether they were already in."""
+    with reading() as conn:
+        name = queries.account_names(conn, [done.account_id]).get(done.account_id, "")
+    if done.new:
+        return _("%(name)s is checked in.", name=name)
+    return _("%(name)s was already checked in.", name=name)
 
 
 @bp.get("/staff/activities/<activity_id>/checkin")

@@ -180,6 +180,7 @@ def incident(incident_id: str) -> Any:
     return render_template(
         "web_coord_incident.html",
         incident=found,
+        grid=ledger_of().get_grid(found.grid_id) if found.grid_id else None,
         names=names,
         volunteers=volunteers,
         originals=originals,
