@@ -64,13 +64,17 @@ def issue_short_code(
     """A fresh short code for ``payment_code`` (of ``account_id``), live until
     ``expires_at``; the account's earlier short code stops standing for anything."""
     t = short_codes.c
+    # Drawn and digested before the transaction: the digest key may be read (or made, on a
+    # new database) through the ledger's own connection, which on SQLite would wait for
+    # this transaction's write lock.
+    drawn = ["".join(str(secrets.randbelow(10)) for _ in range(SHORT_LENGTH)) for _ in range(DRAWS)]
+    digests = {short: digest_of(DIGEST_KIND, short) for short in drawn}
     with store.write() as conn:
         conn.execute(delete(short_codes).where(t.expires_at < now - KEEP_EXPIRED))
         conn.execute(delete(short_codes).where(t.account_id == account_id))
-        for _ in range(DRAWS):
-            short = "".join(str(secrets.randbelow(10)) for _ in range(SHORT_LENGTH))
+        for short in drawn:
             row = {
-                "digest": digest_of(DIGEST_KIND, short),
+                "digest": digests[short],
                 "account_id": account_id,
                 "code": payment_code,
                 "expires_at": expires_at,
@@ -92,8 +96,8 @@ def payment_code_for(store: Store, digest_of: Digest, short: str, now: datetime)
     (never issued, replaced, or long expired). A code that expired a moment ago is still
     found, so that the ledger answers ``code_expired`` rather than ``invalid_code``."""
     t = short_codes.c
+    digest = digest_of(DIGEST_KIND, _digits(short))  # before the read: see issue_short_code
     with store.read() as conn:
-        digest = digest_of(DIGEST_KIND, _digits(short))
         query = select(t.code).where(and_(t.digest == digest, t.expires_at >= now - KEEP_EXPIRED))
         found: str | None = conn.execute(query).scalar_one_or_none()
     return found

@@ -181,6 +181,13 @@ class Screens:
         )
         self.open(page, "/login")
         self.shots.take(page, "public-login-phone", "public", "Sign in (`/login`)")
+        self.open(page, "/leaderboard")
+        self.shots.take(
+            page,
+            "public-leaderboard-phone",
+            "public",
+            "Leaderboard, opt-in names only (`/leaderboard`)",
+        )
         page.context.close()
 
     def volunteer_and_till(self) -> None:
@@ -281,6 +288,13 @@ class Screens:
         self.shots.take(
             page, "coordinator-members-desktop", "coordinator", "Members (`/staff/members`)"
         )
+        self.open(page, "/staff/members/import")
+        self.shots.take(
+            page,
+            "coordinator-import-desktop",
+            "coordinator",
+            "Import a roster from XLSX or CSV (`/staff/members/import`)",
+        )
         page.context.close()
         page = self.page("phone", "coordinator")
         self.open(page, "/staff/incidents")
@@ -314,6 +328,15 @@ class Screens:
             "A settlement by shop name, with its payment list for the bank (CSV, Excel)",
         )
         page.context.close()
+        page = self.page("phone", "officer1")
+        self.open(page, "/staff/settlements")
+        self.shots.take(
+            page,
+            "officer-settlements-phone",
+            "fund officer",
+            "Settlements on a phone: each row a labelled card (`/staff/settlements`)",
+        )
+        page.context.close()
 
     def auditor(self) -> None:
         page = self.page("desktop", "auditor")
@@ -336,7 +359,16 @@ class Screens:
             page,
             "admin-merchant-desktop",
             "admin",
-            "A merchant: its bank details, counter QR code and terminals",
+            "A merchant: its bank details, counter QR code and tills",
+        )
+        page.locator("#label").fill("收银台二号")
+        page.locator("#create-terminal").click()
+        expect(page.locator("#pairing-code")).to_be_visible()
+        self.shots.take(
+            page,
+            "admin-pairing-desktop",
+            "admin",
+            "A new till: its pairing QR code and 8-digit pairing code (10 minutes, once)",
         )
         page.context.close()
 

@@ -169,3 +169,36 @@ def test_the_page_learns_that_an_unused_code_expired(app, community, clock, li):
     clock.advance(seconds=61)
     answer = phone.post("/me/code/status.json", data={"code": code}, headers=csrf)
     assert answer.get_json() == {"state": "expired"}
+
+
+def test_a_fresh_worker_on_sqlite_shows_the_code_page_at_once(tmp_path):
+    """A server process that has not yet read the digest key (a new gunicorn worker on the
+    demo's SQLite file) opens the code page: drawing the short code must not wait on its
+    own write lock for the key (it did: 30 s, then 503 "database is locked")."""
+    from api.app import create_app
+    from api.serve import prepare_database
+    from api.settings import Settings
+
+    config = {
+        "database_url": f"sqlite:///{tmp_path / 'goldbean.sqlite3'}",
+        "secret_key": "short-code-test-secret-0123456789",
+    }
+    prepare_database(Settings.load({**config, "admin_password": PASSWORD}), say=lambda _: None)
+    first = create_app(config)
+    volunteer = first.extensions["goldbean.ledger"].open_volunteer("李伟")
+    first.extensions["goldbean.auth"].create_user(
+        "liwei", PASSWORD, "volunteer", account_id=volunteer.id
+    )
+    first.extensions["goldbean.store"].close()
+    first.extensions["goldbean.ledger"].close()
+
+    worker = create_app(config)  # a new process: nothing cached
+    try:
+        client = worker.test_client()
+        log_in(client, "liwei")
+        page = client.get("/me/code")
+        assert page.status_code == 200
+        assert "short-code" in page.get_data(as_text=True)
+    finally:
+        worker.extensions["goldbean.store"].close()
+        worker.extensions["goldbean.ledger"].close()
