@@ -181,7 +181,7 @@ class GivingCommands(LedgerCore):
     def check_correction_threshold(self, amount: int) -> None:
         """Raise FourEyesRequired when a correction of ``amount`` beans needs a second
         coordinator's approval."""
-        limit = self.rules.correction_approval_above
+        limit = self.base_rules.correction_approval_above
         if amount > limit:
             raise FourEyesRequired(
                 f"a correction of more than {limit} beans is prepared by one coordinator "
@@ -244,7 +244,7 @@ class GivingCommands(LedgerCore):
         before anything is granted.
         """
         batch = self.allotment_batch(period, by, amount, account_ids)
-        limit = self.rules.allotment_batch_approval_above
+        limit = self.base_rules.allotment_batch_approval_above
         if batch.total > limit:
             raise FourEyesRequired(
                 f"an allotment batch of more than {limit} beans is prepared by one "
@@ -268,7 +268,7 @@ class GivingCommands(LedgerCore):
             batch.beans,
             len(batch.new),
             batch.total,
-            batch.total > self.rules.allotment_batch_approval_above,
+            batch.total > self.base_rules.allotment_batch_approval_above,
         )
 
     def allotment_batch(
@@ -282,10 +282,11 @@ class GivingCommands(LedgerCore):
         names and whom it would grant now."""
         parse_period(period)
         self.check_allotment_period(period)
-        beans = self.rules.allotment_beans if amount is None else check_beans(amount)
-        if beans > self.rules.allotment_max:
+        rules = self.rules
+        beans = rules.allotment_beans if amount is None else check_beans(amount)
+        if beans > rules.allotment_max:
             raise LimitExceeded(
-                f"an allotment is at most {self.rules.allotment_max} beans per beneficiary "
+                f"an allotment is at most {rules.allotment_max} beans per beneficiary "
                 f"and period; {beans} asked"
             )
         if account_ids is not None:
@@ -339,7 +340,7 @@ class GivingCommands(LedgerCore):
         current = self.calendar.period(now)
         if period == current:
             return
-        late_days = self.rules.allotment_late_days
+        late_days = self.base_rules.allotment_late_days
         day_of_month = int(self.day_of(now)[8:10])
         if period == previous_period(current) and day_of_month <= late_days:
             return

@@ -502,8 +502,22 @@ def fund_report(
             "redemptions": figure("redemptions"),
             "merchants_paid": merchants_paid,
         },
+        "rule_changes": rule_changes(conn, period),
         "chain_head": head,
     }
+
+
+def rule_changes(conn: Connection, period: str) -> list[dict[str, Any]]:
+    """The rule changes that take effect in ``period``, in the order they apply."""
+    r = t.rule_changes.c
+    return [
+        {"effective_at": row.effective_at, "changes": dict(row.changes)}
+        for row in conn.execute(
+            select(r.effective_at, r.changes)
+            .where(r.period == period)
+            .order_by(r.effective_at, r.position)
+        )
+    ]
 
 
 def payout_settlements(conn: Connection, period: str) -> list[dict[str, Any]]:

@@ -242,6 +242,7 @@ def march_report(final: bool, head: str) -> dict:
             "redemptions": 2,
             "merchants_paid": 0,
         },
+        "rule_changes": [],
         "chain_head": head,
     }
 
@@ -306,6 +307,7 @@ def april_report(final: bool, head: str) -> dict:
             "redemptions": 1,
             "merchants_paid": 1,
         },
+        "rule_changes": [],
         "chain_head": head,
     }
 
@@ -382,6 +384,7 @@ def test_april_becomes_final_at_local_midnight_and_quiet_months_carry_the_balanc
             "redemptions": 0,
             "merchants_paid": 0,
         },
+        "rule_changes": [],
         "chain_head": april_head,  # no event since April's last
     }
     june = report(anonymous, "2026-06")
