@@ -77,7 +77,9 @@ def test_a_card_sale_at_an_eatery_is_refused_before_the_change_and_accepted_afte
     assert sale.amount == 8 and community.balance(elder) == 92
     assert "restaurant" in ledger.rules.beneficiary_categories
     # and the past keeps its rules: before noon the eatery was not allowed
-    assert "restaurant" not in ledger.rules_at(at_noon - timedelta(seconds=1)).beneficiary_categories
+    assert (
+        "restaurant" not in ledger.rules_at(at_noon - timedelta(seconds=1)).beneficiary_categories
+    )
 
 
 def test_the_first_proposal_records_the_settings_as_the_first_rules(community):
