@@ -252,6 +252,33 @@ class GivingCommands(LedgerCore):
             )
         return self.run_allotments(period, batch.beans, batch.targets, by)
 
+    def run_scheduled_allotments(self, period: str | None = None) -> AllotmentRun:
+        """The month's allotment as the scheduler grants it (``goldbean allotments run``,
+        from a systemd timer or cron): the amount of the rules in force, to every
+        beneficiary, each at most once per ``period`` (default: the current month), so
+        running it again, every day, grants only what is missing, and a beneficiary who
+        joins during a month gets that month's allotment at the next run.
+
+        The four-eyes threshold on allotment batches guards what one coordinator
+        chooses: an amount and a list of people. The scheduler chooses neither: it grants
+        the allotment amount on the record (which only two admins change) to the
+        beneficiaries there are, once each, so the run is bounded by that amount times
+        the beneficiaries and needs no second person. Its grants are recorded as by
+        :data:`SCHEDULER`, a name no user can have. Raises PeriodNotOpen as
+        :meth:`grant_allotments` does."""
+        period = period or self.calendar.period(self.now())
+        batch = self.allotment_batch(period, SCHEDULER, None, None)
+        return self.run_allotments(period, batch.beans, batch.targets, SCHEDULER)
+
+    def allotment_ids(self, period: str) -> dict[str, str]:
+        """The id each beneficiary's allotment for ``period`` has (or would have), with
+        the beneficiary's id: what a list of the month's recipients looks up."""
+        parse_period(period)
+        return {
+            str(derived_id("allotment", as_uuid(b), period)): b
+            for b in self.index.ids_of("beneficiary")
+        }
+
     def plan_allotments(
         self,
         period: str,
@@ -385,6 +412,10 @@ class GivingCommands(LedgerCore):
             return True
 
         return self.run(attempt, "granting an allotment")
+
+
+#: who the scheduled allotment run is recorded as (not a possible user name)
+SCHEDULER = Actor("(scheduler)")
 
 
 @dataclass(frozen=True)

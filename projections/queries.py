@@ -687,3 +687,20 @@ def settlements(conn: Connection, limit: int = 50) -> list[dict[str, Any]]:
         {**dict(r._mapping), **{k: int(r._mapping[k]) for k in ("beans", "cash_fen", "rebate_fen")}}
         for r in conn.execute(query)
     ]
+
+
+def allotment_recipients(conn: Connection, refs: list[str]) -> list[dict[str, Any]]:
+    """Who received the allotments with these ids (``Ledger.allotment_ids``): the
+    account, its name, the beans and when, earliest first."""
+    e, a = t.entries.c, t.accounts.c
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(refs), 1000):
+        found += [
+            dict(row)
+            for row in conn.execute(
+                select(e.account_id, a.display_name, e.amount, e.at)
+                .join(t.accounts, a.id == e.account_id)
+                .where(e.flow == "allotment", e.amount > 0, e.ref.in_(refs[start : start + 1000]))
+            ).mappings()
+        ]
+    return sorted(found, key=lambda row: (row["at"], row["display_name"]))

@@ -24,6 +24,7 @@ from api.settings import Settings
 from api.web import (
     admin,
     admin_payee,
+    admin_rules,
     auditor,
     fund_pages,
     fund_payments,
@@ -60,6 +61,7 @@ PAGES = (
     auditor.bp,
     admin.bp,
     admin_payee.bp,
+    admin_rules.bp,
 )
 
 

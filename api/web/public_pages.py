@@ -15,6 +15,7 @@ from api.reports import current_period
 from api.web.admin import rebate_text
 from api.web.common import CATEGORY_NAMES
 from api.web.fund_pages import fund_chart
+from api.web.rule_words import value_text
 from ledger.errors import NotFound
 from ledger.rules import MERCHANT_CATEGORIES
 from projections import queries
@@ -75,5 +76,8 @@ def public_how() -> str:
     """How the programme works, in plain words."""
     rules = ledger_of().rules
     return render_template(
-        "web_public_how.html", rules=rules, rebate=rebate_text(rules.default_rebate_bps)
+        "web_public_how.html",
+        rules=rules,
+        rebate=rebate_text(rules.default_rebate_bps),
+        card_shops=value_text("beneficiary_categories", rules.beneficiary_categories),
     )

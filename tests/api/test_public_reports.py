@@ -718,7 +718,7 @@ def test_the_report_as_csv_xlsx_and_pdf_has_the_same_figures(anonymous, communit
         assert as_xlsx.status_code == 200
         assert download_name(as_xlsx) == f"goldbean-fund-report-{period}.xlsx"
         book = load_workbook(io.BytesIO(as_xlsx.get_data()))
-        assert book.sheetnames == ["概要", "捐款", "支付给商户", "金豆"]
+        assert book.sheetnames == ["概要", "捐款", "支付给商户", "金豆", "规则变更"]
         donations = list(book["捐款"].iter_rows(min_row=2, values_only=True))
         assert sum(Decimal(str(row[2])) for row in donations) * 100 == Decimal(
             figures["donations"]["total_fen"]
