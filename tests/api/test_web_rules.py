@@ -144,7 +144,7 @@ def test_a_change_at_a_stated_time_is_shown_with_its_time(app, auth, ledger, com
 def test_the_allotments_page_lists_the_month_s_recipients(app, auth, ledger, community):
     coordinator = signed_in(app, auth, "coord", "coordinator")
     zhang, wang = community.beneficiary("张奶奶"), community.beneficiary("王爷爷")
-    assert "本月的配额还没有人领到。" in text(coordinator.get("/staff/allotments"))
+    assert "本月的补贴还没有人领到。" in text(coordinator.get("/staff/allotments"))
     ledger.run_scheduled_allotments()
     page = text(coordinator.get("/staff/allotments"))
     assert "2 位受助居民已领到。" in page
