@@ -32,7 +32,9 @@ def test_two_admins_change_where_cards_work_and_everyone_sees_it(site, open_as, 
     first.get_by_role("button", name="是的，提出变更").click()
     expect(flash_ok(first)).to_have_text("变更已提出，须由另一位管理员批准。")
     expect(first.locator("#rule-changes")).to_contain_text("等待批准")
-    expect(first.locator("#rule-changes")).to_contain_text("您提出了这项变更，需由另一位管理员批准。")
+    expect(first.locator("#rule-changes")).to_contain_text(
+        "您提出了这项变更，需由另一位管理员批准。"
+    )
     expect(first.locator("#rule-changes").get_by_role("button", name="批准")).to_have_count(0)
     expect(card_shops).not_to_contain_text("餐馆")  # nothing changes until approved
     axe.check(first)
