@@ -24,6 +24,7 @@ from ledger.ids import derived_id
 from ledger.merchants import Merchant
 from ledger.money import check_beans
 from ledger.records import PaymentCodeUsed, Redemption
+from ledger.rules import Rules
 from ledger.views import RedemptionView, RefundView
 
 
@@ -59,7 +60,8 @@ class PaymentCommands(MemberCommands):
 
         def attempt() -> RedemptionView:
             at = self.now()
-            self.check_amount(amount, at)
+            rules = self.rules_at(at)  # read once: the rules of this payment's moment
+            self.check_amount(amount, rules)
             merchant = self.load(merchant_uuid, Merchant, "merchant")
             merchant.check_active()
             marker = None
@@ -76,7 +78,7 @@ class PaymentCommands(MemberCommands):
                 )
             else:
                 payer = self.beneficiary_for_card(code)
-                self.check_card_spend(payer, merchant, amount, pin, at)
+                self.check_card_spend(payer, merchant, amount, pin, at, rules)
             redemption = self.move_to_merchant(
                 record_id, payer, merchant, amount, kind, note, fingerprint, at
             )
@@ -98,7 +100,7 @@ class PaymentCommands(MemberCommands):
 
         def attempt() -> RedemptionView:
             at = self.now()
-            self.check_amount(amount, at)
+            self.check_amount(amount, self.rules_at(at))
             merchant = self.merchant_for_code(merchant_code)
             merchant.check_active()
             payer = self.load(payer_uuid, Volunteer, "volunteer account")
@@ -160,10 +162,10 @@ class PaymentCommands(MemberCommands):
 
     # --- shared steps ------------------------------------------------------------------
 
-    def check_amount(self, amount: int, at: datetime) -> None:
-        """The per-transaction maximum in force at ``at``."""
+    def check_amount(self, amount: int, rules: Rules) -> None:
+        """The per-transaction maximum of ``rules`` (those in force at the payment)."""
         check_beans(amount)
-        most = self.rules_at(at).max_redemption
+        most = rules.max_redemption
         if amount > most:
             raise LimitExceeded(
                 f"at most {most} beans per transaction",
@@ -182,10 +184,16 @@ class PaymentCommands(MemberCommands):
         )
 
     def check_card_spend(
-        self, payer: Beneficiary, merchant: Merchant, amount: int, pin: str | None, at
+        self,
+        payer: Beneficiary,
+        merchant: Merchant,
+        amount: int,
+        pin: str | None,
+        at: datetime,
+        rules: Rules,
     ) -> None:
-        """The beneficiary rules: allowed category, PIN (recording wrong tries), daily limit."""
-        rules = self.rules_at(at)
+        """The beneficiary rules of ``rules`` (those in force at ``at``): allowed
+        category, PIN (recording wrong tries), daily limit."""
         if merchant.category not in rules.beneficiary_categories:
             raise MerchantNotAllowed(
                 f"beneficiary cards are for {', '.join(rules.beneficiary_categories)} shops"
