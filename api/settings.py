@@ -28,7 +28,8 @@ GOLDBEAN_TIME_ZONE          ``Asia/Shanghai``   the programme's zone (IANA name)
                                                 months, caps and periods
 GOLDBEAN_BEAN_VALUE_FEN     ``100``             cash value of one bean in fen (> 0)
 GOLDBEAN_REBATE_BPS         ``1000``            default merchant rebate in basis points
-                                                (0..10000; 1000 = 10 %)
+                                                (0..10000; 1000 = 10 %); the first value
+                                                of the rule on the record (docs/LEDGER.md)
 GOLDBEAN_ADMIN_PASSWORD     none                if set and no admin exists, the server creates
                                                 the user ``admin`` with this password
 GOLDBEAN_LOG_LEVEL          ``INFO``            DEBUG, INFO, WARNING, ERROR or CRITICAL
