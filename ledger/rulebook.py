@@ -205,7 +205,7 @@ def _approved(
 def _in_force(
     base: Rules, initial: dict[str, Any], adopted: list[RuleChange], at: datetime
 ) -> Rules:
-    rules = base.changed(initial) if initial else base
+    rules = base.restored(initial) if initial else base
     for change in adopted:
         if change.in_force_from is not None and change.in_force_from <= at:
             rules = rules.changed(change.values)

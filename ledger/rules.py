@@ -108,6 +108,19 @@ class Rules:
             values[name] = value
         return values
 
+    def restored(self, values: Mapping[str, Any]) -> Rules:
+        """These rules with recorded ``values`` (the first rules: the settings' values,
+        which the settings checked, not the bounds of a proposal)."""
+        fields: dict[str, Any] = {}
+        for name, value in values.items():
+            if name == "incident_awards":
+                value = MappingProxyType(dict(value))
+            elif name == "beneficiary_categories":
+                value = tuple(value)
+            if name in CHANGEABLE:
+                fields[name] = value
+        return replace(self, **fields)
+
     def changed(self, values: Mapping[str, Any]) -> Rules:
         """These rules with ``values`` (plain JSON values, as :meth:`record` gives)
         replacing theirs; ValidationError for an unknown rule or a value out of bounds,

@@ -229,3 +229,17 @@ def test_the_verifier_recomputes_the_month_across_a_rule_change(sqlite_url):
         ]
     finally:
         community.close()
+
+
+def test_first_rules_from_settings_beyond_a_proposal_s_bounds_still_hold():
+    """A rebate of 60 % set by the server's settings is recorded as it is; a proposal
+    could not set it (at most 50 %), but the record keeps working."""
+    community = Community.in_memory(rules=Rules(default_rebate_bps=6_000))
+    try:
+        ledger = community.ledger
+        ledger.propose_rule_change({"max_redemption": 300}, ADMIN)
+        assert ledger.rules.default_rebate_bps == 6_000
+        with pytest.raises(ValidationError):
+            ledger.propose_rule_change({"default_rebate_bps": 6_000}, ADMIN)
+    finally:
+        community.close()
