@@ -13,6 +13,8 @@
                                                     erase a person's personal data
     goldbean people import FILE [--valid-rows-only] [--dry-run] | export FILE
                                                     the roster (api/cli_people.py)
+    goldbean allotments run [--period YYYY-MM]      the month's allotment, once per
+                                                    beneficiary (what a timer or cron runs)
     goldbean --version
 
 Settings come from api/settings.py (defaults < ``GOLDBEAN_*`` environment < options given
@@ -149,6 +151,28 @@ def build_parser() -> argparse.ArgumentParser:
     erase.set_defaults(handler=people_erase)
     cli_people.add_commands(people_commands, common)
 
+    allotments = commands.add_parser("allotments", help="the beneficiaries' monthly allotment")
+    allotment_commands = allotments.add_subparsers(
+        dest="allotments_command", metavar="COMMAND", required=True
+    )
+    run = allotment_commands.add_parser(
+        "run",
+        parents=[common],
+        help="grant the month's allotment to every beneficiary who has not had it",
+        description="Grant the allotment amount of the programme's rules to every "
+        "beneficiary who has not yet received it for the month (default: the current "
+        "month), recorded as by the scheduler. Running it again grants only what is "
+        "missing, so a daily timer gives a beneficiary who joined during the month that "
+        "month's allotment the next day (docs/OPERATIONS.md).",
+    )
+    run.add_argument(
+        "--period",
+        metavar="YYYY-MM",
+        help="the month (default: the current one; the previous one only in the first "
+        "days of a month, when the rules allow it)",
+    )
+    run.set_defaults(handler=allotments_run)
+
     add_commands(commands, common)
     return parser
 
@@ -245,6 +269,27 @@ def demo_command(args: argparse.Namespace) -> int:
         return 0
     finally:
         ledger.close()
+
+
+def allotments_run(args: argparse.Namespace) -> int:
+    settings = load_settings(args, require_secret=False)  # grants sign nothing
+    url = settings.database_url
+    if url.startswith("memory:"):
+        raise CliError("memory:// keeps nothing between runs; give a SQLite or PostgreSQL URL")
+    with database_errors(url):
+        ledger = open_ledger(url, rules=settings.rules(), create_tables=False)
+        try:
+            run = ledger.run_scheduled_allotments(args.period)
+        finally:
+            ledger.close()
+    beans = run.total // run.granted if run.granted else 0
+    print(
+        f"Allotments for {run.period}: {run.granted:,} beneficiaries granted "
+        f"{run.total:,} beans"
+        + (f" ({beans:,} each)" if run.granted else "")
+        + f"; {run.skipped:,} already had it."
+    )
+    return 0
 
 
 def serve_command(args: argparse.Namespace) -> int:

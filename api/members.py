@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 
 from api.auth import InvalidUser, UserExists
-from api.context import auth_of, ledger_of, reading, settings_of
+from api.context import auth_of, ledger_of, reading
 from api.errors import ApiProblem
 from ledger.errors import NotFound
 from merchant_pos.printing import CardBack, CardHolder, PrintedCard
@@ -69,9 +69,10 @@ SHOPS_ON_A_CARD = 4
 def card_back() -> CardBack:
     """What the back of a card says today: the kinds of shops where cards work (the
     programme's rules), the first active partner shops of those kinds, and the community's
-    telephone (``GOLDBEAN_COMMUNITY_HOTLINE``)."""
+    telephone (a rule on the record; ``GOLDBEAN_COMMUNITY_HOTLINE`` is its first value)."""
     ledger = ledger_of()
-    kinds = ledger.rules.beneficiary_categories
+    rules = ledger.rules
+    kinds = rules.beneficiary_categories
     shops: list[str] = []
     with reading() as conn:
         accounts = queries.merchants(conn)
@@ -87,5 +88,5 @@ def card_back() -> CardBack:
     return CardBack(
         where=tuple(SHOP_KINDS.get(kind, kind) for kind in kinds),
         shops=tuple(shops),
-        hotline=settings_of().community_hotline,
+        hotline=rules.community_hotline,
     )

@@ -38,11 +38,13 @@ def statement_csv(statement: dict[str, Any], merchant_name: str) -> str:
 # PDF (reportlab is imported only when a PDF is asked for)
 
 
-def fund_report_pdf(report: dict[str, Any], history: list[dict[str, Any]]) -> bytes:
+def fund_report_pdf(
+    report: dict[str, Any], history: list[dict[str, Any]], zone: Any = None
+) -> bytes:
     """The fund report as an A4 PDF; see :func:`api.rendering_pdf.fund_report_pdf`."""
     from api import rendering_pdf
 
-    return rendering_pdf.fund_report_pdf(report, history)
+    return rendering_pdf.fund_report_pdf(report, history, zone)
 
 
 def statement_pdf(statement: dict[str, Any], merchant_name: str) -> bytes:

@@ -262,15 +262,18 @@ def _build(flowables: list[Flowable], title: str, subject: str) -> bytes:
     return buffer.getvalue()
 
 
-def fund_report_pdf(report: dict[str, Any], history: list[dict[str, Any]]) -> bytes:
-    """The monthly fund report as an A4 PDF: every figure in tables, and two charts."""
+def fund_report_pdf(
+    report: dict[str, Any], history: list[dict[str, Any]], zone: Any = None
+) -> bytes:
+    """The monthly fund report as an A4 PDF: every figure in tables, and two charts;
+    times in ``zone`` (the programme's)."""
     use_font(report, history)
     period = month_both(report["period"])
     title = f"金豆基金报告 Goldbean fund report {period}"
     flowables: list[Flowable] = [_para(title, 16)]
     status = "本月已结束 / month closed" if report["final"] else MONTH_OPEN_NOTE
     flowables.append(_para(f"报告月份 Period: {period}, 状态 Status: {status}", 9))
-    for section in report_sections(report, money):
+    for section in report_sections(report, money, zone):
         flowables += _section_flowables(section)
     flowables += [Spacer(1, 6 * mm), bean_flow_chart(report), Spacer(1, 4 * mm)]
     flowables.append(fund_history_chart(history))

@@ -8,10 +8,12 @@ Every amount in fen stays an integer: :func:`yuan` formats with integer arithmet
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
-from api.dates import day_text, month_both
+from api.dates import day_text, moment_text, month_both
 
 YUAN_SIGN = "¥"
 
@@ -172,14 +174,83 @@ def _activity(report: dict[str, Any]) -> Section:
     return Section("activity", "社区活动", "Activity", rows, [], [])
 
 
-def report_sections(report: dict[str, Any], money: Money = yuan) -> list[Section]:
-    """Every figure of the report, formatted and labelled, in reading order."""
+#: the programme's rules on the record (ledger/rules.py CHANGEABLE), in both languages
+RULE_LABELS = {
+    "incident_awards": ("上报奖励", "Awards for reports"),
+    "handler_award": ("每位处理人奖励", "Award to each handler"),
+    "max_award": ("最高奖励", "Largest award"),
+    "daily_award_cap": ("每人每天奖励上限", "Award cap per volunteer per day"),
+    "max_redemption": ("单笔付款最多金豆", "Most beans in one payment"),
+    "beneficiary_categories": ("金豆卡可用商户", "Where bean cards work"),
+    "beneficiary_daily_limit": ("受助居民每天最多花费", "Beneficiary's daily limit"),
+    "allotment_beans": ("每月补贴", "Monthly allotment"),
+    "allotment_max": ("单次补贴上限", "Most one allotment may grant"),
+    "refund_window_days": ("退款期限（天）", "Refund window (days)"),
+    "default_rebate_bps": ("商户返利（默认）", "Merchant rebate (default)"),
+    "community_name": ("社区名称", "Community"),
+    "community_hotline": ("社区服务电话", "Community hotline"),
+    "foundation": ("管理基金的基金会", "Foundation holding the fund"),
+}
+SHOP_LABELS = {
+    "grocery": "超市 Grocery",
+    "produce": "菜市场 Produce",
+    "canteen": "社区食堂 Canteen",
+    "restaurant": "餐馆 Restaurant",
+    "pharmacy": "药店 Pharmacy",
+    "services": "生活服务 Services",
+    "other": "其他 Other",
+}
+REPORT_LABELS = {
+    "fire": "火灾隐患 fire",
+    "public_security": "治安 security",
+    "dispute": "邻里纠纷 dispute between neighbours",
+    "sanitation": "环境卫生 sanitation",
+    "resident_need": "居民求助 resident need",
+    "other": "其他 other",
+}
+RULE_CHANGE_COLUMNS = [
+    ("生效时间", "In force from", False),
+    ("规则", "Rule", False),
+    ("新规定", "New value", False),
+]
+
+
+def rule_value(name: str, value: Any) -> str:
+    """A rule's value in both languages (figures as they are)."""
+    if name == "beneficiary_categories":
+        return ", ".join(SHOP_LABELS.get(c, c) for c in value)
+    if name == "incident_awards":
+        return ", ".join(f"{REPORT_LABELS.get(c, c)} {n}" for c, n in value.items())
+    if name == "default_rebate_bps":
+        return f"{Decimal(value) / 100:f}%"
+    if value is None:
+        return "（未填写）/ not stated"
+    return str(value)
+
+
+def _rule_changes(report: dict[str, Any], zone: Any) -> Section:
+    """The programme's rule changes that took effect in the month."""
+    changes = report.get("rule_changes", [])
+    items = []
+    for change in changes:
+        moment = datetime.fromisoformat(change["effective_at"]).astimezone(zone)
+        for name, value in change["changes"].items():
+            zh, en = RULE_LABELS.get(name, (name, name))
+            items.append([moment_text(moment), f"{zh} {en}", rule_value(name, value)])
+    rows = [("变更次数", "Changes", count(len(changes)))]
+    return Section("rules", "规则变更", "Rule changes", rows, RULE_CHANGE_COLUMNS, items)
+
+
+def report_sections(report: dict[str, Any], money: Money = yuan, zone: Any = None) -> list[Section]:
+    """Every figure of the report, formatted and labelled, in reading order; times in
+    ``zone`` (default: the programme's default, Asia/Shanghai)."""
     return [
         _donations(report, money),
         _payouts(report, money),
         _beans(report),
         _fund(report, money),
         _activity(report),
+        _rule_changes(report, zone or ZoneInfo("Asia/Shanghai")),
     ]
 
 

@@ -77,6 +77,17 @@ class Activity(Schema):
     merchants_paid = fields.Integer(required=True)
 
 
+class RuleChangeLine(Schema):
+    effective_at = fields.String(
+        required=True, metadata={"description": "when it took effect (UTC, ISO 8601)"}
+    )
+    changes = fields.Dict(
+        keys=fields.String(),
+        required=True,
+        metadata={"description": "each changed rule's name and its new value"},
+    )
+
+
 class FundReport(Schema):
     period = fields.String(required=True)
     final = fields.Boolean(required=True)
@@ -85,6 +96,11 @@ class FundReport(Schema):
     beans = fields.Nested(Beans, required=True)
     fund = fields.Nested(FundFigures, required=True)
     activity = fields.Nested(Activity, required=True)
+    rule_changes = fields.List(
+        fields.Nested(RuleChangeLine),
+        required=True,
+        metadata={"description": "the programme's rule changes that took effect this month"},
+    )
     chain_head = fields.String(required=True, allow_none=True)
 
 

@@ -28,7 +28,8 @@ GOLDBEAN_TIME_ZONE          ``Asia/Shanghai``   the programme's zone (IANA name)
                                                 months, caps and periods
 GOLDBEAN_BEAN_VALUE_FEN     ``100``             cash value of one bean in fen (> 0)
 GOLDBEAN_REBATE_BPS         ``1000``            default merchant rebate in basis points
-                                                (0..10000; 1000 = 10 %)
+                                                (0..10000; 1000 = 10 %); the first value
+                                                of the rule on the record (docs/LEDGER.md)
 GOLDBEAN_ADMIN_PASSWORD     none                if set and no admin exists, the server creates
                                                 the user ``admin`` with this password
 GOLDBEAN_LOG_LEVEL          ``INFO``            DEBUG, INFO, WARNING, ERROR or CRITICAL
@@ -61,7 +62,10 @@ GOLDBEAN_ALLOTMENT_BATCH_APPROVAL_ABOVE
                                                 approved by another; 0: every batch
 GOLDBEAN_COMMUNITY_HOTLINE  none (demo: a made- the community's telephone number, printed on
                             up number)          the beneficiary cards ("lost card, questions:
-                                                call ..."); at most 40 characters
+                                                call ..."); at most 40 characters. The first
+                                                value only: once the rules are on the record
+                                                (docs/LEDGER.md), the hotline is a rule that
+                                                admins change there
 ==========================  ==================  ===============================================
 
 Nothing happens at import time: :meth:`Settings.load` reads the environment when called.
@@ -226,6 +230,7 @@ class Settings:
                 default_rebate_bps=self.rebate_bps,
                 correction_approval_above=self.correction_approval_above,
                 allotment_batch_approval_above=self.allotment_batch_approval_above,
+                community_hotline=self.community_hotline,
             )
         except LedgerError as error:
             raise SettingsError(f"the programme rules are invalid: {error}") from None

@@ -14,6 +14,7 @@ from ledger.commands_fund import FundCommands
 from ledger.commands_giving import GivingCommands
 from ledger.commands_payments import PaymentCommands
 from ledger.commands_people import PeopleCommands
+from ledger.commands_rules import RuleCommands
 from ledger.commands_teams import TeamCommands
 from ledger.credit_history import CreditQueries
 
@@ -26,6 +27,7 @@ class Ledger(
     FundCommands,
     CreditQueries,
     PeopleCommands,
+    RuleCommands,
 ):
     """Goldbean's ledger application. Construct it with ledger.persistence.open_ledger()."""
 

@@ -45,7 +45,7 @@ class AwardCommands(LedgerCore):
         volunteers = [self.load(v, Volunteer, "volunteer account") for v in volunteer_ids]
         if amount == 0:
             return []
-        day, cap = self.day_of(at), self.rules.daily_award_cap
+        day, cap = self.day_of(at), self.rules_at(at).daily_award_cap
         refused = []
         for volunteer in volunteers:
             try:
@@ -77,7 +77,7 @@ class AwardCommands(LedgerCore):
         the reporter's record names, if there is a grid of that name.
 
         With ``key``, a repeat returns the first report and records nothing."""
-        self.rules.check_incident_category(category)
+        self.base_rules.check_incident_category(category)
         description = check_text(description, "description", max_length=2000)
         location = optional_text(location, "location", max_length=200)
         reporter_uuid = as_uuid(reporter_id, "volunteer account")
@@ -137,12 +137,13 @@ class AwardCommands(LedgerCore):
             incident = self.load(incident_id, Incident, "incident")
             incident.check_status("submitted", doing="verify")
             incident.check_not_involved(by.account_id, "verify")
-            beans = (
-                self.rules.incident_awards[incident.category]
-                if award is None
-                else self.rules.check_award(award)
-            )
             at = self.now()
+            rules = self.rules_at(at)
+            beans = (
+                rules.incident_awards[incident.category]
+                if award is None
+                else rules.check_award(award)
+            )
             reporter = self.award_all([incident.reporter_id], beans, incident.id, at)
             incident.verify(by.name, beans, at)
             self.save(incident, *reporter)
@@ -196,13 +197,8 @@ class AwardCommands(LedgerCore):
         """
         if no_award and award_per_handler:
             raise ValidationError("no_award resolves without an award_per_handler")
-        beans = (
-            0
-            if no_award
-            else self.rules.handler_award
-            if award_per_handler is None
-            else self.rules.check_award(award_per_handler)
-        )
+        if award_per_handler is not None:
+            self.rules.check_award(award_per_handler)
 
         def attempt() -> IncidentView:
             incident = self.load(incident_id, Incident, "incident")
@@ -214,6 +210,14 @@ class AwardCommands(LedgerCore):
                     "no_award to award nobody"
                 )
             at = self.now()
+            rules = self.rules_at(at)
+            beans = (
+                0
+                if no_award
+                else rules.handler_award
+                if award_per_handler is None
+                else rules.check_award(award_per_handler)
+            )
             handlers = self.award_all(incident.handler_ids, beans, incident.id, at)
             incident.resolve(by.name, beans, at)
             self.save(incident, *handlers)

@@ -184,7 +184,7 @@ class FundCommands(LedgerCore):
             for merchant in merchants:
                 beans = merchant.reserve_for_settlement(record_id, cutoff_day.isoformat(), at)
                 if beans:
-                    cash = cash_fen(beans, self.rules.bean_value_fen)
+                    cash = cash_fen(beans, self.base_rules.bean_value_fen)
                     lines.append(
                         {
                             "merchant_id": str(merchant.id),
@@ -298,7 +298,7 @@ class FundCommands(LedgerCore):
         fund = self.find(FUND_ID, Fund)
         balance = fund.balance_fen if fund else 0
         outstanding, merchants = self.index.holdings()
-        liability = liability_fen(outstanding, merchants, self.rules.bean_value_fen)
+        liability = liability_fen(outstanding, merchants, self.base_rules.bean_value_fen)
         return FundPosition(balance, liability, coverage(balance, liability), outstanding)
 
 

@@ -195,7 +195,7 @@ class GivingCommands(LedgerCore):
     def check_correction_threshold(self, amount: int) -> None:
         """Raise FourEyesRequired when a correction of ``amount`` beans needs a second
         coordinator's approval."""
-        limit = self.rules.correction_approval_above
+        limit = self.base_rules.correction_approval_above
         if amount > limit:
             raise FourEyesRequired(
                 f"a correction of more than {limit} beans is prepared by one coordinator "
@@ -258,13 +258,40 @@ class GivingCommands(LedgerCore):
         before anything is granted.
         """
         batch = self.allotment_batch(period, by, amount, account_ids)
-        limit = self.rules.allotment_batch_approval_above
+        limit = self.base_rules.allotment_batch_approval_above
         if batch.total > limit:
             raise FourEyesRequired(
                 f"an allotment batch of more than {limit} beans is prepared by one "
                 f"coordinator and approved by another; this one grants {batch.total}"
             )
         return self.run_allotments(period, batch.beans, batch.targets, by)
+
+    def run_scheduled_allotments(self, period: str | None = None) -> AllotmentRun:
+        """The month's allotment as the scheduler grants it (``goldbean allotments run``,
+        from a systemd timer or cron): the amount of the rules in force, to every
+        beneficiary, each at most once per ``period`` (default: the current month), so
+        running it again, every day, grants only what is missing, and a beneficiary who
+        joins during a month gets that month's allotment at the next run.
+
+        The four-eyes threshold on allotment batches guards what one coordinator
+        chooses: an amount and a list of people. The scheduler chooses neither: it grants
+        the allotment amount on the record (which only two admins change) to the
+        beneficiaries there are, once each, so the run is bounded by that amount times
+        the beneficiaries and needs no second person. Its grants are recorded as by
+        :data:`SCHEDULER`, a name no user can have. Raises PeriodNotOpen as
+        :meth:`grant_allotments` does."""
+        period = period or self.calendar.period(self.now())
+        batch = self.allotment_batch(period, SCHEDULER, None, None)
+        return self.run_allotments(period, batch.beans, batch.targets, SCHEDULER)
+
+    def allotment_ids(self, period: str) -> dict[str, str]:
+        """The id each beneficiary's allotment for ``period`` has (or would have), with
+        the beneficiary's id: what a list of the month's recipients looks up."""
+        parse_period(period)
+        return {
+            str(derived_id("allotment", as_uuid(b), period)): b
+            for b in self.index.ids_of("beneficiary")
+        }
 
     def plan_allotments(
         self,
@@ -282,7 +309,7 @@ class GivingCommands(LedgerCore):
             batch.beans,
             len(batch.new),
             batch.total,
-            batch.total > self.rules.allotment_batch_approval_above,
+            batch.total > self.base_rules.allotment_batch_approval_above,
         )
 
     def allotment_batch(
@@ -296,10 +323,11 @@ class GivingCommands(LedgerCore):
         names and whom it would grant now."""
         parse_period(period)
         self.check_allotment_period(period)
-        beans = self.rules.allotment_beans if amount is None else check_beans(amount)
-        if beans > self.rules.allotment_max:
+        rules = self.rules
+        beans = rules.allotment_beans if amount is None else check_beans(amount)
+        if beans > rules.allotment_max:
             raise LimitExceeded(
-                f"an allotment is at most {self.rules.allotment_max} beans per beneficiary "
+                f"an allotment is at most {rules.allotment_max} beans per beneficiary "
                 f"and period; {beans} asked"
             )
         if account_ids is not None:
@@ -353,7 +381,7 @@ class GivingCommands(LedgerCore):
         current = self.calendar.period(now)
         if period == current:
             return
-        late_days = self.rules.allotment_late_days
+        late_days = self.base_rules.allotment_late_days
         day_of_month = int(self.day_of(now)[8:10])
         if period == previous_period(current) and day_of_month <= late_days:
             return
@@ -398,6 +426,10 @@ class GivingCommands(LedgerCore):
             return True
 
         return self.run(attempt, "granting an allotment")
+
+
+#: who the scheduled allotment run is recorded as (not a possible user name)
+SCHEDULER = Actor("(scheduler)")
 
 
 @dataclass(frozen=True)

@@ -49,11 +49,11 @@ class MemberCommands(LedgerCore):
         Raises ValidationError for an unknown category or a rate outside 0..10000 bps.
         """
         name = check_text(name, "merchant name", max_length=120)
-        self.rules.check_merchant_category(category)
+        self.base_rules.check_merchant_category(category)
         bps = (
-            self.rules.default_rebate_bps
+            self.rules.default_rebate_bps  # the rules in force now
             if rebate_bps is None
-            else self.rules.check_rebate_bps(rebate_bps)
+            else self.base_rules.check_rebate_bps(rebate_bps)
         )
 
         record_id = derived_id("merchant", key) if key is not None else uuid4()
@@ -271,7 +271,7 @@ class MemberCommands(LedgerCore):
         that was already used, draw again.
         """
         volunteer = self.load(account_id, Volunteer, "volunteer account")
-        now, ttl = self.now(), self.rules.payment_code_ttl_seconds
+        now, ttl = self.now(), self.base_rules.payment_code_ttl_seconds
         for _ in range(20):
             issued = codes.issue_payment_code(self.keyring, self._number_of(volunteer), now, ttl)
             if not self.exists(derived_id("payment-code", issued.code)):

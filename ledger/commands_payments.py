@@ -4,6 +4,7 @@ and refunds (SPEC §4, §5)."""
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from uuid import uuid4
 
 from ledger import codes
@@ -24,6 +25,7 @@ from ledger.ids import derived_id
 from ledger.merchants import Merchant
 from ledger.money import check_beans
 from ledger.records import PaymentCodeUsed, Redemption
+from ledger.rules import Rules
 from ledger.views import PaymentCodeState, RedemptionView, RefundView
 
 
@@ -47,7 +49,7 @@ class PaymentCommands(MemberCommands):
         MerchantNotAllowed, MerchantSuspended, LimitExceeded, InsufficientBalance,
         IdempotencyKeyReused.
         """
-        self.check_amount(amount)
+        check_beans(amount)
         note = optional_text(note, "note", max_length=200)
         kind = codes.classify_code(code)
         if kind not in ("payment", "card"):
@@ -59,12 +61,14 @@ class PaymentCommands(MemberCommands):
 
         def attempt() -> RedemptionView:
             at = self.now()
+            rules = self.rules_at(at)  # read once: the rules of this payment's moment
+            self.check_amount(amount, rules)
             merchant = self.load(merchant_uuid, Merchant, "merchant")
             merchant.check_active()
             marker = None
             if kind == "payment":
                 claims = codes.verify_payment_code(
-                    self.keyring, code, at, self.rules.payment_code_ttl_seconds
+                    self.keyring, code, at, self.base_rules.payment_code_ttl_seconds
                 )
                 payer: Account = self.volunteer_for_payment_code(claims)
                 marker_id = derived_id("payment-code", claims.code)
@@ -75,7 +79,7 @@ class PaymentCommands(MemberCommands):
                 )
             else:
                 payer = self.beneficiary_for_card(code)
-                self.check_card_spend(payer, merchant, amount, pin, at)
+                self.check_card_spend(payer, merchant, amount, pin, at, rules)
             redemption = self.move_to_merchant(
                 record_id, payer, merchant, amount, kind, note, fingerprint, at
             )
@@ -89,7 +93,7 @@ class PaymentCommands(MemberCommands):
     ) -> RedemptionView:
         """A volunteer scans a merchant's counter code and pays ``amount`` beans; the
         merchant's screen shows the payment once it is recorded here."""
-        self.check_amount(amount)
+        check_beans(amount)
         payer_uuid = as_uuid(payer_id, "volunteer account")
         fingerprint = _fingerprint("pay", _digits(merchant_code), amount, None)
         record_id = derived_id("payment", payer_uuid, key) if key is not None else uuid4()
@@ -97,6 +101,7 @@ class PaymentCommands(MemberCommands):
 
         def attempt() -> RedemptionView:
             at = self.now()
+            self.check_amount(amount, self.rules_at(at))
             merchant = self.merchant_for_code(merchant_code)
             merchant.check_active()
             payer = self.load(payer_uuid, Volunteer, "volunteer account")
@@ -142,7 +147,7 @@ class PaymentCommands(MemberCommands):
             # meanwhile, its own limits are what refuse this one.
             redemption = self.load(redemption_id, Redemption, "redemption")
             at = self.now()
-            redemption.check_refund(amount, at, self.rules.refund_window_days)
+            redemption.check_refund(amount, at, self.rules_at(at).refund_window_days)
             refund_id = str(
                 derived_id("refund", redemption.id, key) if key is not None else uuid4()
             )
@@ -180,13 +185,15 @@ class PaymentCommands(MemberCommands):
 
     # --- shared steps ------------------------------------------------------------------
 
-    def check_amount(self, amount: int) -> None:
+    def check_amount(self, amount: int, rules: Rules) -> None:
+        """The per-transaction maximum of ``rules`` (those in force at the payment)."""
         check_beans(amount)
-        if amount > self.rules.max_redemption:
+        most = rules.max_redemption
+        if amount > most:
             raise LimitExceeded(
-                f"at most {self.rules.max_redemption} beans per transaction",
+                f"at most {most} beans per transaction",
                 limit="per_transaction",
-                limit_beans=self.rules.max_redemption,
+                limit_beans=most,
             )
 
     def payment_replay(self, key: str | None, record_id, fingerprint: str):
@@ -200,12 +207,19 @@ class PaymentCommands(MemberCommands):
         )
 
     def check_card_spend(
-        self, payer: Beneficiary, merchant: Merchant, amount: int, pin: str | None, at
+        self,
+        payer: Beneficiary,
+        merchant: Merchant,
+        amount: int,
+        pin: str | None,
+        at: datetime,
+        rules: Rules,
     ) -> None:
-        """The beneficiary rules: allowed category, PIN (recording wrong tries), daily limit."""
-        if merchant.category not in self.rules.beneficiary_categories:
+        """The beneficiary rules of ``rules`` (those in force at ``at``): allowed
+        category, PIN (recording wrong tries), daily limit."""
+        if merchant.category not in rules.beneficiary_categories:
             raise MerchantNotAllowed(
-                f"beneficiary cards are for {', '.join(self.rules.beneficiary_categories)} shops"
+                f"beneficiary cards are for {', '.join(rules.beneficiary_categories)} shops"
             )
         if payer.has_pin:
             payer.check_pin_not_locked()
@@ -214,10 +228,10 @@ class PaymentCommands(MemberCommands):
                 raise PinRequired("this card has a PIN: ask the cardholder for it")
             good = self.pin_matches(payer, pin)
             if not good:
-                error = payer.record_wrong_pin(self.rules.pin_max_attempts, at)
+                error = payer.record_wrong_pin(self.base_rules.pin_max_attempts, at)
                 self.save(payer)  # the wrong try counts even though the payment fails
                 raise error
-        payer.check_daily_limit(amount, self.day_of(at), self.rules.beneficiary_daily_limit)
+        payer.check_daily_limit(amount, self.day_of(at), rules.beneficiary_daily_limit)
 
     def move_to_merchant(
         self,

@@ -23,7 +23,7 @@ from ledger.clock import Clock, SystemClock
 from ledger.codes import Keyring
 from ledger.errors import Conflict, IdempotencyKeyReused, LedgerError, NotFound, ValidationError
 from ledger.fund import Fund
-from ledger.ids import FUND_ID, POOL_ID
+from ledger.ids import FUND_ID, POOL_ID, RULES_ID
 from ledger.index import LedgerIndex
 from ledger.merchants import Merchant
 from ledger.personal import PersonalData, digest, personal_data_for
@@ -87,8 +87,10 @@ class LedgerCore(Application):
             self.recorder, create_tables=(env or {}).get("CREATE_TABLE") == "y"
         )
         self.clock: Clock = clock or SystemClock()
-        self.rules = rules or Rules()
-        self.calendar = self.rules.calendar
+        #: what the settings fix; the rules on the record (ledger/rulebook.py) change
+        #: the ones they name from the times they take effect
+        self.base_rules = rules or Rules()
+        self.calendar = self.base_rules.calendar
         self.keyring = keyring or Keyring.generate()
         self.max_attempts = max_attempts
         self.index = LedgerIndex(self)
@@ -106,6 +108,22 @@ class LedgerCore(Application):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
+
+    # --- the rules in force ----------------------------------------------------------------
+
+    @property
+    def rules(self) -> Rules:
+        """The rules in force now. A command reads :meth:`rules_at` its own time."""
+        return self.rules_at(self.now())
+
+    def rules_at(self, at: datetime) -> Rules:
+        """The rules in force at ``at``: the settings' until the rules are on the record,
+        then the recorded ones with every approved change whose time has come."""
+        try:
+            book = self.repository.get(RULES_ID, projector_func=project, deepcopy_from_cache=False)
+        except AggregateNotFoundError:
+            return self.base_rules
+        return book.rules_at(self.base_rules, at)
 
     # --- time -------------------------------------------------------------------------
 

@@ -19,3 +19,4 @@ def derived_id(kind: str, *parts: object) -> UUID:
 
 FUND_ID = derived_id("fund")
 POOL_ID = derived_id("pool")
+RULES_ID = derived_id("rules")

@@ -12,6 +12,7 @@ the module); the event types that change nothing here are in ``IGNORED``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC
 from functools import partial
 from typing import Any
 
@@ -36,6 +37,7 @@ from ledger.records import (
     PoolAllocation,
     Redemption,
 )
+from ledger.rulebook import RuleBook
 from ledger.teams import Grid, Team
 from projections import tables as t
 from projections.dispatch import Dispatch, topics
@@ -76,6 +78,7 @@ class Books:
         t.merchant_rates,
         t.subjects,
         t.incidents,
+        t.rule_changes,
     )
 
     def __init__(self, calendar: ProgrammeCalendar, people: PersonalData | None = None) -> None:
@@ -116,6 +119,7 @@ class _Batch:
         self.entries: list[dict[str, Any]] = []
         self.donations: list[dict[str, Any]] = []
         self.payouts: list[dict[str, Any]] = []
+        self.rule_changes: list[dict[str, Any]] = []
 
     # --- reading and writing ----------------------------------------------------------
 
@@ -172,6 +176,7 @@ class _Batch:
         append(self.conn, t.entries, self.entries)
         append(self.conn, t.donations, self.donations)
         append(self.conn, t.payouts, self.payouts)
+        append(self.conn, t.rule_changes, self.rule_changes)
 
     def month(self, period: str) -> dict[str, Any]:
         return self.months.get_or_put(period, new_month(period))
@@ -488,6 +493,20 @@ class _Batch:
         month["payouts_cash_fen"] += line["cash_fen"]
         month["payouts_rebate_fen"] += line["rebate_fen"]
 
+    # --- the programme's rules --------------------------------------------------------------
+
+    def rule_change_approved(self, event: StoredEvent) -> None:
+        """A change is listed in the report of the month it takes effect in."""
+        effective_at = event.data["effective_at"].astimezone(UTC)
+        self.rule_changes.append(
+            {
+                "position": event.position,
+                "period": self.local_month(effective_at),
+                "effective_at": effective_at.isoformat(timespec="seconds"),
+                "changes": dict(event.data["values"]),
+            }
+        )
+
 
 Handler = Callable[[_Batch, StoredEvent], None]
 
@@ -533,6 +552,7 @@ HANDLERS: dict[type, Handler] = {
     Allotment.CreditCorrected: _Batch.credit_corrected,
     Gift.CreditCorrected: _Batch.credit_corrected,
     PoolAllocation.CreditCorrected: _Batch.credit_corrected,
+    RuleBook.ChangeApproved: _Batch.rule_change_approved,
 }
 
 # The ledger's events that change nothing in the books.
@@ -574,6 +594,9 @@ IGNORED: frozenset[type] = frozenset(
         ApprovalRequest.Prepared,  # a request moves nothing; its approval's records do
         ApprovalRequest.Approved,
         ApprovalRequest.Withdrawn,
+        RuleBook.Established,  # the rules a community starts with change no figure
+        RuleBook.ChangeProposed,  # a change counts when approved
+        RuleBook.ChangeWithdrawn,
     }
 )
 

@@ -502,8 +502,22 @@ def fund_report(
             "redemptions": figure("redemptions"),
             "merchants_paid": merchants_paid,
         },
+        "rule_changes": rule_changes(conn, period),
         "chain_head": head,
     }
+
+
+def rule_changes(conn: Connection, period: str) -> list[dict[str, Any]]:
+    """The rule changes that take effect in ``period``, in the order they apply."""
+    r = t.rule_changes.c
+    return [
+        {"effective_at": row.effective_at, "changes": dict(row.changes)}
+        for row in conn.execute(
+            select(r.effective_at, r.changes)
+            .where(r.period == period)
+            .order_by(r.effective_at, r.position)
+        )
+    ]
 
 
 def payout_settlements(conn: Connection, period: str) -> list[dict[str, Any]]:
@@ -733,3 +747,20 @@ def verified_incidents_reported_by(conn: Connection, reporter_ids: list[str]) ->
         )
         count += int(conn.execute(query).scalar_one())
     return count
+
+
+def allotment_recipients(conn: Connection, refs: list[str]) -> list[dict[str, Any]]:
+    """Who received the allotments with these ids (``Ledger.allotment_ids``): the
+    account, its name, the beans and when, earliest first."""
+    e, a = t.entries.c, t.accounts.c
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(refs), 1000):
+        found += [
+            dict(row)
+            for row in conn.execute(
+                select(e.account_id, a.display_name, e.amount, e.at)
+                .join(t.accounts, a.id == e.account_id)
+                .where(e.flow == "allotment", e.amount > 0, e.ref.in_(refs[start : start + 1000]))
+            ).mappings()
+        ]
+    return sorted(found, key=lambda row: (row["at"], row["display_name"]))

@@ -229,3 +229,15 @@ chain_months = Table(
     Column("position", BigInteger, nullable=False),
     Column("chain", String(64), nullable=False),
 )
+
+
+# The programme's rule changes as they take effect (issue 18): a report lists those of
+# its month (the local month of ``effective_at``).
+rule_changes = Table(
+    "gb_proj_rule_changes",
+    metadata,
+    Column("position", BigInteger, primary_key=True),
+    Column("period", String(7), nullable=False, index=True),
+    Column("effective_at", String(40), nullable=False),
+    Column("changes", JSON, nullable=False),  # rule name -> its new value
+)

@@ -173,6 +173,8 @@ class _Log:
     rates: dict[str, tuple[int, int]] = field(default_factory=dict)  # id -> (month, bps)
     donations: dict[str, dict] = field(default_factory=dict)  # id -> its report item
     lines: dict[tuple[str, str], dict] = field(default_factory=dict)  # (settlement, merchant)
+    # the rule changes approved: (month in force from, its time, position, new values)
+    rule_changes: list[tuple[int, str, int, dict]] = field(default_factory=list)
 
     def month(self, at: datetime) -> _Month:
         """The sums of the local month of ``at``."""
@@ -281,6 +283,23 @@ def _on_line_paid(log: _Log, month: _Month, event: dict, state: dict) -> None:
     )
 
 
+def _on_rule_change(log: _Log, month: _Month, event: dict, state: dict) -> None:
+    """An approved rule change, listed in the month it takes effect in (the rules in
+    force at each moment are the first rules with every change whose time has come)."""
+    effective_at = state["effective_at"].astimezone(UTC)
+    values = state["values"]
+    if not isinstance(values, dict) or not values:
+        raise TypeError("a rule change names no rules")
+    log.rule_changes.append(
+        (
+            _month_index(effective_at.astimezone(log.zone)),
+            effective_at.isoformat(timespec="seconds"),
+            event["position"],
+            values,
+        )
+    )
+
+
 # What each event adds, by the qualified name of its class: a topic's part after the
 # colon (``Redemption.Made`` of ``ledger.records:Redemption.Made``), so that events of
 # the same name on other records (``Correction.Made``) are told apart.
@@ -299,6 +318,7 @@ HANDLERS: dict[str, Callable[[_Log, _Month, dict, dict], None]] = {
     "Fund.SettlementLinePaid": _on_fund_out,
     "Settlement.Prepared": _on_prepared,
     "Settlement.LinePaid": _on_line_paid,
+    "RuleBook.ChangeApproved": _on_rule_change,
 }
 
 # The ledger's events that add to no figure of the reports. The test of the projections'
@@ -359,6 +379,9 @@ IGNORED = frozenset(
         "ApprovalRequest.Prepared",  # four eyes: the approved command's records count
         "ApprovalRequest.Approved",
         "ApprovalRequest.Withdrawn",
+        "RuleBook.Established",  # the first rules: the reports list changes
+        "RuleBook.ChangeProposed",  # a change counts when it is approved
+        "RuleBook.ChangeWithdrawn",
     }
 )
 
@@ -505,6 +528,14 @@ def _report(log: _Log, index: int, final: bool, totals: _Totals, bean_value_fen:
             "redemptions": month.redemptions,
             "merchants_paid": len({line[2] for line in month.paid_lines}),
         },
+        "rule_changes": [
+            {"effective_at": at, "changes": values}
+            for at, _, values in sorted(
+                (at, position, values)
+                for index_of, at, position, values in log.rule_changes
+                if index_of == index
+            )
+        ],
         "chain_head": totals.head,
     }
 

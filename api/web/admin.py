@@ -1,5 +1,4 @@
-"""The administrator's pages (SPEC §1): users, merchants and their POS terminals, and the
-programme rules.
+"""The administrator's pages (SPEC §1): users, merchants and their POS terminals.
 
 Who may do what is the JSON API's rule: only admins create users (``POST /users``),
 register, suspend and reactivate merchants and create terminals (``POST /merchants...``);
@@ -14,8 +13,7 @@ scans it on /pos and fetches a token of its own, so nobody copies the token by h
 twice (a double click, a reload of the answer) does its work once: the form's key is
 claimed in the API's idempotency store, and the repeat only says it was done.
 
-The rules are programme settings read when the server starts (api/settings.py): the API
-has no way to change them, so the page shows them read-only.
+The programme's rules have a page of their own (api/web/admin_rules.py).
 """
 
 from __future__ import annotations
@@ -43,7 +41,7 @@ from api.files import code_image, download
 from api.passwords import MIN_PASSWORD
 from api.web import payee_form
 from api.web.checks import name_or_refusal, password_refusal
-from api.web.common import CATEGORY_NAMES, INCIDENT_CATEGORY_NAMES, ROLE_NAMES, rebate_text
+from api.web.common import CATEGORY_NAMES, ROLE_NAMES, rebate_text
 from api.web.support import (
     Refused,
     actor,
@@ -58,7 +56,7 @@ from api.web.support import (
     who,
 )
 from ledger.errors import NotFound
-from ledger.rules import INCIDENT_CATEGORIES, MERCHANT_CATEGORIES
+from ledger.rules import MERCHANT_CATEGORIES
 from merchant_pos.printing import counter_sign_pdf
 from merchant_pos.qr import qr_svg
 from projections import queries
@@ -497,26 +495,4 @@ def admin_merchant_sign(merchant_id: str) -> Any:
         counter_sign_pdf(found.name, found.merchant_code),
         "application/pdf",
         f"goldbean-sign-{found.number}.pdf",
-    )
-
-
-# --- rules -----------------------------------------------------------------------------------
-
-
-@bp.get("/staff/rules")
-@page(*STAFF)
-def admin_rules() -> str:
-    """The programme rules, read-only: they are settings of the server."""
-    current = ledger_of().rules
-    return render_template(
-        "web_admin_rules.html",
-        rules=current,
-        rebate=rebate_text(current.default_rebate_bps),
-        incident_awards=[
-            (INCIDENT_CATEGORY_NAMES.get(c, c), current.incident_awards[c])
-            for c in INCIDENT_CATEGORIES
-        ],
-        beneficiary_categories=[
-            str(CATEGORY_NAMES.get(c, c)) for c in current.beneficiary_categories
-        ],
     )

@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from api.web.common import CATEGORY_NAMES, INCIDENT_CATEGORY_NAMES, rebate_text
+from api.web.rule_words import change_lines
 from api.web.support import beans, day, money, month, when
 
 #: "Kind.Event" (the topic's qualified name) -> what happened, in words. Events that
@@ -81,6 +82,10 @@ EVENT_NAMES: dict[str, Any] = {
     "ApprovalRequest.Prepared": _l("Approval asked for"),
     "ApprovalRequest.Approved": _l("Approved by a second person"),
     "ApprovalRequest.Withdrawn": _l("Request for approval withdrawn"),
+    "RuleBook.Established": _l("Programme rules recorded"),
+    "RuleBook.ChangeProposed": _l("Rule change proposed"),
+    "RuleBook.ChangeApproved": _l("Rule change approved"),
+    "RuleBook.ChangeWithdrawn": _l("Rule change withdrawn"),
 }
 
 #: events of the same name in several kinds of record
@@ -118,6 +123,7 @@ KIND_WORDS: dict[str, Any] = {
     "AccountNumberClaimed": _l("Account number"),
     "CheckinCodeClaimed": _l("Check-in code"),
     "ApprovalRequest": _l("Request for approval"),
+    "RuleBook": _l("Programme rules"),
     "CreditRecord": _l("Credit"),
     "Team": _l("Team"),
     "Grid": _l("Grid"),
@@ -154,7 +160,7 @@ BEANS, FEN, ACCOUNT, ACCOUNTS, MERCHANT_LINES, USER, TIME, DAY, TEXT, YES_NO = (
     "text",
     "yes_no",
 )
-REQUEST_KIND, DETAILS = "request_kind", "details"
+REQUEST_KIND, DETAILS, RULES = "request_kind", "details", "rules"
 RECORD, FLOW, CATEGORY, METHOD, REBATE, HIDDEN, NUMBER, MONTH = (
     "record",
     "flow",
@@ -246,6 +252,9 @@ FIELDS: dict[str, Field] = {
     "granted": Field(_l("Granted"), NUMBER),
     "skipped": Field(_l("Skipped (already granted)"), NUMBER),
     "total": Field(_l("In all"), BEANS),
+    "values": Field(_l("Rules"), RULES),
+    "change_id": Field(_l("Rule change"), RECORD),
+    "effective_at": Field(_l("Takes effect"), TIME),
     # what every event carries: shown in columns of their own, or not at all
     "timestamp": Field(_l("Time"), HIDDEN),
     "originator_topic": Field(_l("Kind of record"), HIDDEN),
@@ -368,6 +377,9 @@ def _written(how: str, value: Any, kind: str, account: Callable[[str], str]) -> 
         METHOD: lambda v: str(METHOD_WORDS.get(v, v)),
         REQUEST_KIND: lambda v: str(REQUEST_WORDS.get(v, v)),
         DETAILS: lambda v: _details(v, kind, account),
+        RULES: lambda v: (
+            _list(f"{n}: {t}" for n, t in change_lines(v)) if isinstance(v, dict) else str(v)
+        ),
         REBATE: lambda v: rebate_text(v) if isinstance(v, int) else str(v),
         NUMBER: lambda v: beans(v) if isinstance(v, int) else str(v),
     }

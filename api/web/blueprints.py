@@ -24,6 +24,7 @@ from api.settings import Settings
 from api.web import (
     admin,
     admin_payee,
+    admin_rules,
     auditor,
     fund_pages,
     fund_payments,
@@ -63,6 +64,7 @@ PAGES = (
     auditor.bp,
     admin.bp,
     admin_payee.bp,
+    admin_rules.bp,
 )
 
 

@@ -19,6 +19,7 @@ from api.teams import team_figures
 from api.web.admin import rebate_text
 from api.web.common import CATEGORY_NAMES
 from api.web.fund_pages import fund_chart
+from api.web.rule_words import value_text
 from ledger.calendar import previous_period
 from ledger.errors import NotFound
 from ledger.rules import MERCHANT_CATEGORIES
@@ -80,7 +81,10 @@ def public_how() -> str:
     """How the programme works, in plain words."""
     rules = ledger_of().rules
     return render_template(
-        "web_public_how.html", rules=rules, rebate=rebate_text(rules.default_rebate_bps)
+        "web_public_how.html",
+        rules=rules,
+        rebate=rebate_text(rules.default_rebate_bps),
+        card_shops=value_text("beneficiary_categories", rules.beneficiary_categories),
     )
 
 

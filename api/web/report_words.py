@@ -5,6 +5,7 @@ amounts in yuan). Shared by the report page and the shop's pages; it imports no 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
@@ -14,6 +15,7 @@ from api.charts import bean_flow_svg
 from api.report_sections import ANONYMOUS, coverage_percent
 from api.report_view import payout_groups
 from api.spreadsheets import Sheet, yuan_amount
+from api.web.rule_words import change_lines
 from api.web.support import day, month, when
 
 
@@ -157,7 +159,22 @@ def report_sheets(report: dict[str, Any], settlements: list[dict[str, Any]]) -> 
             ]
         ],
     )
-    return [summary, donation_sheet, payout_sheet, bean_sheet]
+    rule_sheet = Sheet(
+        _("Rule changes"),
+        [_("In force from"), _("Rule"), _("New value")],
+        [
+            [when_text(change["effective_at"]), name, value]
+            for change in report.get("rule_changes", [])
+            for name, value in change_lines(change["changes"])
+        ],
+    )
+    return [summary, donation_sheet, payout_sheet, bean_sheet, rule_sheet]
+
+
+def when_text(instant: str) -> str:
+    """A moment of the report (UTC, ISO 8601) in the programme's zone and the reader's
+    language."""
+    return when(datetime.fromisoformat(instant))
 
 
 def statement_sheets(

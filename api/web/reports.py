@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request
 
+from api.context import ledger_of
 from api.errors import ApiProblem
 from api.files import download
 from api.notice_pdf import notice_pdf
@@ -23,7 +24,14 @@ from api.report_view import notes, payout_groups, spending_periods, yuan_per_bea
 from api.reports import fund_history, fund_report, payout_settlements
 from api.spreadsheets import sheets_csv, sheets_xlsx
 from api.web.common import fund_chart
-from api.web.report_words import coverage_words, flow_chart, month_name, report_sheets
+from api.web.report_words import (
+    coverage_words,
+    flow_chart,
+    month_name,
+    report_sheets,
+    when_text,
+)
+from api.web.rule_words import change_lines
 
 bp = Blueprint("reports", __name__)
 
@@ -56,6 +64,10 @@ def report_page(period: str) -> str:
         anonymous=ANONYMOUS,
         flow_chart=flow_chart(report),
         history_chart=fund_chart(upto=period),
+        rule_changes=[
+            (when_text(change["effective_at"]), change_lines(change["changes"]))
+            for change in report.get("rule_changes", [])
+        ],
     )
 
 
@@ -79,7 +91,7 @@ def report_xlsx(period: str) -> Response:
 def report_pdf(period: str) -> Response:
     """The full report as an A4 PDF (Chinese and English, the font embedded)."""
     report = _report(period)
-    body = fund_report_pdf(report, fund_history(period))
+    body = fund_report_pdf(report, fund_history(period), ledger_of().calendar.zone)
     return download(body, "application/pdf", f"goldbean-fund-report-{period}.pdf")
 
 

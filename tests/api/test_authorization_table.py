@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 
+from ledger.views import Actor
 from tests.api.helpers import problem_code
 from tests.scenario import Community
 
@@ -288,6 +289,23 @@ RULES: tuple[Rule, ...] = (
         ids={"request_id": "allotment_request"},
     ),
     Rule("GET", f"{A}/approval-requests", allow("coordinator", "auditor")),
+    # --- the programme's rules on the record
+    Rule("GET", f"{A}/rules", allow(*ROLES)),
+    Rule("GET", f"{A}/rules/changes", allow("admin", "auditor")),
+    Rule("POST", f"{A}/rules/changes", allow("admin"), body={"changes": {"max_redemption": 300}}),
+    Rule(
+        "POST",
+        f"{A}/rules/changes/{{change_id}}/approve",
+        allow("admin"),
+        ids={"change_id": "rule_change"},
+        note="another admin than the proposer: see tests/api/test_rules_api.py",
+    ),
+    Rule(
+        "POST",
+        f"{A}/rules/changes/{{change_id}}/withdraw",
+        allow("admin"),
+        ids={"change_id": "rule_change"},
+    ),
     # --- incidents
     Rule("GET", f"{A}/incidents", allow("coordinator", "auditor")),
     Rule(
@@ -529,6 +547,9 @@ def build_world(community: Community, app) -> World:
         world["volunteer"], 1, "typo", c.coordinator, corrects=c.credits(world["volunteer"])[0]
     ).id
     world["allotment_request"] = ledger.prepare_allotments(PERIOD, c.coordinator).id
+    world["rule_change"] = ledger.propose_rule_change(
+        {"refund_window_days": 20}, Actor("another-admin")
+    ).id
     world["token_user"] = "probe-auditor"
     app.extensions["goldbean.auth"].create_user(world["token_user"], PASSWORD, "auditor")
     world["terminal"], _ = app.extensions["goldbean.auth"].create_terminal(

@@ -4,6 +4,7 @@ works on its back; a separate sheet, for coordinators only, says whose card is w
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import pytest
@@ -17,8 +18,11 @@ HOTLINE = "0871-6512 3456"
 
 @pytest.fixture
 def app(app):
+    """The community's hotline is a rule (issue 18) whose first value is the setting."""
     settings = app.extensions["goldbean.settings"]
     app.extensions["goldbean.settings"] = settings.replace(community_hotline=HOTLINE)
+    ledger = app.extensions["goldbean.ledger"]
+    ledger.base_rules = dataclasses.replace(ledger.base_rules, community_hotline=HOTLINE)
     return app
 
 

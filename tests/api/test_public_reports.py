@@ -242,6 +242,7 @@ def march_report(final: bool, head: str) -> dict:
             "redemptions": 2,
             "merchants_paid": 0,
         },
+        "rule_changes": [],
         "chain_head": head,
     }
 
@@ -306,6 +307,7 @@ def april_report(final: bool, head: str) -> dict:
             "redemptions": 1,
             "merchants_paid": 1,
         },
+        "rule_changes": [],
         "chain_head": head,
     }
 
@@ -382,6 +384,7 @@ def test_april_becomes_final_at_local_midnight_and_quiet_months_carry_the_balanc
             "redemptions": 0,
             "merchants_paid": 0,
         },
+        "rule_changes": [],
         "chain_head": april_head,  # no event since April's last
     }
     june = report(anonymous, "2026-06")
@@ -715,7 +718,7 @@ def test_the_report_as_csv_xlsx_and_pdf_has_the_same_figures(anonymous, communit
         assert as_xlsx.status_code == 200
         assert download_name(as_xlsx) == f"goldbean-fund-report-{period}.xlsx"
         book = load_workbook(io.BytesIO(as_xlsx.get_data()))
-        assert book.sheetnames == ["概要", "捐款", "支付给商户", "金豆"]
+        assert book.sheetnames == ["概要", "捐款", "支付给商户", "金豆", "规则变更"]
         donations = list(book["捐款"].iter_rows(min_row=2, values_only=True))
         assert sum(Decimal(str(row[2])) for row in donations) * 100 == Decimal(
             figures["donations"]["total_fen"]

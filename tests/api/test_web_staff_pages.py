@@ -527,10 +527,14 @@ def test_a_look_alike_merchant_name_or_terminal_label_is_refused_on_the_pages(
     assert labelled.status_code == 303 and refusal in text(admin.get(path))
 
 
-def test_the_rules_page_is_read_only(app, person):
-    page = text(person("admin").get("/staff/rules?lang=en"))
-    assert "read-only" in page and "<form" not in page.split("<main", 1)[1].split("</main>")[0]
-    assert "Fire" in page and ">10<" in page  # the fire award
+def test_the_rules_page_says_the_rules_in_words_and_only_admins_may_propose(app, person):
+    coordinator = text(person("coordinator").get("/staff/rules?lang=en"))
+    main = coordinator.split("<main", 1)[1].split("</main>")[0]
+    assert "<form" not in main and "GOLDBEAN_" not in coordinator
+    assert "Fire" in coordinator and ">10<" in coordinator  # the fire award
+    assert "Grocery, Fruit and vegetables, Community canteen" in coordinator
+    admin = text(person("admin").get("/staff/rules?lang=en"))
+    assert 'id="rule-change-form"' in admin and "GOLDBEAN_" not in admin
 
 
 # --- the public pages -------------------------------------------------------------------------

@@ -157,8 +157,12 @@ def script_texts(source: str) -> str:
     return "\n".join(next(g for g in m.groups() if g is not None) for m in QUOTED.finditer(source))
 
 
+#: a key or a code, not a text: one lowercase word or snake_case name ("dispute", "fire")
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
 def python_texts(source: str) -> str:
-    """The string constants of a module, docstrings left out."""
+    """The string constants of a module, docstrings and identifiers left out."""
     tree = ast.parse(source)
     docstrings = {
         id(node.value)
@@ -171,6 +175,7 @@ def python_texts(source: str) -> str:
         if isinstance(node, ast.Constant)
         and isinstance(node.value, str)
         and id(node) not in docstrings
+        and not IDENTIFIER.match(node.value)
     )
 
 

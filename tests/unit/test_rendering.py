@@ -333,6 +333,24 @@ def test_pdf_renders_the_chinese_text(report):
     assert "本月尚未结束" not in text
 
 
+def test_pdf_lists_the_month_s_rule_changes_in_local_time(report):
+    report = {
+        **report,
+        "rule_changes": [
+            {
+                "effective_at": "2026-10-09T16:00:00+00:00",  # the 10th at midnight, Shanghai
+                "changes": {
+                    "beneficiary_categories": ["grocery", "produce", "canteen", "restaurant"],
+                    "allotment_beans": 120,
+                },
+            }
+        ],
+    }
+    text = pdf_text(fund_report_pdf(report, make_history(12)))
+    assert "规则变更" in text and "Rule changes" in text
+    assert "2026-10-10 00:00" in text and "餐馆 Restaurant" in text and "120" in text
+
+
 def embedded_fonts(data: bytes) -> dict[str, bool]:
     """Each font of a PDF's pages: is its file embedded?"""
     found = {}

@@ -255,6 +255,7 @@ def test_march_adds_up_by_hand(worked):
         },
         "activity": {"active_volunteers": 2, "incidents_verified": 1, "redemptions": 2,
                      "merchants_paid": 0},
+        "rule_changes": [],  # the programme's rules did not change
     }  # fmt: skip
 
 
@@ -286,6 +287,7 @@ def test_april_pays_the_settlement_of_march(worked):
         },
         "activity": {"active_volunteers": 0, "incidents_verified": 0, "redemptions": 0,
                      "merchants_paid": 1},
+        "rule_changes": [],
     }  # fmt: skip
 
 

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
-from api.context import ledger_of
+from api.context import ledger_of, reading
 from api.web.common import INCIDENT_CATEGORY_NAMES
 from api.web.coordinator.shared import (
     COORDINATOR,
@@ -43,6 +43,7 @@ from api.web.support import (
 from ledger.approvals import ALLOTMENTS, CORRECTION
 from ledger.errors import FourEyesRequired, LedgerError
 from ledger.views import canonical_id
+from projections import queries
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -64,6 +65,10 @@ bp = Blueprint("coord_beans", __name__)
 def _allotments_page(result: Any = None, status: int = 200, prepared: Any = None) -> Any:
     ledger = ledger_of()
     current = ledger.calendar.period(ledger.now())
+    shown = request.args.get("month", "").strip()
+    shown = shown if PERIOD.match(shown) and shown <= current else current
+    with reading() as conn:
+        recipients = queries.allotment_recipients(conn, list(ledger.allotment_ids(shown)))
     return (
         render_template(
             "web_coord_allotments.html",
@@ -76,6 +81,9 @@ def _allotments_page(result: Any = None, status: int = 200, prepared: Any = None
             prepared=prepared,
             requests=pending_requests(ALLOTMENTS),
             kept=_allotment_kept(status),
+            shown=shown,
+            recipients=recipients,
+            day_of=ledger.day_of,
         ),
         status,
     )
