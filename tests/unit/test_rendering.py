@@ -348,7 +348,7 @@ def test_pdf_lists_the_month_s_rule_changes_in_local_time(report):
     }
     text = pdf_text(fund_report_pdf(report, make_history(12)))
     assert "规则变更" in text and "Rule changes" in text
-    assert "2026-10-10 00:00" in text and "餐馆 Restaurant" in text and "120" in text
+    assert "2026年10月10日 00:00" in text and "餐馆 Restaurant" in text and "120" in text
 
 
 def embedded_fonts(data: bytes) -> dict[str, bool]:
