@@ -13,6 +13,8 @@
                                                     erase a person's personal data
     goldbean people import FILE [--valid-rows-only] [--dry-run] | export FILE
                                                     the roster (api/cli_people.py)
+    goldbean notify run [--once] | status           post the notices to the webhook
+                                                    (api/cli_notify.py)
     goldbean --version
 
 Settings come from api/settings.py (defaults < ``GOLDBEAN_*`` environment < options given
@@ -32,7 +34,7 @@ from pathlib import Path
 
 from eventsourcing.persistence import PersistenceError
 
-from api import cli_people
+from api import cli_notify, cli_people
 from api.cli_projections import add_commands
 from api.cli_support import CliError, database_errors, load_settings, one_line
 from api.demo_mark import NotADemoDatabase, claim_for_demo
@@ -150,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_people.add_commands(people_commands, common)
 
     add_commands(commands, common)
+    cli_notify.add_commands(commands, common)
     return parser
 
 

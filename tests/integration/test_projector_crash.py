@@ -79,7 +79,7 @@ def assert_caught_up_and_right(store: Store, ledger, batch_size: int) -> None:
     runner = runner_for(store, ledger, batch_size)
     runner.catch_up()
     head = runner.head()
-    assert runner.positions() == {"books": head, "audit": head}
+    assert set(runner.positions().values()) == {head}
     differences = check(runner)
     assert differences == [], "\n".join(str(d) for d in differences)
     lines = export_lines(ledger, store)
@@ -160,7 +160,7 @@ def test_the_same_runner_carries_on_after_a_failed_batch(sqlite_url: str) -> Non
         runner.projections = [WritesThenCrashes(p, lambda *_: None) for p in healthy]
         with pytest.raises(Crash):
             runner.run_batch()
-        assert runner.positions() == {"books": 5, "audit": 5}
+        assert set(runner.positions().values()) == {5}
         runner.projections = healthy
         runner.catch_up()
         assert check(runner) == []
