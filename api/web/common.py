@@ -75,6 +75,7 @@ NAV = {
         ("/staff/allotments", lazy_gettext("Allotments")),
         ("/staff/pool", lazy_gettext("Gift pool")),
         ("/staff/corrections", lazy_gettext("Corrections")),
+        ("/staff/honours", lazy_gettext("Honours")),
     ),
     "fund_officer": (
         ("/staff/fund", lazy_gettext("Fund")),
@@ -97,6 +98,7 @@ PUBLIC_NAV = (
     ("/merchants", lazy_gettext("Partner merchants")),
     ("/reports", lazy_gettext("Fund reports")),
     ("/how", lazy_gettext("How it works")),
+    ("/honours", lazy_gettext("Honours list")),
 )
 
 

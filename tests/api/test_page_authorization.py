@@ -25,6 +25,7 @@ PUBLIC = {
     "web.public.public_merchants",
     "web.public.public_reports",
     "web.public.public_how",
+    "web.honours.public_honours",
     "web.reports.report_page",
     "web.reports.report_csv",
     "web.reports.report_xlsx",
