@@ -203,3 +203,41 @@ def test_the_phone_goes_out_only_when_the_community_configured_it(world, receive
     assert receiver.bodies[0]["recipient"]["phone"] == "13800138000"
     log = community.ledger.recorder.select_notifications(start=0, limit=10_000)
     assert not any(b"13800138000" in n.state for n in log), "never in the event log"
+
+
+def test_goldbean_notify_run_once_and_status(sqlite_url, receiver, monkeypatch) -> None:
+    """The command line: a round that posts what is due, and the counts."""
+    import contextlib
+    import io
+    import os
+    from datetime import UTC
+
+    from api.cli import main
+
+    community = Community.on(sqlite_url, start=datetime.now(UTC))
+    try:
+        rejected_report(community)
+        store = Store(sqlite_url)
+        store.create_tables()
+        make_runner(store, community.ledger).catch_up()
+        store.close()
+    finally:
+        community.close()
+
+    def goldbean(*argv: str, **env: str) -> tuple[int, str]:
+        for name in [n for n in os.environ if n.startswith("GOLDBEAN_")]:
+            monkeypatch.delenv(name)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            code = main([*argv, "--database-url", sqlite_url])
+        return code, out.getvalue()
+
+    code, said = goldbean("notify", "run", "--once")
+    assert code == 1 and "GOLDBEAN_NOTIFY_WEBHOOK" in said, said
+    code, said = goldbean("notify", "run", "--once", GOLDBEAN_NOTIFY_WEBHOOK=receiver.url)
+    assert code == 0 and "Delivered 1," in said, said
+    assert [b["kind"] for b in receiver.bodies] == ["report_rejected"]
+    code, said = goldbean("notify", "status")
+    assert code == 0 and "pending 0  delivered 1  expired 0" in said, said
