@@ -20,7 +20,7 @@ event                                  who is told                 kind (data)
                                                                    rebate_fen, payment_ref)
 =====================================  ==========================  =========================
 
-A notice's id is derived from its event and its recipient, so a rebuild gives each notice
+A notice's id is derived from its event, its recipient and its kind, so a rebuild gives each notice
 the id it had. Each new notice also gets a pending row in the webhook's outbox
 (``gb_notice_outbox``, api/notify.py) unless it has one: the outbox and the read marks
 are not this projection's tables, so a rebuild neither empties them nor sends a delivered
@@ -58,9 +58,11 @@ KINDS = (
 )
 
 
-def notice_id(event: StoredEvent, recipient_id: str) -> str:
-    """The id of the notice ``event`` gives ``recipient_id`` (the same in every rebuild)."""
-    return str(uuid5(NAMESPACE, f"{event.originator_id}/{event.version}/{recipient_id}"))
+def notice_id(event: StoredEvent, recipient_id: str, kind: str) -> str:
+    """The id of the notice of ``kind`` that ``event`` gives ``recipient_id`` (the same in
+    every rebuild). The kind is part of it: one event may tell one person two things (a
+    reporter who also handled the incident learns it is resolved, and of the award)."""
+    return str(uuid5(NAMESPACE, f"{event.originator_id}/{event.version}/{recipient_id}/{kind}"))
 
 
 class Notices:
@@ -75,10 +77,11 @@ class Notices:
     def apply(self, conn: Connection, events: list[StoredEvent]) -> None:
         batch = _Batch(conn)
         handler = self.dispatch.handler
-        for event in events:
-            handle = handler(event.topic)
-            if handle is not None:
-                handle(batch, event)
+        relevant = [(e, h) for e in events if (h := handler(e.topic)) is not None]
+        created = {e.id for e, _ in relevant if e.version == 1}
+        batch.subjects.prefetch({e.id for e, _ in relevant if e.id not in created})
+        for event, handle in relevant:
+            handle(batch, event)
         batch.flush()
 
 
@@ -113,7 +116,7 @@ class _Batch:
     def tell(self, event: StoredEvent, recipient_id: str, kind: str, **data: Any) -> None:
         self.notices.append(
             {
-                "id": notice_id(event, recipient_id),
+                "id": notice_id(event, recipient_id, kind),
                 "position": event.position,
                 "at": event.at,
                 "recipient_id": recipient_id,

@@ -24,7 +24,7 @@ from ledger.calendar import ProgrammeCalendar
 from ledger.fund import Settlement
 from ledger.incidents import Incident
 from projections import tables as t
-from projections.dispatch import Dispatch
+from projections.dispatch import Dispatch, topics
 from projections.events import LocalMonths, StoredEvent
 from projections.quiet_events import QUIET
 from projections.rows import Rows
@@ -78,10 +78,10 @@ class Recognition:
     def apply(self, conn: Connection, events: list[StoredEvent]) -> None:
         batch = _Batch(conn, LocalMonths(self.calendar.zone))
         handler = self.dispatch.handler
-        for event in events:
-            handle = handler(event.topic)
-            if handle is not None:
-                handle(batch, event)
+        relevant = [(e, h) for e in events if (h := handler(e.topic)) is not None]
+        batch.prefetch([e for e, _ in relevant])
+        for event, handle in relevant:
+            handle(batch, event)
         batch.flush()
 
 
@@ -91,6 +91,39 @@ class _Batch:
         self.totals = Rows(conn, t.volunteer_totals)
         self.quarters = Rows(conn, t.volunteer_quarters)
         self.subjects = Rows(conn, t.recognition_subjects)
+
+    def prefetch(self, events: list[StoredEvent]) -> None:
+        """Read the rows the batch will touch in a few queries (a row missed here is read
+        on its own when asked for: slower, never wrong)."""
+        created = {e.id for e in events if e.version == 1}
+        self.subjects.prefetch({e.id for e in events if e.id not in created})
+        people: set[str] = set()
+        for event in events:
+            data = event.data
+            if event.topic in _SUBMITTED:
+                people.add(data["reporter_id"])
+            elif event.topic in _NAMING:
+                people.update(data.get("handler_ids") or data.get("account_ids") or ())
+                people.add(data.get("account_id") or "")
+            elif event.id not in created and (row := self.subjects.get(event.id)) is not None:
+                people.update(row["handler_ids"])
+                if row["reporter_id"]:
+                    people.add(row["reporter_id"])
+        people.discard("")
+        self.totals.prefetch(people)
+        quarters = {self.quarter(e.at) for e in events}
+        quarters |= {self.quarter(e.data["starts_at"]) for e in events if e.topic in _CREATED}
+        quarters |= {
+            q for e in events if e.id not in created and (q := self._start_quarter(e)) is not None
+        }
+        self.quarters.prefetch((q, p) for q in quarters for p in people)
+
+    def _start_quarter(self, event: StoredEvent) -> str | None:
+        moment = event.data.get("starts_at") or event.data.get("credited_at")
+        if moment is None:
+            row = self.subjects.get(event.id) if event.topic in _CONFIRMED else None
+            return row["quarter"] if row else None
+        return self.quarter(moment)
 
     def flush(self) -> None:
         for rows in (self.totals, self.quarters, self.subjects):
@@ -200,3 +233,16 @@ IGNORED: frozenset[type] = QUIET | {
 }
 
 DISPATCH: Dispatch[Handler] = Dispatch(HANDLERS, IGNORED)
+
+# For prefetching: events that name the people they concern.
+_SUBMITTED = topics([Incident.Submitted])
+_NAMING = topics(
+    [
+        Incident.HandlersAssigned,
+        Activity.AttendanceConfirmed,
+        Incident.CreditCorrected,
+        Activity.CreditCorrected,
+    ]
+)
+_CONFIRMED = topics([Activity.AttendanceConfirmed])
+_CREATED = topics([Activity.Created])

@@ -81,6 +81,20 @@ def test_a_reporter_learns_of_a_duplicate_and_of_the_resolution(community, store
     ]
 
 
+def test_a_reporter_who_also_handled_it_is_told_both_things(community, store) -> None:
+    """One event, one person, two notices: each has an id of its own."""
+    li = community.volunteer("Li Wei")
+    incident = community.ledger.submit_incident(li, "dispute", "neighbours quarrel")
+    community.ledger.assign_handlers(incident.id, community.coordinator, [li])
+    community.ledger.verify_incident(incident.id, community.coordinator)
+    community.ledger.resolve_incident(incident.id, community.coordinator, award_per_handler=5)
+    notices = told(store, community, li)
+    kinds = [n["kind"] for n in notices]
+    assert kinds[:2] == ["handler_assigned", "report_verified"]
+    assert sorted(kinds[2:]) == ["handling_resolved", "report_resolved"], "one event, both"
+    assert len({n["id"] for n in notices}) == 4
+
+
 def test_a_handler_is_told_once_when_more_handlers_are_named(community, store) -> None:
     li, wang, zhao = (community.volunteer(n) for n in ("Li Wei", "Wang Fang", "Zhao Lei"))
     incident = community.ledger.submit_incident(li, "dispute", "neighbours quarrel")
