@@ -1,7 +1,9 @@
 """``goldbean projections run|rebuild|check|status`` and ``goldbean audit export|verify``.
 
 goldbean projections run [--poll SECONDS]   keep the read tables up to date (beside
-                                            gunicorn; stop with Ctrl-C or SIGTERM)
+                                            gunicorn; stop with Ctrl-C or SIGTERM); with
+                                            GOLDBEAN_NOTIFY_WEBHOOK, also post the notices
+                                            (api/notify.py)
 goldbean projections rebuild                empty the read tables and replay the log
 goldbean projections check                  compare every read table with a replay;
                                             exit 1 naming the first difference
