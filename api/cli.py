@@ -15,6 +15,8 @@
                                                     the roster (api/cli_people.py)
     goldbean allotments run [--period YYYY-MM]      the month's allotment, once per
                                                     beneficiary (what a timer or cron runs)
+    goldbean notify run [--once] | status           post the notices to the webhook
+                                                    (api/cli_notify.py)
     goldbean --version
 
 Settings come from api/settings.py (defaults < ``GOLDBEAN_*`` environment < options given
@@ -34,7 +36,7 @@ from pathlib import Path
 
 from eventsourcing.persistence import PersistenceError
 
-from api import cli_people
+from api import cli_notify, cli_people
 from api.cli_projections import add_commands
 from api.cli_support import CliError, database_errors, load_settings, one_line
 from api.demo_mark import NotADemoDatabase, claim_for_demo
@@ -174,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=allotments_run)
 
     add_commands(commands, common)
+    cli_notify.add_commands(commands, common)
     return parser
 
 

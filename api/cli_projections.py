@@ -1,7 +1,9 @@
 """``goldbean projections run|rebuild|check|status`` and ``goldbean audit export|verify``.
 
 goldbean projections run [--poll SECONDS]   keep the read tables up to date (beside
-                                            gunicorn; stop with Ctrl-C or SIGTERM)
+                                            gunicorn; stop with Ctrl-C or SIGTERM); with
+                                            GOLDBEAN_NOTIFY_WEBHOOK, also post the notices
+                                            (api/notify.py)
 goldbean projections rebuild                empty the read tables and replay the log
 goldbean projections check                  compare every read table with a replay;
                                             exit 1 naming the first difference
@@ -26,6 +28,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from api.cli_notify import outbox_for
 from api.cli_support import CliError, database_errors, load_settings
 from api.context import make_runner
 from api.settings import Settings
@@ -153,10 +156,18 @@ def projections_run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    with _opened(args) as (_, _ledger, _store, runner):
+    with _opened(args) as (settings, ledger, store, runner):
         lag = max((s.lag for s in runner.status()), default=0)
         print(f"Projector running; {lag:,} events to catch up. Stop with Ctrl-C.", flush=True)
+        outbox = outbox_for(settings, store, ledger.personal)
+        sender = None
+        if outbox is not None:  # the notices go out from here too (api/notify.py)
+            sender = threading.Thread(target=outbox.run, args=(stop,), name="notify", daemon=True)
+            sender.start()
+            print("Posting notices to the configured webhook.", flush=True)
         runner.run(stop, poll_seconds=args.poll)
+        if sender is not None:
+            sender.join(timeout=30)
     return 0
 
 

@@ -66,6 +66,16 @@ GOLDBEAN_COMMUNITY_HOTLINE  none (demo: a made- the community's telephone number
                                                 value only: once the rules are on the record
                                                 (docs/LEDGER.md), the hotline is a rule that
                                                 admins change there
+GOLDBEAN_NOTIFY_WEBHOOK     none                an http(s) URL that receives each notice as
+                                                JSON (api/notify.py), for the community's SMS
+                                                or WeChat gateway; unset: notices stay in the
+                                                people's inboxes only
+GOLDBEAN_NOTIFY_INCLUDE_PHONE
+                            ``false``           add the recipient's phone number (from the
+                                                personal-data store) to each posted notice
+GOLDBEAN_NOTIFY_MAX_AGE_HOURS
+                            ``72``              a notice not delivered this many hours after
+                                                its event is not posted any more (1..8760)
 ==========================  ==================  ===============================================
 
 Nothing happens at import time: :meth:`Settings.load` reads the environment when called.
@@ -135,6 +145,9 @@ class Settings:
     correction_approval_above: int = 100
     allotment_batch_approval_above: int = 10_000
     community_hotline: str | None = None
+    notify_webhook: str | None = field(default=None, repr=False)  # may hold a token
+    notify_include_phone: bool = False
+    notify_max_age_hours: int = 72
     # True when demo mode made up the secret key (it then changes at every start).
     secret_key_generated: bool = False
 
@@ -216,6 +229,9 @@ class Settings:
             community_hotline=get(
                 "community_hotline", _parse_hotline, DEMO_HOTLINE if demo else None
             ),
+            notify_webhook=get("notify_webhook", _parse_webhook, None),
+            notify_include_phone=get("notify_include_phone", _parse_bool, False),
+            notify_max_age_hours=get("notify_max_age_hours", _parse_max_age, 72),
             secret_key_generated=generated,
         )
         settings.rules()  # every rule the ledger checks itself, checked now
@@ -289,6 +305,21 @@ def _parse_hotline(value: object) -> str:
             f"a telephone number of 1 to {MAX_HOTLINE} characters, e.g. 0871-6512 3456"
         )
     return text
+
+
+def _parse_webhook(value: object) -> str:
+    url = _parse_text(value)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("expected an http:// or https:// address, e.g. https://gateway/notices")
+    return url
+
+
+def _parse_max_age(value: object) -> int:
+    number = _parse_int(value)
+    if not 1 <= number <= 8760:
+        raise ValueError(f"must be a number of hours from 1 to 8760, got {number}")
+    return number
 
 
 def _parse_bool(value: object) -> bool:

@@ -33,6 +33,8 @@ from projections.audit import AuditChain
 from projections.books import Books
 from projections.bulk import qualified_name
 from projections.events import StoredEvent, Transcoder
+from projections.notices import Notices
+from projections.recognition import Recognition
 from projections.rows import dialect_insert
 
 log = logging.getLogger(__name__)
@@ -78,7 +80,7 @@ def default_projections(
 ) -> list[Projection]:
     """The read models; ``people`` gives the names the log does not hold (without it,
     people's names read as empty)."""
-    return [Books(calendar, people), AuditChain(calendar)]
+    return [Books(calendar, people), AuditChain(calendar), Recognition(calendar), Notices()]
 
 
 def empty(conn: Connection, table: Table) -> None:

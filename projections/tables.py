@@ -241,3 +241,93 @@ rule_changes = Table(
     Column("effective_at", String(40), nullable=False),
     Column("changes", JSON, nullable=False),  # rule name -> its new value
 )
+
+# --- recognition (projections/recognition.py): lifetime totals, quarters, service hours ---
+
+# Each volunteer's lifetime awards by kind, corrections of awards, and service time.
+volunteer_totals = Table(
+    "gb_proj_volunteer_totals",
+    metadata,
+    Column("account_id", String(ID), primary_key=True),
+    Column("incident_awards", BigInteger, nullable=False),  # as the reporter
+    Column("handling_awards", BigInteger, nullable=False),  # as a handler
+    Column("activity_awards", BigInteger, nullable=False),
+    Column("corrected", BigInteger, nullable=False),  # awards taken back by corrections
+    Column("minutes", BigInteger, nullable=False),  # confirmed service time
+    Column("attendances", BigInteger, nullable=False),
+)
+
+# The same per calendar quarter of the programme's zone (``YYYY-Qn``): the honours list.
+volunteer_quarters = Table(
+    "gb_proj_volunteer_quarters",
+    metadata,
+    Column("quarter", String(7), primary_key=True),
+    Column("account_id", String(ID), primary_key=True),
+    Column("earned", BigInteger, nullable=False),
+    Column("corrected", BigInteger, nullable=False),
+    Column("minutes", BigInteger, nullable=False),
+)
+
+# What recognition remembers of incidents and activities (reporter, handlers, duration).
+recognition_subjects = Table(
+    "gb_proj_recognition_subjects",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("reporter_id", String(ID), nullable=True),
+    Column("handler_ids", JSON, nullable=False),
+    Column("minutes", BigInteger, nullable=True),  # an activity's duration
+    Column("quarter", String(7), nullable=True),  # the quarter an activity started in
+)
+
+# --- notifications (projections/notices.py) -----------------------------------------------
+
+# What each person is told, derived from the events: a reporter the outcome of a report,
+# a handler an assignment, a shop a paid settlement line. The id is derived from the
+# event and the recipient, so a rebuild gives every notice its old id.
+notifications = Table(
+    "gb_proj_notifications",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("recipient_id", String(ID), nullable=False),  # an account or a merchant
+    Column("kind", String(30), nullable=False),
+    Column("subject_id", String(ID), nullable=False),  # the incident or the settlement
+    Column("data", JSON, nullable=False),
+    Index("gb_proj_notifications_by_recipient", "recipient_id", "position"),
+)
+
+# What the notices need to remember of incidents (reporter, category, handlers) and of
+# settlements (the period and each merchant's line).
+notice_subjects = Table(
+    "gb_proj_notice_subjects",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("data", JSON, nullable=False),
+)
+
+# Beside the notices, and never emptied by a rebuild (they are not a projection's tables):
+# which notices their recipient has read, and the outbox of the webhook (api/notify.py).
+# The notices projection adds a pending outbox row for each new notice (a rebuild adds
+# none for a notice that already has one, so a delivered notice is never sent again).
+notice_reads = Table(
+    "gb_notice_reads",
+    metadata,
+    Column("id", String(ID), primary_key=True),  # the notice
+    Column("recipient_id", String(ID), nullable=False),
+    Column("read_at", UTCDateTime, nullable=False),
+    Index("gb_notice_reads_by_recipient", "recipient_id"),
+)
+
+notice_outbox = Table(
+    "gb_notice_outbox",
+    metadata,
+    Column("id", String(ID), primary_key=True),  # the notice
+    Column("at", UTCDateTime, nullable=False),  # when its event happened
+    Column("status", String(12), nullable=False),  # pending | delivered | expired
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("last_error", String(200), nullable=True),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    Index("gb_notice_outbox_due", "status", "next_attempt_at"),
+)

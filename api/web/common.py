@@ -76,6 +76,7 @@ NAV = {
         ("/staff/allotments", lazy_gettext("Allotments")),
         ("/staff/pool", lazy_gettext("Gift pool")),
         ("/staff/corrections", lazy_gettext("Corrections")),
+        ("/staff/honours", lazy_gettext("Honours")),
     ),
     "fund_officer": (
         ("/staff/fund", lazy_gettext("Fund")),
@@ -99,6 +100,7 @@ PUBLIC_NAV = (
     ("/reports", lazy_gettext("Fund reports")),
     ("/teams", lazy_gettext("Teams")),
     ("/how", lazy_gettext("How it works")),
+    ("/honours", lazy_gettext("Honours list")),
 )
 
 

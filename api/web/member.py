@@ -1,8 +1,10 @@
 """The volunteer's and the beneficiary's own pages (SPEC §1, §10 ``/me``), mobile first.
 
-- ``GET /me`` (volunteer, beneficiary): the balance and the history of entries, 50 at a
-  time (``?before=`` continues below an entry's version); for a volunteer also the public
-  leaderboard choice, ``POST /me/leaderboard`` (field ``opt_in``).
+- ``GET /me`` (volunteer, beneficiary): the balance, the messages (api/web/inbox.py) and
+  the history of entries, 50 at a time (``?before=`` continues below an entry's version);
+  for a volunteer also their service record (beans earned by kind, service hours, stars:
+  api/recognition.py) and the public leaderboard choice, ``POST /me/leaderboard`` (field
+  ``opt_in``), which also decides whether the honours list names them.
 - ``GET /me/code`` (volunteer): a payment code to show at a till, as a QR code and as
   digits, and its 8-digit short code for a cashier to type (api/short_codes.py).
   ``me-code.js`` counts down and fetches a fresh one (``POST /me/code.json``) a few
@@ -32,7 +34,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import generate_csrf
 
 from api.context import ledger_of, reading, store_of
+from api.recognition import lifetime
 from api.short_codes import format_short_code, issue_short_code
+from api.web.inbox import inbox_view
 from api.web.support import back, beans, page, when, who
 from ledger.accounts import Flow
 from ledger.codes import format_for_display
@@ -92,6 +96,9 @@ def me() -> Any:
         opt_in=opt_in,
         leads_team=bool(ledger_of().teams_led_by(account.id)),
         heads_grid=bool(ledger_of().grids_headed_by(account.id)),
+        inbox=inbox_view(account.id),
+        inbox_home="/me",
+        recognition=lifetime(account.id) if person.role == "volunteer" else None,
     )
 
 

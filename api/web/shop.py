@@ -4,6 +4,8 @@ and paid for it (amount, rebate, day and payment reference), and downloads (PDF,
 XLSX); and where the fund pays the shop (its bank details, the account number masked).
 The figures are those of ``GET /api/v1/merchants/{id}/statements/{period}``.
 
+The messages to the shop (a settlement line paid) are on the same page (api/web/inbox.py).
+
 A merchant user sees only its own shop: the pages take the shop from the session, never
 from the address.
 """
@@ -20,6 +22,7 @@ from api.files import download
 from api.rendering import statement_pdf
 from api.spreadsheets import sheets_csv, sheets_xlsx
 from api.web import payee_form
+from api.web.inbox import inbox_view
 from api.web.report_words import month_name, statement_sheets
 from api.web.support import back, page, who
 from ledger.calendar import parse_period
@@ -72,6 +75,8 @@ def shop_home() -> str:
         month=month_name(current),
         this_month=_month(shop, current),
         periods=[(p, month_name(p)) for p in periods],
+        inbox=inbox_view(shop.id),
+        inbox_home="/shop",
         **payee_form.context(shop.id),
     )
 

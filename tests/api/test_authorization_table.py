@@ -123,6 +123,19 @@ RULES: tuple[Rule, ...] = (
         query=lambda w: {"account_id": w["beneficiary"]},
     ),
     Rule("POST", f"{A}/accounts/{{account_id}}/card/unlock", allow("coordinator"), ids=BENEFICIARY),
+    # --- the inbox (a till's token has none; tests/api/test_inbox.py)
+    Rule("GET", f"{A}/me/notifications", allow("volunteer", "beneficiary", "merchant")),
+    Rule(
+        "POST",
+        f"{A}/me/notifications/{{notification_id}}/read",
+        allow("volunteer", "beneficiary", "merchant"),
+        ids={"notification_id": "volunteer"},
+        note="another's notice or an unknown id: 404 not_found",
+    ),
+    Rule("POST", f"{A}/me/notifications/read", allow("volunteer", "beneficiary", "merchant")),
+    # --- recognition
+    Rule("GET", f"{A}/accounts/{{account_id}}/recognition", allow(*STAFF, volunteer="owner")),
+    Rule("GET", f"{A}/public/honours", allow(*ROLES), query={"quarter": "2026-Q1"}),
     # --- activities
     Rule(
         "POST",

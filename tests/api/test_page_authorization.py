@@ -27,6 +27,7 @@ PUBLIC = {
     "web.public.public_how",
     "web.public.public_leaderboard",
     "web.public.public_teams",
+    "web.honours.public_honours",
     "web.reports.report_page",
     "web.reports.report_csv",
     "web.reports.report_xlsx",

@@ -263,3 +263,21 @@ def test_the_community_hotline_is_set_by_the_environment_and_the_demo_has_one() 
     assert load({"GOLDBEAN_DEMO": "1"}).community_hotline  # printed on the demo's cards
     with pytest.raises(SettingsError, match="GOLDBEAN_COMMUNITY_HOTLINE"):
         load({"GOLDBEAN_SECRET_KEY": SECRET, "GOLDBEAN_COMMUNITY_HOTLINE": "1" * 41})
+
+
+def test_the_notices_webhook_is_an_http_address_and_kept_out_of_repr() -> None:
+    settings = load(
+        {
+            "GOLDBEAN_SECRET_KEY": SECRET,
+            "GOLDBEAN_NOTIFY_WEBHOOK": "https://gateway.example/notices?token=s3cret",
+            "GOLDBEAN_NOTIFY_INCLUDE_PHONE": "yes",
+        }
+    )
+    assert settings.notify_webhook == "https://gateway.example/notices?token=s3cret"
+    assert settings.notify_include_phone is True
+    assert settings.notify_max_age_hours == 72
+    assert "s3cret" not in repr(settings)
+    with pytest.raises(SettingsError, match="GOLDBEAN_NOTIFY_WEBHOOK"):
+        load({"GOLDBEAN_SECRET_KEY": SECRET, "GOLDBEAN_NOTIFY_WEBHOOK": "ftp://gateway"})
+    with pytest.raises(SettingsError, match="GOLDBEAN_NOTIFY_MAX_AGE_HOURS"):
+        load({"GOLDBEAN_SECRET_KEY": SECRET, "GOLDBEAN_NOTIFY_MAX_AGE_HOURS": "0"})

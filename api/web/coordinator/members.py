@@ -15,6 +15,7 @@ from api.context import auth_of, ledger_of, reading
 from api.errors import ApiProblem
 from api.files import download
 from api.members import add_owner, card_back, card_holder, printed_card
+from api.recognition import lifetime
 from api.web.checks import name_or_refusal, password_refusal
 from api.web.common import ROLE_NAMES
 from api.web.coordinator.shared import (
@@ -234,6 +235,8 @@ def _member_page(found: Any, form: dict[str, str] | None, errors: dict[str, str]
         record=form,
         errors=errors,
         limits={"label": MAX_LABEL, "name": MAX_NAME, "note": MAX_NOTE},
+        recognition=lifetime(found.id) if found.kind == "volunteer" else None,
+        staff_view=True,
     )
 
 
