@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from uuid import UUID, uuid4
 
 from ledger import codes
-from ledger.accounts import Account, Beneficiary, Person, Pool, Volunteer
+from ledger.accounts import Account, Beneficiary, Flow, Person, Pool, Volunteer
 from ledger.core import LedgerCore, as_uuid, check_text
 from ledger.errors import (
     CardRevoked,
@@ -248,11 +248,23 @@ class MemberCommands(LedgerCore):
             if asked_by == by.name:
                 raise FourEyesRequired("a second person approves an erasure, not the one who asked")
             self.personal.erase(str(person.id))
+            for gift_id in self._gifts_of(person):  # messages given or received may name them
+                self.personal.erase(gift_id)
             person.trigger_event(Person.PersonalDataErased, timestamp=self.now(), by=by.name)
             self.save(person)
             return self.account_view(person)
 
         return self.run(attempt, "erasing personal data")
+
+    def _gifts_of(self, person: Person) -> list[str]:
+        """The gifts the person gave or received (their messages are kept beside the log,
+        keyed by the gift)."""
+        gifts: dict[str, None] = {}
+        for event in self.events.get(person.id):
+            if isinstance(event, (Account.BeansCredited, Account.BeansDebited)):
+                if event.flow == Flow.GIFT:
+                    gifts.setdefault(str(event.ref), None)
+        return list(gifts)
 
     def _person(self, account_id: object) -> Person:
         account = self.load_account(account_id, Volunteer, Beneficiary)

@@ -59,6 +59,21 @@ def test_a_gift_s_message_stays_out_of_the_log_and_reaches_the_receiver(
     assert community.ledger.gift_messages([silent]) == {}
 
 
+def test_erasing_the_giver_or_the_receiver_erases_the_gift_s_message(community, giver, li, wang):
+    from ledger.views import Actor
+
+    to_wang = giver.post("/api/v1/gifts", json={"to": wang, "amount": 2, "message": "王奶奶好"})
+    to_pool = giver.post("/api/v1/gifts", json={"to": "pool", "amount": 1, "message": "李伟敬上"})
+    first, second = to_wang.get_json()["id"], to_pool.get_json()["id"]
+    ledger = community.ledger
+    ledger.request_erasure(wang, Actor("one"))
+    ledger.approve_erasure(wang, Actor("two"))  # the receiver of the first
+    assert ledger.gift_messages([first, second]) == {second: "李伟敬上"}
+    ledger.request_erasure(li, Actor("one"))
+    ledger.approve_erasure(li, Actor("two"))  # the giver of both
+    assert ledger.gift_messages([first, second]) == {}
+
+
 def test_only_a_volunteer_gives(community, sign_in, anonymous, wang):
     body = {"to": wang, "amount": 1}
     assert status_and_code(anonymous.post("/api/v1/gifts", json=body)) == (401, "unauthenticated")
