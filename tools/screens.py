@@ -181,6 +181,10 @@ class Screens:
         )
         self.open(page, "/login")
         self.shots.take(page, "public-login-phone", "public", "Sign in (`/login`)")
+        self.open(page, "/honours")
+        self.shots.take(
+            page, "public-honours-phone", "public", "Quarterly honours list (`/honours`)"
+        )
         self.open(page, "/leaderboard")
         self.shots.take(
             page,
@@ -353,6 +357,10 @@ class Screens:
         page = self.page("desktop", "admin")
         self.open(page, "/staff/users")
         self.shots.take(page, "admin-users-desktop", "admin", "Users (`/staff/users`)")
+        self.open(page, "/staff/rules")
+        self.shots.take(
+            page, "admin-rules-desktop", "admin", "Programme rules in words, and proposing a change"
+        )
         merchant = self.first_link(page, "/staff/merchants", "#merchants tbody a")
         self.open(page, merchant)
         self.shots.take(
