@@ -8,6 +8,7 @@ A team's members are the members whose record names it (the member pages edit re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, flash, render_template, request
@@ -77,18 +78,26 @@ def _person() -> str | None:
 @bp.post("/staff/teams/<team_id>/leaders")
 @page(COORDINATOR)
 def change_leader(team_id: str) -> Any:
+    ledger = ledger_of()
+    return _name_or_remove(
+        lambda person: ledger.appoint_leader(team_id, person, actor()),
+        lambda person: ledger.remove_leader(team_id, person, actor()),
+        _("Leader named."),
+        _("Leader removed."),
+    )
+
+
+def _name_or_remove(
+    name: Callable[[str], Any], remove: Callable[[str], Any], named: str, removed: str
+) -> Any:
+    """The person of the form's member number named (or, ``action=remove``, removed) as a
+    team's leader or a grid's head."""
     person = _person()
     if person is None:
         return back(HERE)
-    ledger = ledger_of()
-    if request.form.get("action") == "remove":
-        done = attempt(lambda: ledger.remove_leader(team_id, person, actor()))
-        message = _("Leader removed.")
-    else:
-        done = attempt(lambda: ledger.appoint_leader(team_id, person, actor()))
-        message = _("Leader named.")
-    if done is not None:
-        flash(message, "ok")
+    removing = request.form.get("action") == "remove"
+    if attempt(lambda: (remove if removing else name)(person)) is not None:
+        flash(removed if removing else named, "ok")
     return back(HERE)
 
 
@@ -110,16 +119,10 @@ def team_public(team_id: str) -> Any:
 @bp.post("/staff/grids/<grid_id>/heads")
 @page(COORDINATOR)
 def change_head(grid_id: str) -> Any:
-    person = _person()
-    if person is None:
-        return back(HERE)
     ledger = ledger_of()
-    if request.form.get("action") == "remove":
-        done = attempt(lambda: ledger.remove_head(grid_id, person, actor()))
-        message = _("Grid head removed.")
-    else:
-        done = attempt(lambda: ledger.appoint_head(grid_id, person, actor()))
-        message = _("Grid head named.")
-    if done is not None:
-        flash(message, "ok")
-    return back(HERE)
+    return _name_or_remove(
+        lambda person: ledger.appoint_head(grid_id, person, actor()),
+        lambda person: ledger.remove_head(grid_id, person, actor()),
+        _("Grid head named."),
+        _("Grid head removed."),
+    )
